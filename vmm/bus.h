@@ -1,0 +1,52 @@
+/* bus.h - the MMIO bus: non-overlapping address ranges, each owned by a
+ * device that answers reads and writes. */
+#ifndef MINNOW_BUS_H
+#define MINNOW_BUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A device's MMIO handlers. `offset` is relative to the range's base; `len`
+ * is the access size (1, 2, 4 or 8); `data` holds `len` bytes in guest
+ * (little-endian) order. Handlers run on vCPU threads and must never trust
+ * offset/len beyond what the bus guarantees: offset + len <= range size. */
+struct mmio_ops {
+	void (*read)(void *opaque, uint64_t offset, void *data, unsigned len);
+	void (*write)(void *opaque, uint64_t offset, const void *data, unsigned len);
+};
+
+#define BUS_MAX_RANGES 64
+
+struct bus_range {
+	uint64_t base;
+	uint64_t size;
+	const struct mmio_ops *ops;
+	void *opaque;
+	const char *name;
+};
+
+/* Ranges sorted by base. Registration happens before vCPUs run; lookups
+ * afterwards are lock-free reads of an immutable table. */
+struct bus {
+	struct bus_range ranges[BUS_MAX_RANGES];
+	size_t count;
+};
+
+/* Empties the bus. */
+void bus_init(struct bus *bus);
+
+/* Adds [base, base + size). Returns 0, -EINVAL for size 0 or a range that
+ * wraps past 2^64, -EEXIST when it overlaps a registered range, -ENOSPC when
+ * the table is full. */
+int bus_register(struct bus *bus, uint64_t base, uint64_t size, const struct mmio_ops *ops,
+		 void *opaque, const char *name);
+
+/* Finds the range holding all of [addr, addr + len), or NULL. */
+const struct bus_range *bus_find(const struct bus *bus, uint64_t addr, unsigned len);
+
+/* Dispatches an access. Returns 0, or -1 when no range holds it (reads then
+ * see all-ones bytes). */
+int bus_read(const struct bus *bus, uint64_t addr, void *data, unsigned len);
+int bus_write(const struct bus *bus, uint64_t addr, const void *data, unsigned len);
+
+#endif

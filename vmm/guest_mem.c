@@ -1,0 +1,73 @@
+/* guest_mem.c - guest RAM mapping and the checked gpa -> host pointer gate. */
+#include "guest_mem.h"
+
+#include <errno.h>
+#include <sys/mman.h>
+
+#include "platform.h"
+
+void guest_mem_layout(struct guest_mem *mem, uint64_t size)
+{
+	mem->host = NULL;
+	mem->size = size;
+	mem->low_size = size < MMIO_GAP_START ? size : MMIO_GAP_START;
+	mem->high_size = size - mem->low_size;
+}
+
+int guest_mem_map(struct guest_mem *mem, uint64_t size, bool prefault)
+{
+	guest_mem_layout(mem, size);
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+	if (prefault)
+		flags |= MAP_POPULATE;
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, -1, 0);
+	if (p == MAP_FAILED) {
+		int err = errno;
+		guest_mem_layout(mem, 0);
+		return -err;
+	}
+	/* Transparent huge pages make first touches cheaper; advisory only. */
+	(void)madvise(p, size, MADV_HUGEPAGE);
+	mem->host = p;
+	return 0;
+}
+
+void guest_mem_unmap(struct guest_mem *mem)
+{
+	if (mem->host)
+		munmap(mem->host, mem->size);
+	guest_mem_layout(mem, 0);
+}
+
+static void *region_ptr(uint8_t *host, gpa_t start, uint64_t size, gpa_t gpa, uint64_t len)
+{
+	if (gpa < start || gpa - start > size)
+		return NULL;
+	if (len > size - (gpa - start))
+		return NULL;
+	return host + (gpa - start);
+}
+
+void *guest_ptr(const struct guest_mem *mem, gpa_t gpa, uint64_t len)
+{
+	if (!mem->host)
+		return NULL;
+	if (gpa + len < gpa)
+		return NULL;
+	void *p = region_ptr(mem->host, 0, mem->low_size, gpa, len);
+	if (p)
+		return p;
+	if (mem->high_size == 0)
+		return NULL;
+	return region_ptr(mem->host + mem->low_size, HIGH_RAM_START, mem->high_size, gpa, len);
+}
+
+size_t guest_mem_regions(const struct guest_mem *mem, struct guest_region out[2])
+{
+	size_t n = 0;
+	if (mem->low_size)
+		out[n++] = (struct guest_region){0, mem->low_size};
+	if (mem->high_size)
+		out[n++] = (struct guest_region){HIGH_RAM_START, mem->high_size};
+	return n;
+}

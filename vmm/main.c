@@ -1,0 +1,142 @@
+/* main.c - the minnow command line: run or check a VM described by an ini file. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "timing.h"
+#include "vm.h"
+
+#define MAX_OVERRIDES 128
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: minnow run CONFIG.ini [options]   boot the VM the file describes\n"
+		"       minnow check CONFIG.ini [options] validate it and print the resolved config\n"
+		"       minnow --help | --version\n"
+		"Options:\n"
+		"  --set SECTION.KEY=VALUE  override a config key (repeatable)\n"
+		"  --timings[=json]         print boot-phase timings to stderr at exit\n"
+		"  -v, --verbose            log more\n"
+		"Exit status: the guest's own (control device), 0 on power-off, 2 for a bad\n"
+		"config or image, 1 for a host failure, 120 reset, 121 triple fault,\n"
+		"122 emulation failure, 123 entry failure, 124 boot timeout, 126 guest crash,\n"
+		"128+N on signal N. See README.md.\n");
+}
+
+struct options {
+	const char *command;
+	const char *config;
+	const char *overrides[MAX_OVERRIDES];
+	size_t n_overrides;
+	int timings; /* 0 off, 1 text, 2 json */
+};
+
+/* Parses argv; returns -1 after printing the problem (exit 2), 1 when
+ * --help/--version was handled (exit 0), else 0. */
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{"set", required_argument, NULL, 's'},  {"timings", optional_argument, NULL, 't'},
+		{"verbose", no_argument, NULL, 'v'},    {"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},    {NULL, 0, NULL, 0},
+	};
+	memset(o, 0, sizeof(*o));
+	int c;
+	while ((c = getopt_long(argc, argv, "+vh", longopts, NULL)) != -1 || optind < argc) {
+		if (c == -1) {
+			/* A positional argument: command, then config file. */
+			if (!o->command)
+				o->command = argv[optind];
+			else if (!o->config)
+				o->config = argv[optind];
+			else {
+				fprintf(stderr, "minnow: unexpected argument '%s'\n", argv[optind]);
+				return -1;
+			}
+			optind++;
+			continue;
+		}
+		switch (c) {
+		case 's':
+			if (o->n_overrides == MAX_OVERRIDES) {
+				fprintf(stderr, "minnow: too many --set options (max %d)\n",
+					MAX_OVERRIDES);
+				return -1;
+			}
+			o->overrides[o->n_overrides++] = optarg;
+			break;
+		case 't':
+			if (!optarg || strcmp(optarg, "text") == 0)
+				o->timings = 1;
+			else if (strcmp(optarg, "json") == 0)
+				o->timings = 2;
+			else {
+				fprintf(stderr, "minnow: --timings takes 'text' or 'json', not '%s'\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case 'v':
+			log_set_verbose(1);
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		case 'V':
+			printf("minnow %s\n", MINNOW_VERSION);
+			return 1;
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (!o->command || !o->config) {
+		usage(stderr);
+		return -1;
+	}
+	if (strcmp(o->command, "run") != 0 && strcmp(o->command, "check") != 0) {
+		fprintf(stderr, "minnow: unknown command '%s' (run or check)\n", o->command);
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	timing_start();
+	struct options opt;
+	int r = parse_args(argc, argv, &opt);
+	if (r != 0)
+		return r < 0 ? EXIT_CONFIG : 0;
+
+	static struct vm_config cfg;
+	struct config_error err;
+	config_defaults(&cfg);
+	if (config_load(&cfg, opt.config, opt.overrides, opt.n_overrides, &err) < 0) {
+		fprintf(stderr, "minnow: %s\n", err.msg);
+		return EXIT_CONFIG;
+	}
+	timing_mark(T_CONFIG_PARSED);
+	if (strcmp(opt.command, "check") == 0) {
+		config_print(&cfg, stdout);
+		return 0;
+	}
+
+	static struct vm vm;
+	int status = vm_create(&vm, &cfg);
+	const char *reason = "startup_failed";
+	if (status == 0) {
+		status = vm_run(&vm);
+		reason = vm_end_reason_name(vm.end_reason);
+	} else {
+		timing_mark(T_VM_END);
+	}
+	vm_destroy(&vm);
+	if (opt.timings)
+		timing_print(stderr, opt.timings == 2, status, reason);
+	return status;
+}

@@ -1,0 +1,71 @@
+/* timing.c - monotonic boot-phase timestamps. */
+#include "timing.h"
+
+#include <stdatomic.h>
+#include <time.h>
+
+static struct timespec t0;
+static _Atomic uint64_t marks[T_COUNT];
+
+static const char *const names[T_COUNT] = {
+	[T_CONFIG_PARSED] = "config_parsed_us", [T_VM_CREATED] = "vm_created_us",
+	[T_MEMORY_READY] = "memory_ready_us",   [T_KERNEL_LOADED] = "kernel_loaded_us",
+	[T_FIRST_RUN] = "first_run_us",         [T_BOOT_COMPLETE] = "boot_complete_us",
+	[T_VM_END] = "vm_end_us",
+};
+
+void timing_start(void)
+{
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < T_COUNT; i++)
+		atomic_store(&marks[i], UINT64_MAX);
+}
+
+uint64_t timing_now_us(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	int64_t ns = (int64_t)(now.tv_sec - t0.tv_sec) * 1000000000 + (now.tv_nsec - t0.tv_nsec);
+	return (uint64_t)(ns / 1000);
+}
+
+void timing_mark(enum timing_phase phase)
+{
+	uint64_t expected = UINT64_MAX;
+	atomic_compare_exchange_strong(&marks[phase], &expected, timing_now_us());
+}
+
+uint64_t timing_get(enum timing_phase phase)
+{
+	return atomic_load(&marks[phase]);
+}
+
+const char *timing_name(enum timing_phase phase)
+{
+	return names[phase];
+}
+
+void timing_print(FILE *out, int json, int exit_status, const char *exit_reason)
+{
+	if (json) {
+		fprintf(out, "{");
+		for (int i = 0; i < T_COUNT; i++) {
+			uint64_t v = timing_get(i);
+			if (v == UINT64_MAX)
+				fprintf(out, "\"%s\":null,", names[i]);
+			else
+				fprintf(out, "\"%s\":%llu,", names[i], (unsigned long long)v);
+		}
+		fprintf(out, "\"exit_status\":%d,\"exit_reason\":\"%s\"}\n", exit_status, exit_reason);
+		return;
+	}
+	fprintf(out, "minnow timings (microseconds since start):\n");
+	for (int i = 0; i < T_COUNT; i++) {
+		uint64_t v = timing_get(i);
+		if (v == UINT64_MAX)
+			fprintf(out, "  %-18s %10s\n", names[i], "-");
+		else
+			fprintf(out, "  %-18s %10llu\n", names[i], (unsigned long long)v);
+	}
+	fprintf(out, "  exit: status %d (%s)\n", exit_status, exit_reason);
+}

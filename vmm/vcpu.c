@@ -1,0 +1,269 @@
+/* vcpu.c - vCPU creation, its thread, and the exits it handles. */
+#include "vcpu.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "cpuid.h"
+#include "kvm.h"
+#include "log.h"
+#include "timing.h"
+#include "vm.h"
+#include "x86_boot.h"
+
+/* Sent to a vCPU thread to break it out of KVM_RUN; the handler does nothing. */
+#define KICK_SIGNAL SIGUSR1
+
+static struct log_limit pio_limit = {.burst = 3};
+static struct log_limit mmio_limit = {.burst = 5};
+
+static void kick_handler(int sig)
+{
+	(void)sig;
+}
+
+void vcpu_init_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = kick_handler;
+	sigemptyset(&sa.sa_mask);
+	sigaction(KICK_SIGNAL, &sa, NULL);
+}
+
+int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned index)
+{
+	memset(vcpu, 0, sizeof(*vcpu));
+	vcpu->vm = vm;
+	vcpu->index = index;
+	vcpu->fd = -1;
+	int fd = KVM_IOCTL(vm->vm_fd, KVM_CREATE_VCPU, (long)index);
+	if (fd < 0)
+		return fd;
+	vcpu->fd = fd;
+	void *run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (run == MAP_FAILED) {
+		int err = errno;
+		log_error("vCPU %u: mmap kvm_run: %s", index, strerror(err));
+		return -err;
+	}
+	vcpu->run = run;
+
+	struct kvm_cpuid2 *cpuid = cpuid_copy(vm->cpuid);
+	if (!cpuid)
+		return -ENOMEM;
+	cpuid_customize(cpuid, index, vm->n_vcpus);
+	int r = KVM_IOCTL(fd, KVM_SET_CPUID2, cpuid);
+	free(cpuid);
+	if (r < 0)
+		return r;
+	if ((r = x86_setup_msrs(fd)) < 0)
+		return r;
+	if ((r = x86_setup_lapic(fd)) < 0)
+		return r;
+	if (index == 0 && (r = x86_setup_boot_vcpu(fd, &vm->entry)) < 0)
+		return r;
+	return 0;
+}
+
+static void handle_mmio(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	struct vm *vm = vcpu->vm;
+	unsigned len = run->mmio.len;
+	if (len == 0 || len > sizeof(run->mmio.data))
+		return;
+	int r;
+	if (run->mmio.is_write)
+		r = bus_write(&vm->bus, run->mmio.phys_addr, run->mmio.data, len);
+	else
+		r = bus_read(&vm->bus, run->mmio.phys_addr, run->mmio.data, len);
+	if (r < 0) {
+		atomic_fetch_add(&vm->mmio_unclaimed, 1);
+		log_limited(&mmio_limit, "vCPU %u: %u-byte %s at unassigned address 0x%llx",
+			    vcpu->index, len, run->mmio.is_write ? "write" : "read",
+			    (unsigned long long)run->mmio.phys_addr);
+	}
+}
+
+/* There are no port I/O devices: reads see all-ones, writes vanish. */
+static void handle_pio(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	atomic_fetch_add(&vcpu->vm->pio_exits, 1);
+	if (run->io.direction == KVM_EXIT_IO_IN) {
+		size_t bytes = (size_t)run->io.size * run->io.count;
+		if (run->io.data_offset + bytes <= (size_t)vcpu->vm->run_size)
+			memset((uint8_t *)run + run->io.data_offset, 0xff, bytes);
+	}
+	log_limited(&pio_limit, "vCPU %u: port I/O %s 0x%x ignored (no port devices)", vcpu->index,
+		    run->io.direction == KVM_EXIT_IO_IN ? "in" : "out", run->io.port);
+}
+
+static uint64_t vcpu_rip(struct vcpu *vcpu)
+{
+	struct kvm_regs regs;
+	if (KVM_IOCTL_QUIET(vcpu->fd, KVM_GET_REGS, &regs) < 0)
+		return 0;
+	return regs.rip;
+}
+
+/* Logs the failing instruction of an emulation failure. */
+static void report_internal_error(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	char bytes[3 * 16 + 1] = "";
+	uint8_t insn[15];
+	unsigned n = 0;
+	if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION &&
+	    (run->emulation_failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES)) {
+		n = run->emulation_failure.insn_size;
+		if (n > sizeof(insn))
+			n = sizeof(insn);
+		memcpy(insn, run->emulation_failure.insn_bytes, n);
+	}
+	uint64_t rip = vcpu_rip(vcpu);
+	if (n == 0) {
+		struct kvm_translation tr = {.linear_address = rip};
+		if (KVM_IOCTL_QUIET(vcpu->fd, KVM_TRANSLATE, &tr) == 0 && tr.valid) {
+			const uint8_t *p = guest_ptr(&vcpu->vm->mem, tr.physical_address, 15);
+			if (p) {
+				memcpy(insn, p, 15);
+				n = 15;
+			}
+		}
+	}
+	for (unsigned i = 0; i < n; i++)
+		snprintf(bytes + 3 * i, sizeof(bytes) - 3 * i, " %02x", insn[i]);
+	log_error("vCPU %u: KVM internal error (suberror %u) at rip 0x%llx; instruction bytes:%s",
+		  vcpu->index, run->internal.suberror, (unsigned long long)rip,
+		  n ? bytes : " unavailable");
+}
+
+static void handle_system_event(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+	switch (vcpu->run->system_event.type) {
+	case KVM_SYSTEM_EVENT_SHUTDOWN:
+		vm_end(vm, END_POWEROFF, EXIT_OK);
+		break;
+	case KVM_SYSTEM_EVENT_RESET:
+		vm_end(vm, END_RESET, EXIT_GUEST_RESET);
+		break;
+	case KVM_SYSTEM_EVENT_CRASH:
+		log_error("vCPU %u: guest reported a crash", vcpu->index);
+		vm_end(vm, END_CRASH, EXIT_GUEST_CRASH);
+		break;
+	default:
+		log_error("vCPU %u: unknown system event %u", vcpu->index,
+			  vcpu->run->system_event.type);
+		vm_end(vm, END_HOST_ERROR, EXIT_HOST_FAILURE);
+		break;
+	}
+}
+
+/* Handles one exit; returns 0 to keep running. */
+static void handle_exit(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	struct vm *vm = vcpu->vm;
+	switch (run->exit_reason) {
+	case KVM_EXIT_MMIO:
+		handle_mmio(vcpu);
+		break;
+	case KVM_EXIT_IO:
+		handle_pio(vcpu);
+		break;
+	case KVM_EXIT_IOAPIC_EOI:
+		ioapic_eoi(&vm->ioapic, run->eoi.vector);
+		break;
+	case KVM_EXIT_INTR:
+	case KVM_EXIT_HLT:
+		break;
+	case KVM_EXIT_SHUTDOWN:
+		log_error("vCPU %u: guest triple fault (rip 0x%llx)", vcpu->index,
+			  (unsigned long long)vcpu_rip(vcpu));
+		vm_end(vm, END_TRIPLE_FAULT, EXIT_TRIPLE_FAULT);
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		report_internal_error(vcpu);
+		vm_end(vm, END_EMULATION, EXIT_EMULATION);
+		break;
+	case KVM_EXIT_FAIL_ENTRY:
+		log_error("vCPU %u: VM entry failed (hardware reason 0x%llx)", vcpu->index,
+			  (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		vm_end(vm, END_FAIL_ENTRY, EXIT_FAIL_ENTRY);
+		break;
+	case KVM_EXIT_SYSTEM_EVENT:
+		handle_system_event(vcpu);
+		break;
+	default:
+		log_error("vCPU %u: unexpected KVM exit reason %u", vcpu->index, run->exit_reason);
+		vm_end(vm, END_HOST_ERROR, EXIT_HOST_FAILURE);
+		break;
+	}
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *vcpu = arg;
+	struct vm *vm = vcpu->vm;
+	sigset_t kick;
+	sigemptyset(&kick);
+	sigaddset(&kick, KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+	if (vcpu->index == 0)
+		timing_mark(T_FIRST_RUN);
+	while (!atomic_load(&vm->ended)) {
+		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+			int err = errno;
+			/* EINTR: a kick or stray signal; EAGAIN: an AP not yet
+			 * started by SIPI (seen once per AP on some hosts). */
+			if (err == EINTR || err == EAGAIN)
+				continue;
+			log_error("vCPU %u: KVM_RUN: %s", vcpu->index, strerror(err));
+			vm_end(vm, END_HOST_ERROR, EXIT_HOST_FAILURE);
+			break;
+		}
+		handle_exit(vcpu);
+	}
+	return NULL;
+}
+
+int vcpu_start(struct vcpu *vcpu)
+{
+	int r = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
+	if (r != 0) {
+		log_error("vCPU %u: pthread_create: %s", vcpu->index, strerror(r));
+		return -r;
+	}
+	vcpu->thread_started = true;
+	return 0;
+}
+
+void vcpu_kick(struct vcpu *vcpu)
+{
+	if (vcpu->run)
+		vcpu->run->immediate_exit = 1;
+	if (vcpu->thread_started)
+		pthread_kill(vcpu->thread, KICK_SIGNAL);
+}
+
+void vcpu_destroy(struct vcpu *vcpu)
+{
+	if (vcpu->thread_started) {
+		pthread_join(vcpu->thread, NULL);
+		vcpu->thread_started = false;
+	}
+	if (vcpu->run)
+		munmap(vcpu->run, vcpu->vm->run_size);
+	if (vcpu->fd >= 0)
+		close(vcpu->fd);
+	vcpu->run = NULL;
+	vcpu->fd = -1;
+}

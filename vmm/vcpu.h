@@ -1,0 +1,38 @@
+/* vcpu.h - a vCPU and its thread: KVM_RUN and the exits minnow handles. */
+#ifndef MINNOW_VCPU_H
+#define MINNOW_VCPU_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned index; /* also its APIC ID */
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool thread_started;
+};
+
+/* Creates vCPU `index` of `vm` with its CPUID, MSRs and LAPIC wiring; the
+ * boot vCPU (index 0) is also put in the boot entry state. The others stay
+ * in wait-for-SIPI for the guest to start. Returns 0 or -errno (logged). */
+int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned index);
+
+/* Starts the vCPU's thread, which runs the guest until the VM ends.
+ * Returns 0 or -errno. */
+int vcpu_start(struct vcpu *vcpu);
+
+/* Makes a running KVM_RUN return promptly (immediate_exit + signal). */
+void vcpu_kick(struct vcpu *vcpu);
+
+/* Waits for the thread (if started) and frees the vCPU. */
+void vcpu_destroy(struct vcpu *vcpu);
+
+/* Installs the (empty) handler of the kick signal; once per process. */
+void vcpu_init_signals(void);
+
+#endif

@@ -1,0 +1,466 @@
+/* vm.c - building a microVM, running it until it ends, and tearing it down. */
+#include "vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "cpuid.h"
+#include "kvm.h"
+#include "log.h"
+#include "platform.h"
+#include "term.h"
+#include "timing.h"
+#include "vcpu.h"
+#include "x86_boot.h"
+
+#define TSS_ADDR 0xfffbd000ULL /* three pages KVM needs on Intel, inside the MMIO gap */
+#define ESCAPE_CHAR 0x01       /* Ctrl-A, then 'x': quit (terminal input only) */
+
+static const char *const end_reason_names[] = {
+	[END_NONE] = "none",
+	[END_GUEST_EXIT] = "guest_exit",
+	[END_POWEROFF] = "poweroff",
+	[END_RESET] = "reset",
+	[END_TRIPLE_FAULT] = "triple_fault",
+	[END_EMULATION] = "emulation_failure",
+	[END_FAIL_ENTRY] = "entry_failure",
+	[END_BOOT_TIMEOUT] = "boot_timeout",
+	[END_CRASH] = "guest_crash",
+	[END_SIGNAL] = "signal",
+	[END_HOST_ERROR] = "host_error",
+};
+
+const char *vm_end_reason_name(enum vm_end_reason reason)
+{
+	return end_reason_names[reason];
+}
+
+static pthread_mutex_t end_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void vm_end(struct vm *vm, enum vm_end_reason reason, int status)
+{
+	pthread_mutex_lock(&end_lock);
+	if (atomic_load(&vm->ended)) {
+		pthread_mutex_unlock(&end_lock);
+		return;
+	}
+	vm->end_reason = reason;
+	vm->exit_status = status;
+	atomic_store(&vm->ended, 1);
+	pthread_mutex_unlock(&end_lock);
+	timing_mark(T_VM_END);
+	if (vm->end_fd >= 0)
+		(void)eventfd_write(vm->end_fd, 1);
+	for (unsigned i = 0; i < vm->n_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+}
+
+static void control_boot_done(void *opaque)
+{
+	(void)opaque;
+	timing_mark(T_BOOT_COMPLETE);
+}
+
+static void control_exit(void *opaque, int status)
+{
+	vm_end(opaque, END_GUEST_EXIT, status);
+}
+
+static int add_memslot(struct vm *vm, uint32_t slot, gpa_t gpa, uint64_t size, void *host)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = slot,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uint64_t)(uintptr_t)host,
+	};
+	return KVM_IOCTL(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region);
+}
+
+static int create_kvm_vm(struct vm *vm)
+{
+	vm->kvm_fd = kvm_open();
+	if (vm->kvm_fd < 0)
+		return vm->kvm_fd;
+	vm->run_size = kvm_vcpu_mmap_size(vm->kvm_fd);
+	if (vm->run_size < (int)sizeof(struct kvm_run))
+		return -EINVAL;
+	vm->vm_fd = KVM_IOCTL(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0)
+		return vm->vm_fd;
+	int r = KVM_IOCTL(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)TSS_ADDR);
+	if (r < 0)
+		return r;
+	/* LAPICs in the kernel; the IOAPIC is ours, its pins are GSIs 0-23. */
+	struct kvm_enable_cap cap = {.cap = KVM_CAP_SPLIT_IRQCHIP, .args = {IOAPIC_PINS}};
+	r = KVM_IOCTL(vm->vm_fd, KVM_ENABLE_CAP, &cap);
+	if (r < 0)
+		return r;
+	timing_mark(T_VM_CREATED);
+	return 0;
+}
+
+static int create_memory(struct vm *vm)
+{
+	int r = guest_mem_map(&vm->mem, vm->cfg->memory, vm->cfg->prefault);
+	if (r < 0) {
+		log_error("guest memory (%llu MiB): %s", (unsigned long long)(vm->cfg->memory >> 20),
+			  strerror(-r));
+		return r;
+	}
+	r = add_memslot(vm, 0, 0, vm->mem.low_size, vm->mem.host);
+	if (r == 0 && vm->mem.high_size)
+		r = add_memslot(vm, 1, HIGH_RAM_START, vm->mem.high_size,
+				vm->mem.host + vm->mem.low_size);
+	if (r < 0)
+		return r;
+	timing_mark(T_MEMORY_READY);
+	return 0;
+}
+
+static int open_console(struct vm *vm)
+{
+	const struct vm_config *cfg = vm->cfg;
+	switch (cfg->console) {
+	case CONSOLE_STDIO:
+		vm->console_fd = STDOUT_FILENO;
+		return 0;
+	case CONSOLE_NONE:
+		vm->console_fd = -1;
+		return 0;
+	case CONSOLE_FILE:
+		vm->console_fd = open(cfg->console_path.path,
+				      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0644);
+		if (vm->console_fd < 0) {
+			int err = errno;
+			log_error("%s:%d: [console] path: %s: %s", cfg->console_path.at.file,
+				  cfg->console_path.at.line, cfg->console_path.path, strerror(err));
+			return -err;
+		}
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int create_devices(struct vm *vm)
+{
+	int r = ioapic_init(&vm->ioapic, vm->vm_fd);
+	if (r < 0)
+		return r;
+	struct irq_sink sink = ioapic_irq_sink(&vm->ioapic);
+	r = uart_init(&vm->uart, vm->console_fd, &sink, UART_GSI);
+	if (r < 0)
+		return r;
+	struct control_hooks hooks = {control_boot_done, control_exit, vm};
+	control_init(&vm->control, &hooks);
+
+	const struct {
+		uint64_t base, size;
+		const struct mmio_ops *ops;
+		void *opaque;
+		const char *name;
+	} ranges[] = {
+		{IOAPIC_MMIO_BASE, IOAPIC_MMIO_SIZE, &ioapic_mmio_ops, &vm->ioapic, "ioapic"},
+		{UART_MMIO_BASE, UART_MMIO_SIZE, &uart_mmio_ops, &vm->uart, "uart"},
+		{CONTROL_MMIO_BASE, CONTROL_MMIO_SIZE, &control_mmio_ops, &vm->control, "control"},
+	};
+	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+		r = bus_register(&vm->bus, ranges[i].base, ranges[i].size, ranges[i].ops,
+				 ranges[i].opaque, ranges[i].name);
+		if (r < 0) {
+			log_error("bus: cannot place %s at 0x%llx: %s", ranges[i].name,
+				  (unsigned long long)ranges[i].base, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+static int load_guest(struct vm *vm)
+{
+	const struct vm_config *cfg = vm->cfg;
+	if (x86_write_boot_tables(&vm->mem) < 0) {
+		log_error("guest memory too small for the boot tables");
+		return -EFAULT;
+	}
+	struct boot_request req = {
+		.kernel_path = cfg->kernel.path,
+		.initrd_path = cfg->initrd.path[0] ? cfg->initrd.path : NULL,
+		.cmdline = cfg->cmdline,
+		.format = cfg->format,
+		.rsdp = 0,
+	};
+	char err[PATH_MAX + 200];
+	if (load_kernel(&vm->mem, &req, &vm->entry, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return -ENOEXEC;
+	}
+	timing_mark(T_KERNEL_LOADED);
+	return 0;
+}
+
+static int create_vcpus(struct vm *vm)
+{
+	vm->cpuid = cpuid_supported(vm->kvm_fd);
+	if (!vm->cpuid)
+		return -ENOMEM;
+	vm->vcpus = calloc(vm->cfg->vcpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return -ENOMEM;
+	vm->n_vcpus = vm->cfg->vcpus;
+	for (unsigned i = 0; i < vm->n_vcpus; i++)
+		vm->vcpus[i].fd = -1;
+	for (unsigned i = 0; i < vm->n_vcpus; i++) {
+		int r = vcpu_create(&vm->vcpus[i], vm, i);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int vm_create(struct vm *vm, const struct vm_config *cfg)
+{
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = cfg;
+	vm->kvm_fd = vm->vm_fd = vm->console_fd = -1;
+	vm->uart.wake_fd = -1;
+	bus_init(&vm->bus);
+	vm->end_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->end_fd < 0)
+		return EXIT_HOST_FAILURE;
+	if (create_kvm_vm(vm) < 0 || create_memory(vm) < 0)
+		return EXIT_HOST_FAILURE;
+	if (open_console(vm) < 0)
+		return EXIT_CONFIG;
+	if (create_devices(vm) < 0)
+		return EXIT_HOST_FAILURE;
+	if (load_guest(vm) < 0)
+		return EXIT_CONFIG;
+	if (create_vcpus(vm) < 0)
+		return EXIT_HOST_FAILURE;
+	return 0;
+}
+
+/* The main thread's loop: console input, boot timeout, signals, VM end. */
+struct loop {
+	int epfd;
+	int sig_fd;
+	int timer_fd;
+	int in_fd;     /* -1 once input is closed */
+	int in_raw;    /* input is a terminal in raw mode */
+	int escape;    /* the last byte was ESCAPE_CHAR */
+	uint8_t pending[256];
+	size_t pending_len, pending_off;
+};
+
+enum { EV_END, EV_SIGNAL, EV_TIMER, EV_INPUT, EV_UART_WAKE };
+
+static int watch(int epfd, int fd, uint64_t tag, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.u64 = tag};
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static void input_pause(struct loop *l, int pause)
+{
+	struct epoll_event ev = {.events = pause ? 0 : EPOLLIN, .data.u64 = EV_INPUT};
+	epoll_ctl(l->epfd, EPOLL_CTL_MOD, l->in_fd, &ev);
+}
+
+/* Hands pending input to the UART; pauses reading while it is full. */
+static void feed_uart(struct vm *vm, struct loop *l)
+{
+	while (l->pending_off < l->pending_len) {
+		size_t n = uart_receive(&vm->uart, l->pending + l->pending_off,
+					l->pending_len - l->pending_off);
+		if (n == 0) {
+			input_pause(l, 1);
+			return;
+		}
+		l->pending_off += n;
+	}
+	l->pending_len = l->pending_off = 0;
+	if (l->in_fd >= 0)
+		input_pause(l, 0);
+}
+
+static void read_input(struct vm *vm, struct loop *l)
+{
+	uint8_t buf[sizeof(l->pending)];
+	ssize_t n = read(l->in_fd, buf, sizeof(buf));
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		epoll_ctl(l->epfd, EPOLL_CTL_DEL, l->in_fd, NULL);
+		l->in_fd = -1;
+		return;
+	}
+	l->pending_len = l->pending_off = 0;
+	for (ssize_t i = 0; i < n; i++) {
+		if (l->in_raw && l->escape) {
+			l->escape = 0;
+			if (buf[i] == 'x') {
+				log_error("quit requested (Ctrl-A x)");
+				vm_end(vm, END_SIGNAL, EXIT_SIGNAL_BASE + SIGINT);
+				return;
+			}
+			if (buf[i] != ESCAPE_CHAR)
+				continue;
+		} else if (l->in_raw && buf[i] == ESCAPE_CHAR) {
+			l->escape = 1;
+			continue;
+		}
+		l->pending[l->pending_len++] = buf[i];
+	}
+	feed_uart(vm, l);
+}
+
+static int loop_setup(struct vm *vm, struct loop *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->sig_fd = l->timer_fd = l->in_fd = -1;
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (l->epfd < 0)
+		return -errno;
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* inherited by vCPU threads */
+	l->sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (l->sig_fd < 0 || watch(l->epfd, l->sig_fd, EV_SIGNAL, EPOLLIN) < 0)
+		return -errno;
+	if (watch(l->epfd, vm->end_fd, EV_END, EPOLLIN) < 0)
+		return -errno;
+	if (vm->uart.wake_fd >= 0 && watch(l->epfd, vm->uart.wake_fd, EV_UART_WAKE, EPOLLIN) < 0)
+		return -errno;
+	if (vm->cfg->boot_timeout_ms) {
+		l->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		struct itimerspec its = {
+			.it_value = {vm->cfg->boot_timeout_ms / 1000,
+				     (long)(vm->cfg->boot_timeout_ms % 1000) * 1000000},
+		};
+		if (l->timer_fd < 0 || timerfd_settime(l->timer_fd, 0, &its, NULL) < 0 ||
+		    watch(l->epfd, l->timer_fd, EV_TIMER, EPOLLIN) < 0)
+			return -errno;
+	}
+	if (vm->cfg->console_input) {
+		/* epoll refuses regular files: those are read as they are. */
+		if (watch(l->epfd, STDIN_FILENO, EV_INPUT, EPOLLIN) == 0) {
+			l->in_fd = STDIN_FILENO;
+			l->in_raw = term_raw(STDIN_FILENO);
+		}
+	}
+	return 0;
+}
+
+static void loop_teardown(struct loop *l)
+{
+	if (l->sig_fd >= 0)
+		close(l->sig_fd);
+	if (l->timer_fd >= 0)
+		close(l->timer_fd);
+	if (l->epfd >= 0)
+		close(l->epfd);
+	term_restore();
+}
+
+static void handle_event(struct vm *vm, struct loop *l, uint64_t tag)
+{
+	uint64_t value;
+	switch (tag) {
+	case EV_SIGNAL: {
+		struct signalfd_siginfo si;
+		if (read(l->sig_fd, &si, sizeof(si)) == sizeof(si)) {
+			log_error("stopping the VM on signal %u", si.ssi_signo);
+			vm_end(vm, END_SIGNAL, EXIT_SIGNAL_BASE + (int)si.ssi_signo);
+		}
+		break;
+	}
+	case EV_TIMER:
+		(void)read(l->timer_fd, &value, sizeof(value));
+		if (timing_get(T_BOOT_COMPLETE) == UINT64_MAX) {
+			log_error("boot timeout: no boot-complete signal from the guest within %u ms",
+				  vm->cfg->boot_timeout_ms);
+			vm_end(vm, END_BOOT_TIMEOUT, EXIT_BOOT_TIMEOUT);
+		}
+		break;
+	case EV_INPUT:
+		read_input(vm, l);
+		break;
+	case EV_UART_WAKE:
+		(void)eventfd_read(vm->uart.wake_fd, &value);
+		feed_uart(vm, l);
+		break;
+	default:
+		break;
+	}
+}
+
+int vm_run(struct vm *vm)
+{
+	struct loop l;
+	int r = loop_setup(vm, &l);
+	if (r < 0) {
+		log_error("event loop: %s", strerror(-r));
+		loop_teardown(&l);
+		return EXIT_HOST_FAILURE;
+	}
+	vcpu_init_signals();
+	for (unsigned i = 0; i < vm->n_vcpus && !atomic_load(&vm->ended); i++) {
+		if (vcpu_start(&vm->vcpus[i]) < 0) {
+			vm_end(vm, END_HOST_ERROR, EXIT_HOST_FAILURE);
+			break;
+		}
+	}
+	while (!atomic_load(&vm->ended)) {
+		struct epoll_event evs[8];
+		int n = epoll_wait(l.epfd, evs, 8, -1);
+		if (n < 0 && errno != EINTR) {
+			log_error("epoll_wait: %s", strerror(errno));
+			vm_end(vm, END_HOST_ERROR, EXIT_HOST_FAILURE);
+		}
+		for (int i = 0; i < n; i++)
+			handle_event(vm, &l, evs[i].data.u64);
+	}
+	for (unsigned i = 0; i < vm->n_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	for (unsigned i = 0; i < vm->n_vcpus; i++)
+		vcpu_destroy(&vm->vcpus[i]);
+	loop_teardown(&l);
+	return vm->exit_status;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (vm->vcpus) {
+		for (unsigned i = 0; i < vm->n_vcpus; i++)
+			vcpu_destroy(&vm->vcpus[i]);
+		free(vm->vcpus);
+		vm->vcpus = NULL;
+	}
+	free(vm->cpuid);
+	vm->cpuid = NULL;
+	if (vm->uart.wake_fd >= 0)
+		uart_fini(&vm->uart);
+	if (vm->console_fd > STDERR_FILENO)
+		close(vm->console_fd);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	guest_mem_unmap(&vm->mem);
+	if (vm->end_fd >= 0)
+		close(vm->end_fd);
+	vm->vm_fd = vm->kvm_fd = vm->end_fd = vm->console_fd = -1;
+}

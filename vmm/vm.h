@@ -1,0 +1,95 @@
+/* vm.h - one microVM: KVM VM, guest RAM, interrupt controller, devices and
+ * vCPU threads, from creation to teardown, and how it ends. */
+#ifndef MINNOW_VM_H
+#define MINNOW_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "bus.h"
+#include "config.h"
+#include "control.h"
+#include "guest_mem.h"
+#include "ioapic.h"
+#include "loader.h"
+#include "uart.h"
+
+/* minnow's exit statuses. A guest's own status (control device EXIT, 0-255)
+ * passes through unchanged, so these can collide with what a guest chooses;
+ * --timings=json reports exit_reason to tell them apart. */
+#define EXIT_OK 0              /* guest powered off or exited with 0 */
+#define EXIT_HOST_FAILURE 1    /* minnow could not start or keep running the VM */
+#define EXIT_CONFIG 2          /* bad command line, config file or kernel image */
+#define EXIT_GUEST_RESET 120   /* guest asked for a reset / reboot */
+#define EXIT_TRIPLE_FAULT 121  /* KVM_EXIT_SHUTDOWN: triple fault */
+#define EXIT_EMULATION 122     /* KVM_EXIT_INTERNAL_ERROR: instruction could not run */
+#define EXIT_FAIL_ENTRY 123    /* KVM_EXIT_FAIL_ENTRY: invalid vCPU state */
+#define EXIT_BOOT_TIMEOUT 124  /* no "boot complete" within [vm] boot_timeout */
+#define EXIT_GUEST_CRASH 126   /* guest reported a crash (KVM_SYSTEM_EVENT_CRASH) */
+#define EXIT_SIGNAL_BASE 128   /* + signal number: SIGINT, SIGTERM, SIGHUP */
+
+/* Why the VM ended; each has a stable name for JSON output. */
+enum vm_end_reason {
+	END_NONE,
+	END_GUEST_EXIT,   /* control device EXIT */
+	END_POWEROFF,     /* ACPI sleep / KVM_SYSTEM_EVENT_SHUTDOWN */
+	END_RESET,
+	END_TRIPLE_FAULT,
+	END_EMULATION,
+	END_FAIL_ENTRY,
+	END_BOOT_TIMEOUT,
+	END_CRASH,
+	END_SIGNAL,
+	END_HOST_ERROR,
+};
+
+struct vcpu;
+
+struct vm {
+	const struct vm_config *cfg;
+	int kvm_fd;
+	int vm_fd;
+	int run_size; /* bytes of each vCPU's kvm_run mapping */
+	struct guest_mem mem;
+	struct bus bus;
+	struct ioapic ioapic;
+	struct uart uart;
+	struct control control;
+	int console_fd; /* UART output: stdout, a file, or -1 */
+	struct boot_entry entry;
+	struct vcpu *vcpus;
+	unsigned n_vcpus;
+	struct kvm_cpuid2 *cpuid; /* KVM's supported set */
+
+	int end_fd;              /* eventfd: written once when the VM ends */
+	_Atomic int ended;
+	int exit_status;
+	enum vm_end_reason end_reason;
+	_Atomic uint64_t pio_exits; /* port I/O answered and dropped */
+	_Atomic uint64_t mmio_unclaimed;
+};
+
+/* Creates everything but the vCPUs' threads: KVM VM (split irqchip, TSS),
+ * guest RAM, the bus with the IOAPIC, UART and control device, the console
+ * output, the kernel loaded per `cfg`, and the vCPUs. Records timing marks.
+ * Returns 0, or an exit status (EXIT_CONFIG for a bad image, else
+ * EXIT_HOST_FAILURE) after logging one line. Call vm_destroy() either way. */
+int vm_create(struct vm *vm, const struct vm_config *cfg);
+
+/* Starts one thread per vCPU and waits, serving console input, the boot
+ * timeout and SIGINT/SIGTERM/SIGHUP, until the VM ends. Stops every vCPU
+ * thread before returning the exit status. */
+int vm_run(struct vm *vm);
+
+/* Ends the VM (first caller wins): records reason and status, wakes the
+ * main loop and kicks every vCPU out of KVM_RUN. Any thread. */
+void vm_end(struct vm *vm, enum vm_end_reason reason, int status);
+
+/* Frees everything vm_create() made, in reverse order. */
+void vm_destroy(struct vm *vm);
+
+/* The stable name of `reason`, e.g. "triple_fault". */
+const char *vm_end_reason_name(enum vm_end_reason reason);
+
+#endif
