@@ -1,0 +1,96 @@
+/* test_guest_mem.c - the guest memory gate: layout around the MMIO gap and
+ * range checks at every edge. */
+#include <criterion/criterion.h>
+#include <stdint.h>
+
+#include "guest_mem.h"
+#include "platform.h"
+
+static struct guest_mem fake(uint64_t size)
+{
+	/* The gate only does arithmetic on host; any non-NULL base works for
+	 * range checks as long as nothing is dereferenced. */
+	struct guest_mem m;
+	guest_mem_layout(&m, size);
+	m.host = (uint8_t *)(uintptr_t)0x10000000;
+	return m;
+}
+
+Test(guest_mem, layout_small)
+{
+	struct guest_mem m;
+	guest_mem_layout(&m, 64ULL << 20);
+	cr_assert_eq(m.low_size, 64ULL << 20);
+	cr_assert_eq(m.high_size, 0);
+}
+
+Test(guest_mem, layout_splits_at_gap)
+{
+	struct guest_mem m;
+	guest_mem_layout(&m, 4ULL << 30);
+	cr_assert_eq(m.low_size, MMIO_GAP_START);
+	cr_assert_eq(m.high_size, (4ULL << 30) - MMIO_GAP_START);
+	struct guest_region r[2];
+	cr_assert_eq(guest_mem_regions(&m, r), 2);
+	cr_assert_eq(r[1].gpa, HIGH_RAM_START);
+	cr_assert_eq(r[0].size + r[1].size, 4ULL << 30);
+}
+
+Test(guest_mem, zero_length)
+{
+	struct guest_mem m = fake(64ULL << 20);
+	cr_assert_not_null(guest_ptr(&m, 0, 0));
+	cr_assert_not_null(guest_ptr(&m, m.low_size, 0), "end of RAM with length 0");
+	cr_assert_null(guest_ptr(&m, m.low_size + 1, 0));
+}
+
+Test(guest_mem, exact_top_of_ram)
+{
+	struct guest_mem m = fake(64ULL << 20);
+	uint8_t *p = guest_ptr(&m, m.low_size - 4, 4);
+	cr_assert_eq(p, m.host + m.low_size - 4);
+	cr_assert_null(guest_ptr(&m, m.low_size - 4, 5));
+	cr_assert_null(guest_ptr(&m, m.low_size, 1));
+	cr_assert_not_null(guest_ptr(&m, 0, m.low_size));
+	cr_assert_null(guest_ptr(&m, 0, m.low_size + 1));
+}
+
+Test(guest_mem, wrap_around)
+{
+	struct guest_mem m = fake(64ULL << 20);
+	cr_assert_null(guest_ptr(&m, UINT64_MAX, 2));
+	cr_assert_null(guest_ptr(&m, 16, UINT64_MAX));
+	cr_assert_null(guest_ptr(&m, UINT64_MAX - 3, 4));
+}
+
+Test(guest_mem, high_region_and_gap)
+{
+	struct guest_mem m = fake(5ULL << 30);
+	cr_assert_null(guest_ptr(&m, MMIO_GAP_START, 1), "gap is not RAM");
+	cr_assert_null(guest_ptr(&m, MMIO_GAP_START - 1, 2), "range crossing into the gap");
+	cr_assert_null(guest_ptr(&m, HIGH_RAM_START - 1, 2), "range crossing out of the gap");
+	uint8_t *p = guest_ptr(&m, HIGH_RAM_START, 8);
+	cr_assert_eq(p, m.host + m.low_size);
+	uint64_t top = HIGH_RAM_START + m.high_size;
+	cr_assert_not_null(guest_ptr(&m, top - 8, 8));
+	cr_assert_null(guest_ptr(&m, top - 8, 9));
+}
+
+Test(guest_mem, unmapped_refuses_everything)
+{
+	struct guest_mem m;
+	guest_mem_layout(&m, 64ULL << 20);
+	cr_assert_null(guest_ptr(&m, 0, 1));
+}
+
+Test(guest_mem, map_and_touch)
+{
+	struct guest_mem m;
+	cr_assert_eq(guest_mem_map(&m, 16ULL << 20, false), 0);
+	uint32_t *p = guest_ptr(&m, 0x1000, 4);
+	cr_assert_not_null(p);
+	*p = 0xdeadbeef;
+	cr_assert_eq(*(uint32_t *)(m.host + 0x1000), 0xdeadbeef);
+	guest_mem_unmap(&m);
+	cr_assert_null(m.host);
+}
