@@ -2,6 +2,8 @@
 #include "guest_mem.h"
 
 #include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <sys/mman.h>
 
 #include "platform.h"
@@ -70,4 +72,22 @@ size_t guest_mem_regions(const struct guest_mem *mem, struct guest_region out[2]
 	if (mem->high_size)
 		out[n++] = (struct guest_region){HIGH_RAM_START, mem->high_size};
 	return n;
+}
+
+uint64_t guest_mem_resident(const struct guest_mem *mem)
+{
+	if (!mem->host)
+		return 0;
+	long page = sysconf(_SC_PAGESIZE);
+	size_t pages = (mem->size + (uint64_t)page - 1) / (uint64_t)page;
+	unsigned char *vec = malloc(pages);
+	if (!vec)
+		return 0;
+	uint64_t resident = 0;
+	if (mincore(mem->host, mem->size, vec) == 0) {
+		for (size_t i = 0; i < pages; i++)
+			resident += vec[i] & 1;
+	}
+	free(vec);
+	return resident * (uint64_t)page;
 }

@@ -46,4 +46,7 @@ void *guest_ptr(const struct guest_mem *mem, gpa_t gpa, uint64_t len);
 /* Fills `out` with the RAM regions (at most 2) and returns how many. */
 size_t guest_mem_regions(const struct guest_mem *mem, struct guest_region out[2]);
 
+/* Bytes of guest RAM currently resident in the host (mincore), or 0. */
+uint64_t guest_mem_resident(const struct guest_mem *mem);
+
 #endif

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "config.h"
 #include "log.h"
@@ -127,16 +128,22 @@ int main(int argc, char **argv)
 	}
 
 	static struct vm vm;
-	int status = vm_create(&vm, &cfg);
-	const char *reason = "startup_failed";
-	if (status == 0) {
-		status = vm_run(&vm);
-		reason = vm_end_reason_name(vm.end_reason);
+	struct run_report rep = {.exit_reason = "startup_failed"};
+	rep.exit_status = vm_create(&vm, &cfg);
+	if (rep.exit_status == 0) {
+		rep.exit_status = vm_run(&vm);
+		rep.exit_reason = vm_end_reason_name(vm.end_reason);
 	} else {
 		timing_mark(T_VM_END);
 	}
+	rep.guest_touched_kib = guest_mem_resident(&vm.mem) / 1024;
+	rep.pio_exits = atomic_load(&vm.pio_exits);
+	rep.mmio_unclaimed = atomic_load(&vm.mmio_unclaimed);
 	vm_destroy(&vm);
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		rep.peak_rss_kib = (uint64_t)ru.ru_maxrss;
 	if (opt.timings)
-		timing_print(stderr, opt.timings == 2, status, reason);
-	return status;
+		timing_print(stderr, opt.timings == 2, &rep);
+	return rep.exit_status;
 }

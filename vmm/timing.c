@@ -45,7 +45,7 @@ const char *timing_name(enum timing_phase phase)
 	return names[phase];
 }
 
-void timing_print(FILE *out, int json, int exit_status, const char *exit_reason)
+void timing_print(FILE *out, int json, const struct run_report *rep)
 {
 	if (json) {
 		fprintf(out, "{");
@@ -56,7 +56,13 @@ void timing_print(FILE *out, int json, int exit_status, const char *exit_reason)
 			else
 				fprintf(out, "\"%s\":%llu,", names[i], (unsigned long long)v);
 		}
-		fprintf(out, "\"exit_status\":%d,\"exit_reason\":\"%s\"}\n", exit_status, exit_reason);
+		fprintf(out,
+			"\"peak_rss_kib\":%llu,\"guest_touched_kib\":%llu,\"pio_exits\":%llu,"
+			"\"mmio_unclaimed\":%llu,\"exit_status\":%d,\"exit_reason\":\"%s\"}\n",
+			(unsigned long long)rep->peak_rss_kib,
+			(unsigned long long)rep->guest_touched_kib,
+			(unsigned long long)rep->pio_exits, (unsigned long long)rep->mmio_unclaimed,
+			rep->exit_status, rep->exit_reason);
 		return;
 	}
 	fprintf(out, "minnow timings (microseconds since start):\n");
@@ -67,5 +73,7 @@ void timing_print(FILE *out, int json, int exit_status, const char *exit_reason)
 		else
 			fprintf(out, "  %-18s %10llu\n", names[i], (unsigned long long)v);
 	}
-	fprintf(out, "  exit: status %d (%s)\n", exit_status, exit_reason);
+	fprintf(out, "  peak RSS %llu KiB, guest RAM touched %llu KiB\n",
+		(unsigned long long)rep->peak_rss_kib, (unsigned long long)rep->guest_touched_kib);
+	fprintf(out, "  exit: status %d (%s)\n", rep->exit_status, rep->exit_reason);
 }

@@ -32,9 +32,19 @@ uint64_t timing_get(enum timing_phase phase);
 /* The phase's key, e.g. "boot_complete_us". */
 const char *timing_name(enum timing_phase phase);
 
-/* Prints the phases as aligned text lines, or as one JSON object (with the
- * exit status and reason added) when json is non-zero. Unreached phases are
- * "-" in text and null in JSON. */
-void timing_print(FILE *out, int json, int exit_status, const char *exit_reason);
+/* What is reported with the timings at the end of a run. */
+struct run_report {
+	int exit_status;
+	const char *exit_reason;   /* vm_end_reason_name(), or "startup_failed" */
+	uint64_t peak_rss_kib;     /* of the whole minnow process */
+	uint64_t guest_touched_kib; /* guest RAM resident at the end */
+	uint64_t pio_exits;        /* port I/O exits answered and dropped */
+	uint64_t mmio_unclaimed;   /* MMIO accesses to no device */
+};
+
+/* Prints the phases and the report as aligned text lines, or as one JSON
+ * object when json is non-zero. Unreached phases are "-" in text and null
+ * in JSON. */
+void timing_print(FILE *out, int json, const struct run_report *rep);
 
 #endif
