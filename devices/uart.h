@@ -12,9 +12,9 @@
 #include "bus.h"
 #include "irq.h"
 
-#define UART_FIFO_SIZE 16    /* the 16550A's FIFO depth (loopback capacity) */
-#define UART_INPUT_BUF 4096  /* bytes of host input the UART holds for the guest */
-#define UART_NUM_REGS 8      /* registers at offsets 0..7, one byte each */
+#define UART_FIFO_SIZE 16   /* the 16550A's FIFO depth (loopback capacity) */
+#define UART_INPUT_BUF 4096 /* bytes of host input the UART holds for the guest */
+#define UART_NUM_REGS  8    /* registers at offsets 0..7, one byte each */
 
 /* Register offsets (reg-shift 0), named as in the 16550 datasheet (prefixed
  * so as not to clash with <linux/serial_reg.h>). */
@@ -36,34 +36,34 @@ enum uart_reg {
 /* Register bits, with the datasheet's bit names (unique across registers). */
 #define UART_ERBFI 0x01 /* IER: enable received data available interrupt */
 #define UART_ETBEI 0x02 /* IER: enable THR empty interrupt */
-#define UART_ELSI 0x04  /* IER: enable receiver line status interrupt */
+#define UART_ELSI  0x04 /* IER: enable receiver line status interrupt */
 #define UART_EDSSI 0x08 /* IER: enable modem status interrupt */
 
-#define UART_IIR_NONE 0x01 /* IIR id: no interrupt pending (bit 0 set) */
-#define UART_IIR_RLS 0x06  /* IIR id: receiver line status (highest) */
-#define UART_IIR_RDA 0x04  /* IIR id: received data available */
-#define UART_IIR_THRE 0x02 /* IIR id: THR empty */
-#define UART_IIR_MS 0x00   /* IIR id: modem status (lowest) */
+#define UART_IIR_NONE	 0x01 /* IIR id: no interrupt pending (bit 0 set) */
+#define UART_IIR_RLS	 0x06 /* IIR id: receiver line status (highest) */
+#define UART_IIR_RDA	 0x04 /* IIR id: received data available */
+#define UART_IIR_THRE	 0x02 /* IIR id: THR empty */
+#define UART_IIR_MS	 0x00 /* IIR id: modem status (lowest) */
 #define UART_IIR_ID_MASK 0x0f
-#define UART_IIR_FIFOS 0xc0 /* IIR bits 6-7: FIFOs enabled */
+#define UART_IIR_FIFOS	 0xc0 /* IIR bits 6-7: FIFOs enabled */
 
-#define UART_FIFOE 0x01      /* FCR: FIFO enable */
+#define UART_FIFOE	0x01 /* FCR: FIFO enable */
 #define UART_RCVR_RESET 0x02 /* FCR: clear the receiver FIFO */
 #define UART_XMIT_RESET 0x04 /* FCR: clear the transmitter FIFO */
 
 #define UART_DLAB 0x80 /* LCR: divisor latch access bit */
 
-#define UART_DTR 0x01  /* MCR: data terminal ready */
-#define UART_RTS 0x02  /* MCR: request to send */
+#define UART_DTR  0x01 /* MCR: data terminal ready */
+#define UART_RTS  0x02 /* MCR: request to send */
 #define UART_OUT1 0x04 /* MCR: output 1 */
 #define UART_OUT2 0x08 /* MCR: output 2, gates the interrupt line on a PC */
 #define UART_LOOP 0x10 /* MCR: loopback mode */
 
-#define UART_DR 0x01   /* LSR: data ready */
-#define UART_OE 0x02   /* LSR: overrun error */
-#define UART_PE 0x04   /* LSR: parity error */
-#define UART_FE 0x08   /* LSR: framing error */
-#define UART_BI 0x10   /* LSR: break interrupt */
+#define UART_DR	  0x01 /* LSR: data ready */
+#define UART_OE	  0x02 /* LSR: overrun error */
+#define UART_PE	  0x04 /* LSR: parity error */
+#define UART_FE	  0x08 /* LSR: framing error */
+#define UART_BI	  0x10 /* LSR: break interrupt */
 #define UART_THRE 0x20 /* LSR: THR empty */
 #define UART_TEMT 0x40 /* LSR: transmitter empty */
 
@@ -71,10 +71,10 @@ enum uart_reg {
 #define UART_DDSR 0x02 /* MSR: delta DSR */
 #define UART_TERI 0x04 /* MSR: trailing edge of RI */
 #define UART_DDCD 0x08 /* MSR: delta DCD */
-#define UART_CTS 0x10  /* MSR: clear to send */
-#define UART_DSR 0x20  /* MSR: data set ready */
-#define UART_RI 0x40   /* MSR: ring indicator */
-#define UART_DCD 0x80  /* MSR: data carrier detect */
+#define UART_CTS  0x10 /* MSR: clear to send */
+#define UART_DSR  0x20 /* MSR: data set ready */
+#define UART_RI	  0x40 /* MSR: ring indicator */
+#define UART_DCD  0x80 /* MSR: data carrier detect */
 
 /* Device state. Everything below `lock` is private to uart.c and only
  * touched with `lock` held. */
@@ -86,10 +86,10 @@ struct uart {
 	unsigned gsi;
 	/* registers as the guest programmed them */
 	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr;
-	uint8_t msr;     /* modem status: line bits 4-7 | delta bits 0-3 */
-	uint8_t lsr_err; /* sticky line-status error bits (OE), cleared by reading LSR */
+	uint8_t msr;	      /* modem status: line bits 4-7 | delta bits 0-3 */
+	uint8_t lsr_err;      /* sticky line-status error bits (OE), cleared by reading LSR */
 	bool thr_irq_pending; /* THR-empty interrupt not yet acknowledged */
-	bool irq_level;       /* the level last passed to irq.set_level */
+	bool irq_level;	      /* the level last passed to irq.set_level */
 	bool input_blocked;   /* the feeder was told there is no room */
 	bool out_stalled;     /* out_fd would block: drop output without waiting */
 	/* input: bytes waiting to be read by the guest (ring) */
@@ -110,7 +110,8 @@ extern const struct mmio_ops uart_mmio_ops;
  * UART. Returns 0 or -errno (eventfd or mutex creation). */
 int uart_init(struct uart *u, int out_fd, const struct irq_sink *irq, unsigned gsi);
 
-/* Releases what uart_init() made (closes wake_fd; out_fd is left open). */
+/* Releases what a successful uart_init() made (closes wake_fd; out_fd is
+ * left open). No MMIO access or feeder call may be in flight. */
 void uart_fini(struct uart *u);
 
 /* How many input bytes the UART can take now (0 while the guest has the
