@@ -1,0 +1,97 @@
+/* main.c - the common main of minnow-test: announces the boot, picks the
+ * console, installs exception handlers and runs the scenario named by
+ * test= on the command line (default hello). */
+#include "fw.h"
+#include "io.h"
+
+/* Vectors covered by the IDT in every scenario: the exceptions. */
+#define IDT_EXCEPTIONS 32
+
+struct scenario {
+	const char *name;
+	int (*run)(const struct fw_boot_info *bi);
+};
+
+static const struct scenario scenarios[] = {
+    {"hello", test_hello},
+    {"bootinfo", test_bootinfo},
+    {"smp", test_smp},
+    {"console-echo", test_console_echo},
+    {"portio", test_portio},
+    {"triple-fault", test_triple_fault},
+    {"mmio-wild", test_mmio_wild},
+};
+
+bool cmdline_value(const char *cmdline, const char *key, char *buf, size_t len)
+{
+	size_t klen = strlen(key);
+	const char *p = cmdline;
+	while (*p) {
+		while (*p == ' ')
+			p++;
+		const char *word = p;
+		while (*p && *p != ' ')
+			p++;
+		if ((size_t)(p - word) > klen && word[klen] == '=' && !strncmp(word, key, klen)) {
+			size_t n = (size_t)(p - word) - klen - 1;
+			if (n >= len)
+				n = len - 1;
+			memcpy(buf, word + klen + 1, n);
+			buf[n] = '\0';
+			return true;
+		}
+	}
+	return false;
+}
+
+bool parse_u64(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		unsigned d = (unsigned)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return true;
+}
+
+/* test=exit:N */
+static int run_exit(const char *arg)
+{
+	uint64_t n;
+	if (!parse_u64(arg, &n) || n > 255) {
+		fw_printf("minnow-test: bad exit status '%s' (want 0..255)\n", arg);
+		return FW_EXIT_USAGE;
+	}
+	return (int)n;
+}
+
+void fw_main(const struct fw_boot_info *bi)
+{
+	bool ctl = control_probe();
+	control_boot_done();
+	console_init(ctl);
+	idt_init(IDT_EXCEPTIONS);
+
+	if (bi->error) {
+		fw_printf("minnow-test: boot error: %s\n", bi->error);
+		fw_exit(FW_EXIT_USAGE);
+	}
+	char name[32];
+	if (!cmdline_value(bi->cmdline, "test", name, sizeof(name)))
+		memcpy(name, "hello", 6);
+	if (!strncmp(name, "exit:", 5))
+		fw_exit(run_exit(name + 5));
+	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
+		if (!strcmp(name, scenarios[i].name))
+			fw_exit(scenarios[i].run(bi));
+	}
+	fw_printf("minnow-test: unknown test=%s\n", name);
+	fw_exit(FW_EXIT_USAGE);
+}
