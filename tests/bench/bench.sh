@@ -1,0 +1,71 @@
+#!/bin/sh
+# bench.sh - `make bench`: boots the hello firmware with minnow and with QEMU's
+# microvm, alternately, and prints medians side by side (build/bench-runner
+# does the timing; see tests/bench/runner.c). Benchmarks are not tests: this
+# exits non-zero only when minnow itself fails (or is not built).
+#
+# Environment: BENCH_RUNS (default 50), BENCH_TIMEOUT (seconds per run,
+# default 20), MINNOW (default ./minnow), QEMU (default qemu-system-x86_64),
+# BENCH_SAN (make passes SAN_FLAGS: numbers from a sanitizer build are flagged).
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+
+RUNS=${BENCH_RUNS:-50}
+TIMEOUT=${BENCH_TIMEOUT:-20}
+QEMU=${QEMU:-qemu-system-x86_64}
+RUNNER=build/bench-runner
+MINNOW=${MINNOW:-./minnow}
+CONFIG=examples/hello.ini
+PVH=build/firmware/minnow-test.elf
+OUT=build/bench/results.json
+
+for v in "BENCH_RUNS=$RUNS" "BENCH_TIMEOUT=$TIMEOUT"; do
+	case ${v#*=} in
+	'' | *[!0-9]* | 0)
+		echo "bench: ${v%%=*} must be a positive integer, not '${v#*=}'" >&2
+		exit 2
+		;;
+	esac
+done
+
+missing=
+[ -x "$RUNNER" ] || missing="$missing
+  $RUNNER (the timing runner: make $RUNNER)"
+[ -x "$MINNOW" ] || missing="$missing
+  $MINNOW (make minnow)"
+[ -f "$CONFIG" ] || missing="$missing
+  $CONFIG (the hello VM's config)"
+[ -f "$PVH" ] || missing="$missing
+  $PVH (the test unikernel, PVH entry: make firmware)"
+if [ -n "$missing" ]; then
+	echo "bench: cannot run, missing:$missing" >&2
+	exit 1
+fi
+
+case ${BENCH_SAN:-} in
+*-fsanitize*)
+	echo "bench: warning: minnow was built with sanitizers ($BENCH_SAN): its numbers are not" \
+		"representative (rebuild after ./configure without --enable-sanitizers)"
+	;;
+esac
+
+# minnow boots the same PVH image as QEMU, whatever image hello.ini names.
+MINNOW_CMD="$MINNOW run $CONFIG --set kernel.path=$PVH --timings=json"
+MINNOW2_CMD="$MINNOW_CMD --set vm.vcpus=2"
+
+# QEMU 7.2 microvm with everything optional off. All five machine options are
+# accepted by 7.2 and none stops the firmware from booting. Without minnow's
+# control device the firmware ends in a triple fault, and -no-reboot makes
+# QEMU exit (status 0) instead of resetting. -cpu host alone fails on this
+# host's kvm_pvm (setting MSR 0x10a), hence -arch-capabilities.
+QEMU_CMD="$QEMU -M microvm,x-option-roms=off,rtc=off,pit=off,pic=off,isa-serial=off \
+-accel kvm -cpu host,-arch-capabilities -m 64M -smp 1 -nodefaults -no-user-config \
+-nographic -display none -no-reboot -kernel $PVH -append test=hello"
+
+mkdir -p "$(dirname "$OUT")" || exit 1
+if command -v "$QEMU" >/dev/null 2>&1; then
+	exec "$RUNNER" -n "$RUNS" -t "$TIMEOUT" -o "$OUT" -m "$MINNOW_CMD" -2 "$MINNOW2_CMD" \
+		-q "$QEMU_CMD" -b /bin/true
+fi
+exec "$RUNNER" -n "$RUNS" -t "$TIMEOUT" -o "$OUT" -m "$MINNOW_CMD" -2 "$MINNOW2_CMD" \
+	-Q "$QEMU not found in PATH (Debian package qemu-system-x86)" -b /bin/true
