@@ -17,6 +17,7 @@
 #define BOOT_FLAG_MAGIC	    0xAA55
 #define SETUP_SECTOR	    512
 #define DEFAULT_SETUP_SECTS 4
+#define MIB		    0x100000ULL
 #define OLD_INITRD_ADDR_MAX 0x37FFFFFF /* boot.rst: when the field is 0 */
 
 /* Header bytes a 2.12+ kernel must declare: everything up to and including
@@ -175,12 +176,16 @@ int bzimage_load(const char *name, const struct guest_mem *mem, const uint8_t *i
 			    "(ends at 0x%llx)",
 			    name, (unsigned long long)info->code_size, (unsigned long long)load,
 			    (unsigned long long)mem->low_size);
+	if (runtime < HIGH_MEMORY_START)
+		return fail(err, errlen, "%s: kernel would run at 0x%llx, below 1 MiB", name,
+			    (unsigned long long)runtime);
 	if (!fits_low(mem, runtime, info->init_size))
 		return fail(err, errlen,
-			    "%s: kernel needs 0x%x bytes (init_size) at 0x%llx but guest low RAM "
-			    "ends at 0x%llx",
-			    name, info->init_size, (unsigned long long)runtime,
-			    (unsigned long long)mem->low_size);
+			    "%s: kernel needs RAM up to %llu MiB (init_size 0x%x at 0x%llx), guest "
+			    "has %llu MiB of low RAM",
+			    name, (unsigned long long)((runtime + info->init_size + MIB - 1) / MIB),
+			    info->init_size, (unsigned long long)runtime,
+			    (unsigned long long)(mem->low_size / MIB));
 
 	uint8_t *dst = guest_ptr(mem, load, info->code_size);
 	if (!dst) /* fits_low() said it is RAM; keep the gate anyway */
