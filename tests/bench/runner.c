@@ -523,7 +523,9 @@ static int run_once(struct tool *t, long run, char *why, size_t why_len)
 		    (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000000 + (t1.tv_nsec - t0.tv_nsec);
 		record(t, run, "exec_to_exit_us", (double)ns / 1000.0);
 		record(t, run, "ru_maxrss_kib", (double)ru.ru_maxrss);
-		double rss, touched;
+		double end, rss, touched;
+		if (value(t, run, "vm_end_us", &end))
+			record(t, run, "outside_vm_us", (double)ns / 1000.0 - end);
 		if (value(t, run, "peak_rss_kib", &rss) &&
 		    value(t, run, "guest_touched_kib", &touched))
 			record(t, run, "rss_beyond_guest_kib", rss - touched);
@@ -640,6 +642,7 @@ static const struct {
 	enum unit unit;
 } extra_rows[] = {
     {"exec_to_exit_us", "exec -> exit", U_MS},
+    {"outside_vm_us", "exec -> exit minus vm_end", U_MS},
     {"ru_maxrss_kib", "peak RSS (wait4)", U_MIB},
     {"guest_touched_kib", "guest RAM touched", U_MIB},
     {"rss_beyond_guest_kib", "RSS beyond guest memory", U_MIB},
@@ -651,8 +654,12 @@ static const struct {
 static bool is_phase(const struct metric *m)
 {
 	size_t n = strlen(m->name);
-	return n > 3 && strcmp(m->name + n - 3, "_us") == 0 &&
-	       strcmp(m->name, "exec_to_exit_us") != 0;
+	if (n <= 3 || strcmp(m->name + n - 3, "_us") != 0)
+		return false;
+	for (size_t i = 0; i < sizeof(extra_rows) / sizeof(extra_rows[0]); i++)
+		if (strcmp(m->name, extra_rows[i].name) == 0)
+			return false;
+	return true;
 }
 
 static void label_of(char *buf, size_t len, const char *label, enum unit u)
