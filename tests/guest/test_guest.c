@@ -181,12 +181,12 @@ static void memmap(enum fw_image im, const char *memory, unsigned long long byte
 	unsigned long long ram = 0, low_reserved = 0;
 	bool first_ok = false, one_mib_ok = false, high_ok = bytes <= MMIO_GAP_START;
 	for (unsigned i = 0; i < n; i++) {
+		cr_expect_eq(
+		    overlap(e[i].addr, e[i].size, MMIO_GAP_START, MMIO_GAP_END - MMIO_GAP_START), 0,
+		    "entry 0x%llx+0x%llx type %u inside the MMIO gap [3 GiB, 4 GiB): %s", e[i].addr,
+		    e[i].size, e[i].type, ctx(&r));
 		if (e[i].type == 1) {
 			ram += e[i].size;
-			cr_expect_eq(overlap(e[i].addr, e[i].size, MMIO_GAP_START,
-					     MMIO_GAP_END - MMIO_GAP_START),
-				     0, "RAM entry 0x%llx+0x%llx inside the MMIO gap: %s",
-				     e[i].addr, e[i].size, ctx(&r));
 			cr_expect_eq(overlap(e[i].addr, e[i].size, EBDA_START,
 					     HIGH_MEMORY_START - EBDA_START),
 				     0, "RAM entry 0x%llx+0x%llx in [0x9F000, 1 MiB): %s",
