@@ -7,7 +7,7 @@ FW_DIR = $(B)/firmware
 FW_IMAGES = $(FW_DIR)/minnow-test.elf $(FW_DIR)/minnow-test.bzimage
 
 FW_CFLAGS = -std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-	-Wmissing-prototypes -Wno-unused-parameter -Ivmm -Ifirmware \
+	-Wmissing-prototypes -Wformat=2 -Wvla -Wno-unused-parameter -Ivmm -Ifirmware \
 	-ffreestanding -nostdlib -mgeneral-regs-only -mno-red-zone -mno-sse -mno-mmx \
 	-mno-80387 -mno-popcnt -fno-pic -fno-pie -static -fno-stack-protector \
 	-fcf-protection=none -fno-asynchronous-unwind-tables -fno-unwind-tables \
@@ -31,12 +31,12 @@ FW_OBJS = \
 
 firmware: $(FW_IMAGES)
 
-$(FW_DIR)/%.o: firmware/%.c
+$(FW_DIR)/%.o: firmware/%.c firmware/firmware.mk
 	@mkdir -p $(dir $@)
 	@echo "  FWCC    $<"
 	$(Q)$(CC) $(FW_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(FW_DIR)/%.o: firmware/%.S
+$(FW_DIR)/%.o: firmware/%.S firmware/firmware.mk
 	@mkdir -p $(dir $@)
 	@echo "  FWAS    $<"
 	$(Q)$(CC) $(FW_ASFLAGS) -MMD -MP -c -o $@ $<
@@ -49,7 +49,7 @@ $(FW_DIR)/minnow-test.elf: $(FW_OBJS) firmware/link.ld firmware/check-insns.sh
 	$(Q)mv $@.tmp $@
 
 # Host tool that writes the bzImage setup sectors around the flat image.
-$(FW_DIR)/bzimage_setup: firmware/bzimage_setup.c
+$(FW_DIR)/bzimage_setup: firmware/bzimage_setup.c firmware/firmware.mk
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC  $<"
 	$(Q)$(CC) $(CFLAGS) -o $@ $<
