@@ -1,0 +1,224 @@
+/* event_loop.c - the device epoll thread: a handler table indexed by slot and
+ * generation, so that removal is safe even with events already fetched, and
+ * callbacks run without the table lock held. */
+#include "event_loop.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define STOP_TAG	UINT64_MAX
+#define EVENTS_PER_WAIT 16
+
+static uint64_t handler_tag(const struct event_loop *l, unsigned slot)
+{
+	return ((uint64_t)l->handlers[slot].gen << 32) | slot;
+}
+
+/* The slot watching fd, or -1. Lock held. */
+static int find_slot(const struct event_loop *l, int fd)
+{
+	for (unsigned i = 0; i < EVENT_LOOP_MAX_HANDLERS; i++) {
+		if (l->handlers[i].fd == fd)
+			return (int)i;
+	}
+	return -1;
+}
+
+int event_loop_init(struct event_loop *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->epfd = l->stop_fd = -1;
+	l->running_slot = -1;
+	for (unsigned i = 0; i < EVENT_LOOP_MAX_HANDLERS; i++)
+		l->handlers[i].fd = -1;
+	int r = pthread_mutex_init(&l->lock, NULL);
+	if (r != 0)
+		return -r;
+	r = pthread_cond_init(&l->callback_done, NULL);
+	if (r != 0) {
+		pthread_mutex_destroy(&l->lock);
+		return -r;
+	}
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	l->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = STOP_TAG};
+	if (l->epfd < 0 || l->stop_fd < 0 ||
+	    epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->stop_fd, &ev) < 0) {
+		int err = errno;
+		l->initialised = true;
+		event_loop_fini(l);
+		return -err;
+	}
+	l->initialised = true;
+	return 0;
+}
+
+void event_loop_fini(struct event_loop *l)
+{
+	if (!l->initialised)
+		return;
+	event_loop_stop(l);
+	if (l->stop_fd >= 0)
+		close(l->stop_fd);
+	if (l->epfd >= 0)
+		close(l->epfd);
+	pthread_cond_destroy(&l->callback_done);
+	pthread_mutex_destroy(&l->lock);
+	l->epfd = l->stop_fd = -1;
+	l->initialised = false;
+}
+
+int event_loop_add(struct event_loop *l, int fd, uint32_t events, event_loop_fn fn, void *opaque)
+{
+	if (fd < 0 || !fn)
+		return -EINVAL;
+	int r = 0;
+	pthread_mutex_lock(&l->lock);
+	if (find_slot(l, fd) >= 0) {
+		r = -EEXIST;
+		goto out;
+	}
+	int slot = find_slot(l, -1);
+	if (slot < 0) {
+		r = -ENOSPC;
+		goto out;
+	}
+	struct event_loop_handler *h = &l->handlers[slot];
+	struct epoll_event ev = {.events = events, .data.u64 = handler_tag(l, (unsigned)slot)};
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		r = -errno;
+		goto out;
+	}
+	h->fd = fd;
+	h->fn = fn;
+	h->opaque = opaque;
+out:
+	pthread_mutex_unlock(&l->lock);
+	return r;
+}
+
+int event_loop_modify(struct event_loop *l, int fd, uint32_t events)
+{
+	int r = 0;
+	pthread_mutex_lock(&l->lock);
+	int slot = fd < 0 ? -1 : find_slot(l, fd);
+	if (slot < 0) {
+		r = -ENOENT;
+	} else {
+		struct epoll_event ev = {.events = events,
+					 .data.u64 = handler_tag(l, (unsigned)slot)};
+		if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev) < 0)
+			r = -errno;
+	}
+	pthread_mutex_unlock(&l->lock);
+	return r;
+}
+
+int event_loop_remove(struct event_loop *l, int fd)
+{
+	pthread_mutex_lock(&l->lock);
+	int slot = fd < 0 ? -1 : find_slot(l, fd);
+	if (slot >= 0) {
+		(void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+		struct event_loop_handler *h = &l->handlers[slot];
+		h->fd = -1;
+		h->fn = NULL;
+		h->opaque = NULL;
+		h->gen++;
+		/* A callback fetched before the removal may still be running:
+		 * wait for it, unless we are that callback (or another one). */
+		if (!event_loop_on_thread(l)) {
+			while (l->running_slot == slot)
+				pthread_cond_wait(&l->callback_done, &l->lock);
+		}
+	}
+	pthread_mutex_unlock(&l->lock);
+	return slot >= 0 ? 0 : -ENOENT;
+}
+
+/* Runs the callback an event was fetched for, unless its slot has been
+ * freed (or reused) since. The table lock is dropped during the call. */
+static void dispatch(struct event_loop *l, uint64_t tag, uint32_t events)
+{
+	unsigned slot = (unsigned)(tag & 0xffffffffu);
+	uint32_t gen = (uint32_t)(tag >> 32);
+	if (slot >= EVENT_LOOP_MAX_HANDLERS)
+		return;
+	pthread_mutex_lock(&l->lock);
+	struct event_loop_handler *h = &l->handlers[slot];
+	if (h->fd < 0 || h->gen != gen) {
+		pthread_mutex_unlock(&l->lock);
+		return;
+	}
+	event_loop_fn fn = h->fn;
+	void *opaque = h->opaque;
+	l->running_slot = (int)slot;
+	l->dispatched++;
+	pthread_mutex_unlock(&l->lock);
+
+	fn(opaque, events);
+
+	pthread_mutex_lock(&l->lock);
+	l->running_slot = -1;
+	pthread_cond_broadcast(&l->callback_done);
+	pthread_mutex_unlock(&l->lock);
+}
+
+static void *loop_thread(void *arg)
+{
+	struct event_loop *l = arg;
+	for (;;) {
+		struct epoll_event evs[EVENTS_PER_WAIT];
+		int n = epoll_wait(l->epfd, evs, EVENTS_PER_WAIT, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("event loop: epoll_wait: %s", strerror(errno));
+			return NULL;
+		}
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.u64 == STOP_TAG)
+				return NULL;
+			dispatch(l, evs[i].data.u64, evs[i].events);
+		}
+	}
+}
+
+int event_loop_start(struct event_loop *l)
+{
+	if (l->running)
+		return -EALREADY;
+	/* The thread starts with every signal blocked: signals are for the
+	 * main thread (signalfd) and the vCPU threads (kicks). */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int r = pthread_create(&l->thread, NULL, loop_thread, l);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0)
+		return -r;
+	l->running = true;
+	return 0;
+}
+
+void event_loop_stop(struct event_loop *l)
+{
+	if (!l->running)
+		return;
+	(void)eventfd_write(l->stop_fd, 1);
+	pthread_join(l->thread, NULL);
+	l->running = false;
+	eventfd_t value;
+	(void)eventfd_read(l->stop_fd, &value); /* ready for another start */
+}
+
+bool event_loop_on_thread(struct event_loop *l)
+{
+	return l->running && pthread_equal(pthread_self(), l->thread);
+}

@@ -1,0 +1,83 @@
+/* event_loop.h - one epoll thread for device work: ioeventfd doorbells,
+ * backend sockets and files; callbacks run on that thread only. */
+#ifndef MINNOW_EVENT_LOOP_H
+#define MINNOW_EVENT_LOOP_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define EVENT_LOOP_MAX_HANDLERS 256
+
+/* Called on the loop thread with the epoll events (EPOLLIN, EPOLLHUP, ...)
+ * that fired for the fd it was added with. */
+typedef void (*event_loop_fn)(void *opaque, uint32_t events);
+
+struct event_loop_handler {
+	int fd;	      /* -1: slot free */
+	uint32_t gen; /* bumped whenever the slot is freed, so that events
+		       * already fetched for a removed fd are dropped */
+	event_loop_fn fn;
+	void *opaque;
+};
+
+/* Private to event_loop.c; embed it and use the functions below. `lock`
+ * guards the handler table only: it is never held while a callback runs,
+ * so add/modify/remove may be called with any other lock held (remove
+ * alone may wait, see below). */
+struct event_loop {
+	pthread_mutex_t lock;
+	pthread_cond_t callback_done; /* signalled when a callback returns */
+	int running_slot;	      /* slot whose callback runs now, or -1 */
+	int epfd;
+	int stop_fd; /* eventfd written by event_loop_stop() */
+	pthread_t thread;
+	bool initialised;
+	bool running;
+	uint64_t dispatched; /* callbacks run (statistics) */
+	struct event_loop_handler handlers[EVENT_LOOP_MAX_HANDLERS];
+};
+
+/* Creates the epoll instance and the stop eventfd; no thread yet. Returns 0
+ * or -errno (nothing left to free on failure). */
+int event_loop_init(struct event_loop *l);
+
+/* Stops the thread if running and closes the loop's fds. Registered fds are
+ * not closed (they belong to whoever added them). Safe on a zero-filled
+ * loop, on one whose init failed, and twice. */
+void event_loop_fini(struct event_loop *l);
+
+/* Watches `fd` for `events` (EPOLLIN etc., level-triggered unless the
+ * caller passes EPOLLET): fn(opaque, events) runs on the loop thread when
+ * they fire. Any thread, including from a callback; never waits for
+ * callbacks. Returns 0, -EEXIST if
+ * fd is already watched, -ENOSPC when EVENT_LOOP_MAX_HANDLERS are in use, or
+ * -errno from epoll_ctl. */
+int event_loop_add(struct event_loop *l, int fd, uint32_t events, event_loop_fn fn, void *opaque);
+
+/* Changes the events watched for an added fd (e.g. 0 to pause reading).
+ * Any thread; never waits for callbacks. Returns 0, -ENOENT if fd is not
+ * watched, or -errno from epoll_ctl. */
+int event_loop_modify(struct event_loop *l, int fd, uint32_t events);
+
+/* Stops watching `fd`. When it returns, fd's callback is not running on
+ * the loop thread (unless the caller is that callback) and will not run
+ * again, so its opaque may be freed and fd closed. If fd's callback is
+ * running on the loop thread it waits for it to return: never call it
+ * from another thread while holding a lock that callback takes. Any
+ * thread, including from a callback. Returns 0 or -ENOENT. */
+int event_loop_remove(struct event_loop *l, int fd);
+
+/* Starts the loop thread. Returns 0, -EALREADY if running, or -errno from
+ * pthread_create (its positive error code negated). */
+int event_loop_start(struct event_loop *l);
+
+/* Wakes the loop thread through the stop eventfd and joins it; callbacks
+ * have all returned when this returns. No-op when not running. Must not be
+ * called from a callback. */
+void event_loop_stop(struct event_loop *l);
+
+/* Whether the caller is running on the loop thread. */
+bool event_loop_on_thread(struct event_loop *l);
+
+#endif
