@@ -270,8 +270,8 @@ bool virtq_should_notify(struct virtq *vq)
 	bool old_valid = vq->signalled_used_valid;
 	vq->signalled_used = now;
 	vq->signalled_used_valid = true;
-	if (old_valid && old == now)
-		return false; /* nothing new since the last decision */
+	if (old == now)
+		return false; /* nothing pushed since the last decision (or enable) */
 	if (!vq->event_idx)
 		return !(load16(&vq->avail->flags, __ATOMIC_RELAXED) & VRING_AVAIL_F_NO_INTERRUPT);
 	if (!old_valid)

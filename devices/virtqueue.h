@@ -118,10 +118,12 @@ void virtq_unpop(struct virtq *vq);
 int virtq_push(struct virtq *vq, uint16_t head, uint32_t len);
 
 /* Whether the driver wants a used buffer notification for what was pushed
- * since the previous call: with EVENT_IDX, vring_need_event(used_event,
- * used_idx, used_idx at the previous call); without, unless the driver set
- * VRING_AVAIL_F_NO_INTERRUPT. Issues the full barrier that must separate
- * the used idx store from reading those fields. False when not ready. */
+ * since the previous call: false if nothing was; with EVENT_IDX,
+ * vring_need_event(used_event, used_idx, used_idx at the previous call)
+ * (always true the first time after enable); without, unless the driver
+ * set VRING_AVAIL_F_NO_INTERRUPT. Issues the full barrier that must
+ * separate the used idx store from reading those fields. False when not
+ * ready. */
 bool virtq_should_notify(struct virtq *vq);
 
 /* Copies `len` bytes starting `offset` bytes into the chain's readable part

@@ -63,11 +63,8 @@ static void enable(uint64_t features)
 static void set_desc_in(gpa_t table_gpa, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
 			uint16_t next)
 {
-	struct vring_desc *d = gp(table_gpa + 16ULL * i, 16);
-	d->addr = addr;
-	d->len = len;
-	d->flags = flags;
-	d->next = next;
+	struct vring_desc d = {.addr = addr, .len = len, .flags = flags, .next = next};
+	memcpy(gp(table_gpa + 16ULL * i, 16), &d, sizeof(d)); /* tables may be unaligned */
 }
 
 static void set_desc(unsigned i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
