@@ -56,6 +56,17 @@
 #define CONTROL_MMIO_SIZE 0x1000ULL
 #define ACPI_MMIO_BASE 0xD0002000ULL  /* ACPI sleep/reset registers */
 #define ACPI_MMIO_SIZE 0x1000ULL
+/* ACPI power-management registers (offsets from ACPI_MMIO_BASE), 8 bits
+ * each, 1-byte accesses; the FADT points at them:
+ *   SLEEP_CTL (w)  ACPI 6 sleep control: SLP_TYP bits 2-4, SLP_EN bit 5;
+ *                  SLP_EN with SLP_TYP == ACPI_SLP_TYP_S5 powers off
+ *   SLEEP_STS (rw) sleep status: WAK_STS bit 7, write 1 to clear
+ *   RESET     (w)  writing ACPI_RESET_VALUE resets the VM (minnow ends) */
+#define ACPI_REG_SLEEP_CTL 0x00
+#define ACPI_REG_SLEEP_STS 0x01
+#define ACPI_REG_RESET 0x02
+#define ACPI_RESET_VALUE 0x06
+#define ACPI_SLP_TYP_S5 5
 #define VIRTIO_MMIO_BASE 0xD0010000ULL /* first virtio-mmio slot */
 #define VIRTIO_MMIO_STRIDE 0x1000ULL   /* one 4 KiB page per slot */
 #define VIRTIO_MMIO_SLOTS 19           /* GSIs VIRTIO_GSI_BASE..23 */
