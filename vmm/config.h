@@ -9,11 +9,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define CONFIG_NAME_MAX 64
+#define CONFIG_NAME_MAX	   64
 #define CONFIG_CMDLINE_MAX 4096
-#define CONFIG_MAX_VCPUS 64
-#define CONFIG_MAX_DRIVES 8
-#define CONFIG_MAX_NETS 4
+#define CONFIG_MAX_VCPUS   64
+#define CONFIG_MAX_DRIVES  8
+#define CONFIG_MAX_NETS	   4
+#define CONFIG_LINE_MAX	   8192 /* longest ini line, without its newline */
 
 /* Where a key's value came from: an ini file and line, or a --set option
  * (file "--set", line = 1-based position of the option). line 0: default. */
@@ -33,18 +34,18 @@ struct config_path {
 
 struct drive_config {
 	char name[CONFIG_NAME_MAX];
-	struct config_path path;
-	bool readonly;
-	enum drive_cache cache;
-	char serial[21]; /* virtio-blk GET_ID: at most 20 bytes */
+	struct config_path path; /* required: a regular file or block device */
+	bool readonly;		 /* default off: path must open read-write */
+	enum drive_cache cache;	 /* default writeback */
+	char serial[21];	 /* virtio-blk GET_ID: at most 20 bytes */
 	struct config_origin at; /* the section header */
 };
 
 struct net_config {
 	char name[CONFIG_NAME_MAX];
-	char tap[16]; /* IFNAMSIZ */
-	uint8_t mac[6];
-	bool mac_set;
+	char tap[16];	/* IFNAMSIZ; required */
+	uint8_t mac[6]; /* unicast */
+	bool mac_set;	/* false: the VMM picks one */
 	struct config_origin at;
 };
 
@@ -53,39 +54,49 @@ struct vm_config {
 
 	/* [vm] */
 	char name[CONFIG_NAME_MAX]; /* default: "minnow" */
-	unsigned vcpus;             /* 1..CONFIG_MAX_VCPUS, default 1 */
-	uint64_t memory;            /* bytes, GUEST_MEM_MIN..MAX, MiB multiple; default 128M */
-	bool prefault;              /* populate guest RAM at start; default false */
-	bool acpi;                  /* default true */
+	unsigned vcpus;		    /* 1..CONFIG_MAX_VCPUS, default 1 */
+	uint64_t memory;	    /* bytes, GUEST_MEM_MIN..MAX, MiB multiple; default 128M */
+	bool prefault;		    /* populate guest RAM at start; default false */
+	bool acpi;		    /* default true */
 	unsigned boot_timeout_ms;   /* 0 = none (default) */
 
 	/* [kernel] */
-	struct config_path kernel;  /* required, must be a readable file */
-	struct config_path initrd;  /* optional, must be a readable file */
+	struct config_path kernel; /* required, must be a readable file */
+	struct config_path initrd; /* optional, must be a readable file */
 	char cmdline[CONFIG_CMDLINE_MAX];
-	enum kernel_format format;  /* default auto */
-	bool cmdline_devices;       /* append virtio_mmio.device=...; default true */
+	enum kernel_format format; /* default auto */
+	bool cmdline_devices;	   /* append virtio_mmio.device=...; default true */
 
-	/* [console] output = stdio | file | none; path for file; input = on|off */
+	/* [console] output = stdio | file | none (default stdio); path required with
+	 * file and refused otherwise; input = on|off */
 	enum console_target console;
 	struct config_path console_path;
-	bool console_input;         /* stdin feeds the UART; default true */
+	bool console_input; /* stdin feeds the UART; default true */
 
 	/* devices: [drive.NAME] [net.NAME] [vsock] [rng] [vconsole] */
 	struct drive_config drives[CONFIG_MAX_DRIVES];
 	size_t n_drives;
 	struct net_config nets[CONFIG_MAX_NETS];
 	size_t n_nets;
-	bool vsock;
-	uint32_t vsock_cid;         /* >= 3 */
-	struct config_path vsock_uds;
-	bool rng;
-	bool vconsole;
-	enum console_target vconsole_output;
-	struct config_path vconsole_path;
+	bool vsock;			     /* [vsock] present */
+	uint32_t vsock_cid;		     /* 3..0xFFFFFFFE, default 3 */
+	struct config_path vsock_uds;	     /* required with [vsock]; < 108 bytes */
+	bool rng;			     /* [rng] present and enabled (default on) */
+	bool vconsole;			     /* [vconsole] present */
+	enum console_target vconsole_output; /* default stdio; not stdio if console is */
+	struct config_path vconsole_path;    /* required with output = file */
 };
 
-/* What went wrong, already formatted as "FILE:LINE: [section] key: problem". */
+/* What went wrong, one line, no trailing newline:
+ *   "FILE:LINE: [section] key: problem"   a key's value, or a rule involving it
+ *   "FILE:LINE: [section]: problem"       a section header (unknown, duplicate, ...)
+ *   "FILE:LINE: problem"                  syntax (no '=', no ']', line too long)
+ *   "FILE: [kernel] path: missing (required)"  no [kernel] section at all
+ *   "FILE: cannot open: <strerror>"
+ * A value that came from an override reads "--set TEXT: [section] key: problem",
+ * TEXT being the override as given (cut at 64 bytes). A missing required key
+ * points at its section's header. Files named by the config are reported as
+ * "<strerror>: PATH" or "not a regular file: PATH". Only the first error is kept. */
 struct config_error {
 	char msg[PATH_MAX + 256];
 };
@@ -93,11 +104,24 @@ struct config_error {
 /* Sets every field to its default. */
 void config_defaults(struct vm_config *cfg);
 
-/* Reads `path` into `cfg` (after config_defaults()), then applies the
- * overrides, each "section.key=value" (a dotted section such as
- * drive.root.path splits at the last dot), then validates the whole (kernel
- * present and readable, initrd readable, ranges, cross-key rules). Returns 0,
- * or -1 with `err` filled. `path` must outlive `cfg` (origins point to it). */
+/* Resets `cfg` to the defaults, reads the ini file `path` into it, applies the
+ * overrides in order, each "section.key=value" (the section may contain dots:
+ * drive.root.path is key "path" of [drive.root]; an override may create a
+ * section, and a later override of a key wins over the file and over earlier
+ * ones; section, key and value are trimmed, and the value may not hold ';' at
+ * its start or after a space, which the ini file could not say), then
+ * validates the whole (kernel present and readable, initrd
+ * readable, drives openable read-only or read-write as configured, ranges,
+ * cross-key rules). Returns 0, or -1 with `err` filled.
+ * `path` must outlive `cfg` (origins point to it).
+ *
+ * The ini dialect (inih): "key = value" or "key: value", values trimmed, ';' or
+ * '#' starts a comment line, " ;" starts an inline comment (so does ';' as
+ * the first character of a value: "key = ; note" is empty), lines at most
+ * CONFIG_LINE_MAX bytes, no continuation lines, a UTF-8 BOM is skipped. A
+ * section header may appear only once; a key only once per section. Relative
+ * paths are kept as given (relative to the current directory). Sets inih's
+ * run-time options (Debian's libinih), so it is not thread-safe. */
 int config_load(struct vm_config *cfg, const char *path, const char *const *overrides,
 		size_t n_overrides, struct config_error *err);
 
@@ -106,11 +130,14 @@ int config_load(struct vm_config *cfg, const char *path, const char *const *over
 int config_parse_string(struct vm_config *cfg, const char *name, const char *text,
 			struct config_error *err);
 
-/* Prints the resolved configuration as ini text that config_load() accepts. */
+/* Prints the resolved configuration, every section with its effective values
+ * (sizes in the largest exact unit, e.g. 128M), as ini text that config_load()
+ * reads back into the same configuration (origins aside). */
 void config_print(const struct vm_config *cfg, FILE *out);
 
-/* Parses a size with an optional K, M, G or T suffix (powers of 1024).
- * Returns 0 or -1 (empty, junk, overflow). */
+/* Parses a size: decimal digits with an optional K, M, G or T suffix (powers
+ * of 1024, either case), no sign and no spaces. Returns 0 or -1 (empty, junk,
+ * bad suffix, overflow of 64 bits). */
 int config_parse_size(const char *text, uint64_t *out);
 
 #endif
