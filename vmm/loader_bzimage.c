@@ -105,6 +105,10 @@ int bzimage_parse(const char *name, const uint8_t *img, size_t len, struct bzima
 	uint64_t have = len - setup_size;
 	if (code_size == 0)
 		return fail(err, errlen, "%s: syssize is 0 (no protected-mode code)", name);
+	/* syssize counts 16-byte paragraphs rounded up, so the file may end up
+	 * to 15 bytes before syssize * 16 (Linux's own build does this). */
+	if (code_size > have && code_size - have < 16)
+		code_size = have;
 	if (code_size > have)
 		return fail(err, errlen,
 			    "%s: truncated: protected-mode code is %llu bytes (syssize), file has "

@@ -20,6 +20,7 @@
 #include "term.h"
 #include "timing.h"
 #include "vcpu.h"
+#include "vm_devices.h"
 #include "x86_boot.h"
 
 #define TSS_ADDR 0xfffbd000ULL /* three pages KVM needs on Intel, inside the MMIO gap */
@@ -62,17 +63,6 @@ void vm_end(struct vm *vm, enum vm_end_reason reason, int status)
 		(void)eventfd_write(vm->end_fd, 1);
 	for (unsigned i = 0; i < vm->n_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
-}
-
-static void control_boot_done(void *opaque)
-{
-	(void)opaque;
-	timing_mark(T_BOOT_COMPLETE);
-}
-
-static void control_exit(void *opaque, int status)
-{
-	vm_end(opaque, END_GUEST_EXIT, status);
 }
 
 static int add_memslot(struct vm *vm, uint32_t slot, gpa_t gpa, uint64_t size, void *host)
@@ -151,40 +141,6 @@ static int open_console(struct vm *vm)
 	return -EINVAL;
 }
 
-static int create_devices(struct vm *vm)
-{
-	int r = ioapic_init(&vm->ioapic, vm->vm_fd);
-	if (r < 0)
-		return r;
-	struct irq_sink sink = ioapic_irq_sink(&vm->ioapic);
-	r = uart_init(&vm->uart, vm->console_fd, &sink, UART_GSI);
-	if (r < 0)
-		return r;
-	struct control_hooks hooks = {control_boot_done, control_exit, vm};
-	control_init(&vm->control, &hooks);
-
-	const struct {
-		uint64_t base, size;
-		const struct mmio_ops *ops;
-		void *opaque;
-		const char *name;
-	} ranges[] = {
-		{IOAPIC_MMIO_BASE, IOAPIC_MMIO_SIZE, &ioapic_mmio_ops, &vm->ioapic, "ioapic"},
-		{UART_MMIO_BASE, UART_MMIO_SIZE, &uart_mmio_ops, &vm->uart, "uart"},
-		{CONTROL_MMIO_BASE, CONTROL_MMIO_SIZE, &control_mmio_ops, &vm->control, "control"},
-	};
-	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
-		r = bus_register(&vm->bus, ranges[i].base, ranges[i].size, ranges[i].ops,
-				 ranges[i].opaque, ranges[i].name);
-		if (r < 0) {
-			log_error("bus: cannot place %s at 0x%llx: %s", ranges[i].name,
-				  (unsigned long long)ranges[i].base, strerror(-r));
-			return r;
-		}
-	}
-	return 0;
-}
-
 static int load_guest(struct vm *vm)
 {
 	const struct vm_config *cfg = vm->cfg;
@@ -192,12 +148,20 @@ static int load_guest(struct vm *vm)
 		log_error("guest memory too small for the boot tables");
 		return -EFAULT;
 	}
+	if (vm_devices_tables(vm) < 0)
+		return -EFAULT;
+	static char cmdline[BOOT_CMDLINE_MAX];
+	snprintf(cmdline, sizeof(cmdline), "%s", cfg->cmdline);
+	if (cfg->cmdline_devices && vm_devices_cmdline(vm, cmdline, sizeof(cmdline)) < 0) {
+		log_error("kernel command line too long with the virtio-mmio devices added");
+		return -ENOSPC;
+	}
 	struct boot_request req = {
 		.kernel_path = cfg->kernel.path,
 		.initrd_path = cfg->initrd.path[0] ? cfg->initrd.path : NULL,
-		.cmdline = cfg->cmdline,
+		.cmdline = cmdline,
 		.format = cfg->format,
-		.rsdp = 0,
+		.rsdp = vm->rsdp,
 	};
 	char err[PATH_MAX + 200];
 	if (load_kernel(&vm->mem, &req, &vm->entry, err, sizeof(err)) < 0) {
@@ -232,7 +196,6 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = cfg;
 	vm->kvm_fd = vm->vm_fd = vm->console_fd = -1;
-	vm->uart.wake_fd = -1;
 	bus_init(&vm->bus);
 	vm->end_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->end_fd < 0)
@@ -241,8 +204,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		return EXIT_HOST_FAILURE;
 	if (open_console(vm) < 0)
 		return EXIT_CONFIG;
-	if (create_devices(vm) < 0)
-		return EXIT_HOST_FAILURE;
+	int r = vm_devices_create(vm);
+	if (r != 0)
+		return r;
 	if (load_guest(vm) < 0)
 		return EXIT_CONFIG;
 	if (create_vcpus(vm) < 0)
@@ -417,6 +381,12 @@ int vm_run(struct vm *vm)
 		return EXIT_HOST_FAILURE;
 	}
 	vcpu_init_signals();
+	r = event_loop_start(&vm->loop);
+	if (r < 0) {
+		log_error("device event loop: %s", strerror(-r));
+		loop_teardown(&l);
+		return EXIT_HOST_FAILURE;
+	}
 	for (unsigned i = 0; i < vm->n_vcpus && !atomic_load(&vm->ended); i++) {
 		if (vcpu_start(&vm->vcpus[i]) < 0) {
 			vm_end(vm, END_HOST_ERROR, EXIT_HOST_FAILURE);
@@ -451,8 +421,7 @@ void vm_destroy(struct vm *vm)
 	}
 	free(vm->cpuid);
 	vm->cpuid = NULL;
-	if (vm->uart.wake_fd >= 0)
-		uart_fini(&vm->uart);
+	vm_devices_destroy(vm);
 	if (vm->console_fd > STDERR_FILENO)
 		close(vm->console_fd);
 	if (vm->vm_fd >= 0)

@@ -7,13 +7,17 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "acpi_pm.h"
 #include "bus.h"
 #include "config.h"
 #include "control.h"
+#include "event_loop.h"
 #include "guest_mem.h"
 #include "ioapic.h"
 #include "loader.h"
 #include "uart.h"
+#include "virtio_mmio.h"
+#include "virtio_rng.h"
 
 /* minnow's exit statuses. A guest's own status (control device EXIT, 0-255)
  * passes through unchanged, so these can collide with what a guest chooses;
@@ -46,6 +50,13 @@ enum vm_end_reason {
 
 struct vcpu;
 
+/* A virtio-mmio slot and the device model behind it. */
+struct vm_virtio {
+	struct virtio_mmio t;
+	void *dev;
+	void (*destroy)(void *dev); /* NULL when the device is embedded in struct vm */
+};
+
 struct vm {
 	const struct vm_config *cfg;
 	int kvm_fd;
@@ -55,7 +66,15 @@ struct vm {
 	struct bus bus;
 	struct ioapic ioapic;
 	struct uart uart;
+	bool uart_ready;
 	struct control control;
+	struct acpi_pm pm;
+	struct event_loop loop; /* device work: ioeventfds, backends */
+	bool loop_ready;
+	struct vm_virtio virtio[VIRTIO_MMIO_SLOTS];
+	unsigned n_virtio;
+	struct virtio_rng rng;
+	gpa_t rsdp; /* ACPI RSDP, 0 without ACPI */
 	int console_fd; /* UART output: stdout, a file, or -1 */
 	struct boot_entry entry;
 	struct vcpu *vcpus;
@@ -71,8 +90,8 @@ struct vm {
 };
 
 /* Creates everything but the vCPUs' threads: KVM VM (split irqchip, TSS),
- * guest RAM, the bus with the IOAPIC, UART and control device, the console
- * output, the kernel loaded per `cfg`, and the vCPUs. Records timing marks.
+ * guest RAM, the devices (vm_devices.h), the console output, the ACPI or MP
+ * tables, the kernel loaded per `cfg`, and the vCPUs. Records timing marks.
  * Returns 0, or an exit status (EXIT_CONFIG for a bad image, else
  * EXIT_HOST_FAILURE) after logging one line. Call vm_destroy() either way. */
 int vm_create(struct vm *vm, const struct vm_config *cfg);

@@ -1,0 +1,254 @@
+/* vm_devices.c - creating, describing and destroying the VM's devices. */
+#include "vm_devices.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "acpi.h"
+#include "log.h"
+#include "mptable.h"
+#include "platform.h"
+#include "virtio_blk.h"
+#include "virtio_console.h"
+#include "virtio_net.h"
+#include "virtio_rng.h"
+#include "virtio_vsock.h"
+#include "timing.h"
+#include "vm.h"
+
+static void control_boot_done(void *opaque)
+{
+	(void)opaque;
+	timing_mark(T_BOOT_COMPLETE);
+}
+
+static void control_exit(void *opaque, int status)
+{
+	vm_end(opaque, END_GUEST_EXIT, status);
+}
+
+static void pm_poweroff(void *opaque)
+{
+	vm_end(opaque, END_POWEROFF, EXIT_OK);
+}
+
+static void pm_reset(void *opaque)
+{
+	vm_end(opaque, END_RESET, EXIT_GUEST_RESET);
+}
+
+static int add_range(struct vm *vm, uint64_t base, uint64_t size, const struct mmio_ops *ops,
+		     void *opaque, const char *name)
+{
+	int r = bus_register(&vm->bus, base, size, ops, opaque, name);
+	if (r < 0)
+		log_error("bus: cannot place %s at 0x%llx: %s", name, (unsigned long long)base,
+			  strerror(-r));
+	return r;
+}
+
+static int create_platform(struct vm *vm)
+{
+	int r = ioapic_init(&vm->ioapic, vm->vm_fd);
+	if (r < 0)
+		return r;
+	struct irq_sink sink = ioapic_irq_sink(&vm->ioapic);
+	r = uart_init(&vm->uart, vm->console_fd, &sink, UART_GSI);
+	if (r < 0)
+		return r;
+	vm->uart_ready = true;
+	struct control_hooks control = {control_boot_done, control_exit, vm};
+	control_init(&vm->control, &control);
+	struct acpi_pm_hooks pm = {pm_poweroff, pm_reset, vm};
+	acpi_pm_init(&vm->pm, &pm);
+	if ((r = add_range(vm, IOAPIC_MMIO_BASE, IOAPIC_MMIO_SIZE, &ioapic_mmio_ops, &vm->ioapic,
+			   "ioapic")) < 0 ||
+	    (r = add_range(vm, UART_MMIO_BASE, UART_MMIO_SIZE, &uart_mmio_ops, &vm->uart,
+			   "uart")) < 0 ||
+	    (r = add_range(vm, CONTROL_MMIO_BASE, CONTROL_MMIO_SIZE, &control_mmio_ops,
+			   &vm->control, "control")) < 0 ||
+	    (r = add_range(vm, ACPI_MMIO_BASE, ACPI_MMIO_SIZE, &acpi_pm_mmio_ops, &vm->pm,
+			   "acpi-pm")) < 0)
+		return r;
+	return 0;
+}
+
+/* Puts device `dev` (model `ops`) in the next virtio slot. */
+static int add_virtio(struct vm *vm, const struct virtio_device_ops *ops, void *dev,
+		      void (*destroy)(void *), const char *name)
+{
+	if (vm->n_virtio == VIRTIO_MMIO_SLOTS) {
+		log_error("too many virtio devices (at most %d)", VIRTIO_MMIO_SLOTS);
+		if (destroy)
+			destroy(dev);
+		return -ENOSPC;
+	}
+	unsigned slot = vm->n_virtio;
+	struct vm_virtio *v = &vm->virtio[slot];
+	v->dev = dev;
+	v->destroy = destroy;
+	int r = virtio_mmio_create(&v->t, ops, dev, &vm->mem, vm->vm_fd, &vm->loop, &vm->ioapic,
+				   slot);
+	if (r < 0) {
+		log_error("%s: virtio-mmio slot %u: %s", name, slot, strerror(-r));
+		if (destroy)
+			destroy(dev);
+		v->dev = NULL;
+		return r;
+	}
+	vm->n_virtio++;
+	return add_range(vm, v->t.base, VIRTIO_MMIO_STRIDE, &virtio_mmio_ops, &v->t, name);
+}
+
+static void destroy_blk(void *dev)
+{
+	virtio_blk_destroy(dev);
+}
+
+static void destroy_net(void *dev)
+{
+	virtio_net_destroy(dev);
+}
+
+static void destroy_console(void *dev)
+{
+	virtio_console_destroy(dev);
+}
+
+static void destroy_vsock(void *dev)
+{
+	virtio_vsock_destroy(dev);
+}
+
+/* A backend the config names could not be set up: say what and where. */
+static int backend_failed(const char *what, const struct config_origin *at, const char *err)
+{
+	if (at && at->file)
+		log_error("%s:%d: [%s] %s", at->file, at->line, what, err);
+	else
+		log_error("[%s] %s", what, err);
+	return EXIT_CONFIG;
+}
+
+static int create_virtio(struct vm *vm)
+{
+	const struct vm_config *cfg = vm->cfg;
+	char err[PATH_MAX + 200];
+	char section[CONFIG_NAME_MAX + 8];
+	for (size_t i = 0; i < cfg->n_drives; i++) {
+		const struct drive_config *d = &cfg->drives[i];
+		snprintf(section, sizeof(section), "drive.%s", d->name);
+		struct virtio_blk *blk = virtio_blk_create(d, &vm->loop, err, sizeof(err));
+		if (!blk)
+			return backend_failed(section, &d->at, err);
+		if (add_virtio(vm, &virtio_blk_ops, blk, destroy_blk, "virtio-blk") < 0)
+			return EXIT_HOST_FAILURE;
+	}
+	for (size_t i = 0; i < cfg->n_nets; i++) {
+		const struct net_config *n = &cfg->nets[i];
+		snprintf(section, sizeof(section), "net.%s", n->name);
+		struct virtio_net *net = virtio_net_create(n, &vm->loop, err, sizeof(err));
+		if (!net)
+			return backend_failed(section, &n->at, err);
+		if (add_virtio(vm, &virtio_net_ops, net, destroy_net, "virtio-net") < 0)
+			return EXIT_HOST_FAILURE;
+	}
+	if (cfg->vconsole) {
+		/* stdin feeds the UART unless [console] input = off. */
+		int in_fd = cfg->console_input ? -1 : STDIN_FILENO;
+		struct virtio_console *con =
+		    virtio_console_create(cfg, in_fd, &vm->loop, err, sizeof(err));
+		if (!con)
+			return backend_failed("vconsole", &cfg->vconsole_path.at, err);
+		if (add_virtio(vm, &virtio_console_ops, con, destroy_console, "virtio-console") < 0)
+			return EXIT_HOST_FAILURE;
+	}
+	if (cfg->rng) {
+		virtio_rng_init(&vm->rng);
+		if (add_virtio(vm, &virtio_rng_ops, &vm->rng, NULL, "virtio-rng") < 0)
+			return EXIT_HOST_FAILURE;
+	}
+	if (cfg->vsock) {
+		struct virtio_vsock *vs = virtio_vsock_create(cfg->vsock_cid, cfg->vsock_uds.path,
+							      &vm->loop, err, sizeof(err));
+		if (!vs)
+			return backend_failed("vsock", &cfg->vsock_uds.at, err);
+		if (add_virtio(vm, &virtio_vsock_ops, vs, destroy_vsock, "virtio-vsock") < 0)
+			return EXIT_HOST_FAILURE;
+	}
+	return 0;
+}
+
+int vm_devices_create(struct vm *vm)
+{
+	int r = event_loop_init(&vm->loop);
+	if (r < 0) {
+		log_error("device event loop: %s", strerror(-r));
+		return EXIT_HOST_FAILURE;
+	}
+	vm->loop_ready = true;
+	if (create_platform(vm) < 0)
+		return EXIT_HOST_FAILURE;
+	return create_virtio(vm);
+}
+
+int vm_devices_cmdline(const struct vm *vm, char *cmdline, size_t size)
+{
+	size_t len = strlen(cmdline);
+	for (unsigned slot = 0; slot < vm->n_virtio; slot++) {
+		if (len >= size)
+			return -ENOSPC;
+		int n = virtio_mmio_cmdline(slot, cmdline + len, size - len);
+		if (n < 0)
+			return n;
+		len += (size_t)n;
+	}
+	return 0;
+}
+
+int vm_devices_tables(struct vm *vm)
+{
+	struct acpi_config ac;
+	memset(&ac, 0, sizeof(ac));
+	ac.n_vcpus = vm->cfg->vcpus;
+	ac.uart = true;
+	for (unsigned slot = 0; slot < vm->n_virtio; slot++) {
+		ac.virtio[slot].base = virtio_mmio_slot_base(slot);
+		ac.virtio[slot].gsi = virtio_mmio_slot_gsi(slot);
+	}
+	ac.n_virtio = vm->n_virtio;
+	int r;
+	vm->rsdp = 0;
+	if (vm->cfg->acpi)
+		r = acpi_build(&vm->mem, &ac, &vm->rsdp);
+	else
+		r = mptable_build(&vm->mem, &ac);
+	if (r < 0)
+		log_error("%s: %s", vm->cfg->acpi ? "ACPI tables" : "MP table", strerror(-r));
+	return r;
+}
+
+void vm_devices_destroy(struct vm *vm)
+{
+	/* No device callback may run while backends go away. */
+	if (vm->loop_ready)
+		event_loop_stop(&vm->loop);
+	for (unsigned slot = vm->n_virtio; slot-- > 0;) {
+		struct vm_virtio *v = &vm->virtio[slot];
+		virtio_mmio_destroy(&v->t);
+		if (v->destroy)
+			v->destroy(v->dev);
+		v->dev = NULL;
+	}
+	vm->n_virtio = 0;
+	if (vm->loop_ready) {
+		event_loop_fini(&vm->loop);
+		vm->loop_ready = false;
+	}
+	if (vm->uart_ready) {
+		uart_fini(&vm->uart);
+		vm->uart_ready = false;
+	}
+}

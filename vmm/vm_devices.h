@@ -1,0 +1,31 @@
+/* vm_devices.h - the VM's device set: platform devices (IOAPIC, UART,
+ * control, ACPI power management), the virtio-mmio slots built from the
+ * config, and the firmware tables (ACPI or MP table) that describe them. */
+#ifndef MINNOW_VM_DEVICES_H
+#define MINNOW_VM_DEVICES_H
+
+#include <stddef.h>
+
+struct vm;
+
+/* Creates every device in a fixed order (IOAPIC, UART, control, ACPI PM,
+ * then virtio slots: drives, nets, vconsole, rng, vsock, in config order)
+ * and registers each on the bus. Returns 0, or an exit status
+ * (EXIT_CONFIG when a backend named by the config cannot be used: a
+ * missing or locked image, a busy TAP; else EXIT_HOST_FAILURE) after
+ * logging one line. */
+int vm_devices_create(struct vm *vm);
+
+/* Appends " virtio_mmio.device=..." for each virtio slot to `cmdline` (of
+ * `size` bytes, NUL-terminated). Returns 0 or -ENOSPC. */
+int vm_devices_cmdline(const struct vm *vm, char *cmdline, size_t size);
+
+/* Writes the ACPI tables (cfg->acpi) or the MP table into guest RAM and
+ * sets vm->rsdp (0 without ACPI). Returns 0 or -errno (logged). */
+int vm_devices_tables(struct vm *vm);
+
+/* Destroys the virtio slots and their backends, in reverse order. Call
+ * after the vCPUs have stopped, before the VM fd is closed. */
+void vm_devices_destroy(struct vm *vm);
+
+#endif
