@@ -1,0 +1,146 @@
+#!/bin/sh
+# mkinitrd.sh - builds a gzip-compressed newc initrd for minnow's Linux guests: busybox, minnow-init as /init, the kernel's virtio/vsock/ext4 modules (dependency order in /etc/minnow-modules).
+#
+# usage: firmware/mkinitrd.sh [-k KVER] [-m MODDIR] [-i INIT] [-o OUT | -d DIR]
+#                             [-a SRC[:DEST]]... [-M MODULE]...
+#   -k KVER   kernel version whose modules to take (default: the newest
+#             /boot/vmlinuz-*-cloud-amd64, else `uname -r`)
+#   -m DIR    modules directory (default /lib/modules/KVER); -m none: no modules
+#             (for a kernel with everything built in)
+#   -i INIT   the init program (default build/linux/minnow-init)
+#   -o OUT    output file (default build/linux/initrd.cpio.gz)
+#   -d DIR    write the tree to DIR instead (emptied first; e.g. for
+#             mkfs.ext4 -d to make a root file system)
+#   -a SRC[:DEST]  add a file (default DEST: /bin/NAME), repeatable
+#   -M NAME   add one more module (with its dependencies), repeatable
+# Needs: busybox (busybox-static), cpio, gzip; xz/zstd only for compressed
+# modules.
+set -eu
+
+KVER=
+MODDIR=
+INIT=build/linux/minnow-init
+OUT=build/linux/initrd.cpio.gz
+DIR=
+EXTRA=
+MODS="virtio_mmio virtio_blk virtio_net virtio_console virtio_rng vmw_vsock_virtio_transport ext4 crc32c_generic"
+
+usage() {
+	sed -n '3,18s/^# \{0,1\}//p' "$0" >&2
+	exit 2
+}
+
+while getopts k:m:i:o:d:a:M:h opt; do
+	case $opt in
+	k) KVER=$OPTARG ;;
+	m) MODDIR=$OPTARG ;;
+	i) INIT=$OPTARG ;;
+	o) OUT=$OPTARG ;;
+	d) DIR=$OPTARG ;;
+	a) EXTRA="$EXTRA
+$OPTARG" ;;
+	M) MODS="$MODS $OPTARG" ;;
+	*) usage ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# -eq 0 ] || usage
+
+die() {
+	echo "mkinitrd: $*" >&2
+	exit 1
+}
+
+if [ -z "$KVER" ] && [ "$MODDIR" != none ]; then
+	k=$(ls /boot/vmlinuz-*-cloud-amd64 2>/dev/null | sort -V | tail -n 1)
+	if [ -n "$k" ]; then
+		KVER=${k#/boot/vmlinuz-}
+	else
+		KVER=$(uname -r)
+	fi
+fi
+[ -n "$MODDIR" ] || MODDIR=/lib/modules/$KVER
+BUSYBOX=$(command -v busybox) || die "no busybox (apt-get install busybox-static)"
+! ldd "$BUSYBOX" >/dev/null 2>&1 || die "$BUSYBOX is dynamically linked (apt-get install busybox-static)"
+[ -x "$INIT" ] || die "no init program $INIT (make build/linux/minnow-init)"
+command -v cpio >/dev/null || die "no cpio (apt-get install cpio)"
+[ "$MODDIR" = none ] || [ -f "$MODDIR/modules.dep" ] || die "no $MODDIR/modules.dep"
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+root=$tmp/root
+mkdir -p "$root/bin" "$root/sbin" "$root/etc" "$root/proc" "$root/sys" "$root/dev" \
+	"$root/tmp" "$root/root" "$root/newroot" "$root/usr/bin" "$root/usr/sbin"
+cp "$BUSYBOX" "$root/bin/busybox"
+for a in $("$BUSYBOX" --list); do
+	case $a in busybox | init | linuxrc) continue ;; esac
+	ln -s busybox "$root/bin/$a"
+done
+cp "$INIT" "$root/init"
+chmod 755 "$root/init"
+
+# Extra files: SRC[:DEST], DEST defaulting to /bin/NAME.
+printf '%s\n' "$EXTRA" | while IFS= read -r spec; do
+	[ -n "$spec" ] || continue
+	src=${spec%%:*}
+	if [ "$src" = "$spec" ]; then dest=/bin/$(basename "$src"); else dest=${spec#*:}; fi
+	[ -e "$src" ] || die "extra file $src does not exist"
+	mkdir -p "$root$(dirname "$dest")"
+	cp -L "$src" "$root$dest"
+done
+
+# Modules: each wanted one that exists (matched by name, '-' and '_' alike),
+# its dependencies first, each once; built-in ones need nothing.
+: >"$root/etc/minnow-modules"
+if [ "$MODDIR" != none ]; then
+	dep=$MODDIR/modules.dep
+	order=$tmp/order
+	: >"$order"
+	# Prints the path of module NAME listed in FILE (modules.dep or
+	# modules.builtin), or nothing.
+	modpath() {
+		awk -F: -v n="$(printf '%s' "$1" | tr - _)" '{ p = $1; b = p; sub(/.*\//, "", b);
+			sub(/\.ko(\.[a-z]+)?$/, "", b); gsub(/-/, "_", b);
+			if (b == n) { print p; exit } }' "$2"
+	}
+	# Appends PATH and (first) its dependencies to $order, depth first.
+	add() {
+		grep -qx "$1" "$order" && return 0
+		for d in $(awk -F: -v p="$1" '$1 == p { print $2; exit }' "$dep"); do
+			add "$d"
+		done
+		grep -qx "$1" "$order" || echo "$1" >>"$order"
+	}
+	for m in $MODS; do
+		p=$(modpath "$m" "$dep")
+		if [ -n "$p" ]; then
+			add "$p"
+		elif [ -z "$(modpath "$m" "$MODDIR/modules.builtin" 2>/dev/null)" ]; then
+			echo "mkinitrd: note: module $m not found in $MODDIR (skipped)" >&2
+		fi
+	done
+	while IFS= read -r p; do
+		src=$MODDIR/$p
+		dest=/lib/modules/$KVER/$p
+		mkdir -p "$root$(dirname "$dest")"
+		case $p in
+		*.ko.xz) xz -dc "$src" >"$root${dest%.xz}"; dest=${dest%.xz} ;;
+		*.ko.zst) zstd -qdc "$src" >"$root${dest%.zst}"; dest=${dest%.zst} ;;
+		*.ko.gz) gzip -dc "$src" >"$root${dest%.gz}"; dest=${dest%.gz} ;;
+		*) cp "$src" "$root$dest" ;;
+		esac
+		echo "$dest" >>"$root/etc/minnow-modules"
+	done <"$order"
+fi
+
+if [ -n "$DIR" ]; then
+	rm -rf "$DIR"
+	mkdir -p "$(dirname "$DIR")"
+	cp -a "$root" "$DIR"
+	echo "mkinitrd: tree in $DIR"
+	exit 0
+fi
+mkdir -p "$(dirname "$OUT")"
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -9 >"$OUT.tmp"
+mv "$OUT.tmp" "$OUT"
+echo "mkinitrd: $OUT ($(wc -c <"$OUT") bytes, $(wc -l <"$root/etc/minnow-modules") modules${KVER:+ from $KVER})"
