@@ -166,7 +166,7 @@ static int write_cmdline(const struct guest_mem *mem, const char *path, const ch
 			    len, (unsigned long long)max);
 	char *dst = guest_ptr(mem, BOOT_CMDLINE_ADDR, (uint64_t)len + 1);
 	if (!dst)
-		return fail(err, errlen, "command line address 0x%llx is not guest RAM",
+		return fail(err, errlen, "%s: command line address 0x%llx is not guest RAM", path,
 			    (unsigned long long)BOOT_CMDLINE_ADDR);
 	memcpy(dst, cmdline, len + 1);
 	return 0;
@@ -247,7 +247,9 @@ static int write_boot_info(const struct guest_mem *mem, const struct boot_reques
 				       .initrd_size = rd->size,
 				       .rsdp = req->rsdp};
 		if (pvh_info_write(mem, &ps) < 0)
-			return fail(err, errlen, "PVH start info address is not guest RAM");
+			return fail(err, errlen,
+				    "%s: PVH start info address 0x%llx is not guest RAM",
+				    req->kernel_path, (unsigned long long)BOOT_PVH_INFO_ADDR);
 		return 0;
 	}
 	struct zero_page_setup zs = {.cmdline_addr = BOOT_CMDLINE_ADDR,
@@ -261,7 +263,8 @@ static int write_boot_info(const struct guest_mem *mem, const struct boot_reques
 		zs.kernel_addr = k->bz.load_addr;
 	}
 	if (boot_params_write(mem, &zs) < 0)
-		return fail(err, errlen, "zero page address is not guest RAM");
+		return fail(err, errlen, "%s: zero page address 0x%llx is not guest RAM",
+			    req->kernel_path, (unsigned long long)BOOT_ZERO_PAGE_ADDR);
 	return 0;
 }
 

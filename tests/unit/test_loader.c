@@ -411,9 +411,9 @@ Test(bzimage, truncated_everywhere)
 {
 	size_t len;
 	uint8_t *img = make_bzimage(&len);
-	const size_t cuts[] = {1,	 0x100,	       0x1F0,	 0x1FF,	       0x201,
-			       0x205,	 0x206,	       0x210,	 0x250,	       0x267,
-			       0x300,	 BZ_SETUP - 1, BZ_SETUP, BZ_SETUP + 1, BZ_SETUP + 0x200,
+	const size_t cuts[] = {1,	0x100,	      0x1F0,	0x1FF,	      0x201,
+			       0x205,	0x206,	      0x210,	0x250,	      0x267,
+			       0x300,	BZ_SETUP - 1, BZ_SETUP, BZ_SETUP + 1, BZ_SETUP + 0x200,
 			       len - 16};
 	for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
 		size_t cut = cuts[i];
