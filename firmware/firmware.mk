@@ -27,7 +27,16 @@ FW_OBJS = \
 	$(FW_DIR)/irq.o \
 	$(FW_DIR)/smp.o \
 	$(FW_DIR)/tests.o \
-	$(FW_DIR)/lib.o
+	$(FW_DIR)/lib.o \
+	$(FW_DIR)/virtio.o \
+	$(FW_DIR)/virtio_blk.o \
+	$(FW_DIR)/virtio_tests.o \
+	$(FW_DIR)/virtio_net.o \
+	$(FW_DIR)/virtio_vsock.o \
+	$(FW_DIR)/virtio_evil.o \
+	$(FW_DIR)/blk_bench.o \
+	$(FW_DIR)/user.o \
+	$(FW_DIR)/user_entry.o
 
 firmware: $(FW_IMAGES)
 

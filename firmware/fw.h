@@ -92,6 +92,11 @@ typedef void (*irq_handler_fn)(unsigned vector);
 /* Builds the IDT for vectors 0..nvec-1 (exceptions print and exit with
  * FW_EXIT_EXCEPTION; other vectors without a handler do too) and loads it. */
 void idt_init(unsigned nvec);
+/* Called first for CPU exceptions (vector < 32) with the faulting rip and
+ * cs; returning true resumes at rip (the hook may also not return, e.g.
+ * to leave user mode). NULL: exceptions print and exit. */
+typedef bool (*exception_hook_fn)(unsigned vector, uint64_t error, uint64_t rip, uint64_t cs);
+void irq_set_exception_hook(exception_hook_fn fn);
 /* Routes `vector` (>= 32, < the nvec given to idt_init) to fn; the LAPIC
  * EOI is sent after fn returns. */
 void irq_set_handler(unsigned vector, irq_handler_fn fn);

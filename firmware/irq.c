@@ -42,6 +42,8 @@ struct isr_frame {
 };
 
 void isr_dispatch(struct isr_frame *f);
+
+static exception_hook_fn exception_hook;
 extern const char isr_stubs[];
 
 /* Written before use, so kept out of .bss (zeroing is slow here). */
@@ -76,6 +78,11 @@ void irq_set_handler(unsigned vector, irq_handler_fn fn)
 		handlers[vector] = fn;
 }
 
+void irq_set_exception_hook(exception_hook_fn fn)
+{
+	exception_hook = fn;
+}
+
 void isr_dispatch(struct isr_frame *f)
 {
 	unsigned v = (unsigned)f->vector;
@@ -86,6 +93,8 @@ void isr_dispatch(struct isr_frame *f)
 		lapic_write(LAPIC_EOI, 0);
 		return;
 	}
+	if (v < 32 && exception_hook && exception_hook(v, f->error, f->rip, f->cs))
+		return;
 	if (v < 32)
 		fw_printf("minnow-test: exception vector=%u error=0x%lx rip=0x%lx cr2=0x%lx "
 			  "rsp=0x%lx\n",

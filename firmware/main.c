@@ -3,6 +3,7 @@
  * test= on the command line (default hello). */
 #include "fw.h"
 #include "io.h"
+#include "virtio.h"
 
 /* Vectors covered by the IDT in every scenario: the exceptions. */
 #define IDT_EXCEPTIONS 32
@@ -20,6 +21,13 @@ static const struct scenario scenarios[] = {
     {"portio", test_portio},
     {"triple-fault", test_triple_fault},
     {"mmio-wild", test_mmio_wild},
+    {"virtio-rng", test_virtio_rng},
+    {"virtio-blk", test_virtio_blk},
+    {"virtio-console", test_virtio_console},
+    {"virtio-multi", test_virtio_multi},
+    {"virtio-net", test_virtio_net},
+    {"virtio-vsock", test_virtio_vsock},
+    {"blk-bench", test_blk_bench},
 };
 
 bool cmdline_value(const char *cmdline, const char *key, char *buf, size_t len)
@@ -88,6 +96,8 @@ void fw_main(const struct fw_boot_info *bi)
 		memcpy(name, "hello", 6);
 	if (!strncmp(name, "exit:", 5))
 		fw_exit(run_exit(name + 5));
+	if (!strncmp(name, "evil-", 5))
+		fw_exit(test_virtio_evil(bi, name + 5));
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
 		if (!strcmp(name, scenarios[i].name))
 			fw_exit(scenarios[i].run(bi));
