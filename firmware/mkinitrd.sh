@@ -2,7 +2,7 @@
 # mkinitrd.sh - builds a gzip-compressed newc initrd for minnow's Linux guests: busybox, minnow-init as /init, the kernel's virtio/vsock/ext4 modules (dependency order in /etc/minnow-modules).
 #
 # usage: firmware/mkinitrd.sh [-k KVER] [-m MODDIR] [-i INIT] [-o OUT | -d DIR]
-#                             [-a SRC[:DEST]]... [-M MODULE]...
+#                             [-a SRC[:DEST]]... [-n] [-M MODULE]...
 #   -k KVER   kernel version whose modules to take (default: the newest
 #             /boot/vmlinuz-*-cloud-amd64, else `uname -r`)
 #   -m DIR    modules directory (default /lib/modules/KVER); -m none: no modules
@@ -13,6 +13,7 @@
 #             mkfs.ext4 -d to make a root file system)
 #   -a SRC[:DEST]  add a file (default DEST: /bin/NAME), repeatable
 #   -M NAME   add one more module (with its dependencies), repeatable
+#   -n        none of the default modules (only those given with -M)
 # Needs: busybox (busybox-static), cpio, gzip; xz/zstd only for compressed
 # modules.
 set -eu
@@ -23,14 +24,16 @@ INIT=build/linux/minnow-init
 OUT=build/linux/initrd.cpio.gz
 DIR=
 EXTRA=
+MORE_MODS=
+DEFAULT_MODS=yes
 MODS="virtio_mmio virtio_blk virtio_net virtio_console virtio_rng vmw_vsock_virtio_transport ext4 crc32c_generic"
 
 usage() {
-	sed -n '3,18s/^# \{0,1\}//p' "$0" >&2
+	sed -n '3,19s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
-while getopts k:m:i:o:d:a:M:h opt; do
+while getopts k:m:i:o:d:a:M:nh opt; do
 	case $opt in
 	k) KVER=$OPTARG ;;
 	m) MODDIR=$OPTARG ;;
@@ -39,12 +42,15 @@ while getopts k:m:i:o:d:a:M:h opt; do
 	d) DIR=$OPTARG ;;
 	a) EXTRA="$EXTRA
 $OPTARG" ;;
-	M) MODS="$MODS $OPTARG" ;;
+	M) MORE_MODS="$MORE_MODS $OPTARG" ;;
+	n) DEFAULT_MODS=no ;;
 	*) usage ;;
 	esac
 done
 shift $((OPTIND - 1))
 [ $# -eq 0 ] || usage
+[ "$DEFAULT_MODS" = yes ] || MODS=
+MODS="$MODS $MORE_MODS"
 
 die() {
 	echo "mkinitrd: $*" >&2

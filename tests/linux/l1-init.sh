@@ -1,0 +1,240 @@
+#!/bin/sh
+# l1-init.sh - /init of the L1 host booted by tests/linux/run.sh: loads kvm-amd, runs minnow with real Linux guests, prints "LINUXTEST name PASS|FAIL|SKIP reason" per test, powers off.
+#
+# Files put in the L1 initrd by run.sh: /bin/minnow (+ its libraries),
+# /bin/vsock-echo, /l2/{bzImage,vmlinux,initrd.cpio.gz,rootfs.ext4,
+# minnow-test.elf}, /etc/minnow-modules (this host's modules, in order) and
+# /etc/linux-tests (the tests to run; empty: all).
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /tmp /mnt
+dmesg -n 1 # kernel messages would interleave with the result lines
+W=/tmp/t
+mkdir -p $W
+
+ALL="firmware-hello-in-L1 boot-complete exit-status console-ttyS0 smp-2 poweroff elf-vmlinux pvh \
+console-hvc0 ext4-root net vsock acpi-off"
+WANT=$(cat /etc/linux-tests 2>/dev/null)
+[ -n "$WANT" ] || WANT=$ALL
+printf '\nLINUXPLAN %s\n' "$(echo $WANT)"
+
+now() { echo "$EPOCHREALTIME"; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+wanted() { case " $WANT " in *" $1 "*) return 0 ;; esac; return 1; }
+result() { echo "LINUXTEST $1 $2 $3"; }
+
+# Shows the end of a failed run's output.
+dump() {
+	for f in "$@"; do
+		[ -s "$f" ] || continue
+		echo "---- $f (last 25 lines)"
+		tail -n 25 "$f" | sed 's/^/  | /'
+	done
+}
+
+for m in $(cat /etc/minnow-modules); do
+	insmod "$m" || echo "l1: insmod $m failed"
+done
+if [ ! -c /dev/kvm ]; then
+	for t in $WANT; do result "$t" FAIL "no /dev/kvm in L1 (kvm-amd did not load)"; done
+	poweroff -f
+fi
+echo "l1: /dev/kvm ready after $(cut -d' ' -f1 /proc/uptime) s of L1 uptime"
+
+# ---- running minnow -------------------------------------------------------
+# ini NAME KERNEL FORMAT CMDLINE [EXTRA_INI]: writes $W/NAME.ini for a 2-vCPU,
+# 256M guest with the test initrd and a boot timeout.
+ini() {
+	cat >"$W/$1.ini" <<EOF
+[vm]
+vcpus = 2
+memory = 256M
+boot_timeout = ${BOOT_TIMEOUT:-60s}
+${VM_EXTRA:-}
+
+[kernel]
+path = $2
+initrd = /l2/initrd.cpio.gz
+format = $3
+cmdline = $4
+
+[console]
+output = ${CONSOLE_OUT:-stdio}
+input = off
+
+${5:-}
+EOF
+}
+
+# run NAME: runs minnow on $W/NAME.ini (stdout $W/NAME.out, stderr
+# $W/NAME.err, JSON timings in $W/NAME.json); sets ST (exit status), DT
+# (seconds), REASON (exit_reason), BOOT (boot_complete_us or null).
+run() {
+	t0=$(now)
+	timeout -s KILL "${RUN_TIMEOUT:-150}" /bin/minnow run "$W/$1.ini" --timings=json \
+		>"$W/$1.out" 2>"$W/$1.err" </dev/null
+	ST=$?
+	DT=$(secs "$t0" "$(now)")
+	grep '^{' "$W/$1.err" | tail -n 1 >"$W/$1.json"
+	REASON=$(sed -n 's/.*"exit_reason":"\([^"]*\)".*/\1/p' "$W/$1.json")
+	BOOT=$(sed -n 's/.*"boot_complete_us":\([0-9a-z]*\).*/\1/p' "$W/$1.json")
+	echo "l1: $1: status $ST ($REASON) in $DT s, boot_complete_us=$BOOT"
+}
+
+# check NAME COND WHY...: PASS when the shell condition holds, else FAIL with
+# WHY and the output.
+check() {
+	name=$1
+	cond=$2
+	shift 2
+	wanted "$name" || return 0
+	if eval "$cond"; then
+		result "$name" PASS "$DT s (status $ST, $REASON, boot_complete_us=$BOOT)"
+	else
+		result "$name" FAIL "$* (status $ST, $REASON, boot_complete_us=$BOOT, $DT s)"
+		dump "$W/$CUR.out" "$W/$CUR.err"
+	fi
+}
+
+has() { grep -q -- "$1" "$W/$CUR.out"; }
+Q='"'
+BASE="console=ttyS0 quiet panic=-1"
+
+# ---- the tests ------------------------------------------------------------
+
+if wanted firmware-hello-in-L1; then
+	CUR=hello
+	cat >"$W/hello.ini" <<EOF
+[vm]
+memory = 64M
+[kernel]
+path = /l2/minnow-test.elf
+cmdline = test=hello
+[console]
+input = off
+EOF
+	run hello
+	check firmware-hello-in-L1 '[ $ST = 0 ] && has "hello from pvh"' "no hello or bad status"
+fi
+
+# One boot of the stock bzImage serves four tests.
+if wanted boot-complete || wanted exit-status || wanted console-ttyS0 || wanted smp-2; then
+	CUR=boot
+	ini boot /l2/bzImage bzimage "$BASE minnow.exec=${Q}echo cpus-online=\$(cat /sys/devices/system/cpu/online); echo marker-ttyS0; exit 7${Q}"
+	run boot
+	check boot-complete '[ -n "$BOOT" ] && [ "$BOOT" != null ]' "no boot-complete signal from minnow-init"
+	check exit-status '[ $ST = 7 ] && [ "$REASON" = guest_exit ]' "expected status 7 (guest_exit)"
+	check console-ttyS0 'has marker-ttyS0' "the guest's echo did not reach minnow's stdout via ttyS0"
+	check smp-2 'has cpus-online=0-1' "expected cpus-online=0-1"
+fi
+
+if wanted poweroff; then
+	CUR=poweroff
+	ini poweroff /l2/bzImage bzimage "$BASE minnow.exec=${Q}poweroff -f${Q}"
+	run poweroff
+	check poweroff '[ $ST = 0 ] && [ "$REASON" = poweroff ] && [ "$BOOT" != null ]' "expected status 0 (poweroff)"
+fi
+
+if wanted elf-vmlinux; then
+	CUR=elf
+	ini elf /l2/vmlinux elf "$BASE minnow.exec=${Q}echo marker-elf; exit 3${Q}"
+	run elf
+	check elf-vmlinux '[ $ST = 3 ] && has marker-elf && [ "$BOOT" != null ]' "expected marker-elf and status 3"
+fi
+
+if wanted pvh; then
+	CUR=pvh
+	ini pvh /l2/vmlinux pvh "$BASE minnow.exec=${Q}echo marker-pvh; exit 4${Q}"
+	run pvh
+	check pvh '[ $ST = 4 ] && has marker-pvh && [ "$BOOT" != null ]' "expected marker-pvh and status 4"
+fi
+
+if wanted console-hvc0; then
+	CUR=hvc
+	CONSOLE_OUT=none
+	ini hvc /l2/bzImage bzimage \
+		"console=hvc0 quiet panic=-1 minnow.exec=${Q}echo marker-hvc0 \$(cat /sys/class/tty/console/active)${Q}" \
+		"[vconsole]
+output = stdio"
+	CONSOLE_OUT=
+	run hvc
+	check console-hvc0 '[ $ST = 0 ] && has "marker-hvc0 hvc0"' "expected 'marker-hvc0 hvc0' on the virtio console"
+fi
+
+if wanted ext4-root; then
+	CUR=ext4
+	cp /l2/rootfs.ext4 $W/rootfs.ext4
+	ini ext4 /l2/bzImage bzimage \
+		"$BASE minnow.root=/dev/vda minnow.exec=${Q}echo minnow-was-here >/hello.txt; sync; poweroff -f${Q}" \
+		"[drive.root]
+path = $W/rootfs.ext4"
+	run ext4
+	got=
+	if mount -o loop -t ext4 $W/rootfs.ext4 /mnt; then
+		got=$(cat /mnt/hello.txt 2>/dev/null)
+		umount /mnt
+	fi
+	echo "l1: ext4: /hello.txt in the image: '$got'"
+	check ext4-root '[ $ST = 0 ] && [ "$got" = minnow-was-here ]' "expected /hello.txt = minnow-was-here in the image, got '$got'"
+fi
+
+if wanted net; then
+	CUR=net
+	tunctl -t tap0 >/dev/null
+	ip addr add 172.30.0.1/24 dev tap0
+	ip link set tap0 up
+	ini net /l2/bzImage bzimage \
+		"$BASE minnow.exec=${Q}ip link set eth0 up && ip addr add 172.30.0.2/24 dev eth0 && ping -c 2 -w 30 172.30.0.1${Q}" \
+		"[net.eth0]
+tap = tap0"
+	run net
+	check net '[ $ST = 0 ] && has "bytes from 172.30.0.1"' "the guest could not ping L1 over tap0"
+fi
+
+if wanted vsock; then
+	CUR=vsock
+	rm -f $W/vsock.sock $W/vsock.sock_1234
+	vsock-echo -t 140 uds-listen $W/vsock.sock_1234 >$W/vsock-host-listen.out 2>&1 &
+	p1=$!
+	ini vsock /l2/bzImage bzimage \
+		"$BASE minnow.exec=${Q}vsock-echo -t 60 -r connect 2 1234 guest-hello && vsock-echo -t 60 listen 5000${Q}" \
+		"[vsock]
+cid = 3
+uds_path = $W/vsock.sock"
+	vsock-echo -t 140 -r uds-connect $W/vsock.sock 5000 host-hello >$W/vsock-host-connect.out 2>&1 &
+	p2=$!
+	run vsock
+	sleep 1
+	kill $p1 $p2 2>/dev/null
+	wait
+	cat $W/vsock-host-listen.out $W/vsock-host-connect.out >>$W/vsock.out
+	check vsock '[ $ST = 0 ] && has "reply: ack:guest-hello" && has "got: host-hello" &&
+		grep -q "got: guest-hello" $W/vsock-host-listen.out &&
+		grep -q "reply: ack:host-hello" $W/vsock-host-connect.out' \
+		"expected guest->host and host->guest exchanges"
+fi
+
+# With acpi = off this kernel (no CONFIG_X86_MPPARSE, devices only through
+# ACPI) must not leave minnow hanging: either it never signals boot complete
+# and boot_timeout ends the VM (124), or it boots deaf and blind on one CPU and
+# its init reports that CPU count (101) through the control device.
+if wanted acpi-off; then
+	CUR=acpioff
+	BOOT_TIMEOUT=30s
+	VM_EXTRA="acpi = off"
+	ini acpioff /l2/bzImage bzimage "$BASE minnow.exec=${Q}exit \$((100 + \$(grep -c ^processor /proc/cpuinfo)))${Q}"
+	BOOT_TIMEOUT=
+	VM_EXTRA=
+	run acpioff
+	check acpi-off '{ [ $ST = 124 ] && [ "$REASON" = boot_timeout ]; } || { [ $ST = 101 ] && [ "$REASON" = guest_exit ]; }' \
+		"expected status 124 (boot_timeout) or 101 (booted on 1 CPU)"
+fi
+
+# A developer's extra commands (run.sh: LINUX_L1_EXTRA=script).
+[ -f /etc/l1-extra.sh ] && . /etc/l1-extra.sh
+
+echo "l1: done after $(cut -d' ' -f1 /proc/uptime) s of L1 uptime"
+sync
+poweroff -f
