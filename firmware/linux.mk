@@ -6,8 +6,9 @@
 #                        name: build/linux/{vmlinuz,initrd.cpio.gz,rootfs.ext4}
 #   make check-linux     tests/linux/run.sh: the Linux tests in one L1 boot
 #   make bench-linux     tests/bench/linux.sh: minnow vs QEMU microvm, in one L1 boot
-#   make guest-kernel    build/guest-kernel/{bzImage,vmlinux} from Debian's
-#                        linux-source with firmware/guest-kernel.config (slow)
+#   make guest-kernel    build/guest-kernel/{bzImage,vmlinux,config} from Debian's
+#                        linux-source with firmware/guest-kernel.config (slow;
+#                        works in GK_WORK, default /var/tmp/minnow-guest-kernel)
 # LINUX_KERNEL names the kernel (default: the newest /boot/vmlinuz-*-cloud-amd64).
 
 LINUX_DIR = $(B)/linux
@@ -37,7 +38,7 @@ linux-example: $(LINUX_DIR)/initrd.cpio.gz $(LINUX_PROGS)
 	$(Q)ln -sfn $(LINUX_KERNEL) $(LINUX_DIR)/vmlinuz
 	$(Q)sh firmware/mkinitrd.sh -m none -d $(LINUX_DIR)/rootfs-tree -a $(LINUX_DIR)/vsock-echo
 	$(Q)rm -f $(LINUX_DIR)/rootfs.ext4
-	$(Q)mkfs.ext4 -q -F -L minnow-root -d $(LINUX_DIR)/rootfs-tree $(LINUX_DIR)/rootfs.ext4 64M
+	$(Q)mkfs.ext4 -q -F -L minnow-root -d $(LINUX_DIR)/rootfs-tree $(LINUX_DIR)/rootfs.ext4 64M >/dev/null
 	@echo "  EXAMPLE $(LINUX_DIR)/vmlinuz -> $(LINUX_KERNEL), initrd.cpio.gz, rootfs.ext4"
 
 check-linux: minnow firmware $(LINUX_PROGS)
@@ -48,30 +49,34 @@ bench-linux: minnow firmware $(LINUX_PROGS)
 
 # ---- a small guest kernel with everything built in ------------------------
 # tinyconfig + firmware/guest-kernel.config, built out of tree from the
-# linux-source tarball (apt-get install linux-source flex bison bc libelf-dev).
+# linux-source tarball (apt-get install linux-source flex bison bc libelf-dev)
+# in GK_WORK, outside build/: Makefile.in includes every *.d file under build/
+# and a kernel tree has many. The results are copied to build/guest-kernel/.
 GUEST_KERNEL_SRC ?= $(shell ls /usr/src/linux-source-*.tar.xz 2>/dev/null | sort -V | tail -n 1)
+GK_WORK ?= /var/tmp/minnow-guest-kernel
 GK = $(B)/guest-kernel
 GK_JOBS ?= $(shell nproc)
 
 guest-kernel: firmware/guest-kernel.config
 	@test -n "$(GUEST_KERNEL_SRC)" || { echo "guest-kernel: no /usr/src/linux-source-*.tar.xz (apt-get install linux-source flex bison bc libelf-dev)" >&2; exit 1; }
-	@mkdir -p $(GK)
-	$(Q)if [ ! -f $(GK)/src/Makefile ]; then \
-		echo "  UNTAR   $(GUEST_KERNEL_SRC)"; \
-		rm -rf $(GK)/src $(GK)/linux-source-*; \
-		tar -C $(GK) -xf $(GUEST_KERNEL_SRC) && mv $(GK)/linux-source-* $(GK)/src; fi
+	@mkdir -p $(GK) $(GK_WORK)
+	$(Q)if [ ! -f $(GK_WORK)/src/Makefile ]; then \
+		echo "  UNTAR   $(GUEST_KERNEL_SRC) in $(GK_WORK)"; \
+		rm -rf $(GK_WORK)/src $(GK_WORK)/linux-source-*; \
+		tar -C $(GK_WORK) -xf $(GUEST_KERNEL_SRC) && mv $(GK_WORK)/linux-source-* $(GK_WORK)/src; fi
 	@echo "  CONFIG  tinyconfig + firmware/guest-kernel.config"
-	$(Q)$(MAKE) -s -C $(GK)/src O=$(CURDIR)/$(GK)/obj tinyconfig >/dev/null
-	$(Q)cd $(GK)/obj && $(CURDIR)/$(GK)/src/scripts/kconfig/merge_config.sh -m -O . .config \
+	$(Q)$(MAKE) -s -C $(GK_WORK)/src O=$(GK_WORK)/obj tinyconfig >/dev/null
+	$(Q)cd $(GK_WORK)/obj && $(GK_WORK)/src/scripts/kconfig/merge_config.sh -m -O . .config \
 		$(CURDIR)/firmware/guest-kernel.config >merge.log
-	$(Q)$(MAKE) -s -C $(GK)/src O=$(CURDIR)/$(GK)/obj olddefconfig
+	$(Q)$(MAKE) -s -C $(GK_WORK)/src O=$(GK_WORK)/obj olddefconfig
 	$(Q)missing=$$(grep '^CONFIG_.*=[ym]' firmware/guest-kernel.config | while read -r l; do \
-		grep -qx "$$l" $(GK)/obj/.config || echo "$$l"; done); \
+		grep -qx "$$l" $(GK_WORK)/obj/.config || echo "$$l"; done); \
 	if [ -n "$$missing" ]; then echo "guest-kernel: not taken by kconfig:" $$missing >&2; exit 1; fi
-	@echo "  KBUILD  $(GK)/obj (many minutes)"
-	$(Q)$(MAKE) -s -C $(GK)/src O=$(CURDIR)/$(GK)/obj -j$(GK_JOBS) bzImage vmlinux
-	$(Q)cp $(GK)/obj/arch/x86/boot/bzImage $(GK)/bzImage
-	$(Q)cp $(GK)/obj/vmlinux $(GK)/vmlinux
+	@echo "  KBUILD  $(GK_WORK)/obj (many minutes)"
+	$(Q)$(MAKE) -s -C $(GK_WORK)/src O=$(GK_WORK)/obj -j$(GK_JOBS) bzImage vmlinux
+	$(Q)cp $(GK_WORK)/obj/arch/x86/boot/bzImage $(GK)/bzImage
+	$(Q)cp $(GK_WORK)/obj/vmlinux $(GK)/vmlinux
+	$(Q)cp $(GK_WORK)/obj/.config $(GK)/config
 	@echo "  KERNEL  $(GK)/bzImage $(GK)/vmlinux"
 
 .PHONY: linux-progs linux-initrd linux-example check-linux bench-linux guest-kernel

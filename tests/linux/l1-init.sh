@@ -3,8 +3,10 @@
 #
 # Files put in the L1 initrd by run.sh: /bin/minnow (+ its libraries),
 # /bin/vsock-echo, /l2/{bzImage,vmlinux,initrd.cpio.gz,rootfs.ext4,
-# minnow-test.elf}, /etc/minnow-modules (this host's modules, in order) and
-# /etc/linux-tests (the tests to run; empty: all).
+# minnow-test.elf}, /examples/*.ini with /build/linux/* linked to /l2,
+# /etc/minnow-modules (this host's modules, in order), /etc/linux-tests (the
+# tests to run; empty: all, "none": none), optional /etc/l1-extra.sh and
+# /etc/l1-shell.
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -18,6 +20,7 @@ ALL="firmware-hello-in-L1 boot-complete exit-status console-ttyS0 smp-2 poweroff
 console-hvc0 ext4-root net vsock acpi-off"
 WANT=$(cat /etc/linux-tests 2>/dev/null)
 [ -n "$WANT" ] || WANT=$ALL
+[ "$WANT" != none ] || WANT=
 printf '\nLINUXPLAN %s\n' "$(echo $WANT)"
 
 now() { echo "$EPOCHREALTIME"; }
@@ -234,6 +237,14 @@ fi
 
 # A developer's extra commands (run.sh: LINUX_L1_EXTRA=script).
 [ -f /etc/l1-extra.sh ] && . /etc/l1-extra.sh
+
+# run.sh LINUX_L1_SHELL=1: a shell on the console, in / where examples/*.ini
+# find build/linux/{vmlinuz,initrd.cpio.gz,rootfs.ext4}.
+if [ -f /etc/l1-shell ]; then
+	dmesg -n 4
+	echo "l1: shell; try: minnow run examples/linux.ini (exit to power off L1)"
+	cd / && setsid cttyhack sh -l
+fi
 
 echo "l1: done after $(cut -d' ' -f1 /proc/uptime) s of L1 uptime"
 sync

@@ -12,6 +12,9 @@
 #   QEMU            default qemu-system-x86_64
 #   LINUX_L1_EXTRA  a shell script sourced by L1's init after the tests (for
 #                   experiments; it can use l1-init.sh's functions)
+#   LINUX_L1_SHELL  1: after the tests (LINUX_TESTS=none for none), an
+#                   interactive shell in L1 on this terminal, with
+#                   examples/linux*.ini ready to run (Ctrl-A x quits QEMU)
 # Files: build/linux/l1/ (L1 initrd, L2 images, l1.log: the whole console).
 set -eu
 cd "$(dirname "$0")/../.."
@@ -79,6 +82,13 @@ sh firmware/mkinitrd.sh -k "$KVER" -n -M kvm_amd -M tun -M loop -i tests/linux/l
 	-d "$W/root" $extra >/dev/null
 printf '%s\n' "${LINUX_TESTS:-}" >"$W/root/etc/linux-tests"
 [ -z "${LINUX_L1_EXTRA:-}" ] || cp "$LINUX_L1_EXTRA" "$W/root/etc/l1-extra.sh"
+[ "${LINUX_L1_SHELL:-0}" != 1 ] || : >"$W/root/etc/l1-shell"
+# The examples run unchanged in L1's /: build/linux/* are the L2 files.
+mkdir -p "$W/root/examples" "$W/root/build/linux"
+cp examples/linux*.ini "$W/root/examples/"
+ln -s /l2/bzImage "$W/root/build/linux/vmlinuz"
+ln -s /l2/initrd.cpio.gz "$W/root/build/linux/initrd.cpio.gz"
+ln -s /l2/rootfs.ext4 "$W/root/build/linux/rootfs.ext4"
 # Not compressed: the L1 kernel would decompress it at TCG speed.
 (cd "$W/root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$W/l1.cpio"
 rm -rf "$W/root"
@@ -86,10 +96,15 @@ t1=$(date +%s)
 echo "linux: images ready in $((t1 - t0)) s (L1 initrd $(($(wc -c <"$W/l1.cpio") / 1048576)) MiB); booting L1 (TCG, $SMP vCPUs)"
 
 # ---- boot L1 ----------------------------------------------------------------
+QEMU_L1="$QEMU -M pc -accel tcg,thread=multi -cpu EPYC,+svm,+npt -m 3072 -smp $SMP -nodefaults
+-no-user-config -nographic -serial stdio -kernel $KERNEL -initrd $W/l1.cpio -no-reboot"
+if [ "${LINUX_L1_SHELL:-0}" = 1 ]; then
+	# shellcheck disable=SC2086 # word splitting wanted
+	exec $QEMU_L1 -append "console=ttyS0 quiet panic=-1"
+fi
 set +e
-timeout -s KILL "$TIMEOUT" "$QEMU" -M pc -accel tcg,thread=multi -cpu EPYC,+svm,+npt -m 3072 \
-	-smp "$SMP" -nodefaults -no-user-config -nographic -serial stdio -kernel "$KERNEL" \
-	-initrd "$W/l1.cpio" -append "console=ttyS0 quiet panic=-1" -no-reboot </dev/null 2>"$W/qemu.err" |
+# shellcheck disable=SC2086 # word splitting wanted
+timeout -s KILL "$TIMEOUT" $QEMU_L1 -append "console=ttyS0 quiet panic=-1" </dev/null 2>"$W/qemu.err" |
 	tr -d '\r' | tee "$W/l1.log" | grep --line-buffered -E '^(LINUXTEST|l1:|---- |  \| )'
 set -e
 t2=$(date +%s)
@@ -100,7 +115,7 @@ plan=$(sed -n 's/.*LINUXPLAN //p' "$W/l1.log" | tail -n 1)
 pass=$(grep -c '^LINUXTEST [^ ]* PASS' "$W/l1.log" || true)
 fail=$(grep -c '^LINUXTEST [^ ]* FAIL' "$W/l1.log" || true)
 skip=$(grep -c '^LINUXTEST [^ ]* SKIP' "$W/l1.log" || true)
-if [ -z "$plan" ]; then
+if ! grep -q 'LINUXPLAN' "$W/l1.log"; then
 	echo "LINUXTEST l1-boot FAIL L1 never reached its init (see $W/l1.log)"
 	fail=$((fail + 1))
 fi
