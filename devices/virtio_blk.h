@@ -3,24 +3,57 @@
 #define MINNOW_VIRTIO_BLK_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "event_loop.h"
 #include "virtio_mmio.h"
 
+/* Limits told to the driver in config space (virtio 1.x section 5.2.4). */
+#define VIRTIO_BLK_QUEUE_SIZE 256 /* QueueNumMax of the one request queue */
+#define VIRTIO_BLK_SEG_MAX                                                                         \
+	254 /* data segments per request; a chain may                                              \
+	     * have seg_max + 2 (header, status) */
+#define VIRTIO_BLK_SECTOR 512u
+#define VIRTIO_BLK_MAX_ZERO_SECTORS                                                                \
+	(1u << 21)		   /* max_discard_sectors and                                      \
+				    * max_write_zeroes_sectors (1 GiB) */
+#define VIRTIO_BLK_MAX_ZERO_SEG 16 /* max_discard_seg, max_write_zeroes_seg */
+
 struct virtio_blk;
 
-/* The device model for virtio_mmio_create(); dev is a struct virtio_blk. */
+/* The device model for virtio_mmio_create(); dev is a struct virtio_blk.
+ * Its `features` are those of a read-write drive: FLUSH, BLK_SIZE,
+ * SEG_MAX, DISCARD, WRITE_ZEROES. The ops table is shared by every drive,
+ * so a read-only drive cannot offer VIRTIO_BLK_F_RO through it; see
+ * virtio_blk_features(). */
 extern const struct virtio_device_ops virtio_blk_ops;
 
-/* Opens and locks (flock) the drive's image per `cfg` (readonly, cache).
- * Returns the device, or NULL with a one-line reason in err naming the
- * file (e.g. "disk.img: locked by another process (is another VM using
- * it?)"). `loop` may be used for an I/O thread or async completions. */
+/* Opens and locks the drive's image per `cfg`: read-write with
+ * flock(LOCK_EX | LOCK_NB), or read-only (cfg->readonly) with LOCK_SH, so
+ * that no two VMs write one image; cache = none opens it with O_DIRECT.
+ * The image is a regular file or a block device; the capacity is its size
+ * in 512-byte sectors, rounded down (logged once when it is not a
+ * multiple of 512). Returns the device, or NULL with a one-line reason in
+ * err naming the file: "PATH: in use by another process (flock)",
+ * "PATH: <strerror>", or why O_DIRECT cannot be used there. `loop` is not
+ * used: requests are served synchronously in queue_notify, on the event
+ * loop thread. */
 struct virtio_blk *virtio_blk_create(const struct drive_config *cfg, struct event_loop *loop,
 				     char *err, size_t errlen);
 
-/* Closes the image and frees the device; NULL is fine. */
+/* Closes the image (dropping the lock) and frees the device; NULL is fine. */
 void virtio_blk_destroy(struct virtio_blk *blk);
+
+/* The device-specific feature bits this drive would offer if the transport
+ * asked per device: virtio_blk_ops.features for a read-write drive;
+ * VIRTIO_BLK_F_RO instead of DISCARD and WRITE_ZEROES for a read-only one.
+ * Whatever was offered, a read-only drive answers writes with
+ * VIRTIO_BLK_S_IOERR and discards / write-zeroes with VIRTIO_BLK_S_UNSUPP,
+ * and never writes its image. */
+uint64_t virtio_blk_features(const struct virtio_blk *blk);
+
+/* Capacity in 512-byte sectors, as config space reports it. */
+uint64_t virtio_blk_capacity(const struct virtio_blk *blk);
 
 #endif
