@@ -1,19 +1,417 @@
-/* virtio_console.c - placeholder until the device model lands: refuses configs
- * that ask for it, with a clear message. */
+/* virtio_console.c - virtio console port 0: transmitq bytes to stdout, a file or nowhere;
+ * bytes from an input fd into receiveq, read ahead into a small pending buffer. */
 #include "virtio_console.h"
 
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/virtio_console.h>
+#include <linux/virtio_ids.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
-const struct virtio_device_ops virtio_console_ops = {.name = "virtio-console"};
+#define RX_QUEUE 0 /* receiveq: host to guest */
+#define TX_QUEUE 1 /* transmitq: guest to host */
 
-struct virtio_console *virtio_console_create(const struct vm_config *cfg, int in_fd, struct event_loop *loop, char *err, size_t errlen)
+/* Writes that make no progress although poll() said the fd was writable
+ * (EAGAIN from an fd someone made non-blocking) before output counts as
+ * stalled. */
+#define OUT_MAX_IDLE_WRITES 100
+
+struct virtio_console {
+	struct event_loop *loop;
+	struct virtio_mmio *t; /* set at activate; used by the input callback */
+
+	/* output */
+	int out_fd;		 /* -1: output = none */
+	bool out_owned;		 /* opened here: closed at destroy */
+	bool out_poll;		 /* pipe, terminal, socket: poll before writing */
+	bool out_stalled;	 /* gave up waiting: drop until writable again */
+	bool stall_logged;	 /* the stall message was printed */
+	bool write_error_logged; /* a write error was printed */
+	unsigned wait_left_ms;	 /* waiting budget of the current batch */
+	uint64_t tx_bytes;	 /* bytes the guest sent */
+	uint64_t dropped_bytes;	 /* of those, not written (stall, error, none) */
+
+	/* input */
+	int in_fd;	   /* -1: none */
+	bool in_tty;	   /* a 0-byte read alone is not the end (^D) */
+	bool in_pollable;  /* false once epoll refused in_fd */
+	bool in_watched;   /* in_fd is on the loop */
+	bool in_eof;	   /* end of input or read error: read no more */
+	uint64_t rx_bytes; /* bytes handed to the guest */
+	size_t pending_off, pending_len;
+	uint8_t pending[VIRTIO_CONSOLE_PENDING];
+};
+
+static uint64_t now_ms(void)
 {
-	(void)cfg; (void)in_fd; (void)loop;
-	snprintf(err, errlen, "virtio-console is not available in this build yet");
-	return NULL;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-void virtio_console_destroy(struct virtio_console *dev)
+/* ---- Output ---------------------------------------------------------------- */
+
+/* Waits until out_fd takes bytes (or reports an error, which write() will
+ * then return), charging the time to the batch's budget. False when the
+ * budget ran out, or at once while the output is stalled. */
+static bool out_writable(struct virtio_console *con)
 {
+	struct pollfd p = {.fd = con->out_fd, .events = POLLOUT};
+	for (;;) {
+		int timeout = con->out_stalled ? 0 : (int)con->wait_left_ms;
+		uint64_t start = timeout ? now_ms() : 0;
+		int n = poll(&p, 1, timeout);
+		if (timeout) {
+			uint64_t spent = now_ms() - start;
+			con->wait_left_ms -=
+			    spent < con->wait_left_ms ? (unsigned)spent : con->wait_left_ms;
+		}
+		if (n > 0 || (n < 0 && errno != EINTR))
+			return true;
+		if (n == 0 && (con->out_stalled || con->wait_left_ms == 0))
+			return false;
+	}
+}
+
+/* Output stopped taking bytes: drop `len` of them, and everything else
+ * until it takes bytes again. */
+static void out_stall(struct virtio_console *con, size_t len)
+{
+	con->dropped_bytes += len;
+	con->out_stalled = true;
+	con->wait_left_ms = 0;
+	if (!con->stall_logged) {
+		con->stall_logged = true;
+		log_error("virtio-console: output blocked for %d ms; dropping guest output while "
+			  "it stays blocked",
+			  VIRTIO_CONSOLE_STALL_MS);
+	}
+}
+
+/* Writes [buf, buf + len) to the output: all of it, unless the output
+ * stalls or fails (then the rest is dropped). */
+static void out_write(struct virtio_console *con, const uint8_t *buf, size_t len)
+{
+	size_t done = 0;
+	unsigned idle = 0;
+	if (con->out_fd < 0) {
+		con->dropped_bytes += len;
+		return;
+	}
+	while (done < len) {
+		size_t chunk = len - done;
+		if (con->out_poll) {
+			if (chunk > PIPE_BUF)
+				chunk = PIPE_BUF;
+			if (!out_writable(con)) {
+				out_stall(con, len - done);
+				return;
+			}
+		}
+		ssize_t n = write(con->out_fd, buf + done, chunk);
+		if (n > 0) {
+			done += (size_t)n;
+			con->out_stalled = false;
+			idle = 0;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if ((n == 0 || errno == EAGAIN || errno == EWOULDBLOCK) && con->out_poll) {
+			if (++idle < OUT_MAX_IDLE_WRITES)
+				continue;
+			out_stall(con, len - done);
+			return;
+		}
+		if (!con->write_error_logged) {
+			con->write_error_logged = true;
+			log_error("virtio-console: output: %s; dropping guest output",
+				  n < 0 ? strerror(errno) : "write returned 0");
+		}
+		con->dropped_bytes += len - done;
+		return;
+	}
+}
+
+/* queue_notify for transmitq: every chain's bytes to the output, in order. */
+static void tx_kick(struct virtio_console *con, struct virtio_mmio *t)
+{
+	struct virtq *vq = virtio_mmio_queue(t, TX_QUEUE);
+	struct virtq_seg segs[VIRTIO_CONSOLE_MAX_SEGS];
+	struct virtq_chain chain;
+	unsigned pushed = 0;
+	bool writable = false;
+	int r;
+	virtq_chain_init(&chain, segs, VIRTIO_CONSOLE_MAX_SEGS);
+	con->wait_left_ms = VIRTIO_CONSOLE_STALL_MS;
+	while ((r = virtq_pop(vq, &chain)) > 0) {
+		if (chain.num_readable != chain.num_segs) {
+			writable = true;
+			break;
+		}
+		for (unsigned i = 0; i < chain.num_readable; i++)
+			out_write(con, segs[i].host, segs[i].len);
+		con->tx_bytes += chain.readable_bytes;
+		(void)virtq_push(vq, chain.head, 0);
+		pushed++;
+	}
+	if (pushed)
+		virtio_mmio_notify_used(t, TX_QUEUE);
+	if (r < 0)
+		virtio_mmio_fail(t, "transmitq: %s", strerror(-r));
+	else if (writable)
+		virtio_mmio_fail(t, "transmitq: chain %u has a device-writable buffer", chain.head);
+}
+
+/* ---- Input ----------------------------------------------------------------- */
+
+/* Moves pending input into receiveq chains while there are both; counts
+ * the chains pushed in *pushed. False after a guest error (device failed). */
+static bool rx_deliver(struct virtio_console *con, struct virtio_mmio *t, unsigned *pushed)
+{
+	struct virtq *vq = virtio_mmio_queue(t, RX_QUEUE);
+	struct virtq_seg segs[VIRTIO_CONSOLE_MAX_SEGS];
+	struct virtq_chain chain;
+	virtq_chain_init(&chain, segs, VIRTIO_CONSOLE_MAX_SEGS);
+	while (con->pending_len > 0) {
+		int r = virtq_pop(vq, &chain);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			virtio_mmio_fail(t, "receiveq: %s", strerror(-r));
+			return false;
+		}
+		if (chain.num_readable) {
+			virtio_mmio_fail(t, "receiveq: chain %u has a device-readable buffer",
+					 chain.head);
+			return false;
+		}
+		size_t n = con->pending_len;
+		if (n > chain.writable_bytes)
+			n = (size_t)chain.writable_bytes;
+		(void)virtq_chain_write(&chain, 0, con->pending + con->pending_off, n);
+		(void)virtq_push(vq, chain.head, (uint32_t)n);
+		(*pushed)++;
+		con->rx_bytes += n;
+		con->pending_off += n;
+		con->pending_len -= n;
+	}
+	if (con->pending_len == 0)
+		con->pending_off = 0;
+	return true;
+}
+
+/* One read from in_fd into the (empty) pending buffer. `hup`: the fd
+ * reported a hang-up or error, so a 0-byte read is the end even on a
+ * terminal. */
+static void input_read(struct virtio_console *con, bool hup)
+{
+	ssize_t n;
+	do
+		n = read(con->in_fd, con->pending, sizeof(con->pending));
+	while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		con->pending_off = 0;
+		con->pending_len = (size_t)n;
+	} else if (n == 0) {
+		if (!con->in_tty || hup)
+			con->in_eof = true;
+	} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+		log_error("virtio-console: input: %s; no more input", strerror(errno));
+		con->in_eof = true;
+	}
+}
+
+static void on_input(void *opaque, uint32_t events);
+
+/* Starts watching in_fd on the loop; on EPERM (a regular file, /dev/null)
+ * in_fd is read on kicks instead. */
+static void input_watch(struct virtio_console *con)
+{
+	int r = event_loop_add(con->loop, con->in_fd, EPOLLIN, on_input, con);
+	if (r == 0) {
+		con->in_watched = true;
+	} else if (r == -EPERM) {
+		con->in_pollable = false;
+	} else {
+		log_error("virtio-console: cannot watch input fd %d: %s; no input", con->in_fd,
+			  strerror(-r));
+		con->in_eof = true;
+	}
+}
+
+/* Stops watching in_fd. Called from on_input itself (where
+ * event_loop_remove() does not wait) or at destroy without the transport
+ * lock; never from a transport callback on another thread, where it could
+ * wait for on_input, which needs the lock held there. */
+static void input_unwatch(struct virtio_console *con)
+{
+	if (!con->in_watched)
+		return;
+	(void)event_loop_remove(con->loop, con->in_fd);
+	con->in_watched = false;
+}
+
+/* Reads in_fd right here while it has data (poll says so) and receive
+ * buffers remain: for fds the loop does not watch. */
+static void input_read_now(struct virtio_console *con, struct virtio_mmio *t, unsigned *pushed)
+{
+	while (!con->in_eof && con->pending_len == 0) {
+		struct pollfd p = {.fd = con->in_fd, .events = POLLIN};
+		if (poll(&p, 1, 0) <= 0)
+			return;
+		input_read(con, p.revents & (POLLHUP | POLLERR | POLLNVAL));
+		if (con->pending_len == 0 || !rx_deliver(con, t, pushed))
+			return;
+	}
+}
+
+/* queue_notify for receiveq: new buffers. Hands over what is pending, then
+ * (re)starts reading in_fd if everything fitted. */
+static void rx_kick(struct virtio_console *con, struct virtio_mmio *t)
+{
+	unsigned pushed = 0;
+	if (rx_deliver(con, t, &pushed) && con->pending_len == 0 && con->in_fd >= 0 &&
+	    !con->in_eof) {
+		if (con->loop && con->in_pollable && !con->in_watched)
+			input_watch(con);
+		if (!con->in_watched && !con->in_eof)
+			input_read_now(con, t, &pushed);
+	}
+	if (pushed)
+		virtio_mmio_notify_used(t, RX_QUEUE);
+}
+
+/* Loop callback for in_fd: one read, handed over as far as buffers go. The
+ * fd stops being watched when input is left over (no buffers), at the end
+ * of input, and when the device is not active. */
+static void on_input(void *opaque, uint32_t events)
+{
+	struct virtio_console *con = opaque;
+	struct virtio_mmio *t = con->t;
+	unsigned pushed = 0;
+	virtio_mmio_lock(t);
+	if (con->in_watched && virtio_mmio_active(t) && rx_deliver(con, t, &pushed) &&
+	    con->pending_len == 0) {
+		input_read(con, events & (EPOLLHUP | EPOLLERR));
+		(void)rx_deliver(con, t, &pushed);
+	}
+	if (pushed)
+		virtio_mmio_notify_used(t, RX_QUEUE);
+	if (con->pending_len || con->in_eof || !virtio_mmio_active(t))
+		input_unwatch(con);
+	virtio_mmio_unlock(t);
+}
+
+/* ---- Device ops ------------------------------------------------------------ */
+
+static void console_config_read(void *dev, uint32_t offset, void *data, unsigned len)
+{
+	struct virtio_console_config cfg = {.max_nr_ports = htole32(1)};
 	(void)dev;
+	memcpy(data, (const uint8_t *)&cfg + offset, len);
+}
+
+static int console_activate(void *dev, struct virtio_mmio *t)
+{
+	struct virtio_console *con = dev;
+	con->t = t;
+	return 0;
+}
+
+static void console_queue_notify(void *dev, struct virtio_mmio *t, unsigned queue)
+{
+	struct virtio_console *con = dev;
+	con->t = t;
+	if (queue == RX_QUEUE)
+		rx_kick(con, t);
+	else if (queue == TX_QUEUE)
+		tx_kick(con, t);
+}
+
+static void console_reset(void *dev)
+{
+	struct virtio_console *con = dev;
+	/* in_fd stays watched until its callback sees the device inactive:
+	 * removing it here could wait for that callback, which needs the
+	 * lock we hold. */
+	con->pending_off = con->pending_len = 0;
+}
+
+const struct virtio_device_ops virtio_console_ops = {
+    .name = "virtio-console",
+    .device_id = VIRTIO_ID_CONSOLE,
+    .num_queues = 2,
+    .queue_max = VIRTIO_CONSOLE_QUEUE_SIZE,
+    .features = 0,
+    .config_size = sizeof(struct virtio_console_config),
+    .config_read = console_config_read,
+    .activate = console_activate,
+    .queue_notify = console_queue_notify,
+    .reset = console_reset,
+};
+
+/* ---- Creation -------------------------------------------------------------- */
+
+struct virtio_console *virtio_console_create(const struct vm_config *cfg, int in_fd,
+					     struct event_loop *loop, char *err, size_t errlen)
+{
+	struct virtio_console *con = calloc(1, sizeof(*con));
+	if (!con) {
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return NULL;
+	}
+	con->loop = loop;
+	con->in_fd = in_fd;
+	con->in_pollable = true;
+	con->in_tty = in_fd >= 0 && isatty(in_fd);
+	switch (cfg->vconsole_output) {
+	case CONSOLE_STDIO:
+		con->out_fd = STDOUT_FILENO;
+		break;
+	case CONSOLE_FILE:
+		con->out_fd = open(cfg->vconsole_path.path,
+				   O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+		if (con->out_fd < 0) {
+			snprintf(err, errlen, "%s: %s", cfg->vconsole_path.path, strerror(errno));
+			free(con);
+			return NULL;
+		}
+		con->out_owned = true;
+		break;
+	case CONSOLE_NONE:
+	default:
+		con->out_fd = -1;
+		break;
+	}
+	struct stat st;
+	if (con->out_fd >= 0)
+		con->out_poll =
+		    fstat(con->out_fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode));
+	return con;
+}
+
+void virtio_console_destroy(struct virtio_console *con)
+{
+	if (!con)
+		return;
+	input_unwatch(con);
+	if (con->out_owned)
+		close(con->out_fd);
+	if (con->dropped_bytes && con->out_fd >= 0)
+		log_debug("virtio-console: %llu of %llu output bytes dropped",
+			  (unsigned long long)con->dropped_bytes,
+			  (unsigned long long)con->tx_bytes);
+	free(con);
 }

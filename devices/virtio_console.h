@@ -8,19 +8,65 @@
 #include "event_loop.h"
 #include "virtio_mmio.h"
 
+#define VIRTIO_CONSOLE_QUEUE_SIZE 256  /* QueueNumMax of receiveq and transmitq */
+#define VIRTIO_CONSOLE_MAX_SEGS	  64   /* segments accepted in one chain */
+#define VIRTIO_CONSOLE_PENDING	  4096 /* input read ahead of the guest's buffers */
+#define VIRTIO_CONSOLE_STALL_MS	  1000 /* longest wait for a blocked output */
+
 struct virtio_console;
 
-/* The device model for virtio_mmio_create(); dev is a struct virtio_console. */
+/* The device model for virtio_mmio_create(); dev is a struct virtio_console.
+ *
+ * One port (0), no MULTIPORT, no feature bits of its own: the ops table is
+ * shared by every instance, so VIRTIO_CONSOLE_F_SIZE, which only makes
+ * sense for a terminal, is not offered. Config space (struct
+ * virtio_console_config, 12 bytes) reads cols = rows = 0, max_nr_ports = 1,
+ * emerg_wr = 0, and is read-only.
+ *
+ * Queue 0, receiveq (host to guest): every chain must be device-writable
+ * only; input bytes fill chains in order and each goes back used with the
+ * number of bytes written. Queue 1, transmitq (guest to host): every chain
+ * must be device-readable only; all its bytes go to the output in order and
+ * it goes back used with length 0. A readable segment on receiveq, a
+ * writable one on transmitq, a chain of more than VIRTIO_CONSOLE_MAX_SEGS
+ * segments, or a bad chain is a guest error: DEVICE_NEEDS_RESET.
+ *
+ * Output. A write is retried on EINTR and short counts. Pipes, terminals
+ * and sockets are polled before each write of at most PIPE_BUF bytes; when
+ * one stays unwritable for VIRTIO_CONSOLE_STALL_MS in one batch, the rest
+ * is dropped, and further output is dropped without waiting until it is
+ * writable again (logged once). Write errors (EPIPE, ENOSPC...) drop the
+ * bytes and are logged once. With a loop, transmitq runs on the loop
+ * thread, whose signals are blocked: a closed pipe gives EPIPE, not
+ * SIGPIPE.
+ *
+ * Input. With a loop, in_fd is watched on it while the device is active
+ * and the guest has receive buffers; each readiness event reads up to
+ * VIRTIO_CONSOLE_PENDING bytes, and whatever does not fit the posted
+ * buffers waits in the device (the fd is then no longer watched) until the
+ * driver kicks receiveq. Files epoll refuses (regular files, /dev/null),
+ * and every fd when there is no loop, are read when the driver kicks
+ * receiveq, as long as poll() says they are readable and buffers remain.
+ * A read of 0 bytes ends the input (on a terminal only together with a
+ * hang-up, so that ^D does not end it); so does a read error (logged).
+ * Reset drops what waits in the device; the fd keeps what was not read. */
 extern const struct virtio_device_ops virtio_console_ops;
 
 /* Port 0's output goes where cfg->vconsole_output / vconsole_path say
- * (stdio, a file, none); its input comes from `in_fd` (-1 for none, e.g.
- * stdin when the UART does not take it), served on `loop`. Returns the
- * device, or NULL with a one-line reason in err. */
+ * (stdio: stdout, which is never closed; file: the path opened with
+ * O_WRONLY|O_CREAT|O_TRUNC|O_APPEND|O_CLOEXEC, mode 0644; none: dropped);
+ * its input comes from `in_fd` (-1 for none, e.g. stdin when the UART does
+ * not take it; never closed by the device), served on `loop` (NULL: see
+ * above). `loop` must outlive the device. Returns the device, or NULL with
+ * a one-line reason in err ("PATH: strerror" when the file cannot be
+ * opened). */
 struct virtio_console *virtio_console_create(const struct vm_config *cfg, int in_fd,
 					     struct event_loop *loop, char *err, size_t errlen);
 
-/* Frees the device (closes a file it opened); NULL is fine. */
+/* Stops watching in_fd and frees the device (closes a file it opened);
+ * NULL is fine. Call with the loop stopped, or else while the transport
+ * still exists and without its lock held (an input callback may be
+ * waited for). */
 void virtio_console_destroy(struct virtio_console *con);
 
 #endif
