@@ -404,6 +404,11 @@ static uint32_t serve_chain(struct virtio_blk *blk, const struct virtq_chain *ch
 
 /* ---- The device model ------------------------------------------------------------------ */
 
+static uint64_t blk_device_features(void *dev)
+{
+	return virtio_blk_features(dev);
+}
+
 static void blk_config_read(void *dev, uint32_t offset, void *data, unsigned len)
 {
 	struct virtio_blk *blk = dev;
@@ -461,6 +466,7 @@ const struct virtio_device_ops virtio_blk_ops = {
     .queue_max = VIRTIO_BLK_QUEUE_SIZE,
     .features = BLK_RW_FEATURES,
     .config_size = BLK_CONFIG_SIZE,
+    .device_features = blk_device_features,
     .config_read = blk_config_read,
     .activate = blk_activate,
     .queue_notify = blk_queue_notify,

@@ -21,7 +21,8 @@
 
 static uint64_t offered_features(const struct virtio_mmio *t)
 {
-	return t->ops->features | VIRTIO_MMIO_TRANSPORT_FEATURES;
+	uint64_t f = t->ops->device_features ? t->ops->device_features(t->dev) : t->ops->features;
+	return f | VIRTIO_MMIO_TRANSPORT_FEATURES;
 }
 
 /* Logs an access or request the transport ignores. */

@@ -69,6 +69,11 @@ struct virtio_device_ops {
 			      * transport adds VIRTIO_MMIO_TRANSPORT_FEATURES) */
 	size_t config_size;  /* bytes of config space at 0x100, <= VIRTIO_MMIO_CONFIG_MAX */
 
+	/* The device-specific feature bits this instance offers (e.g. a
+	 * read-only drive); NULL: `features`. Must not change while the
+	 * device is not reset. */
+	uint64_t (*device_features)(void *dev);
+
 	/* Reads `len` (1, 2 or 4) bytes of config space at `offset`, naturally
 	 * aligned, offset + len <= config_size (the transport checks). Fills
 	 * `data` in little-endian order. Required when config_size > 0. */
