@@ -141,6 +141,27 @@ static int open_console(struct vm *vm)
 	return -EINVAL;
 }
 
+/* The command line the guest gets: the config's, plus the virtio-mmio
+ * devices (cmdline_devices), plus "reboot=acpi" with ACPI unless the user
+ * chose a reboot method: on a hardware-reduced ACPI machine without EFI,
+ * Linux would otherwise jump to a BIOS reset vector that is not there. */
+static int build_cmdline(const struct vm *vm, char *out, size_t size)
+{
+	const struct vm_config *cfg = vm->cfg;
+	int n = snprintf(out, size, "%s", cfg->cmdline);
+	if (n < 0 || (size_t)n >= size)
+		return -ENOSPC;
+	if (cfg->cmdline_devices && vm_devices_cmdline(vm, out, size) < 0)
+		return -ENOSPC;
+	if (cfg->acpi && !strstr(cfg->cmdline, "reboot=")) {
+		size_t len = strlen(out);
+		n = snprintf(out + len, size - len, "%sreboot=acpi", len ? " " : "");
+		if (n < 0 || (size_t)n >= size - len)
+			return -ENOSPC;
+	}
+	return 0;
+}
+
 static int load_guest(struct vm *vm)
 {
 	const struct vm_config *cfg = vm->cfg;
@@ -151,9 +172,8 @@ static int load_guest(struct vm *vm)
 	if (vm_devices_tables(vm) < 0)
 		return -EFAULT;
 	static char cmdline[BOOT_CMDLINE_MAX];
-	snprintf(cmdline, sizeof(cmdline), "%s", cfg->cmdline);
-	if (cfg->cmdline_devices && vm_devices_cmdline(vm, cmdline, sizeof(cmdline)) < 0) {
-		log_error("kernel command line too long with the virtio-mmio devices added");
+	if (build_cmdline(vm, cmdline, sizeof(cmdline)) < 0) {
+		log_error("kernel command line too long with minnow's additions");
 		return -ENOSPC;
 	}
 	struct boot_request req = {
