@@ -12,6 +12,8 @@
 #   QEMU            default qemu-system-x86_64
 #   LINUX_L1_EXTRA  a shell script sourced by L1's init after the tests (for
 #                   experiments; it can use l1-init.sh's functions)
+#   LINUX_L1_QEMU   1: put QEMU (its libraries, qboot) in L1 too (for
+#                   tests/bench/linux.sh)
 #   LINUX_L1_SHELL  1: after the tests (LINUX_TESTS=none for none), an
 #                   interactive shell in L1 on this terminal, with
 #                   examples/linux*.ini ready to run (Ctrl-A x quits QEMU)
@@ -74,6 +76,16 @@ extra="-a $MINNOW:/bin/minnow -a $PROGS/vsock-echo"
 for lib in $(ldd "$MINNOW" 2>/dev/null | awk '/=> \// { print $3 } /^\t\// { print $1 }'); do
 	extra="$extra -a $lib:$lib"
 done
+if [ "${LINUX_L1_QEMU:-0}" = 1 ]; then
+	q=$(command -v "$QEMU")
+	extra="$extra -a $q:/usr/bin/qemu-system-x86_64"
+	for lib in $(ldd "$q" 2>/dev/null | awk '/=> \// { print $3 } /^\t\// { print $1 }'); do
+		extra="$extra -a $lib:$lib"
+	done
+	for f in qboot.rom bios-microvm.bin linuxboot_dma.bin pvh.bin kvmvapic.bin; do
+		[ ! -e "/usr/share/qemu/$f" ] || extra="$extra -a /usr/share/qemu/$f:/usr/share/qemu/$f"
+	done
+fi
 for f in "$W"/l2/*; do
 	extra="$extra -a $f:/l2/${f##*/}"
 done
@@ -105,7 +117,7 @@ fi
 set +e
 # shellcheck disable=SC2086 # word splitting wanted
 timeout -s KILL "$TIMEOUT" $QEMU_L1 -append "console=ttyS0 quiet panic=-1" </dev/null 2>"$W/qemu.err" |
-	tr -d '\r' | tee "$W/l1.log" | grep --line-buffered -E '^(LINUXTEST|l1:|---- |  \| )'
+	tr -d '\r' | tee "$W/l1.log" | grep --line-buffered -E '^(LINUXTEST|BENCH|l1:|---- |  \| )'
 set -e
 t2=$(date +%s)
 grep -v 'TCG doesn.t support requested feature' "$W/qemu.err" >&2 || true
