@@ -15,12 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #define RX_QUEUE 0 /* receiveq: host to guest */
 #define TX_QUEUE 1 /* transmitq: guest to host */
+#define F_SIZE	 (1ULL << VIRTIO_CONSOLE_F_SIZE)
 
 /* Writes that make no progress although poll() said the fd was writable
  * (EAGAIN from an fd someone made non-blocking) before output counts as
@@ -30,6 +32,11 @@
 struct virtio_console {
 	struct event_loop *loop;
 	struct virtio_mmio *t; /* set at activate; used by the input callback */
+
+	/* VIRTIO_CONSOLE_F_SIZE: offered when stdout is a terminal */
+	bool size_offered;
+	uint16_t cols, rows; /* config space; the terminal's size */
+	bool size_told;	     /* the driver was sent a config interrupt */
 
 	/* output */
 	int out_fd;		 /* -1: output = none */
@@ -58,6 +65,31 @@ static uint64_t now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The size of the terminal on stdout; false when it is not one. */
+static bool term_size(uint16_t *cols, uint16_t *rows)
+{
+	struct winsize ws;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0)
+		return false;
+	*cols = ws.ws_col;
+	*rows = ws.ws_row;
+	return true;
+}
+
+/* With F_SIZE negotiated: looks at the terminal's size and tells the
+ * driver when it changed (or always, with `force`). */
+static void size_update(struct virtio_console *con, struct virtio_mmio *t, bool force)
+{
+	uint16_t cols, rows;
+	if (!(virtio_mmio_features(t) & F_SIZE) || !term_size(&cols, &rows))
+		return;
+	if (!force && cols == con->cols && rows == con->rows)
+		return;
+	con->cols = cols;
+	con->rows = rows;
+	virtio_mmio_config_changed(t);
 }
 
 /* ---- Output ---------------------------------------------------------------- */
@@ -166,8 +198,13 @@ static void tx_kick(struct virtio_console *con, struct virtio_mmio *t)
 		(void)virtq_push(vq, chain.head, 0);
 		pushed++;
 	}
-	if (pushed)
+	if (pushed) {
 		virtio_mmio_notify_used(t, TX_QUEUE);
+		/* Not on the empty kick at DRIVER_OK: guest output means its
+		 * console is up. */
+		size_update(con, t, !con->size_told);
+		con->size_told = true;
+	}
 	if (r < 0)
 		virtio_mmio_fail(t, "transmitq: %s", strerror(-r));
 	else if (writable)
@@ -316,10 +353,17 @@ static void on_input(void *opaque, uint32_t events)
 
 /* ---- Device ops ------------------------------------------------------------ */
 
+static uint64_t console_device_features(void *dev)
+{
+	const struct virtio_console *con = dev;
+	return con->size_offered ? F_SIZE : 0;
+}
+
 static void console_config_read(void *dev, uint32_t offset, void *data, unsigned len)
 {
-	struct virtio_console_config cfg = {.max_nr_ports = htole32(1)};
-	(void)dev;
+	const struct virtio_console *con = dev;
+	struct virtio_console_config cfg = {
+	    .cols = htole16(con->cols), .rows = htole16(con->rows), .max_nr_ports = htole32(1)};
 	memcpy(data, (const uint8_t *)&cfg + offset, len);
 }
 
@@ -327,6 +371,10 @@ static int console_activate(void *dev, struct virtio_mmio *t)
 {
 	struct virtio_console *con = dev;
 	con->t = t;
+	/* Linux reads cols/rows on config interrupts only, and drops one
+	 * that comes before its port 0 exists: the first transmitq chain
+	 * (port 0 is up by then) sends it. */
+	con->size_told = false;
 	return 0;
 }
 
@@ -355,6 +403,7 @@ const struct virtio_device_ops virtio_console_ops = {
     .num_queues = 2,
     .queue_max = VIRTIO_CONSOLE_QUEUE_SIZE,
     .features = 0,
+    .device_features = console_device_features,
     .config_size = sizeof(struct virtio_console_config),
     .config_read = console_config_read,
     .activate = console_activate,
@@ -379,6 +428,10 @@ struct virtio_console *virtio_console_create(const struct vm_config *cfg, int in
 	switch (cfg->vconsole_output) {
 	case CONSOLE_STDIO:
 		con->out_fd = STDOUT_FILENO;
+		con->size_offered = isatty(STDOUT_FILENO) && term_size(&con->cols, &con->rows) &&
+				    con->cols && con->rows;
+		if (!con->size_offered)
+			con->cols = con->rows = 0;
 		break;
 	case CONSOLE_FILE:
 		con->out_fd = open(cfg->vconsole_path.path,

@@ -17,11 +17,15 @@ struct virtio_console;
 
 /* The device model for virtio_mmio_create(); dev is a struct virtio_console.
  *
- * One port (0), no MULTIPORT, no feature bits of its own: the ops table is
- * shared by every instance, so VIRTIO_CONSOLE_F_SIZE, which only makes
- * sense for a terminal, is not offered. Config space (struct
- * virtio_console_config, 12 bytes) reads cols = rows = 0, max_nr_ports = 1,
- * emerg_wr = 0, and is read-only.
+ * One port (0), no MULTIPORT, no EMERG_WRITE. VIRTIO_CONSOLE_F_SIZE is
+ * offered only when the output is stdio and stdout is a terminal with a
+ * non-zero size. A driver that takes it gets a configuration-change
+ * interrupt after the first transmitq chain after DRIVER_OK (Linux reads
+ * cols/rows on those interrupts only, and only once its port 0 exists),
+ * and another whenever the terminal's size is found changed, which is
+ * looked at after each transmitq batch (no SIGWINCH needed). Config
+ * space (struct virtio_console_config, 12 bytes, read-only) reads
+ * cols/rows (0 when F_SIZE is not offered), max_nr_ports = 1, emerg_wr = 0.
  *
  * Queue 0, receiveq (host to guest): every chain must be device-writable
  * only; input bytes fill chains in order and each goes back used with the

@@ -39,6 +39,7 @@ static struct vm_config cfg;
 static char dir[64];
 static char out_path[128];
 static int pipe_fds[2] = {-1, -1};
+static uint64_t driver_features; /* what driver_up() accepts */
 
 static void setup(void)
 {
@@ -51,6 +52,7 @@ static void setup(void)
 	snprintf(out_path, sizeof(out_path), "%s/out", dir);
 	snprintf(cfg.vconsole_path.path, sizeof(cfg.vconsole_path.path), "%s", out_path);
 	cr_assert_eq(pipe2(pipe_fds, O_CLOEXEC), 0);
+	driver_features = F_VERSION_1;
 }
 
 static void teardown(void)
@@ -133,16 +135,16 @@ static void setup_queue(unsigned q)
 	wr(VIRTIO_MMIO_QUEUE_READY, 1);
 }
 
-/* Negotiates VERSION_1, sets up both queues, DRIVER_OK. */
+/* Negotiates driver_features, sets up both queues, DRIVER_OK. */
 static void driver_up(void)
 {
 	wr(VIRTIO_MMIO_STATUS, 0);
 	wr(VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE);
 	wr(VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
 	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES, 0);
+	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)driver_features);
 	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(F_VERSION_1 >> 32));
+	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(driver_features >> 32));
 	wr(VIRTIO_MMIO_STATUS,
 	   VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK);
 	cr_assert(rd(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FEATURES_OK);
@@ -640,4 +642,99 @@ Test(virtio_console, rx_from_regular_file)
 	virtio_console_destroy(con);
 	con = NULL;
 	close(fd);
+}
+
+/* ---- VIRTIO_CONSOLE_F_SIZE ---------------------------------------------------------- */
+
+static uint16_t config16(uint32_t offset)
+{
+	uint16_t v = 0xffff;
+	virtio_mmio_ops.read(&t, VIRTIO_MMIO_CONFIG + offset, &v, 2);
+	return v;
+}
+
+/* Makes stdout a pty of cols x rows; returns the master (drain it). */
+static int stdout_pty(unsigned short cols, unsigned short rows)
+{
+	int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	cr_assert_geq(m, 0);
+	cr_assert_eq(grantpt(m), 0);
+	cr_assert_eq(unlockpt(m), 0);
+	int s = open(ptsname(m), O_RDWR | O_NOCTTY | O_CLOEXEC);
+	cr_assert_geq(s, 0);
+	struct winsize ws = {.ws_row = rows, .ws_col = cols};
+	cr_assert_eq(ioctl(s, TIOCSWINSZ, &ws), 0);
+	cr_assert_geq(dup2(s, STDOUT_FILENO), 0);
+	close(s);
+	return m;
+}
+
+static void resize_stdout(unsigned short cols, unsigned short rows)
+{
+	struct winsize ws = {.ws_row = rows, .ws_col = cols};
+	cr_assert_eq(ioctl(STDOUT_FILENO, TIOCSWINSZ, &ws), 0);
+}
+
+static bool config_irq_pending(void)
+{
+	return rd(VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG;
+}
+
+/* Criterion runs each test in its own process: stdout may be replaced. */
+Test(virtio_console, size_from_terminal)
+{
+	int m = stdout_pty(100, 40);
+	cfg.vconsole_output = CONSOLE_STDIO;
+	driver_features = F_VERSION_1 | (1ULL << VIRTIO_CONSOLE_F_SIZE);
+	device_up(-1, false);
+	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	cr_assert_eq(rd(VIRTIO_MMIO_DEVICE_FEATURES) & 0xffffff, 1u << VIRTIO_CONSOLE_F_SIZE);
+	cr_assert_eq(config16(0), 100);
+	cr_assert_eq(config16(2), 40);
+	cr_assert_not(config_irq_pending(), "not before the first transmit batch");
+	uint32_t gen = rd(VIRTIO_MMIO_CONFIG_GENERATION);
+	post_one(TX, BUF_GPA, "a\n", 2);
+	kick(TX);
+	cr_assert_eq(used_idx(TX), 1);
+	cr_assert(config_irq_pending(), "the first batch tells the driver the size");
+	cr_assert_neq(rd(VIRTIO_MMIO_CONFIG_GENERATION), gen);
+	wr(VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_CONFIG | VIRTIO_MMIO_INT_VRING);
+	post_one(TX, BUF_GPA, "b\n", 2);
+	kick(TX);
+	cr_assert_eq(used_idx(TX), 2);
+	cr_assert_not(config_irq_pending(), "same size: no interrupt");
+	resize_stdout(120, 50);
+	post_one(TX, BUF_GPA, "c\n", 2);
+	kick(TX);
+	cr_assert_eq(used_idx(TX), 3);
+	cr_assert(config_irq_pending(), "a resize is reported");
+	cr_assert_eq(config16(0), 120);
+	cr_assert_eq(config16(2), 50);
+	cr_assert_not(needs_reset());
+	char buf[64];
+	cr_assert_gt(read(m, buf, sizeof(buf)), 0, "the output reached the terminal");
+	close(m);
+}
+
+Test(virtio_console, size_not_negotiated)
+{
+	int m = stdout_pty(80, 24);
+	cfg.vconsole_output = CONSOLE_STDIO;
+	device_up(-1, false);
+	post_one(TX, BUF_GPA, "a\n", 2);
+	kick(TX);
+	cr_assert_eq(used_idx(TX), 1);
+	cr_assert_not(config_irq_pending());
+	close(m);
+}
+
+Test(virtio_console, size_not_offered_for_zero_sized_terminal)
+{
+	int m = stdout_pty(0, 0);
+	cfg.vconsole_output = CONSOLE_STDIO;
+	device_up(-1, false);
+	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	cr_assert_eq(rd(VIRTIO_MMIO_DEVICE_FEATURES) & 0xffffff, 0);
+	cr_assert_eq(config16(0), 0);
+	close(m);
 }
