@@ -19,8 +19,6 @@
 /* Sent to a vCPU thread to break it out of KVM_RUN; the handler does nothing. */
 #define KICK_SIGNAL SIGUSR1
 
-static struct log_limit pio_limit = {.burst = 3};
-static struct log_limit mmio_limit = {.burst = 5};
 
 static void kick_handler(int sig)
 {
@@ -84,10 +82,12 @@ static void handle_mmio(struct vcpu *vcpu)
 	else
 		r = bus_read(&vm->bus, run->mmio.phys_addr, run->mmio.data, len);
 	if (r < 0) {
+		/* Probing empty addresses (e.g. unused virtio-mmio slots) is
+		 * normal guest behaviour: counted, logged only with -v. */
 		atomic_fetch_add(&vm->mmio_unclaimed, 1);
-		log_limited(&mmio_limit, "vCPU %u: %u-byte %s at unassigned address 0x%llx",
-			    vcpu->index, len, run->mmio.is_write ? "write" : "read",
-			    (unsigned long long)run->mmio.phys_addr);
+		log_debug("vCPU %u: %u-byte %s at unassigned address 0x%llx", vcpu->index, len,
+			  run->mmio.is_write ? "write" : "read",
+			  (unsigned long long)run->mmio.phys_addr);
 	}
 }
 
@@ -101,8 +101,9 @@ static void handle_pio(struct vcpu *vcpu)
 		if (run->io.data_offset + bytes <= (size_t)vcpu->vm->run_size)
 			memset((uint8_t *)run + run->io.data_offset, 0xff, bytes);
 	}
-	log_limited(&pio_limit, "vCPU %u: port I/O %s 0x%x ignored (no port devices)", vcpu->index,
-		    run->io.direction == KVM_EXIT_IO_IN ? "in" : "out", run->io.port);
+	/* Linux probes legacy ports at boot: counted, logged only with -v. */
+	log_debug("vCPU %u: port I/O %s 0x%x ignored (no port devices)", vcpu->index,
+		  run->io.direction == KVM_EXIT_IO_IN ? "in" : "out", run->io.port);
 }
 
 static uint64_t vcpu_rip(struct vcpu *vcpu)

@@ -344,6 +344,9 @@ static int loop_setup(struct vm *vm, struct loop *l)
 			l->in_fd = STDIN_FILENO;
 			l->in_raw = term_raw(STDIN_FILENO);
 		}
+	} else if (vm->cfg->vconsole) {
+		/* virtio-console port 0 reads stdin: keystrokes go through raw. */
+		term_raw(STDIN_FILENO);
 	}
 	return 0;
 }
