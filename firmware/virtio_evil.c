@@ -369,6 +369,15 @@ int test_virtio_evil(const struct fw_boot_info *bi, const char *name)
 	uint32_t s = settle(victim, want == EXPECT_NEEDS_RESET);
 	const char *verdict = s & VIRTIO_S_NEEDS_RESET ? "needs_reset" : "ignored";
 	fw_printf("minnow-test: evil-%s status=0x%x %s\n", name, s, verdict);
+	if ((s & VIRTIO_S_NEEDS_RESET) && (s & VIRTIO_S_DRIVER_OK)) {
+		/* Spec 2.1.2: with DRIVER_OK set, the device MUST send a
+		 * configuration change notification after NEEDS_RESET. */
+		uint32_t isr = vdev_read(victim, VIRTIO_MMIO_INTERRUPT_STATUS);
+		fw_printf("minnow-test: evil-%s InterruptStatus=0x%x config_change=%u\n", name, isr,
+			  (isr & 2) != 0);
+		if (!(isr & 2))
+			ok = false;
+	}
 	if (!c->setup) {
 		uint16_t used = e->b.q->used->idx;
 		if (want == EXPECT_NEEDS_RESET && !(s & VIRTIO_S_NEEDS_RESET)) {
