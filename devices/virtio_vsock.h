@@ -15,14 +15,21 @@ struct virtio_vsock;
 extern const struct virtio_device_ops virtio_vsock_ops;
 
 /* Listens on the Unix socket `uds_path` (host-initiated connections:
- * "CONNECT <port>\n" answered with "OK <hostport>\n"); guest connections
- * to host port P go to "<uds_path>_P". Sockets are served on `loop`.
- * Returns the device, or NULL with a one-line reason in err. */
+ * "CONNECT <port>\n" answered with "OK <hostport>\n" once the guest
+ * accepts; the socket is closed if it refuses); guest connections to host
+ * port P go to "<uds_path>_P" (RST when nothing listens there). A stale
+ * socket file at uds_path is replaced; a live listener or any other file
+ * there is an error. Sockets are served on `loop`, which the transport
+ * must use too. Host connections made before the driver is up wait for it
+ * (a device reset keeps them); connections the guest knows of end with a
+ * reset. Returns the device, or NULL with a one-line reason in err. */
 struct virtio_vsock *virtio_vsock_create(uint32_t guest_cid, const char *uds_path,
 					 struct event_loop *loop, char *err, size_t errlen);
 
-/* Closes every connection and the listener (unlinking its path) and frees
- * the device; NULL is fine. */
+/* Closes every connection and the listener (unlinking its path if it is
+ * still our socket) and frees the device; NULL is fine. Call it with the
+ * event loop stopped (vm_devices_destroy does), or at least before the
+ * transport is destroyed and with no kick of its queues in flight. */
 void virtio_vsock_destroy(struct virtio_vsock *vsock);
 
 #endif
