@@ -250,15 +250,45 @@ static int switch_root(const char *dev, const char *type, bool ro)
 
 /* ---- the command -------------------------------------------------------- */
 
+/* Makes fds 0-2 the device behind /dev/console (the last name in
+ * /sys/class/tty/console/active, e.g. ttyS0 or hvc0), when it can be opened. */
+static void open_console_tty(void)
+{
+	char names[128], path[160];
+	int fd = open("/sys/class/tty/console/active", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, names, sizeof(names) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	names[n] = '\0';
+	names[strcspn(names, "\n")] = '\0';
+	char *last = strrchr(names, ' ');
+	last = last ? last + 1 : names;
+	if (!*last)
+		return;
+	snprintf(path, sizeof(path), "/dev/%s", last);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (int i = 0; i < 3; i++)
+		dup2(fd, i);
+	if (fd > 2)
+		close(fd);
+}
+
 static pid_t start(const char *cmd)
 {
 	pid_t pid = fork();
 	if (pid != 0)
 		return pid;
 
-	/* Child: own session with the console as controlling terminal, so an
-	 * interactive shell gets job control and ^C. */
+	/* Child: own session with the console's real device (not
+	 * /dev/console, which cannot be a controlling terminal) as controlling
+	 * terminal, so an interactive shell gets job control and ^C. */
 	setsid();
+	open_console_tty();
 	ioctl(STDIN_FILENO, TIOCSCTTY, 0);
 	sigset_t none;
 	sigemptyset(&none);
@@ -358,7 +388,12 @@ int main(void)
 		say("ready");
 	DEBUG("running %s", cmd ? cmd : DEFAULT_SHELL);
 
-	int status = wait_for(start(cmd));
+	pid_t pid = start(cmd);
+	int status = 1;
+	if (pid < 0)
+		say("fork: %s", strerror(errno));
+	else
+		status = wait_for(pid);
 
 	sync();
 	/* A read-only remount checkpoints ext4's journal: the image is then
