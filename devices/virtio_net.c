@@ -321,7 +321,7 @@ static void rx_give_up(struct virtio_net *net, struct virtq *vq, unsigned *pushe
 static enum rx_result rx_deliver_merged(struct virtio_net *net, struct virtio_mmio *t,
 					struct virtq *vq, unsigned *pushed)
 {
-	struct virtq_chain c;
+	struct virtq_chain c = {0};
 	while (net->rx_off < net->rx_len) {
 		if (net->n_held >= vq->size || net->n_held == VIRTIO_NET_QUEUE_SIZE) {
 			rx_give_up(net, vq, pushed);
