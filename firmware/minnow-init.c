@@ -34,6 +34,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -395,6 +396,9 @@ int main(void)
 	else
 		status = wait_for(pid);
 
+	/* Let the console finish sending what the command wrote: minnow ends
+	 * the VM at the EXIT write, and the UART sends at its own pace. */
+	tcdrain(STDOUT_FILENO);
 	sync();
 	/* A read-only remount checkpoints ext4's journal: the image is then
 	 * readable by tools that do not replay it. */

@@ -33,7 +33,7 @@ dump() {
 	for f in "$@"; do
 		[ -s "$f" ] || continue
 		echo "---- $f (last 25 lines)"
-		tail -n 25 "$f" | sed 's/^/  | /'
+		tail -n 25 "$f" | awk '{ print "  | " $0 }'
 	done
 }
 
@@ -84,6 +84,8 @@ run() {
 	REASON=$(sed -n 's/.*"exit_reason":"\([^"]*\)".*/\1/p' "$W/$1.json")
 	BOOT=$(sed -n 's/.*"boot_complete_us":\([0-9a-z]*\).*/\1/p' "$W/$1.json")
 	echo "l1: $1: status $ST ($REASON) in $DT s, boot_complete_us=$BOOT"
+	# For build/linux/l1/l1.log (run.sh shows only failures on the terminal).
+	tail -n 40 "$W/$1.out" | awk -v p="  > $1: " '{ print p $0 }'
 }
 
 # check NAME COND WHY...: PASS when the shell condition holds, else FAIL with
