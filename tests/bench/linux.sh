@@ -87,6 +87,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || a == 0) p
 
 json="{\"runs\":$RUNS"
 printf '\n%-22s %-26s %-26s %s\n' "bench-linux (ms)" "minnow med (min-max) n" "qemu microvm med (min-max) n" "qemu/minnow"
+# shellcheck disable=SC2046,SC2086 # splitting the stats fields is intended
 for field in boot_us exit_us; do
 	set -- $(stats minnow $field)
 	m_med=$1 m_min=$2 m_max=$3 m_n=$4

@@ -7,6 +7,9 @@
 # /etc/minnow-modules (this host's modules, in order), /etc/linux-tests (the
 # tests to run; empty: all, "none": none), optional /etc/l1-extra.sh and
 # /etc/l1-shell.
+# Runs under busybox ash ($EPOCHREALTIME); check() evaluates its conditions
+# later, hence the single quotes.
+# shellcheck disable=SC2016,SC3028
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -17,10 +20,11 @@ W=/tmp/t
 mkdir -p $W
 
 ALL="firmware-hello-in-L1 boot-complete exit-status console-ttyS0 smp-2 poweroff elf-vmlinux pvh \
-console-hvc0 ext4-root net vsock acpi-off"
+console-hvc0 ext4-root net vsock acpi-off guest-kernel-acpi-off guest-kernel-pvh"
 WANT=$(cat /etc/linux-tests 2>/dev/null)
 [ -n "$WANT" ] || WANT=$ALL
 [ "$WANT" != none ] || WANT=
+# shellcheck disable=SC2086,SC2116 # one line, single blanks
 printf '\nLINUXPLAN %s\n' "$(echo $WANT)"
 
 now() { echo "$EPOCHREALTIME"; }
@@ -37,6 +41,7 @@ dump() {
 	done
 }
 
+# shellcheck disable=SC2013 # one path per line, no blanks
 for m in $(cat /etc/minnow-modules); do
 	insmod "$m" || echo "l1: insmod $m failed"
 done
@@ -237,7 +242,32 @@ if wanted acpi-off; then
 		"expected status 124 (boot_timeout) or 101 (booted on 1 CPU)"
 fi
 
+# The small kernel of `make guest-kernel` (everything built in, no initrd
+# modules): with acpi = off it finds the CPUs in the MP table and the devices
+# on the command line (virtio_mmio.device=, appended by minnow), the UART by
+# console=uart8250,mmio,...; through PVH with ACPI, everything through ACPI.
+small() { # NAME KERNEL FORMAT CONSOLE VM_EXTRA
+	CUR=$1
+	if [ ! -f /l2/small-initrd.cpio.gz ]; then
+		result "$1" SKIP "no build/guest-kernel/{bzImage,vmlinux} on the host (make guest-kernel)"
+		return 0
+	fi
+	VM_EXTRA=$5
+	ini "$1" "$2" "$3" "$4 quiet panic=-1 minnow.exec=${Q}echo small cpus=\$(cat /sys/devices/system/cpu/online) vda=\$(cat /sys/block/vda/size); exit 9${Q}" \
+		"[drive.root]
+path = /l2/rootfs.ext4
+readonly = on"
+	VM_EXTRA=
+	sed -i 's|^initrd = .*|initrd = /l2/small-initrd.cpio.gz|' "$W/$1.ini"
+	run "$1"
+	check "$1" '[ $ST = 9 ] && has "small cpus=0-1 vda=65536"' "expected 'small cpus=0-1 vda=65536' and status 9"
+}
+wanted guest-kernel-acpi-off && small guest-kernel-acpi-off /l2/small-bzImage bzimage \
+	"console=uart8250,mmio,0xd0000000" "acpi = off"
+wanted guest-kernel-pvh && small guest-kernel-pvh /l2/small-vmlinux pvh "console=ttyS0" ""
+
 # A developer's extra commands (run.sh: LINUX_L1_EXTRA=script).
+# shellcheck disable=SC1091
 [ -f /etc/l1-extra.sh ] && . /etc/l1-extra.sh
 
 # run.sh LINUX_L1_SHELL=1: a shell on the console, in / where examples/*.ini

@@ -10,6 +10,8 @@
 #   LINUX_TIMEOUT   seconds for the whole L1 run (default 900)
 #   LINUX_SMP       L1 vCPUs (default 2; TCG runs them in parallel threads)
 #   QEMU            default qemu-system-x86_64
+#   GUEST_KERNEL_DIR  where `make guest-kernel` put bzImage and vmlinux
+#                   (default build/guest-kernel); its tests skip without them
 #   LINUX_L1_EXTRA  a shell script sourced by L1's init after the tests (for
 #                   experiments; it can use l1-init.sh's functions)
 #   LINUX_L1_QEMU   1: put QEMU (its libraries, qboot) in L1 too (for
@@ -70,6 +72,13 @@ mkfs.ext4 -q -F -L minnow-root -d "$W/rootfs-tree" "$W/l2/rootfs.ext4" 32M >/dev
 rm -rf "$W/rootfs-tree"
 cp "$KERNEL" "$W/l2/bzImage"
 cp "$FW" "$W/l2/minnow-test.elf"
+# The small kernel of `make guest-kernel`, when built (else its tests skip).
+GK=${GUEST_KERNEL_DIR:-build/guest-kernel}
+if [ -f "$GK/bzImage" ] && [ -f "$GK/vmlinux" ]; then
+	cp "$GK/bzImage" "$W/l2/small-bzImage"
+	cp "$GK/vmlinux" "$W/l2/small-vmlinux"
+	sh firmware/mkinitrd.sh -m none -o "$W/l2/small-initrd.cpio.gz" -a "$PROGS/vsock-echo" >/dev/null
+fi
 
 # ---- L1: busybox, kvm-amd, tun, loop, minnow and its libraries, the L2 files
 extra="-a $MINNOW:/bin/minnow -a $PROGS/vsock-echo"
