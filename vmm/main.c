@@ -139,6 +139,12 @@ int main(int argc, char **argv)
 	rep.guest_touched_kib = guest_mem_resident(&vm.mem) / 1024;
 	rep.pio_exits = atomic_load(&vm.pio_exits);
 	rep.mmio_unclaimed = atomic_load(&vm.mmio_unclaimed);
+	rep.exits = atomic_load(&vm.exits);
+	rep.mmio_exits = atomic_load(&vm.mmio_exits);
+	for (unsigned i = 0; i < vm.n_virtio; i++) {
+		rep.virtio_user_kicks += atomic_load(&vm.virtio[i].t.user_kicks);
+		rep.virtio_interrupts += atomic_load(&vm.virtio[i].t.interrupts);
+	}
 	vm_destroy(&vm);
 	struct rusage ru;
 	if (getrusage(RUSAGE_SELF, &ru) == 0)

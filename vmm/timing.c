@@ -58,11 +58,16 @@ void timing_print(FILE *out, int json, const struct run_report *rep)
 		}
 		fprintf(out,
 			"\"peak_rss_kib\":%llu,\"guest_touched_kib\":%llu,\"pio_exits\":%llu,"
-			"\"mmio_unclaimed\":%llu,\"exit_status\":%d,\"exit_reason\":\"%s\"}\n",
+			"\"mmio_unclaimed\":%llu,\"exits\":%llu,\"mmio_exits\":%llu,"
+			"\"virtio_user_kicks\":%llu,\"virtio_interrupts\":%llu,"
+			"\"exit_status\":%d,\"exit_reason\":\"%s\"}\n",
 			(unsigned long long)rep->peak_rss_kib,
 			(unsigned long long)rep->guest_touched_kib,
 			(unsigned long long)rep->pio_exits, (unsigned long long)rep->mmio_unclaimed,
-			rep->exit_status, rep->exit_reason);
+			(unsigned long long)rep->exits, (unsigned long long)rep->mmio_exits,
+			(unsigned long long)rep->virtio_user_kicks,
+			(unsigned long long)rep->virtio_interrupts, rep->exit_status,
+			rep->exit_reason);
 		return;
 	}
 	fprintf(out, "minnow timings (microseconds since start):\n");
@@ -75,5 +80,10 @@ void timing_print(FILE *out, int json, const struct run_report *rep)
 	}
 	fprintf(out, "  peak RSS %llu KiB, guest RAM touched %llu KiB\n",
 		(unsigned long long)rep->peak_rss_kib, (unsigned long long)rep->guest_touched_kib);
+	fprintf(out, "  exits to userspace %llu (MMIO %llu, port I/O %llu); virtio kicks in "
+		     "userspace %llu, virtio interrupts %llu\n",
+		(unsigned long long)rep->exits, (unsigned long long)rep->mmio_exits,
+		(unsigned long long)rep->pio_exits, (unsigned long long)rep->virtio_user_kicks,
+		(unsigned long long)rep->virtio_interrupts);
 	fprintf(out, "  exit: status %d (%s)\n", rep->exit_status, rep->exit_reason);
 }

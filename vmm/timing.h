@@ -40,6 +40,10 @@ struct run_report {
 	uint64_t guest_touched_kib; /* guest RAM resident at the end */
 	uint64_t pio_exits;        /* port I/O exits answered and dropped */
 	uint64_t mmio_unclaimed;   /* MMIO accesses to no device */
+	uint64_t exits;            /* KVM_RUN returns to userspace, all reasons */
+	uint64_t mmio_exits;       /* of which MMIO */
+	uint64_t virtio_user_kicks; /* queue notifications that reached userspace */
+	uint64_t virtio_interrupts; /* interrupts raised by virtio devices */
 };
 
 /* Prints the phases and the report as aligned text lines, or as one JSON

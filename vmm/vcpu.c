@@ -175,6 +175,7 @@ static void handle_exit(struct vcpu *vcpu)
 	struct vm *vm = vcpu->vm;
 	switch (run->exit_reason) {
 	case KVM_EXIT_MMIO:
+		atomic_fetch_add_explicit(&vm->mmio_exits, 1, memory_order_relaxed);
 		handle_mmio(vcpu);
 		break;
 	case KVM_EXIT_IO:
@@ -231,6 +232,7 @@ static void *vcpu_thread(void *arg)
 			vm_end(vm, END_HOST_ERROR, EXIT_HOST_FAILURE);
 			break;
 		}
+		atomic_fetch_add_explicit(&vm->exits, 1, memory_order_relaxed);
 		handle_exit(vcpu);
 	}
 	return NULL;

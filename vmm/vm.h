@@ -87,6 +87,8 @@ struct vm {
 	enum vm_end_reason end_reason;
 	_Atomic uint64_t pio_exits; /* port I/O answered and dropped */
 	_Atomic uint64_t mmio_unclaimed;
+	_Atomic uint64_t exits;      /* every return of KVM_RUN to userspace */
+	_Atomic uint64_t mmio_exits; /* of which MMIO */
 };
 
 /* Creates everything but the vCPUs' threads: KVM VM (split irqchip, TSS),
