@@ -1,0 +1,183 @@
+/* config_internal.h - what the pieces of the config reader share: the section and key tables,
+ * the parser state, error reporting and value helpers. Not for the rest of the VMM. */
+#ifndef MINNOW_CONFIG_INTERNAL_H
+#define MINNOW_CONFIG_INTERNAL_H
+
+#include "config.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#define WHY_MAX		 (PATH_MAX + 128) /* one problem description */
+#define SECTION_NAME_MAX 80		  /* "vconsole." + a 63-byte name fits */
+#define MAX_KEYS	 8		  /* keys in the largest section table */
+#define MAX_SECTIONS	 (8 + CONFIG_MAX_DRIVES + CONFIG_MAX_NETS)
+#define QUOTE_MAX	 64 /* longest piece of user text quoted in a message */
+
+/* Quoting user text in messages, cut at QUOTE_MAX bytes: "'%.*s%s'" + QARG(s). */
+#define QFMT	"'%.*s%s'"
+#define QARG(s) qlen(s), (s), (strlen(s) > QUOTE_MAX ? "..." : "")
+
+/* The field a key writes: `obj` + k->off, as a `type` *. */
+#define FIELD(type, obj, k) ((type *)(void *)((char *)(obj) + (k)->off))
+
+#define NO_FLAG	       SIZE_MAX
+#define KNOWN_SECTIONS "vm, kernel, console, drive.NAME, net.NAME, vsock, rng, vconsole"
+
+struct key_def;
+
+/* Stores `v` into the field at `obj` + k->off; 0, or -1 with `why` filled. */
+typedef int (*setter_fn)(const struct key_def *k, void *obj, const char *v, char *why, size_t n);
+
+struct key_def {
+	const char *name;
+	setter_fn set;
+	size_t off;		  /* the field's offset in the section's object */
+	uint64_t min, max;	  /* numbers and sizes: inclusive range */
+	uint64_t align;		  /* sizes: required multiple */
+	size_t len;		  /* strings: size of the destination buffer */
+	const char *const *names; /* enums: value names, in enum order, NULL-terminated */
+	bool required;
+};
+
+/* What a section's keys write into. */
+enum section_obj { OBJ_CFG, OBJ_DRIVE, OBJ_NET };
+
+struct section_def {
+	const char *name; /* "vm", or "drive" for [drive.NAME] */
+	bool named;
+	bool required;
+	const struct key_def *keys;
+	size_t n_keys;
+	enum section_obj obj;
+	size_t present; /* offset of a bool in vm_config set when the section exists, or NO_FLAG */
+};
+
+/* One section present in the file or created by --set. */
+struct section {
+	const struct section_def *def;
+	char name[SECTION_NAME_MAX];
+	void *obj;
+	struct config_origin at;
+	struct config_origin keys[MAX_KEYS]; /* where each key was set; file NULL: not set */
+};
+
+struct parser {
+	struct vm_config *cfg;
+	struct config_error *err;
+	const char *const *overrides;
+	size_t n_overrides;
+	struct section sections[MAX_SECTIONS];
+	size_t n_sections;
+	struct section *cur; /* the section the current line belongs to */
+	int lineno;
+	bool failed;
+};
+
+/* Feeds inih one physical line at a time (in chunks when inih's buffer is smaller), keeping
+ * the line number and the real section name, which inih cuts at 50 bytes. */
+struct source {
+	struct parser *p;
+	FILE *f;       /* read from this file, or */
+	const char *s; /* from this string */
+	char line[CONFIG_LINE_MAX + 2];
+	size_t len, pos;
+};
+
+/* ---- character helpers ---------------------------------------------------- */
+
+static inline int qlen(const char *s)
+{
+	size_t n = strlen(s);
+	return n > QUOTE_MAX ? QUOTE_MAX : (int)n;
+}
+
+static inline bool is_space(int c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static inline bool is_digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* ---- the tables (config_keys.c) -------------------------------------------- */
+
+/* Value names of the enums, in enum order, NULL-terminated. */
+extern const char *const format_names[]; /* enum kernel_format */
+extern const char *const target_names[]; /* enum console_target */
+extern const char *const cache_names[];	 /* enum drive_cache */
+
+/* Every known section with its keys; config_n_sections entries. */
+extern const struct section_def config_sections[];
+extern const size_t config_n_sections;
+
+/* The setter of path keys: fills a struct config_path's path (set_key() then records the
+ * key's origin in it). Refuses empty, too long and control characters. */
+int set_path(const struct key_def *k, void *obj, const char *v, char *why, size_t n);
+
+/* ---- values (config_values.c) ---------------------------------------------- */
+
+/* Whether `s` holds a byte below 0x20 or DEL. */
+bool has_control(const char *s);
+
+/* Whether `s` is a section or VM name: 1-63 characters of A-Z a-z 0-9 . _ - */
+bool valid_name(const char *s);
+
+/* config_parse_size() with the reason for a refusal in `why` (`n` bytes). */
+int parse_size_why(const char *text, uint64_t *out, char *why, size_t n);
+
+/* Parses a number, decimal or hexadecimal after 0x, into `out`; 0, or -1 with `why` filled
+ * (empty, junk, overflow of 64 bits). */
+int parse_u64(const char *text, uint64_t *out, char *why, size_t n);
+
+/* Formats `v` into `buf` (`n` bytes) as "128M" for exact multiples of a unit (K, M, G, T),
+ * else in bytes; returns `buf`. */
+const char *fmt_size(uint64_t v, char *buf, size_t n);
+
+/* ---- the parser (config.c) ------------------------------------------------- */
+
+/* Appends printf output at buf + *len (buffer of `size` bytes), advancing *len, cut at the
+ * end of the buffer, which stays NUL-terminated. Does nothing once the buffer is full. */
+void appendf(char *buf, size_t size, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Records the first error: "ORIGIN: [section] key: problem" (section and key optional) in
+ * p->err and sets p->failed; later errors are dropped. */
+void fail(struct parser *p, struct config_origin at, const char *section, const char *key,
+	  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* The open section named `name` (e.g. "drive.root"), or NULL. */
+struct section *find_section(struct parser *p, const char *name);
+
+/* The first open section of kind `def`, or NULL. */
+struct section *first_of(struct parser *p, const struct section_def *def);
+
+/* Opens section `name` (`len` bytes, not NUL-terminated). From the file a second header of
+ * the same name is an error; an override reuses the section. NULL after fail(). */
+struct section *open_section(struct parser *p, const char *text, size_t len,
+			     struct config_origin at, bool override);
+
+/* Sets `key` of section `s` to `value` through its setter, recording origin `at`. From the
+ * file a key already set is an error; an override replaces it. 0, or -1 after fail(). */
+int set_key(struct parser *p, struct section *s, const char *key, const char *value,
+	    struct config_origin at, bool override);
+
+/* ---- the ini file (config_ini.c) ------------------------------------------- */
+
+/* Reads the ini text of src->f or src->s through inih into p, section by section and key by
+ * key; errors through fail(). Sets inih's run-time options. */
+void parse_source(struct parser *p, struct source *src);
+
+/* ---- validation (config_validate.c) ---------------------------------------- */
+
+/* Checks the whole configuration once it is read: required sections and keys, outputs and
+ * their paths, cross-key rules, and opens the kernel, initrd and drives as the VMM will.
+ * Errors through fail(); the files are only opened when everything else is right. */
+void validate(struct parser *p);
+
+#endif

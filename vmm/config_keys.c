@@ -1,0 +1,317 @@
+/* config_keys.c - the schema of the ini file: every section and key, and the setters that
+ * check a key's value and store it into struct vm_config, a drive or a net. */
+#include "config_internal.h"
+#include "platform.h"
+
+#include <limits.h>
+#include <strings.h>
+
+_Static_assert(sizeof(enum kernel_format) == sizeof(int), "enum kernel_format is an int");
+_Static_assert(sizeof(enum console_target) == sizeof(int), "enum console_target is an int");
+_Static_assert(sizeof(enum drive_cache) == sizeof(int), "enum drive_cache is an int");
+_Static_assert(sizeof(((struct vm_config *)0)->vsock_cid) == sizeof(unsigned), "cid is unsigned");
+
+/* ---- setters ------------------------------------------------------------ */
+
+static int set_name(const struct key_def *k, void *obj, const char *v, char *why, size_t n)
+{
+	if (!valid_name(v)) {
+		snprintf(why, n, "bad name " QFMT " (1-63 characters of A-Z a-z 0-9 . _ -)",
+			 QARG(v));
+		return -1;
+	}
+	snprintf(FIELD(char, obj, k), k->len, "%s", v);
+	return 0;
+}
+
+static int set_uint(const struct key_def *k, void *obj, const char *v, char *why, size_t n)
+{
+	uint64_t x;
+	if (parse_u64(v, &x, why, n))
+		return -1;
+	if (x < k->min || x > k->max) {
+		snprintf(why, n, "out of range: %.*s%s (allowed %llu..%llu)", QARG(v),
+			 (unsigned long long)k->min, (unsigned long long)k->max);
+		return -1;
+	}
+	*FIELD(unsigned, obj, k) = (unsigned)x;
+	return 0;
+}
+
+static int set_size(const struct key_def *k, void *obj, const char *v, char *why, size_t n)
+{
+	uint64_t x;
+	if (parse_size_why(v, &x, why, n))
+		return -1;
+	if (x < k->min || x > k->max) {
+		char lo[32], hi[32];
+		snprintf(why, n, "out of range: %.*s%s (allowed %s..%s)", QARG(v),
+			 fmt_size(k->min, lo, sizeof(lo)), fmt_size(k->max, hi, sizeof(hi)));
+		return -1;
+	}
+	if (k->align && x % k->align) {
+		char al[32];
+		snprintf(why, n, "%.*s%s is not a multiple of %s", QARG(v),
+			 fmt_size(k->align, al, sizeof(al)));
+		return -1;
+	}
+	*FIELD(uint64_t, obj, k) = x;
+	return 0;
+}
+
+static int set_bool(const struct key_def *k, void *obj, const char *v, char *why, size_t n)
+{
+	static const char *const yes[] = {"on", "true", "yes", "1"};
+	static const char *const no[] = {"off", "false", "no", "0"};
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (!strcasecmp(v, yes[i]) || !strcasecmp(v, no[i])) {
+			*FIELD(bool, obj, k) = !strcasecmp(v, yes[i]);
+			return 0;
+		}
+	}
+	snprintf(why, n, "bad boolean " QFMT " (expected on/off, true/false, yes/no or 1/0)",
+		 QARG(v));
+	return -1;
+}
+
+/* Milliseconds: "1500", "1500ms", "2s". */
+static int set_duration(const struct key_def *k, void *obj, const char *v, char *why, size_t n)
+{
+	uint64_t x = 0, scale = 1;
+	const char *s = v;
+
+	for (; is_digit(*s); s++) {
+		x = x * 10 + (uint64_t)(*s - '0');
+		if (x > UINT_MAX)
+			goto range;
+	}
+	if (s == v || (*s && strcmp(s, "ms") && strcmp(s, "s"))) {
+		snprintf(why, n,
+			 "bad duration " QFMT
+			 " (expected milliseconds, or a number with suffix ms or s)",
+			 QARG(v));
+		return -1;
+	}
+	if (!strcmp(s, "s"))
+		scale = 1000;
+	if (x * scale > UINT_MAX)
+		goto range;
+	*FIELD(unsigned, obj, k) = (unsigned)(x * scale);
+	return 0;
+range:
+	snprintf(why, n, "out of range: " QFMT " (at most %ums)", QARG(v), UINT_MAX);
+	return -1;
+}
+
+static int set_enum(const struct key_def *k, void *obj, const char *v, char *why, size_t n)
+{
+	size_t len = 0;
+	for (int i = 0; k->names[i]; i++) {
+		if (!strcasecmp(v, k->names[i])) {
+			*FIELD(int, obj, k) = i;
+			return 0;
+		}
+	}
+	appendf(why, n, &len, "bad value " QFMT " (expected one of:", QARG(v));
+	for (int i = 0; k->names[i]; i++)
+		appendf(why, n, &len, "%s %s", i ? "," : "", k->names[i]);
+	appendf(why, n, &len, ")");
+	return -1;
+}
+
+static int check_length(const struct key_def *k, const char *v, char *why, size_t n)
+{
+	size_t len = strlen(v);
+	if (len >= k->len) {
+		snprintf(why, n, "value too long (%zu bytes, at most %zu)", len, k->len - 1);
+		return -1;
+	}
+	return 0;
+}
+
+static int set_string(const struct key_def *k, void *obj, const char *v, char *why, size_t n)
+{
+	if (check_length(k, v, why, n))
+		return -1;
+	if (has_control(v)) {
+		snprintf(why, n, "contains a control character");
+		return -1;
+	}
+	snprintf(FIELD(char, obj, k), k->len, "%s", v);
+	return 0;
+}
+
+static int set_serial(const struct key_def *k, void *obj, const char *v, char *why, size_t n)
+{
+	if (check_length(k, v, why, n))
+		return -1;
+	for (const char *s = v; *s; s++) {
+		if (*s < 0x20 || *s > 0x7e) {
+			snprintf(why, n, "not printable ASCII");
+			return -1;
+		}
+	}
+	snprintf(FIELD(char, obj, k), k->len, "%s", v);
+	return 0;
+}
+
+/* A Linux interface name: 1-15 bytes, not "." or "..", no '/', ':' or white space. */
+static int set_tap(const struct key_def *k, void *obj, const char *v, char *why, size_t n)
+{
+	bool ok = *v && strcmp(v, ".") && strcmp(v, "..") && strlen(v) < k->len;
+	for (const char *s = v; ok && *s; s++)
+		ok = *s > 0x20 && *s < 0x7f && *s != '/' && *s != ':';
+	if (!ok) {
+		snprintf(why, n,
+			 "bad interface name " QFMT " (1-15 characters, no '/', ':' or spaces)",
+			 QARG(v));
+		return -1;
+	}
+	snprintf(FIELD(char, obj, k), k->len, "%s", v);
+	return 0;
+}
+
+int set_path(const struct key_def *k, void *obj, const char *v, char *why, size_t n)
+{
+	struct config_path *p = FIELD(struct config_path, obj, k);
+	if (!*v) {
+		snprintf(why, n, "empty path");
+		return -1;
+	}
+	if (strlen(v) >= sizeof(p->path)) {
+		snprintf(why, n, "value too long (%zu bytes, at most %zu)", strlen(v),
+			 sizeof(p->path) - 1);
+		return -1;
+	}
+	if (has_control(v)) {
+		snprintf(why, n, "contains a control character");
+		return -1;
+	}
+	snprintf(p->path, sizeof(p->path), "%s", v); /* set_key() records the origin */
+	return 0;
+}
+
+static int hexval(int c)
+{
+	if (is_digit(c))
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int set_mac(const struct key_def *k, void *obj, const char *v, char *why, size_t n)
+{
+	struct net_config *net = FIELD(struct net_config, obj, k);
+	uint8_t mac[6];
+	bool ok = strlen(v) == 17;
+
+	for (int i = 0; ok && i < 6; i++) {
+		int hi = hexval(v[3 * i]), lo = hexval(v[3 * i + 1]);
+		ok = hi >= 0 && lo >= 0 && (i == 5 || v[3 * i + 2] == ':');
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
+	if (!ok) {
+		snprintf(why, n, "bad MAC address " QFMT " (expected xx:xx:xx:xx:xx:xx)", QARG(v));
+		return -1;
+	}
+	if (mac[0] & 1) {
+		snprintf(why, n,
+			 "multicast MAC address " QFMT
+			 " (the low bit of the first octet must be 0)",
+			 QARG(v));
+		return -1;
+	}
+	memcpy(net->mac, mac, sizeof(mac));
+	net->mac_set = true;
+	return 0;
+}
+
+/* ---- the tables ---------------------------------------------------------- */
+
+const char *const format_names[] = {"auto", "bzimage", "elf", "pvh", NULL};
+const char *const target_names[] = {"stdio", "file", "none", NULL};
+const char *const cache_names[] = {"writeback", "none", NULL};
+
+#define VM(f) offsetof(struct vm_config, f)
+
+static const struct key_def vm_keys[] = {
+    {.name = "name", .set = set_name, .off = VM(name), .len = CONFIG_NAME_MAX},
+    {.name = "vcpus", .set = set_uint, .off = VM(vcpus), .min = 1, .max = CONFIG_MAX_VCPUS},
+    {.name = "memory",
+     .set = set_size,
+     .off = VM(memory),
+     .min = GUEST_MEM_MIN,
+     .max = GUEST_MEM_MAX,
+     .align = 1ULL << 20},
+    {.name = "prefault", .set = set_bool, .off = VM(prefault)},
+    {.name = "acpi", .set = set_bool, .off = VM(acpi)},
+    {.name = "boot_timeout", .set = set_duration, .off = VM(boot_timeout_ms)},
+};
+
+static const struct key_def kernel_keys[] = {
+    {.name = "path", .set = set_path, .off = VM(kernel), .required = true},
+    {.name = "initrd", .set = set_path, .off = VM(initrd)},
+    {.name = "cmdline", .set = set_string, .off = VM(cmdline), .len = CONFIG_CMDLINE_MAX},
+    {.name = "format", .set = set_enum, .off = VM(format), .names = format_names},
+    {.name = "cmdline_devices", .set = set_bool, .off = VM(cmdline_devices)},
+};
+
+static const struct key_def console_keys[] = {
+    {.name = "output", .set = set_enum, .off = VM(console), .names = target_names},
+    {.name = "path", .set = set_path, .off = VM(console_path)},
+    {.name = "input", .set = set_bool, .off = VM(console_input)},
+};
+
+static const struct key_def drive_keys[] = {
+    {.name = "path", .set = set_path, .off = offsetof(struct drive_config, path), .required = true},
+    {.name = "readonly", .set = set_bool, .off = offsetof(struct drive_config, readonly)},
+    {.name = "cache",
+     .set = set_enum,
+     .off = offsetof(struct drive_config, cache),
+     .names = cache_names},
+    {.name = "serial",
+     .set = set_serial,
+     .off = offsetof(struct drive_config, serial),
+     .len = sizeof(((struct drive_config *)0)->serial)},
+};
+
+static const struct key_def net_keys[] = {
+    {.name = "tap",
+     .set = set_tap,
+     .off = offsetof(struct net_config, tap),
+     .len = sizeof(((struct net_config *)0)->tap),
+     .required = true},
+    {.name = "mac", .set = set_mac},
+};
+
+static const struct key_def vsock_keys[] = {
+    {.name = "cid", .set = set_uint, .off = VM(vsock_cid), .min = 3, .max = 0xFFFFFFFEu},
+    {.name = "uds_path", .set = set_path, .off = VM(vsock_uds), .required = true},
+};
+
+static const struct key_def rng_keys[] = {
+    {.name = "enabled", .set = set_bool, .off = VM(rng)},
+};
+
+static const struct key_def vconsole_keys[] = {
+    {.name = "output", .set = set_enum, .off = VM(vconsole_output), .names = target_names},
+    {.name = "path", .set = set_path, .off = VM(vconsole_path)},
+};
+
+#define KEYS(t) t, sizeof(t) / sizeof(t[0])
+
+const struct section_def config_sections[] = {
+    {"vm", false, false, KEYS(vm_keys), OBJ_CFG, NO_FLAG},
+    {"kernel", false, true, KEYS(kernel_keys), OBJ_CFG, NO_FLAG},
+    {"console", false, false, KEYS(console_keys), OBJ_CFG, NO_FLAG},
+    {"drive", true, false, KEYS(drive_keys), OBJ_DRIVE, NO_FLAG},
+    {"net", true, false, KEYS(net_keys), OBJ_NET, NO_FLAG},
+    {"vsock", false, false, KEYS(vsock_keys), OBJ_CFG, VM(vsock)},
+    {"rng", false, false, KEYS(rng_keys), OBJ_CFG, VM(rng)},
+    {"vconsole", false, false, KEYS(vconsole_keys), OBJ_CFG, VM(vconsole)},
+};
+
+const size_t config_n_sections = sizeof(config_sections) / sizeof(config_sections[0]);

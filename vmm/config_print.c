@@ -1,0 +1,62 @@
+/* config_print.c - the resolved configuration written back as ini text (config_print()). */
+#include "config_internal.h"
+
+static const char *onoff(bool b)
+{
+	return b ? "on" : "off";
+}
+
+static void print_output(FILE *out, enum console_target target, const struct config_path *path)
+{
+	fprintf(out, "output = %s\n", target_names[target]);
+	if (target == CONSOLE_FILE)
+		fprintf(out, "path = %s\n", path->path);
+}
+
+void config_print(const struct vm_config *cfg, FILE *out)
+{
+	char size[32];
+
+	fprintf(out, "[vm]\nname = %s\nvcpus = %u\nmemory = %s\nprefault = %s\nacpi = %s\n",
+		cfg->name, cfg->vcpus, fmt_size(cfg->memory, size, sizeof(size)),
+		onoff(cfg->prefault), onoff(cfg->acpi));
+	if (cfg->boot_timeout_ms && cfg->boot_timeout_ms % 1000 == 0)
+		fprintf(out, "boot_timeout = %us\n", cfg->boot_timeout_ms / 1000);
+	else if (cfg->boot_timeout_ms)
+		fprintf(out, "boot_timeout = %ums\n", cfg->boot_timeout_ms);
+	else
+		fprintf(out, "boot_timeout = 0\n");
+
+	fprintf(out, "\n[kernel]\npath = %s\n", cfg->kernel.path);
+	if (cfg->initrd.path[0])
+		fprintf(out, "initrd = %s\n", cfg->initrd.path);
+	fprintf(out, "cmdline = %s\nformat = %s\ncmdline_devices = %s\n", cfg->cmdline,
+		format_names[cfg->format], onoff(cfg->cmdline_devices));
+
+	fprintf(out, "\n[console]\n");
+	print_output(out, cfg->console, &cfg->console_path);
+	fprintf(out, "input = %s\n", onoff(cfg->console_input));
+
+	for (size_t i = 0; i < cfg->n_drives; i++) {
+		const struct drive_config *d = &cfg->drives[i];
+		fprintf(out, "\n[drive.%s]\npath = %s\nreadonly = %s\ncache = %s\n", d->name,
+			d->path.path, onoff(d->readonly), cache_names[d->cache]);
+		if (d->serial[0])
+			fprintf(out, "serial = %s\n", d->serial);
+	}
+	for (size_t i = 0; i < cfg->n_nets; i++) {
+		const struct net_config *n = &cfg->nets[i];
+		fprintf(out, "\n[net.%s]\ntap = %s\n", n->name, n->tap);
+		if (n->mac_set)
+			fprintf(out, "mac = %02x:%02x:%02x:%02x:%02x:%02x\n", n->mac[0], n->mac[1],
+				n->mac[2], n->mac[3], n->mac[4], n->mac[5]);
+	}
+	if (cfg->vsock)
+		fprintf(out, "\n[vsock]\ncid = %u\nuds_path = %s\n", cfg->vsock_cid,
+			cfg->vsock_uds.path);
+	fprintf(out, "\n[rng]\nenabled = %s\n", onoff(cfg->rng));
+	if (cfg->vconsole) {
+		fprintf(out, "\n[vconsole]\n");
+		print_output(out, cfg->vconsole_output, &cfg->vconsole_path);
+	}
+}

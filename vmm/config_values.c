@@ -1,0 +1,131 @@
+/* config_values.c - scalar values of the config as text: sizes and numbers parsed, sizes
+ * formatted, names and control characters checked. */
+#include "config_internal.h"
+
+#include <string.h>
+
+static bool is_name_char(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '.' ||
+	       c == '_' || c == '-';
+}
+
+bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+bool valid_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n >= CONFIG_NAME_MAX)
+		return false;
+	for (; *s; s++)
+		if (!is_name_char(*s))
+			return false;
+	return true;
+}
+
+/* ---- value parsers ------------------------------------------------------ */
+
+int parse_size_why(const char *text, uint64_t *out, char *why, size_t n)
+{
+	const char *s = text;
+	uint64_t v = 0;
+	unsigned shift = 0;
+
+	if (!is_digit(*s)) {
+		snprintf(why, n,
+			 "bad size " QFMT
+			 " (expected a number with an optional K, M, G or T suffix)",
+			 QARG(text));
+		return -1;
+	}
+	for (; is_digit(*s); s++) {
+		unsigned d = (unsigned)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10) {
+			snprintf(why, n, "size " QFMT " is too large", QARG(text));
+			return -1;
+		}
+		v = v * 10 + d;
+	}
+	if (*s) {
+		const char *units = "KMGT", *u = strchr(units, *s >= 'a' ? *s - 'a' + 'A' : *s);
+		if (u && *u && s[1] == '\0') {
+			shift = 10 * (unsigned)(u - units + 1);
+		} else if (strpbrk(s, " \t")) {
+			snprintf(why, n, "bad size " QFMT " (no spaces allowed)", QARG(text));
+			return -1;
+		} else {
+			snprintf(why, n, "bad size suffix " QFMT " (expected K, M, G or T)",
+				 QARG(s));
+			return -1;
+		}
+	}
+	if (shift && v > (UINT64_MAX >> shift)) {
+		snprintf(why, n, "size " QFMT " is too large", QARG(text));
+		return -1;
+	}
+	*out = v << shift;
+	return 0;
+}
+
+int config_parse_size(const char *text, uint64_t *out)
+{
+	char why[256];
+	return parse_size_why(text, out, why, sizeof(why));
+}
+
+/* Decimal, or hexadecimal after 0x. */
+int parse_u64(const char *text, uint64_t *out, char *why, size_t n)
+{
+	const char *s = text;
+	unsigned base = 10;
+	uint64_t v = 0;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	if (!*s)
+		goto bad;
+	for (; *s; s++) {
+		unsigned d;
+		if (is_digit(*s))
+			d = (unsigned)(*s - '0');
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			d = (unsigned)(*s - 'a' + 10);
+		else if (base == 16 && *s >= 'A' && *s <= 'F')
+			d = (unsigned)(*s - 'A' + 10);
+		else
+			goto bad;
+		if (v > (UINT64_MAX - d) / base) {
+			snprintf(why, n, "number " QFMT " is too large", QARG(text));
+			return -1;
+		}
+		v = v * base + d;
+	}
+	*out = v;
+	return 0;
+bad:
+	snprintf(why, n, "bad number " QFMT, QARG(text));
+	return -1;
+}
+
+/* "128M" for exact multiples of a unit, else bytes. */
+const char *fmt_size(uint64_t v, char *buf, size_t n)
+{
+	static const char units[] = "TGMK";
+	for (unsigned i = 0; i < 4; i++) {
+		unsigned shift = 10 * (4 - i);
+		if (v && v % (1ULL << shift) == 0) {
+			snprintf(buf, n, "%llu%c", (unsigned long long)(v >> shift), units[i]);
+			return buf;
+		}
+	}
+	snprintf(buf, n, "%llu", (unsigned long long)v);
+	return buf;
+}
