@@ -112,7 +112,8 @@ struct virtio_mmio_queue {
 	struct virtq vq;
 };
 
-/* A virtio-mmio slot. Embed it; fields are private to virtio_mmio.c. */
+/* A virtio-mmio slot. Embed it; fields are private to the transport
+ * (virtio_mmio.c, virtio_mmio_regs.c). */
 struct virtio_mmio {
 	pthread_mutex_t lock;
 	const struct virtio_device_ops *ops;

@@ -1,0 +1,341 @@
+/* virtio_mmio_regs.c - the virtio-mmio register file: MMIO handlers, registers, feature
+ * negotiation and the status state machine (reset, FEATURES_OK, DRIVER_OK). */
+#include "virtio_mmio_internal.h"
+
+#include <endian.h>
+#include <string.h>
+
+#define STATUS_DEVICE_OWNED VIRTIO_CONFIG_S_NEEDS_RESET
+
+/* ---- Small helpers (lock held) ---------------------------------------------- */
+
+static uint64_t offered_features(const struct virtio_mmio *t)
+{
+	uint64_t f = t->ops->device_features ? t->ops->device_features(t->dev) : t->ops->features;
+	return f | VIRTIO_MMIO_TRANSPORT_FEATURES;
+}
+
+static struct virtio_mmio_queue *selected_queue(struct virtio_mmio *t)
+{
+	return t->queue_sel < t->ops->num_queues ? &t->queues[t->queue_sel] : NULL;
+}
+
+/* ---- Status state machine ---------------------------------------------------- */
+
+static void device_reset(struct virtio_mmio *t)
+{
+	for (unsigned i = 0; i < t->ops->num_queues; i++)
+		disarm_queue(t, &t->queues[i]);
+	if (t->ops->reset)
+		t->ops->reset(t->dev);
+	for (unsigned i = 0; i < t->ops->num_queues; i++)
+		virtq_reset(&t->queues[i].vq);
+	t->status = 0;
+	t->device_features_sel = 0;
+	t->driver_features_sel = 0;
+	t->driver_features = 0;
+	t->queue_sel = 0;
+	atomic_store(&t->interrupt_status, 0);
+}
+
+static bool features_acceptable(const struct virtio_mmio *t)
+{
+	uint64_t f = t->driver_features;
+	return (f & ~offered_features(t)) == 0 && (f & (1ULL << VIRTIO_F_VERSION_1));
+}
+
+/* DRIVER_OK: bind doorbells, start the device, look at what is queued. */
+static void go_live(struct virtio_mmio *t)
+{
+	for (unsigned i = 0; i < t->ops->num_queues; i++) {
+		if (t->queues[i].vq.ready)
+			arm_queue(t, &t->queues[i]);
+	}
+	if (t->ops->activate) {
+		int r = t->ops->activate(t->dev, t);
+		if (r < 0) {
+			virtio_mmio_fail(t, "activation failed: %s", strerror(-r));
+			return;
+		}
+	}
+	for (unsigned i = 0; i < t->ops->num_queues && virtio_mmio_active(t); i++) {
+		if (t->queues[i].vq.ready)
+			kick_queue(t, &t->queues[i]);
+	}
+}
+
+static void set_status(struct virtio_mmio *t, uint32_t value)
+{
+	if (value == 0) {
+		device_reset(t);
+		return;
+	}
+	uint32_t old = t->status;
+	value = (value & ~STATUS_DEVICE_OWNED) | (old & STATUS_DEVICE_OWNED);
+	if (old & ~value) {
+		note(t, "status write clearing bits", VIRTIO_MMIO_STATUS, value);
+		return;
+	}
+	uint32_t added = value & ~old;
+	if ((added & VIRTIO_CONFIG_S_FEATURES_OK) && !features_acceptable(t)) {
+		note(t, "driver features refused", VIRTIO_MMIO_DRIVER_FEATURES, t->driver_features);
+		value &= ~(uint32_t)VIRTIO_CONFIG_S_FEATURES_OK;
+	}
+	if ((added & VIRTIO_CONFIG_S_DRIVER_OK) && !(value & VIRTIO_CONFIG_S_FEATURES_OK)) {
+		t->status = value & ~(uint32_t)VIRTIO_CONFIG_S_DRIVER_OK;
+		virtio_mmio_fail(t, "DRIVER_OK without FEATURES_OK");
+		return;
+	}
+	t->status = value;
+	if ((added & VIRTIO_CONFIG_S_DRIVER_OK) && virtio_mmio_active(t))
+		go_live(t);
+}
+
+/* ---- Registers ------------------------------------------------------------------ */
+
+/* The queue address field a register offset names, or NULL. */
+static gpa_t *queue_addr(struct virtq *vq, uint64_t offset)
+{
+	switch (offset & ~4ULL) {
+	case VIRTIO_MMIO_QUEUE_DESC_LOW:
+		return &vq->desc_gpa;
+	case VIRTIO_MMIO_QUEUE_AVAIL_LOW:
+		return &vq->avail_gpa;
+	case VIRTIO_MMIO_QUEUE_USED_LOW:
+		return &vq->used_gpa;
+	default:
+		return NULL;
+	}
+}
+
+static uint32_t read_register(struct virtio_mmio *t, uint64_t offset)
+{
+	struct virtio_mmio_queue *q = selected_queue(t);
+	uint64_t offered = offered_features(t);
+	switch (offset) {
+	case VIRTIO_MMIO_MAGIC_VALUE:
+		return VIRTIO_MMIO_MAGIC;
+	case VIRTIO_MMIO_VERSION:
+		return VIRTIO_MMIO_VERSION_MODERN;
+	case VIRTIO_MMIO_DEVICE_ID:
+		return t->ops->device_id;
+	case VIRTIO_MMIO_VENDOR_ID:
+		return VIRTIO_MMIO_VENDOR;
+	case VIRTIO_MMIO_DEVICE_FEATURES:
+		if (t->device_features_sel > 1)
+			return 0;
+		return (uint32_t)(offered >> (32 * t->device_features_sel));
+	case VIRTIO_MMIO_QUEUE_NUM_MAX:
+		return q ? q->vq.max_size : 0;
+	case VIRTIO_MMIO_QUEUE_NUM:
+		return q ? q->vq.size : 0;
+	case VIRTIO_MMIO_QUEUE_READY:
+		return q ? q->vq.ready : 0;
+	case VIRTIO_MMIO_STATUS:
+		return t->status;
+	case VIRTIO_MMIO_CONFIG_GENERATION:
+		return t->config_generation;
+	case VIRTIO_MMIO_QUEUE_DESC_LOW:
+	case VIRTIO_MMIO_QUEUE_DESC_HIGH:
+	case VIRTIO_MMIO_QUEUE_AVAIL_LOW:
+	case VIRTIO_MMIO_QUEUE_AVAIL_HIGH:
+	case VIRTIO_MMIO_QUEUE_USED_LOW:
+	case VIRTIO_MMIO_QUEUE_USED_HIGH:
+		if (!q)
+			return 0;
+		return (uint32_t)(*queue_addr(&q->vq, offset) >> (offset & 4 ? 32 : 0));
+	case VIRTIO_MMIO_SHM_LEN_LOW:
+	case VIRTIO_MMIO_SHM_LEN_HIGH:
+	case VIRTIO_MMIO_SHM_BASE_LOW:
+	case VIRTIO_MMIO_SHM_BASE_HIGH:
+		return 0xffffffffu; /* no shared memory regions */
+	default:
+		note(t, "read of a write-only or unknown register", offset, 0);
+		return 0xffffffffu;
+	}
+}
+
+static void write_queue_register(struct virtio_mmio *t, uint64_t offset, uint32_t value)
+{
+	struct virtio_mmio_queue *q = selected_queue(t);
+	if (!q) {
+		note(t, "write for a queue that does not exist", offset, t->queue_sel);
+		return;
+	}
+	if (q->vq.ready || (t->status & VIRTIO_CONFIG_S_DRIVER_OK)) {
+		virtio_mmio_fail(t, "queue %u reconfigured while ready or after DRIVER_OK",
+				 q->index);
+		return;
+	}
+	if (offset == VIRTIO_MMIO_QUEUE_NUM) {
+		q->vq.size = value;
+		return;
+	}
+	gpa_t *addr = queue_addr(&q->vq, offset);
+	if (offset & 4)
+		*addr = (*addr & 0xffffffffULL) | ((uint64_t)value << 32);
+	else
+		*addr = (*addr & ~0xffffffffULL) | value;
+}
+
+static void write_queue_ready(struct virtio_mmio *t, uint32_t value)
+{
+	struct virtio_mmio_queue *q = selected_queue(t);
+	if (!q || value > 1) {
+		note(t, "bad QueueReady write", VIRTIO_MMIO_QUEUE_READY, value);
+		return;
+	}
+	if (value == 0) {
+		disarm_queue(t, q);
+		virtq_disable(&q->vq);
+		return;
+	}
+	if (q->vq.ready)
+		return;
+	if (!(t->status & VIRTIO_CONFIG_S_FEATURES_OK) || (t->status & VIRTIO_CONFIG_S_DRIVER_OK)) {
+		virtio_mmio_fail(t, "queue %u enabled before FEATURES_OK or after DRIVER_OK",
+				 q->index);
+		return;
+	}
+	int r = virtq_enable(&q->vq, t->driver_features);
+	if (r < 0)
+		virtio_mmio_fail(t,
+				 "queue %u: bad rings (size %u, desc 0x%llx, avail 0x%llx, used "
+				 "0x%llx): %s",
+				 q->index, q->vq.size, (unsigned long long)q->vq.desc_gpa,
+				 (unsigned long long)q->vq.avail_gpa,
+				 (unsigned long long)q->vq.used_gpa, strerror(-r));
+}
+
+static void write_driver_features(struct virtio_mmio *t, uint32_t value)
+{
+	if (t->status & VIRTIO_CONFIG_S_FEATURES_OK) {
+		note(t, "feature write after FEATURES_OK", VIRTIO_MMIO_DRIVER_FEATURES, value);
+		return;
+	}
+	if (t->driver_features_sel > 1) {
+		if (value)
+			note(t, "feature bits beyond 63", VIRTIO_MMIO_DRIVER_FEATURES, value);
+		return;
+	}
+	unsigned shift = 32 * t->driver_features_sel;
+	t->driver_features =
+	    (t->driver_features & ~(0xffffffffULL << shift)) | ((uint64_t)value << shift);
+}
+
+static void write_register(struct virtio_mmio *t, uint64_t offset, uint32_t value)
+{
+	switch (offset) {
+	case VIRTIO_MMIO_DEVICE_FEATURES_SEL:
+		t->device_features_sel = value;
+		break;
+	case VIRTIO_MMIO_DRIVER_FEATURES:
+		write_driver_features(t, value);
+		break;
+	case VIRTIO_MMIO_DRIVER_FEATURES_SEL:
+		t->driver_features_sel = value;
+		break;
+	case VIRTIO_MMIO_QUEUE_SEL:
+		t->queue_sel = value;
+		break;
+	case VIRTIO_MMIO_QUEUE_NUM:
+	case VIRTIO_MMIO_QUEUE_DESC_LOW:
+	case VIRTIO_MMIO_QUEUE_DESC_HIGH:
+	case VIRTIO_MMIO_QUEUE_AVAIL_LOW:
+	case VIRTIO_MMIO_QUEUE_AVAIL_HIGH:
+	case VIRTIO_MMIO_QUEUE_USED_LOW:
+	case VIRTIO_MMIO_QUEUE_USED_HIGH:
+		write_queue_register(t, offset, value);
+		break;
+	case VIRTIO_MMIO_QUEUE_READY:
+		write_queue_ready(t, value);
+		break;
+	case VIRTIO_MMIO_STATUS:
+		set_status(t, value);
+		break;
+	case VIRTIO_MMIO_SHM_SEL:
+		break; /* no shared memory regions: every id reads as absent */
+	default:
+		note(t, "write to a read-only or unknown register", offset, value);
+		break;
+	}
+}
+
+/* ---- MMIO handlers ---------------------------------------------------------------- */
+
+static bool config_access_ok(const struct virtio_mmio *t, uint64_t offset, unsigned len)
+{
+	uint64_t rel = offset - VIRTIO_MMIO_CONFIG;
+	if (len != 1 && len != 2 && len != 4)
+		return false;
+	return rel % len == 0 && rel + len <= t->ops->config_size;
+}
+
+static void mmio_read(void *opaque, uint64_t offset, void *data, unsigned len)
+{
+	struct virtio_mmio *t = opaque;
+	if (offset >= VIRTIO_MMIO_CONFIG) {
+		if (!config_access_ok(t, offset, len)) {
+			note(t, "bad config space read", offset, len);
+			memset(data, 0xff, len);
+			return;
+		}
+		pthread_mutex_lock(&t->lock);
+		t->ops->config_read(t->dev, (uint32_t)(offset - VIRTIO_MMIO_CONFIG), data, len);
+		pthread_mutex_unlock(&t->lock);
+		return;
+	}
+	if (len != 4 || offset % 4) {
+		note(t, "register read of wrong size or alignment", offset, len);
+		memset(data, 0xff, len);
+		return;
+	}
+	uint32_t value;
+	if (offset == VIRTIO_MMIO_INTERRUPT_STATUS) {
+		value = atomic_load(&t->interrupt_status);
+	} else {
+		pthread_mutex_lock(&t->lock);
+		value = read_register(t, offset);
+		pthread_mutex_unlock(&t->lock);
+	}
+	value = htole32(value);
+	memcpy(data, &value, 4);
+}
+
+static void mmio_write(void *opaque, uint64_t offset, const void *data, unsigned len)
+{
+	struct virtio_mmio *t = opaque;
+	if (offset >= VIRTIO_MMIO_CONFIG) {
+		if (!config_access_ok(t, offset, len) || !t->ops->config_write) {
+			note(t, "bad or read-only config space write", offset, len);
+			return;
+		}
+		pthread_mutex_lock(&t->lock);
+		t->ops->config_write(t->dev, (uint32_t)(offset - VIRTIO_MMIO_CONFIG), data, len);
+		pthread_mutex_unlock(&t->lock);
+		return;
+	}
+	if (len != 4 || offset % 4) {
+		note(t, "register write of wrong size or alignment", offset, len);
+		return;
+	}
+	uint32_t value;
+	memcpy(&value, data, 4);
+	value = le32toh(value);
+	if (offset == VIRTIO_MMIO_INTERRUPT_ACK) {
+		atomic_fetch_and(&t->interrupt_status, ~value);
+		return;
+	}
+	if (offset == VIRTIO_MMIO_QUEUE_NOTIFY) {
+		handle_notify(t, value);
+		return;
+	}
+	pthread_mutex_lock(&t->lock);
+	write_register(t, offset, value);
+	pthread_mutex_unlock(&t->lock);
+}
+
+const struct mmio_ops virtio_mmio_ops = {
+    .read = mmio_read,
+    .write = mmio_write,
+};
