@@ -1,8 +1,9 @@
 /* vsock_conn.h - one virtio-vsock stream connection between a guest port and
  * a host Unix socket: its state, credit accounting (virtio 1.x 5.10.6.3),
  * the guest->host byte buffer and its reaction to each packet the guest
- * sends. No locks, no event loop, no virtqueues: virtio_vsock.c drives it
- * and sends the control packets it asks for (`pending`). */
+ * sends. No locks, no event loop, no virtqueues: the device (vsock_host.c,
+ * vsock_queues.c) drives it and sends the control packets it asks for
+ * (`pending`). */
 #ifndef MINNOW_VSOCK_CONN_H
 #define MINNOW_VSOCK_CONN_H
 

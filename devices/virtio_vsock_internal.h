@@ -1,0 +1,148 @@
+/* virtio_vsock_internal.h - what the three parts of virtio-vsock share: virtio_vsock.c (device
+ * ops, locking, creation), vsock_queues.c (rx and tx packets) and vsock_host.c (the Unix
+ * sockets and the table of connections). Not for the rest of the VMM. */
+#ifndef MINNOW_VIRTIO_VSOCK_INTERNAL_H
+#define MINNOW_VIRTIO_VSOCK_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <time.h>
+
+#include "log.h"
+#include "virtio_mmio.h"
+#include "virtio_vsock.h"
+#include "virtqueue.h"
+#include "vsock_conn.h"
+
+#define VSOCK_RX_QUEUE	     0
+#define VSOCK_TX_QUEUE	     1
+#define VSOCK_EVENT_QUEUE    2
+#define VSOCK_QUEUE_SIZE     256
+#define VSOCK_MAX_SEGS	     VSOCK_QUEUE_SIZE /* segments per chain we accept */
+#define VSOCK_MAX_CONNS	     64
+#define VSOCK_MAX_ORPHANS    256	  /* queued RSTs for packets without a connection */
+#define VSOCK_MAX_RW	     (64u * 1024) /* payload per RW packet to the guest */
+#define VSOCK_READS_PER_CALL 16
+#define VSOCK_REQUEST_MS     2000	/* the guest must answer our REQUEST by then */
+#define VSOCK_CLOSE_MS	     2000	/* and our SHUTDOWN(both) with RST */
+#define VSOCK_FIRST_PORT     (1u << 30) /* host ports for host-initiated connections */
+#define HDR_SIZE	     sizeof(struct virtio_vsock_hdr)
+
+/* An RST owed to the guest for a packet or connection that is gone. */
+struct orphan_rst {
+	uint64_t src_cid;
+	uint32_t src_port, dst_port;
+};
+
+struct virtio_vsock {
+	/* Guards everything below; taken after the transport lock. */
+	pthread_mutex_t lock;
+	struct virtio_mmio *_Atomic transport; /* known from the first activation */
+	struct event_loop *loop;
+	uint64_t guest_cid;
+	char uds_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	dev_t uds_dev;
+	ino_t uds_ino;
+	int listen_fd, wake_fd, timer_fd;
+	bool destroying;
+	bool rx_starved; /* the rx queue ran dry: wait for the driver's kick */
+	bool rx_pushed, tx_pushed;
+	struct vsock_conn *conns;
+	unsigned n_conns;
+	struct vsock_conn *zombies; /* dropped off the loop thread, fds still watched */
+	uint32_t next_port;
+	struct orphan_rst orphans[VSOCK_MAX_ORPHANS];
+	unsigned n_orphans;
+	uint64_t timer_at; /* deadline the timerfd is armed for, 0: disarmed */
+	struct virtq_seg rx_segs[VSOCK_MAX_SEGS], tx_segs[VSOCK_MAX_SEGS];
+	struct iovec rx_iov[VSOCK_MAX_SEGS], tx_iov[VSOCK_MAX_SEGS];
+	struct log_limit log_limit;
+};
+
+static inline uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Unless said otherwise, call the functions below with vs->lock held, and the transport lock
+ * taken before it once there is a transport: from a device op, or between vs_lock() and
+ * vs_unlock(). */
+
+/* ---- Locking and state (virtio_vsock.c) ------------------------------------------- */
+
+/* For work started from a backend fd: the transport lock (once there is a transport), then
+ * ours. Returns the transport, possibly NULL. Any thread, no lock held. */
+struct virtio_mmio *vs_lock(struct virtio_vsock *vs);
+
+/* Releases what vs_lock() took; `t` is what it returned. */
+void vs_unlock(struct virtio_vsock *vs, struct virtio_mmio *t);
+
+/* Whether there is a transport and it is active (DRIVER_OK, no NEEDS_RESET). */
+bool vs_active(struct virtio_vsock *vs);
+
+/* Whether packets can go to the guest now: active and the rx queue not run dry. */
+bool can_send(struct virtio_vsock *vs);
+
+/* ---- Packets to and from the guest (vsock_queues.c) -------------------------------- */
+
+/* Moves host data of connection `c` (established, its socket readable or parked) to the
+ * guest for a while, control packets first. May end `c` (apply()). */
+void read_host(struct virtio_vsock *vs, struct vsock_conn *c);
+
+/* Pops every tx chain of transport `t`, hands each guest packet to its connection (or
+ * answers it with an RST) and pushes the chains back; fails the device for a bad chain. */
+void process_tx(struct virtio_vsock *vs, struct virtio_mmio *t);
+
+/* Sends what is pending, sets each socket's epoll events to match its state, arms the
+ * timer and raises the used-buffer interrupts. Call after every piece of work. */
+void settle(struct virtio_vsock *vs);
+
+/* ---- Host sockets and connections (vsock_host.c) ----------------------------------- */
+
+/* Wakes the loop thread (on_wake()): reaps zombies and reads parked sockets. Any thread. */
+void wake(struct virtio_vsock *vs);
+
+/* The connection a guest packet from guest_port to host_port belongs to: one the guest
+ * knows of (not waiting for CONNECT, REQUEST sent if host-initiated). NULL if none. */
+struct vsock_conn *find_conn(struct virtio_vsock *vs, uint32_t guest_port, uint32_t host_port);
+
+/* Forgets a connection without telling the guest and frees it. Off the loop thread a
+ * watched socket is shut down now and reaped later on the loop. */
+void drop_conn(struct virtio_vsock *vs, struct vsock_conn *c);
+
+/* Queues an RST to the guest from (src_cid, src_port) to its dst_port; dropped (and logged)
+ * when VSOCK_MAX_ORPHANS are already waiting. */
+void queue_rst(struct virtio_vsock *vs, uint64_t src_cid, uint32_t src_port, uint32_t dst_port);
+
+/* Ends a connection with an RST to the guest (if the guest knows of it) and closes the host
+ * socket; `c` is freed (or becomes a zombie). */
+void reset_conn(struct virtio_vsock *vs, struct vsock_conn *c);
+
+/* Carries out what the connection's state machine asked for: VSOCK_RESET and VSOCK_CLOSE
+ * end `c`; VSOCK_KEEP in CLOSING closes the host socket and starts the close timeout. */
+void apply(struct virtio_vsock *vs, struct vsock_conn *c, enum vsock_action act);
+
+/* A guest REQUEST (header `h`, little-endian) to host port P: connects to "<uds_path>_P" and
+ * queues RESPONSE, or queues an RST when nothing listens there or there are too many
+ * connections. */
+void guest_connect(struct virtio_vsock *vs, const struct virtio_vsock_hdr *h);
+
+/* Binds and listens on vs->uds_path, replacing a stale socket file; records its device and
+ * inode for destroy. 0, or -errno with a one-line reason in `err`. No lock needed. */
+int listen_uds(struct virtio_vsock *vs, char *err, size_t errlen);
+
+/* Event-loop callbacks (loop thread, no lock held; `opaque` is the device): a connection
+ * on the listener, vs->wake_fd (reap zombies, read parked sockets), vs->timer_fd (REQUEST
+ * and CLOSING timeouts). Each takes vs_lock() and does nothing once destroying. */
+void on_listen(void *opaque, uint32_t events);
+void on_wake(void *opaque, uint32_t events);
+void on_timer(void *opaque, uint32_t events);
+
+#endif

@@ -1,0 +1,380 @@
+/* vsock_host.c - the host side of virtio-vsock: the Unix listener and its "CONNECT <port>"
+ * protocol, guest-initiated connects to "<uds_path>_<port>", the table of connections and
+ * their sockets in the event loop, and the timeouts. */
+#include "virtio_vsock_internal.h"
+
+#include <assert.h>
+#include <endian.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- Connections: table and fds ------------------------------------------------ */
+
+void wake(struct virtio_vsock *vs)
+{
+	(void)eventfd_write(vs->wake_fd, 1);
+}
+
+/* The connection a guest packet from guest_port to host_port belongs to:
+ * one the guest knows of. */
+struct vsock_conn *find_conn(struct virtio_vsock *vs, uint32_t guest_port, uint32_t host_port)
+{
+	for (struct vsock_conn *c = vs->conns; c; c = c->next) {
+		if (c->guest_port != guest_port || c->host_port != host_port)
+			continue;
+		if (c->state == VSOCK_HOST_CMD || (c->state == VSOCK_REQUEST && !c->request_sent))
+			continue;
+		return c;
+	}
+	return NULL;
+}
+
+static void unlink_conn(struct vsock_conn **list, struct vsock_conn *c)
+{
+	for (struct vsock_conn **p = list; *p; p = &(*p)->next) {
+		if (*p == c) {
+			*p = c->next;
+			c->next = NULL;
+			return;
+		}
+	}
+}
+
+static void on_conn_event(void *opaque, uint32_t events);
+
+/* Starts watching a new connection's socket. */
+static int watch_conn(struct virtio_vsock *vs, struct vsock_conn *c)
+{
+	c->events = vsock_conn_events(c, can_send(vs));
+	int r = event_loop_add(vs->loop, c->fd, c->events, on_conn_event, c);
+	c->watched = r == 0;
+	return r;
+}
+
+/* Takes the socket out of the loop and closes it. Loop thread only (the
+ * fd's callback takes the transport lock, which our caller holds). */
+static void release_fd(struct virtio_vsock *vs, struct vsock_conn *c)
+{
+	if (c->watched) {
+		assert(event_loop_on_thread(vs->loop));
+		(void)event_loop_remove(vs->loop, c->fd);
+	}
+	vsock_conn_close_fd(c);
+}
+
+/* Forgets a connection without telling the guest. Off the loop thread a
+ * watched socket is shut down now and reaped later on the loop. */
+void drop_conn(struct virtio_vsock *vs, struct vsock_conn *c)
+{
+	unlink_conn(&vs->conns, c);
+	vs->n_conns--;
+	if (c->watched && !event_loop_on_thread(vs->loop)) {
+		(void)shutdown(c->fd, SHUT_RDWR); /* the host sees the end now */
+		(void)event_loop_modify(vs->loop, c->fd, 0);
+		c->zombie = true;
+		c->next = vs->zombies;
+		vs->zombies = c;
+		wake(vs);
+		return;
+	}
+	release_fd(vs, c);
+	vsock_conn_free(c);
+}
+
+static void reap_zombie(struct virtio_vsock *vs, struct vsock_conn *c)
+{
+	unlink_conn(&vs->zombies, c);
+	release_fd(vs, c);
+	vsock_conn_free(c);
+}
+
+/* Queues an RST to the guest from (src_cid, src_port) to its dst_port. */
+void queue_rst(struct virtio_vsock *vs, uint64_t src_cid, uint32_t src_port, uint32_t dst_port)
+{
+	if (vs->n_orphans == VSOCK_MAX_ORPHANS) {
+		log_limited(&vs->log_limit, "vsock: rx queue starved, RST to port %u dropped",
+			    dst_port);
+		return;
+	}
+	vs->orphans[vs->n_orphans++] = (struct orphan_rst){src_cid, src_port, dst_port};
+}
+
+/* Ends a connection with an RST to the guest (if the guest knows of it)
+ * and closes the host socket. */
+void reset_conn(struct virtio_vsock *vs, struct vsock_conn *c)
+{
+	bool known = c->state != VSOCK_HOST_CMD && (c->state != VSOCK_REQUEST || c->request_sent);
+	if (known)
+		queue_rst(vs, VSOCK_HOST_CID, c->host_port, c->guest_port);
+	log_debug("vsock: reset guest port %u <-> host port %u", c->guest_port, c->host_port);
+	drop_conn(vs, c);
+}
+
+/* Carries out what the connection's state machine asked for. */
+void apply(struct virtio_vsock *vs, struct vsock_conn *c, enum vsock_action act)
+{
+	if (act == VSOCK_RESET) {
+		reset_conn(vs, c);
+	} else if (act == VSOCK_CLOSE) {
+		drop_conn(vs, c);
+	} else if (c->state == VSOCK_CLOSING && c->fd >= 0) {
+		release_fd(vs, c);
+		c->deadline_ms = now_ms() + VSOCK_CLOSE_MS;
+	}
+}
+
+/* ---- Guest-initiated connections ------------------------------------------------- */
+
+/* A guest REQUEST to host port P: connect to "<uds_path>_P". */
+void guest_connect(struct virtio_vsock *vs, const struct virtio_vsock_hdr *h)
+{
+	uint32_t guest_port = le32toh(h->src_port), host_port = le32toh(h->dst_port);
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	int len = snprintf(a.sun_path, sizeof(a.sun_path), "%s_%u", vs->uds_path, host_port);
+	int fd = -1;
+	if (vs->n_conns >= VSOCK_MAX_CONNS || len < 0 || (size_t)len >= sizeof(a.sun_path))
+		goto refused;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	/* Unix sockets connect at once or fail (EAGAIN: backlog full). */
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
+		goto refused;
+	struct vsock_conn *c = vsock_conn_new(vs, fd, VSOCK_ESTABLISHED, vs->guest_cid);
+	if (!c)
+		goto refused;
+	c->guest_port = guest_port;
+	c->host_port = host_port;
+	c->peer_buf_alloc = le32toh(h->buf_alloc);
+	c->peer_fwd_cnt = le32toh(h->fwd_cnt);
+	c->pending = VSOCK_PEND_RESPONSE;
+	if (watch_conn(vs, c) < 0) {
+		vsock_conn_free(c);
+		fd = -1;
+		goto refused;
+	}
+	c->next = vs->conns;
+	vs->conns = c;
+	vs->n_conns++;
+	log_debug("vsock: guest port %u connected to %s", guest_port, a.sun_path);
+	return;
+refused:
+	log_debug("vsock: guest port %u -> host port %u refused (%s)", guest_port, host_port,
+		  vs->n_conns >= VSOCK_MAX_CONNS ? "too many connections" : strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	queue_rst(vs, VSOCK_HOST_CID, host_port, guest_port);
+}
+
+/* ---- Event-loop callbacks (loop thread) ------------------------------------------------ */
+
+static uint32_t alloc_host_port(struct virtio_vsock *vs, uint32_t guest_port)
+{
+	for (;;) {
+		uint32_t port = vs->next_port++;
+		if (vs->next_port == 0)
+			vs->next_port = VSOCK_FIRST_PORT;
+		bool used = false;
+		for (struct vsock_conn *c = vs->conns; c && !used; c = c->next)
+			used = c->host_port == port && c->guest_port == guest_port;
+		if (!used)
+			return port;
+	}
+}
+
+/* "CONNECT <port>\n" from a host program. */
+static void host_command(struct virtio_vsock *vs, struct vsock_conn *c)
+{
+	uint32_t port;
+	int r = vsock_conn_read_command(c, &port);
+	if (r == 0)
+		return;
+	if (r < 0) {
+		if (r == -EPROTO)
+			log_limited(&vs->log_limit, "vsock: %s: bad command \"%.*s\"", vs->uds_path,
+				    (int)c->cmd_len, c->cmd);
+		drop_conn(vs, c);
+		return;
+	}
+	c->guest_port = port;
+	c->host_port = alloc_host_port(vs, port);
+	c->state = VSOCK_REQUEST;
+	c->pending = VSOCK_PEND_REQUEST;
+	log_debug("vsock: host connection to guest port %u as host port %u", port, c->host_port);
+}
+
+static void conn_event(struct virtio_vsock *vs, struct vsock_conn *c, uint32_t events)
+{
+	switch (c->state) {
+	case VSOCK_HOST_CMD:
+		host_command(vs, c);
+		return;
+	case VSOCK_REQUEST:
+		if (events & (EPOLLHUP | EPOLLERR))
+			reset_conn(vs, c); /* the host gave up waiting */
+		return;
+	case VSOCK_ESTABLISHED:
+		break;
+	default:
+		return;
+	}
+	if (events & EPOLLERR) {
+		reset_conn(vs, c);
+		return;
+	}
+	if (events & EPOLLOUT) {
+		enum vsock_action act = vsock_conn_on_writable(c);
+		if (act != VSOCK_KEEP) {
+			apply(vs, c, act);
+			return;
+		}
+	}
+	if (events & EPOLLHUP)
+		c->host_hup = true;
+	if (events & (EPOLLIN | EPOLLHUP))
+		read_host(vs, c);
+}
+
+static void on_conn_event(void *opaque, uint32_t events)
+{
+	struct vsock_conn *c = opaque;
+	struct virtio_vsock *vs = c->owner;
+	struct virtio_mmio *t = vs_lock(vs);
+	if (!vs->destroying) {
+		if (c->zombie)
+			reap_zombie(vs, c);
+		else
+			conn_event(vs, c, events);
+		settle(vs);
+	}
+	vs_unlock(vs, t);
+}
+
+void on_listen(void *opaque, uint32_t events)
+{
+	struct virtio_vsock *vs = opaque;
+	(void)events;
+	struct virtio_mmio *t = vs_lock(vs);
+	for (int i = 0; i < 16 && !vs->destroying; i++) {
+		int fd = accept4(vs->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				log_limited(&vs->log_limit, "vsock: %s: accept: %s", vs->uds_path,
+					    strerror(errno));
+			break;
+		}
+		struct vsock_conn *c = NULL;
+		if (vs->n_conns >= VSOCK_MAX_CONNS)
+			log_limited(&vs->log_limit, "vsock: %s: too many connections",
+				    vs->uds_path);
+		else
+			c = vsock_conn_new(vs, fd, VSOCK_HOST_CMD, vs->guest_cid);
+		if (!c || watch_conn(vs, c) < 0) {
+			if (c)
+				vsock_conn_free(c);
+			else
+				close(fd);
+			continue;
+		}
+		c->next = vs->conns;
+		vs->conns = c;
+		vs->n_conns++;
+	}
+	if (!vs->destroying)
+		settle(vs);
+	vs_unlock(vs, t);
+}
+
+/* Reaps zombies and moves data from parked (closed-by-host) sockets. */
+void on_wake(void *opaque, uint32_t events)
+{
+	struct virtio_vsock *vs = opaque;
+	eventfd_t v;
+	(void)events;
+	(void)eventfd_read(vs->wake_fd, &v);
+	struct virtio_mmio *t = vs_lock(vs);
+	if (!vs->destroying) {
+		while (vs->zombies)
+			reap_zombie(vs, vs->zombies);
+		struct vsock_conn *next;
+		for (struct vsock_conn *c = vs->conns; c; c = next) {
+			next = c->next;
+			if (c->parked)
+				read_host(vs, c);
+		}
+		settle(vs);
+	}
+	vs_unlock(vs, t);
+}
+
+void on_timer(void *opaque, uint32_t events)
+{
+	struct virtio_vsock *vs = opaque;
+	uint64_t expirations;
+	(void)events;
+	(void)!read(vs->timer_fd, &expirations, sizeof(expirations));
+	struct virtio_mmio *t = vs_lock(vs);
+	if (!vs->destroying) {
+		vs->timer_at = 0;
+		uint64_t now = now_ms();
+		struct vsock_conn *next;
+		for (struct vsock_conn *c = vs->conns; c; c = next) {
+			next = c->next;
+			if (c->deadline_ms && c->deadline_ms <= now) {
+				log_limited(&vs->log_limit,
+					    "vsock: guest port %u did not answer %s", c->guest_port,
+					    c->state == VSOCK_REQUEST ? "REQUEST" : "SHUTDOWN");
+				reset_conn(vs, c);
+			}
+		}
+		settle(vs);
+	}
+	vs_unlock(vs, t);
+}
+
+/* ---- The listener ---------------------------------------------------------------- */
+
+/* Binds and listens on uds_path, replacing a stale socket file. */
+int listen_uds(struct virtio_vsock *vs, char *err, size_t errlen)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", vs->uds_path);
+	struct stat st;
+	if (lstat(vs->uds_path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "%s: exists and is not a socket", vs->uds_path);
+			return -EEXIST;
+		}
+		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int r = probe < 0						? -errno
+			: connect(probe, (struct sockaddr *)&a, sizeof(a)) == 0 ? 0
+										: -errno;
+		if (probe >= 0)
+			close(probe);
+		if (r == 0 || r == -EAGAIN) {
+			snprintf(err, errlen, "%s: in use by a running listener (another VM?)",
+				 vs->uds_path);
+			return -EADDRINUSE;
+		}
+		if (r == -ECONNREFUSED && unlink(vs->uds_path) != 0 && errno != ENOENT) {
+			r = -errno;
+			snprintf(err, errlen, "%s: cannot remove the stale socket: %s",
+				 vs->uds_path, strerror(-r));
+			return r;
+		}
+	}
+	vs->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (vs->listen_fd < 0 || bind(vs->listen_fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+	    listen(vs->listen_fd, 64) != 0 || stat(vs->uds_path, &st) != 0) {
+		int r = -errno;
+		snprintf(err, errlen, "%s: cannot listen: %s", vs->uds_path, strerror(-r));
+		return r;
+	}
+	vs->uds_dev = st.st_dev;
+	vs->uds_ino = st.st_ino;
+	return 0;
+}
