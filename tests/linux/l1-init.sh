@@ -243,28 +243,33 @@ if wanted acpi-off; then
 fi
 
 # The small kernel of `make guest-kernel` (everything built in, no initrd
-# modules): with acpi = off it finds the CPUs in the MP table and the devices
-# on the command line (virtio_mmio.device=, appended by minnow), the UART by
-# console=uart8250,mmio,...; through PVH with ACPI, everything through ACPI.
-small() { # NAME KERNEL FORMAT CONSOLE VM_EXTRA
+# modules). With acpi = off it finds the CPUs in the MP table and the devices
+# on the command line (virtio_mmio.device=, appended by minnow); without ACPI
+# the 8250 driver cannot find the MMIO UART, so the console is hvc0. Through
+# PVH with ACPI it finds everything through ACPI, the console on ttyS0.
+small() { # NAME KERNEL FORMAT CONSOLE_PARAM VM_EXTRA CONSOLE_OUT EXTRA_INI
 	CUR=$1
 	if [ ! -f /l2/small-initrd.cpio.gz ]; then
 		result "$1" SKIP "no build/guest-kernel/{bzImage,vmlinux} on the host (make guest-kernel)"
 		return 0
 	fi
 	VM_EXTRA=$5
+	CONSOLE_OUT=$6
 	ini "$1" "$2" "$3" "$4 quiet panic=-1 minnow.exec=${Q}echo small cpus=\$(cat /sys/devices/system/cpu/online) vda=\$(cat /sys/block/vda/size); exit 9${Q}" \
 		"[drive.root]
 path = /l2/rootfs.ext4
-readonly = on"
+readonly = on
+$7"
 	VM_EXTRA=
+	CONSOLE_OUT=
 	sed -i 's|^initrd = .*|initrd = /l2/small-initrd.cpio.gz|' "$W/$1.ini"
 	run "$1"
 	check "$1" '[ $ST = 9 ] && has "small cpus=0-1 vda=65536"' "expected 'small cpus=0-1 vda=65536' and status 9"
 }
 wanted guest-kernel-acpi-off && small guest-kernel-acpi-off /l2/small-bzImage bzimage \
-	"console=uart8250,mmio,0xd0000000" "acpi = off"
-wanted guest-kernel-pvh && small guest-kernel-pvh /l2/small-vmlinux pvh "console=ttyS0" ""
+	"console=hvc0" "acpi = off" none "[vconsole]
+output = stdio"
+wanted guest-kernel-pvh && small guest-kernel-pvh /l2/small-vmlinux pvh "console=ttyS0" "" stdio ""
 
 # A developer's extra commands (run.sh: LINUX_L1_EXTRA=script).
 # shellcheck disable=SC1091
