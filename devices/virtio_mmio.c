@@ -18,7 +18,7 @@
 /* ---- Small helpers (lock held unless said otherwise) ---------------------- */
 
 /* Logs an access or request the transport ignores. */
-void note(struct virtio_mmio *t, const char *what, uint64_t offset, uint64_t value)
+void vmmio_note(struct virtio_mmio *t, const char *what, uint64_t offset, uint64_t value)
 {
 	log_limited(&t->log_limit, "%s (virtio-mmio slot %u): %s at 0x%03llx (0x%llx) ignored",
 		    t->ops->name, t->slot, what, (unsigned long long)offset,
@@ -58,15 +58,15 @@ static int set_ioeventfd(struct virtio_mmio *t, struct virtio_mmio_queue *q, boo
 }
 
 /* Binds the queue's kick eventfd to QueueNotify. A failure only costs
- * speed: the write then exits to userspace and handle_notify() forwards it. */
-void arm_queue(struct virtio_mmio *t, struct virtio_mmio_queue *q)
+ * speed: the write then exits to userspace and vmmio_handle_notify() forwards it. */
+void vmmio_arm_queue(struct virtio_mmio *t, struct virtio_mmio_queue *q)
 {
 	if (t->vm_fd < 0 || q->kick_fd < 0 || q->ioeventfd_set)
 		return;
 	q->ioeventfd_set = set_ioeventfd(t, q, true) == 0;
 }
 
-void disarm_queue(struct virtio_mmio *t, struct virtio_mmio_queue *q)
+void vmmio_disarm_queue(struct virtio_mmio *t, struct virtio_mmio_queue *q)
 {
 	if (!q->ioeventfd_set)
 		return;
@@ -76,7 +76,7 @@ void disarm_queue(struct virtio_mmio *t, struct virtio_mmio_queue *q)
 
 /* Runs the device's queue_notify for a ready queue of an active device:
  * through the loop when there is one, else right here. */
-void kick_queue(struct virtio_mmio *t, struct virtio_mmio_queue *q)
+void vmmio_kick_queue(struct virtio_mmio *t, struct virtio_mmio_queue *q)
 {
 	if (q->kick_fd >= 0)
 		(void)eventfd_write(q->kick_fd, 1);
@@ -99,14 +99,15 @@ static void on_kick(void *opaque, uint32_t events)
 }
 
 /* A QueueNotify write that reached userspace (no ioeventfd matched). */
-void handle_notify(struct virtio_mmio *t, uint32_t queue)
+void vmmio_handle_notify(struct virtio_mmio *t, uint32_t queue)
 {
 	atomic_fetch_add(&t->user_kicks, 1);
 	pthread_mutex_lock(&t->lock);
 	if (queue >= t->ops->num_queues || !t->queues[queue].vq.ready)
-		note(t, "notify for a missing or not-ready queue", VIRTIO_MMIO_QUEUE_NOTIFY, queue);
+		vmmio_note(t, "notify for a missing or not-ready queue", VIRTIO_MMIO_QUEUE_NOTIFY,
+			   queue);
 	else if (virtio_mmio_active(t))
-		kick_queue(t, &t->queues[queue]);
+		vmmio_kick_queue(t, &t->queues[queue]);
 	/* Before DRIVER_OK: the kick at activation covers it. */
 	pthread_mutex_unlock(&t->lock);
 }
@@ -231,7 +232,7 @@ void virtio_mmio_destroy(struct virtio_mmio *t)
 		if (q->kick_fd < 0)
 			continue;
 		(void)event_loop_remove(t->loop, q->kick_fd);
-		disarm_queue(t, q);
+		vmmio_disarm_queue(t, q);
 		close(q->kick_fd);
 		q->kick_fd = -1;
 	}

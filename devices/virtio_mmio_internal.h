@@ -9,23 +9,23 @@
 
 /* Logs an access or request the transport ignores, with the register `offset` and `value`,
  * rate-limited. */
-void note(struct virtio_mmio *t, const char *what, uint64_t offset, uint64_t value);
+void vmmio_note(struct virtio_mmio *t, const char *what, uint64_t offset, uint64_t value);
 
 /* Binds the queue's kick eventfd to QueueNotify (KVM_IOEVENTFD), when there is a VM, a kick
  * eventfd and it is not bound yet. A failure only costs speed: the write then exits to
- * userspace and handle_notify() forwards it. Lock held. */
-void arm_queue(struct virtio_mmio *t, struct virtio_mmio_queue *q);
+ * userspace and vmmio_handle_notify() forwards it. Lock held. */
+void vmmio_arm_queue(struct virtio_mmio *t, struct virtio_mmio_queue *q);
 
-/* Unbinds what arm_queue() bound, if anything. Lock held. */
-void disarm_queue(struct virtio_mmio *t, struct virtio_mmio_queue *q);
+/* Unbinds what vmmio_arm_queue() bound, if anything. Lock held. */
+void vmmio_disarm_queue(struct virtio_mmio *t, struct virtio_mmio_queue *q);
 
 /* Runs the device's queue_notify for a ready queue of an active device: through the loop
  * when there is one (the kick eventfd), else right here. Lock held. */
-void kick_queue(struct virtio_mmio *t, struct virtio_mmio_queue *q);
+void vmmio_kick_queue(struct virtio_mmio *t, struct virtio_mmio_queue *q);
 
 /* A QueueNotify write of `queue` that reached userspace (no ioeventfd matched): counted in
  * t->user_kicks, forwarded to the device if the queue is ready and the device active.
  * Takes the lock. */
-void handle_notify(struct virtio_mmio *t, uint32_t queue);
+void vmmio_handle_notify(struct virtio_mmio *t, uint32_t queue);
 
 #endif

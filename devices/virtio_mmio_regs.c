@@ -25,7 +25,7 @@ static struct virtio_mmio_queue *selected_queue(struct virtio_mmio *t)
 static void device_reset(struct virtio_mmio *t)
 {
 	for (unsigned i = 0; i < t->ops->num_queues; i++)
-		disarm_queue(t, &t->queues[i]);
+		vmmio_disarm_queue(t, &t->queues[i]);
 	if (t->ops->reset)
 		t->ops->reset(t->dev);
 	for (unsigned i = 0; i < t->ops->num_queues; i++)
@@ -49,7 +49,7 @@ static void go_live(struct virtio_mmio *t)
 {
 	for (unsigned i = 0; i < t->ops->num_queues; i++) {
 		if (t->queues[i].vq.ready)
-			arm_queue(t, &t->queues[i]);
+			vmmio_arm_queue(t, &t->queues[i]);
 	}
 	if (t->ops->activate) {
 		int r = t->ops->activate(t->dev, t);
@@ -60,7 +60,7 @@ static void go_live(struct virtio_mmio *t)
 	}
 	for (unsigned i = 0; i < t->ops->num_queues && virtio_mmio_active(t); i++) {
 		if (t->queues[i].vq.ready)
-			kick_queue(t, &t->queues[i]);
+			vmmio_kick_queue(t, &t->queues[i]);
 	}
 }
 
@@ -73,12 +73,13 @@ static void set_status(struct virtio_mmio *t, uint32_t value)
 	uint32_t old = t->status;
 	value = (value & ~STATUS_DEVICE_OWNED) | (old & STATUS_DEVICE_OWNED);
 	if (old & ~value) {
-		note(t, "status write clearing bits", VIRTIO_MMIO_STATUS, value);
+		vmmio_note(t, "status write clearing bits", VIRTIO_MMIO_STATUS, value);
 		return;
 	}
 	uint32_t added = value & ~old;
 	if ((added & VIRTIO_CONFIG_S_FEATURES_OK) && !features_acceptable(t)) {
-		note(t, "driver features refused", VIRTIO_MMIO_DRIVER_FEATURES, t->driver_features);
+		vmmio_note(t, "driver features refused", VIRTIO_MMIO_DRIVER_FEATURES,
+			   t->driver_features);
 		value &= ~(uint32_t)VIRTIO_CONFIG_S_FEATURES_OK;
 	}
 	if ((added & VIRTIO_CONFIG_S_DRIVER_OK) && !(value & VIRTIO_CONFIG_S_FEATURES_OK)) {
@@ -150,7 +151,7 @@ static uint32_t read_register(struct virtio_mmio *t, uint64_t offset)
 	case VIRTIO_MMIO_SHM_BASE_HIGH:
 		return 0xffffffffu; /* no shared memory regions */
 	default:
-		note(t, "read of a write-only or unknown register", offset, 0);
+		vmmio_note(t, "read of a write-only or unknown register", offset, 0);
 		return 0xffffffffu;
 	}
 }
@@ -159,7 +160,7 @@ static void write_queue_register(struct virtio_mmio *t, uint64_t offset, uint32_
 {
 	struct virtio_mmio_queue *q = selected_queue(t);
 	if (!q) {
-		note(t, "write for a queue that does not exist", offset, t->queue_sel);
+		vmmio_note(t, "write for a queue that does not exist", offset, t->queue_sel);
 		return;
 	}
 	if (q->vq.ready || (t->status & VIRTIO_CONFIG_S_DRIVER_OK)) {
@@ -182,11 +183,11 @@ static void write_queue_ready(struct virtio_mmio *t, uint32_t value)
 {
 	struct virtio_mmio_queue *q = selected_queue(t);
 	if (!q || value > 1) {
-		note(t, "bad QueueReady write", VIRTIO_MMIO_QUEUE_READY, value);
+		vmmio_note(t, "bad QueueReady write", VIRTIO_MMIO_QUEUE_READY, value);
 		return;
 	}
 	if (value == 0) {
-		disarm_queue(t, q);
+		vmmio_disarm_queue(t, q);
 		virtq_disable(&q->vq);
 		return;
 	}
@@ -210,12 +211,13 @@ static void write_queue_ready(struct virtio_mmio *t, uint32_t value)
 static void write_driver_features(struct virtio_mmio *t, uint32_t value)
 {
 	if (t->status & VIRTIO_CONFIG_S_FEATURES_OK) {
-		note(t, "feature write after FEATURES_OK", VIRTIO_MMIO_DRIVER_FEATURES, value);
+		vmmio_note(t, "feature write after FEATURES_OK", VIRTIO_MMIO_DRIVER_FEATURES,
+			   value);
 		return;
 	}
 	if (t->driver_features_sel > 1) {
 		if (value)
-			note(t, "feature bits beyond 63", VIRTIO_MMIO_DRIVER_FEATURES, value);
+			vmmio_note(t, "feature bits beyond 63", VIRTIO_MMIO_DRIVER_FEATURES, value);
 		return;
 	}
 	unsigned shift = 32 * t->driver_features_sel;
@@ -256,7 +258,7 @@ static void write_register(struct virtio_mmio *t, uint64_t offset, uint32_t valu
 	case VIRTIO_MMIO_SHM_SEL:
 		break; /* no shared memory regions: every id reads as absent */
 	default:
-		note(t, "write to a read-only or unknown register", offset, value);
+		vmmio_note(t, "write to a read-only or unknown register", offset, value);
 		break;
 	}
 }
@@ -276,7 +278,7 @@ static void mmio_read(void *opaque, uint64_t offset, void *data, unsigned len)
 	struct virtio_mmio *t = opaque;
 	if (offset >= VIRTIO_MMIO_CONFIG) {
 		if (!config_access_ok(t, offset, len)) {
-			note(t, "bad config space read", offset, len);
+			vmmio_note(t, "bad config space read", offset, len);
 			memset(data, 0xff, len);
 			return;
 		}
@@ -286,7 +288,7 @@ static void mmio_read(void *opaque, uint64_t offset, void *data, unsigned len)
 		return;
 	}
 	if (len != 4 || offset % 4) {
-		note(t, "register read of wrong size or alignment", offset, len);
+		vmmio_note(t, "register read of wrong size or alignment", offset, len);
 		memset(data, 0xff, len);
 		return;
 	}
@@ -307,7 +309,7 @@ static void mmio_write(void *opaque, uint64_t offset, const void *data, unsigned
 	struct virtio_mmio *t = opaque;
 	if (offset >= VIRTIO_MMIO_CONFIG) {
 		if (!config_access_ok(t, offset, len) || !t->ops->config_write) {
-			note(t, "bad or read-only config space write", offset, len);
+			vmmio_note(t, "bad or read-only config space write", offset, len);
 			return;
 		}
 		pthread_mutex_lock(&t->lock);
@@ -316,7 +318,7 @@ static void mmio_write(void *opaque, uint64_t offset, const void *data, unsigned
 		return;
 	}
 	if (len != 4 || offset % 4) {
-		note(t, "register write of wrong size or alignment", offset, len);
+		vmmio_note(t, "register write of wrong size or alignment", offset, len);
 		return;
 	}
 	uint32_t value;
@@ -327,7 +329,7 @@ static void mmio_write(void *opaque, uint64_t offset, const void *data, unsigned
 		return;
 	}
 	if (offset == VIRTIO_MMIO_QUEUE_NOTIFY) {
-		handle_notify(t, value);
+		vmmio_handle_notify(t, value);
 		return;
 	}
 	pthread_mutex_lock(&t->lock);

@@ -21,7 +21,7 @@
 
 /* For work started from a backend fd: the transport lock (once there is a
  * transport), then ours. Returns the transport, possibly NULL. */
-struct virtio_mmio *vs_lock(struct virtio_vsock *vs)
+struct virtio_mmio *vsock_lock(struct virtio_vsock *vs)
 {
 	for (;;) {
 		struct virtio_mmio *t = atomic_load(&vs->transport);
@@ -37,22 +37,22 @@ struct virtio_mmio *vs_lock(struct virtio_vsock *vs)
 	}
 }
 
-void vs_unlock(struct virtio_vsock *vs, struct virtio_mmio *t)
+void vsock_unlock(struct virtio_vsock *vs, struct virtio_mmio *t)
 {
 	pthread_mutex_unlock(&vs->lock);
 	if (t)
 		virtio_mmio_unlock(t);
 }
 
-bool vs_active(struct virtio_vsock *vs)
+bool vsock_active(struct virtio_vsock *vs)
 {
 	struct virtio_mmio *t = atomic_load(&vs->transport);
 	return t && virtio_mmio_active(t);
 }
 
-bool can_send(struct virtio_vsock *vs)
+bool vsock_can_send(struct virtio_vsock *vs)
 {
-	return vs_active(vs) && !vs->rx_starved;
+	return vsock_active(vs) && !vs->rx_starved;
 }
 
 /* ---- Device ops (transport lock held) ------------------------------------------------------ */
@@ -83,9 +83,9 @@ static void vsock_queue_notify(void *dev, struct virtio_mmio *t, unsigned queue)
 		if (queue == VSOCK_RX_QUEUE)
 			vs->rx_starved = false; /* parked sockets get woken by settle */
 		else if (queue == VSOCK_TX_QUEUE)
-			process_tx(vs, t);
+			vsock_process_tx(vs, t);
 		/* The event queue: its buffers wait for an event we never send. */
-		settle(vs);
+		vsock_settle(vs);
 	}
 	pthread_mutex_unlock(&vs->lock);
 }
@@ -101,7 +101,7 @@ static void vsock_reset(void *dev)
 		next = c->next;
 		if (c->state == VSOCK_HOST_CMD || (c->state == VSOCK_REQUEST && !c->request_sent))
 			continue;
-		drop_conn(vs, c);
+		vsock_drop_conn(vs, c);
 	}
 	vs->n_orphans = 0;
 	vs->rx_starved = false;
@@ -156,17 +156,17 @@ struct virtio_vsock *virtio_vsock_create(uint32_t guest_cid, const char *uds_pat
 	vs->guest_cid = guest_cid;
 	vs->next_port = VSOCK_FIRST_PORT;
 	vs->log_limit.burst = 5;
-	if (listen_uds(vs, err, errlen) < 0)
+	if (vsock_listen_uds(vs, err, errlen) < 0)
 		goto fail;
 	vs->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	vs->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	int r = vs->wake_fd < 0 || vs->timer_fd < 0 ? -errno : 0;
 	if (r == 0)
-		r = event_loop_add(loop, vs->listen_fd, EPOLLIN, on_listen, vs);
+		r = event_loop_add(loop, vs->listen_fd, EPOLLIN, vsock_on_listen, vs);
 	if (r == 0)
-		r = event_loop_add(loop, vs->wake_fd, EPOLLIN, on_wake, vs);
+		r = event_loop_add(loop, vs->wake_fd, EPOLLIN, vsock_on_wake, vs);
 	if (r == 0)
-		r = event_loop_add(loop, vs->timer_fd, EPOLLIN, on_timer, vs);
+		r = event_loop_add(loop, vs->timer_fd, EPOLLIN, vsock_on_timer, vs);
 	if (r < 0) {
 		snprintf(err, errlen, "%s: event loop: %s", vs->uds_path, strerror(-r));
 		goto fail;

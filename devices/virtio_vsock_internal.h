@@ -72,77 +72,79 @@ static inline uint64_t now_ms(void)
 }
 
 /* Unless said otherwise, call the functions below with vs->lock held, and the transport lock
- * taken before it once there is a transport: from a device op, or between vs_lock() and
- * vs_unlock(). */
+ * taken before it once there is a transport: from a device op, or between vsock_lock() and
+ * vsock_unlock(). */
 
 /* ---- Locking and state (virtio_vsock.c) ------------------------------------------- */
 
 /* For work started from a backend fd: the transport lock (once there is a transport), then
  * ours. Returns the transport, possibly NULL. Any thread, no lock held. */
-struct virtio_mmio *vs_lock(struct virtio_vsock *vs);
+struct virtio_mmio *vsock_lock(struct virtio_vsock *vs);
 
-/* Releases what vs_lock() took; `t` is what it returned. */
-void vs_unlock(struct virtio_vsock *vs, struct virtio_mmio *t);
+/* Releases what vsock_lock() took; `t` is what it returned. */
+void vsock_unlock(struct virtio_vsock *vs, struct virtio_mmio *t);
 
 /* Whether there is a transport and it is active (DRIVER_OK, no NEEDS_RESET). */
-bool vs_active(struct virtio_vsock *vs);
+bool vsock_active(struct virtio_vsock *vs);
 
 /* Whether packets can go to the guest now: active and the rx queue not run dry. */
-bool can_send(struct virtio_vsock *vs);
+bool vsock_can_send(struct virtio_vsock *vs);
 
 /* ---- Packets to and from the guest (vsock_queues.c) -------------------------------- */
 
 /* Moves host data of connection `c` (established, its socket readable or parked) to the
- * guest for a while, control packets first. May end `c` (apply()). */
-void read_host(struct virtio_vsock *vs, struct vsock_conn *c);
+ * guest for a while, control packets first. May end `c` (vsock_apply()). */
+void vsock_read_host(struct virtio_vsock *vs, struct vsock_conn *c);
 
 /* Pops every tx chain of transport `t`, hands each guest packet to its connection (or
  * answers it with an RST) and pushes the chains back; fails the device for a bad chain. */
-void process_tx(struct virtio_vsock *vs, struct virtio_mmio *t);
+void vsock_process_tx(struct virtio_vsock *vs, struct virtio_mmio *t);
 
 /* Sends what is pending, sets each socket's epoll events to match its state, arms the
  * timer and raises the used-buffer interrupts. Call after every piece of work. */
-void settle(struct virtio_vsock *vs);
+void vsock_settle(struct virtio_vsock *vs);
 
 /* ---- Host sockets and connections (vsock_host.c) ----------------------------------- */
 
-/* Wakes the loop thread (on_wake()): reaps zombies and reads parked sockets. Any thread. */
-void wake(struct virtio_vsock *vs);
+/* Wakes the loop thread (vsock_on_wake()): reaps zombies and reads parked sockets. Any thread. */
+void vsock_wake(struct virtio_vsock *vs);
 
 /* The connection a guest packet from guest_port to host_port belongs to: one the guest
  * knows of (not waiting for CONNECT, REQUEST sent if host-initiated). NULL if none. */
-struct vsock_conn *find_conn(struct virtio_vsock *vs, uint32_t guest_port, uint32_t host_port);
+struct vsock_conn *vsock_find_conn(struct virtio_vsock *vs, uint32_t guest_port,
+				   uint32_t host_port);
 
 /* Forgets a connection without telling the guest and frees it. Off the loop thread a
  * watched socket is shut down now and reaped later on the loop. */
-void drop_conn(struct virtio_vsock *vs, struct vsock_conn *c);
+void vsock_drop_conn(struct virtio_vsock *vs, struct vsock_conn *c);
 
 /* Queues an RST to the guest from (src_cid, src_port) to its dst_port; dropped (and logged)
  * when VSOCK_MAX_ORPHANS are already waiting. */
-void queue_rst(struct virtio_vsock *vs, uint64_t src_cid, uint32_t src_port, uint32_t dst_port);
+void vsock_queue_rst(struct virtio_vsock *vs, uint64_t src_cid, uint32_t src_port,
+		     uint32_t dst_port);
 
 /* Ends a connection with an RST to the guest (if the guest knows of it) and closes the host
  * socket; `c` is freed (or becomes a zombie). */
-void reset_conn(struct virtio_vsock *vs, struct vsock_conn *c);
+void vsock_reset_conn(struct virtio_vsock *vs, struct vsock_conn *c);
 
 /* Carries out what the connection's state machine asked for: VSOCK_RESET and VSOCK_CLOSE
  * end `c`; VSOCK_KEEP in CLOSING closes the host socket and starts the close timeout. */
-void apply(struct virtio_vsock *vs, struct vsock_conn *c, enum vsock_action act);
+void vsock_apply(struct virtio_vsock *vs, struct vsock_conn *c, enum vsock_action act);
 
 /* A guest REQUEST (header `h`, little-endian) to host port P: connects to "<uds_path>_P" and
  * queues RESPONSE, or queues an RST when nothing listens there or there are too many
  * connections. */
-void guest_connect(struct virtio_vsock *vs, const struct virtio_vsock_hdr *h);
+void vsock_guest_connect(struct virtio_vsock *vs, const struct virtio_vsock_hdr *h);
 
 /* Binds and listens on vs->uds_path, replacing a stale socket file; records its device and
  * inode for destroy. 0, or -errno with a one-line reason in `err`. No lock needed. */
-int listen_uds(struct virtio_vsock *vs, char *err, size_t errlen);
+int vsock_listen_uds(struct virtio_vsock *vs, char *err, size_t errlen);
 
 /* Event-loop callbacks (loop thread, no lock held; `opaque` is the device): a connection
  * on the listener, vs->wake_fd (reap zombies, read parked sockets), vs->timer_fd (REQUEST
- * and CLOSING timeouts). Each takes vs_lock() and does nothing once destroying. */
-void on_listen(void *opaque, uint32_t events);
-void on_wake(void *opaque, uint32_t events);
-void on_timer(void *opaque, uint32_t events);
+ * and CLOSING timeouts). Each takes vsock_lock() and does nothing once destroying. */
+void vsock_on_listen(void *opaque, uint32_t events);
+void vsock_on_wake(void *opaque, uint32_t events);
+void vsock_on_timer(void *opaque, uint32_t events);
 
 #endif

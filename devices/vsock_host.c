@@ -16,14 +16,14 @@
 
 /* ---- Connections: table and fds ------------------------------------------------ */
 
-void wake(struct virtio_vsock *vs)
+void vsock_wake(struct virtio_vsock *vs)
 {
 	(void)eventfd_write(vs->wake_fd, 1);
 }
 
 /* The connection a guest packet from guest_port to host_port belongs to:
  * one the guest knows of. */
-struct vsock_conn *find_conn(struct virtio_vsock *vs, uint32_t guest_port, uint32_t host_port)
+struct vsock_conn *vsock_find_conn(struct virtio_vsock *vs, uint32_t guest_port, uint32_t host_port)
 {
 	for (struct vsock_conn *c = vs->conns; c; c = c->next) {
 		if (c->guest_port != guest_port || c->host_port != host_port)
@@ -51,7 +51,7 @@ static void on_conn_event(void *opaque, uint32_t events);
 /* Starts watching a new connection's socket. */
 static int watch_conn(struct virtio_vsock *vs, struct vsock_conn *c)
 {
-	c->events = vsock_conn_events(c, can_send(vs));
+	c->events = vsock_conn_events(c, vsock_can_send(vs));
 	int r = event_loop_add(vs->loop, c->fd, c->events, on_conn_event, c);
 	c->watched = r == 0;
 	return r;
@@ -70,7 +70,7 @@ static void release_fd(struct virtio_vsock *vs, struct vsock_conn *c)
 
 /* Forgets a connection without telling the guest. Off the loop thread a
  * watched socket is shut down now and reaped later on the loop. */
-void drop_conn(struct virtio_vsock *vs, struct vsock_conn *c)
+void vsock_drop_conn(struct virtio_vsock *vs, struct vsock_conn *c)
 {
 	unlink_conn(&vs->conns, c);
 	vs->n_conns--;
@@ -80,7 +80,7 @@ void drop_conn(struct virtio_vsock *vs, struct vsock_conn *c)
 		c->zombie = true;
 		c->next = vs->zombies;
 		vs->zombies = c;
-		wake(vs);
+		vsock_wake(vs);
 		return;
 	}
 	release_fd(vs, c);
@@ -95,7 +95,8 @@ static void reap_zombie(struct virtio_vsock *vs, struct vsock_conn *c)
 }
 
 /* Queues an RST to the guest from (src_cid, src_port) to its dst_port. */
-void queue_rst(struct virtio_vsock *vs, uint64_t src_cid, uint32_t src_port, uint32_t dst_port)
+void vsock_queue_rst(struct virtio_vsock *vs, uint64_t src_cid, uint32_t src_port,
+		     uint32_t dst_port)
 {
 	if (vs->n_orphans == VSOCK_MAX_ORPHANS) {
 		log_limited(&vs->log_limit, "vsock: rx queue starved, RST to port %u dropped",
@@ -107,22 +108,22 @@ void queue_rst(struct virtio_vsock *vs, uint64_t src_cid, uint32_t src_port, uin
 
 /* Ends a connection with an RST to the guest (if the guest knows of it)
  * and closes the host socket. */
-void reset_conn(struct virtio_vsock *vs, struct vsock_conn *c)
+void vsock_reset_conn(struct virtio_vsock *vs, struct vsock_conn *c)
 {
 	bool known = c->state != VSOCK_HOST_CMD && (c->state != VSOCK_REQUEST || c->request_sent);
 	if (known)
-		queue_rst(vs, VSOCK_HOST_CID, c->host_port, c->guest_port);
+		vsock_queue_rst(vs, VSOCK_HOST_CID, c->host_port, c->guest_port);
 	log_debug("vsock: reset guest port %u <-> host port %u", c->guest_port, c->host_port);
-	drop_conn(vs, c);
+	vsock_drop_conn(vs, c);
 }
 
 /* Carries out what the connection's state machine asked for. */
-void apply(struct virtio_vsock *vs, struct vsock_conn *c, enum vsock_action act)
+void vsock_apply(struct virtio_vsock *vs, struct vsock_conn *c, enum vsock_action act)
 {
 	if (act == VSOCK_RESET) {
-		reset_conn(vs, c);
+		vsock_reset_conn(vs, c);
 	} else if (act == VSOCK_CLOSE) {
-		drop_conn(vs, c);
+		vsock_drop_conn(vs, c);
 	} else if (c->state == VSOCK_CLOSING && c->fd >= 0) {
 		release_fd(vs, c);
 		c->deadline_ms = now_ms() + VSOCK_CLOSE_MS;
@@ -132,7 +133,7 @@ void apply(struct virtio_vsock *vs, struct vsock_conn *c, enum vsock_action act)
 /* ---- Guest-initiated connections ------------------------------------------------- */
 
 /* A guest REQUEST to host port P: connect to "<uds_path>_P". */
-void guest_connect(struct virtio_vsock *vs, const struct virtio_vsock_hdr *h)
+void vsock_guest_connect(struct virtio_vsock *vs, const struct virtio_vsock_hdr *h)
 {
 	uint32_t guest_port = le32toh(h->src_port), host_port = le32toh(h->dst_port);
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
@@ -167,7 +168,7 @@ refused:
 		  vs->n_conns >= VSOCK_MAX_CONNS ? "too many connections" : strerror(errno));
 	if (fd >= 0)
 		close(fd);
-	queue_rst(vs, VSOCK_HOST_CID, host_port, guest_port);
+	vsock_queue_rst(vs, VSOCK_HOST_CID, host_port, guest_port);
 }
 
 /* ---- Event-loop callbacks (loop thread) ------------------------------------------------ */
@@ -197,7 +198,7 @@ static void host_command(struct virtio_vsock *vs, struct vsock_conn *c)
 		if (r == -EPROTO)
 			log_limited(&vs->log_limit, "vsock: %s: bad command \"%.*s\"", vs->uds_path,
 				    (int)c->cmd_len, c->cmd);
-		drop_conn(vs, c);
+		vsock_drop_conn(vs, c);
 		return;
 	}
 	c->guest_port = port;
@@ -215,7 +216,7 @@ static void conn_event(struct virtio_vsock *vs, struct vsock_conn *c, uint32_t e
 		return;
 	case VSOCK_REQUEST:
 		if (events & (EPOLLHUP | EPOLLERR))
-			reset_conn(vs, c); /* the host gave up waiting */
+			vsock_reset_conn(vs, c); /* the host gave up waiting */
 		return;
 	case VSOCK_ESTABLISHED:
 		break;
@@ -223,42 +224,42 @@ static void conn_event(struct virtio_vsock *vs, struct vsock_conn *c, uint32_t e
 		return;
 	}
 	if (events & EPOLLERR) {
-		reset_conn(vs, c);
+		vsock_reset_conn(vs, c);
 		return;
 	}
 	if (events & EPOLLOUT) {
 		enum vsock_action act = vsock_conn_on_writable(c);
 		if (act != VSOCK_KEEP) {
-			apply(vs, c, act);
+			vsock_apply(vs, c, act);
 			return;
 		}
 	}
 	if (events & EPOLLHUP)
 		c->host_hup = true;
 	if (events & (EPOLLIN | EPOLLHUP))
-		read_host(vs, c);
+		vsock_read_host(vs, c);
 }
 
 static void on_conn_event(void *opaque, uint32_t events)
 {
 	struct vsock_conn *c = opaque;
 	struct virtio_vsock *vs = c->owner;
-	struct virtio_mmio *t = vs_lock(vs);
+	struct virtio_mmio *t = vsock_lock(vs);
 	if (!vs->destroying) {
 		if (c->zombie)
 			reap_zombie(vs, c);
 		else
 			conn_event(vs, c, events);
-		settle(vs);
+		vsock_settle(vs);
 	}
-	vs_unlock(vs, t);
+	vsock_unlock(vs, t);
 }
 
-void on_listen(void *opaque, uint32_t events)
+void vsock_on_listen(void *opaque, uint32_t events)
 {
 	struct virtio_vsock *vs = opaque;
 	(void)events;
-	struct virtio_mmio *t = vs_lock(vs);
+	struct virtio_mmio *t = vsock_lock(vs);
 	for (int i = 0; i < 16 && !vs->destroying; i++) {
 		int fd = accept4(vs->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
@@ -285,18 +286,18 @@ void on_listen(void *opaque, uint32_t events)
 		vs->n_conns++;
 	}
 	if (!vs->destroying)
-		settle(vs);
-	vs_unlock(vs, t);
+		vsock_settle(vs);
+	vsock_unlock(vs, t);
 }
 
 /* Reaps zombies and moves data from parked (closed-by-host) sockets. */
-void on_wake(void *opaque, uint32_t events)
+void vsock_on_wake(void *opaque, uint32_t events)
 {
 	struct virtio_vsock *vs = opaque;
 	eventfd_t v;
 	(void)events;
 	(void)eventfd_read(vs->wake_fd, &v);
-	struct virtio_mmio *t = vs_lock(vs);
+	struct virtio_mmio *t = vsock_lock(vs);
 	if (!vs->destroying) {
 		while (vs->zombies)
 			reap_zombie(vs, vs->zombies);
@@ -304,20 +305,20 @@ void on_wake(void *opaque, uint32_t events)
 		for (struct vsock_conn *c = vs->conns; c; c = next) {
 			next = c->next;
 			if (c->parked)
-				read_host(vs, c);
+				vsock_read_host(vs, c);
 		}
-		settle(vs);
+		vsock_settle(vs);
 	}
-	vs_unlock(vs, t);
+	vsock_unlock(vs, t);
 }
 
-void on_timer(void *opaque, uint32_t events)
+void vsock_on_timer(void *opaque, uint32_t events)
 {
 	struct virtio_vsock *vs = opaque;
 	uint64_t expirations;
 	(void)events;
 	(void)!read(vs->timer_fd, &expirations, sizeof(expirations));
-	struct virtio_mmio *t = vs_lock(vs);
+	struct virtio_mmio *t = vsock_lock(vs);
 	if (!vs->destroying) {
 		vs->timer_at = 0;
 		uint64_t now = now_ms();
@@ -328,18 +329,18 @@ void on_timer(void *opaque, uint32_t events)
 				log_limited(&vs->log_limit,
 					    "vsock: guest port %u did not answer %s", c->guest_port,
 					    c->state == VSOCK_REQUEST ? "REQUEST" : "SHUTDOWN");
-				reset_conn(vs, c);
+				vsock_reset_conn(vs, c);
 			}
 		}
-		settle(vs);
+		vsock_settle(vs);
 	}
-	vs_unlock(vs, t);
+	vsock_unlock(vs, t);
 }
 
 /* ---- The listener ---------------------------------------------------------------- */
 
 /* Binds and listens on uds_path, replacing a stale socket file. */
-int listen_uds(struct virtio_vsock *vs, char *err, size_t errlen)
+int vsock_listen_uds(struct virtio_vsock *vs, char *err, size_t errlen)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	snprintf(a.sun_path, sizeof(a.sun_path), "%s", vs->uds_path);

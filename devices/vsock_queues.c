@@ -54,7 +54,7 @@ static int send_control(struct virtio_vsock *vs, const struct virtio_vsock_hdr *
  * while rx buffers last. */
 static void flush_control(struct virtio_vsock *vs)
 {
-	if (!vs_active(vs))
+	if (!vsock_active(vs))
 		return;
 	unsigned sent = 0;
 	while (sent < vs->n_orphans) {
@@ -152,9 +152,9 @@ static int read_one(struct virtio_vsock *vs, struct vsock_conn *c)
 	if (again && !c->parked)
 		return 0;
 	if (n < 0 && !again)
-		apply(vs, c, VSOCK_RESET);
+		vsock_apply(vs, c, VSOCK_RESET);
 	else
-		apply(vs, c, vsock_conn_on_host_eof(c, c->host_hup));
+		vsock_apply(vs, c, vsock_conn_on_host_eof(c, c->host_hup));
 	return -1;
 }
 
@@ -166,7 +166,7 @@ static void host_gone(struct virtio_vsock *vs, struct vsock_conn *c)
 	if (c->fd < 0 || c->state != VSOCK_ESTABLISHED)
 		return;
 	if (c->host_eof || (c->peer_shutdown & VIRTIO_VSOCK_SHUTDOWN_RCV)) {
-		apply(vs, c, vsock_conn_on_host_eof(c, true));
+		vsock_apply(vs, c, vsock_conn_on_host_eof(c, true));
 		return;
 	}
 	if (c->watched) {
@@ -177,11 +177,11 @@ static void host_gone(struct virtio_vsock *vs, struct vsock_conn *c)
 }
 
 /* Moves host data to the guest for a while. */
-void read_host(struct virtio_vsock *vs, struct vsock_conn *c)
+void vsock_read_host(struct virtio_vsock *vs, struct vsock_conn *c)
 {
 	flush_control(vs); /* control packets go out ahead of data */
 	for (int i = 0; i < VSOCK_READS_PER_CALL; i++) {
-		if (!can_send(vs) || !vsock_conn_wants_read(c))
+		if (!vsock_can_send(vs) || !vsock_conn_wants_read(c))
 			break;
 		int r = read_one(vs, c);
 		if (r < 0)
@@ -189,7 +189,7 @@ void read_host(struct virtio_vsock *vs, struct vsock_conn *c)
 		if (r == 0)
 			break;
 	}
-	if (c->host_hup && !(can_send(vs) && vsock_conn_wants_read(c)))
+	if (c->host_hup && !(vsock_can_send(vs) && vsock_conn_wants_read(c)))
 		host_gone(vs, c);
 }
 
@@ -202,9 +202,10 @@ static void refuse(struct virtio_vsock *vs, const struct virtio_vsock_hdr *h, st
 	log_limited(&vs->log_limit, "vsock: guest packet op %u %u -> %u refused: %s",
 		    le16toh(h->op), le32toh(h->src_port), le32toh(h->dst_port), why);
 	if (c)
-		reset_conn(vs, c);
+		vsock_reset_conn(vs, c);
 	else if (le16toh(h->op) != VIRTIO_VSOCK_OP_RST)
-		queue_rst(vs, le64toh(h->dst_cid), le32toh(h->dst_port), le32toh(h->src_port));
+		vsock_queue_rst(vs, le64toh(h->dst_cid), le32toh(h->dst_port),
+				le32toh(h->src_port));
 }
 
 static void guest_packet(struct virtio_vsock *vs, const struct virtq_chain *chain)
@@ -215,7 +216,7 @@ static void guest_packet(struct virtio_vsock *vs, const struct virtq_chain *chai
 	uint32_t len = le32toh(h.len);
 	uint64_t dst_cid = le64toh(h.dst_cid);
 	struct vsock_conn *c = dst_cid == VSOCK_HOST_CID
-				   ? find_conn(vs, le32toh(h.src_port), le32toh(h.dst_port))
+				   ? vsock_find_conn(vs, le32toh(h.src_port), le32toh(h.dst_port))
 				   : NULL;
 	if (len > chain->readable_bytes - HDR_SIZE)
 		return refuse(vs, &h, c, "len beyond the buffer");
@@ -227,23 +228,24 @@ static void guest_packet(struct virtio_vsock *vs, const struct virtq_chain *chai
 		return refuse(vs, &h, c, "unknown op");
 	if (dst_cid != VSOCK_HOST_CID) {
 		if (op != VIRTIO_VSOCK_OP_RST)
-			queue_rst(vs, dst_cid, le32toh(h.dst_port), le32toh(h.src_port));
+			vsock_queue_rst(vs, dst_cid, le32toh(h.dst_port), le32toh(h.src_port));
 		return;
 	}
 	if (!c) {
 		if (op == VIRTIO_VSOCK_OP_REQUEST)
-			guest_connect(vs, &h);
+			vsock_guest_connect(vs, &h);
 		else if (op != VIRTIO_VSOCK_OP_RST)
-			queue_rst(vs, VSOCK_HOST_CID, le32toh(h.dst_port), le32toh(h.src_port));
+			vsock_queue_rst(vs, VSOCK_HOST_CID, le32toh(h.dst_port),
+					le32toh(h.src_port));
 		return;
 	}
 	int n_iov = 0;
 	if (op == VIRTIO_VSOCK_OP_RW)
 		n_iov = chain_iov(chain, 0, chain->num_readable, HDR_SIZE, len, vs->tx_iov);
-	apply(vs, c, vsock_conn_on_packet(c, &h, vs->tx_iov, n_iov));
+	vsock_apply(vs, c, vsock_conn_on_packet(c, &h, vs->tx_iov, n_iov));
 }
 
-void process_tx(struct virtio_vsock *vs, struct virtio_mmio *t)
+void vsock_process_tx(struct virtio_vsock *vs, struct virtio_mmio *t)
 {
 	struct virtq *vq = virtio_mmio_queue(t, VSOCK_TX_QUEUE);
 	struct virtq_chain chain;
@@ -285,14 +287,14 @@ static void arm_timer(struct virtio_vsock *vs)
 
 /* Sends what is pending, sets each socket's epoll events to match its
  * state, arms the timer and raises the used-buffer interrupts. */
-void settle(struct virtio_vsock *vs)
+void vsock_settle(struct virtio_vsock *vs)
 {
 	flush_control(vs);
-	bool send_ok = can_send(vs);
+	bool send_ok = vsock_can_send(vs);
 	for (struct vsock_conn *c = vs->conns; c; c = c->next) {
 		if (c->parked) {
 			if (send_ok && vsock_conn_wants_read(c))
-				wake(vs);
+				vsock_wake(vs);
 			continue;
 		}
 		if (!c->watched)

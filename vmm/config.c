@@ -12,7 +12,7 @@ static const char SET_FILE[] = "--set";
 
 /* ---- error messages ----------------------------------------------------- */
 
-void appendf(char *buf, size_t size, size_t *len, const char *fmt, ...)
+void cfg_appendf(char *buf, size_t size, size_t *len, const char *fmt, ...)
 {
 	va_list ap;
 	if (*len >= size - 1)
@@ -24,8 +24,8 @@ void appendf(char *buf, size_t size, size_t *len, const char *fmt, ...)
 		*len = (size_t)r >= size - *len ? size - 1 : *len + (size_t)r;
 }
 
-void fail(struct parser *p, struct config_origin at, const char *section, const char *key,
-	  const char *fmt, ...)
+void cfg_fail(struct parser *p, struct config_origin at, const char *section, const char *key,
+	      const char *fmt, ...)
 {
 	char *buf = p->err->msg;
 	size_t size = sizeof(p->err->msg), len = 0;
@@ -36,19 +36,19 @@ void fail(struct parser *p, struct config_origin at, const char *section, const 
 	buf[0] = '\0';
 	if (at.file == SET_FILE && at.line > 0 && (size_t)at.line <= p->n_overrides) {
 		const char *t = p->overrides[at.line - 1];
-		appendf(buf, size, &len, "--set %.*s%s", qlen(t), t,
-			strlen(t) > QUOTE_MAX ? "..." : "");
+		cfg_appendf(buf, size, &len, "--set %.*s%s", qlen(t), t,
+			    strlen(t) > QUOTE_MAX ? "..." : "");
 	} else if (at.line > 0) {
-		appendf(buf, size, &len, "%s:%d", at.file, at.line);
+		cfg_appendf(buf, size, &len, "%s:%d", at.file, at.line);
 	} else {
-		appendf(buf, size, &len, "%s", at.file ? at.file : p->cfg->file);
+		cfg_appendf(buf, size, &len, "%s", at.file ? at.file : p->cfg->file);
 	}
 	if (section)
-		appendf(buf, size, &len, ": [%s]", section);
+		cfg_appendf(buf, size, &len, ": [%s]", section);
 	if (key)
-		appendf(buf, size, &len, "%s%.*s%s", section ? " " : ": ", qlen(key), key,
-			strlen(key) > QUOTE_MAX ? "..." : "");
-	appendf(buf, size, &len, ": ");
+		cfg_appendf(buf, size, &len, "%s%.*s%s", section ? " " : ": ", qlen(key), key,
+			    strlen(key) > QUOTE_MAX ? "..." : "");
+	cfg_appendf(buf, size, &len, ": ");
 	if (len < size - 1) {
 		va_list ap;
 		va_start(ap, fmt);
@@ -59,7 +59,7 @@ void fail(struct parser *p, struct config_origin at, const char *section, const 
 
 /* ---- sections and keys --------------------------------------------------- */
 
-struct section *find_section(struct parser *p, const char *name)
+struct section *cfg_find_section(struct parser *p, const char *name)
 {
 	for (size_t i = 0; i < p->n_sections; i++)
 		if (!strcmp(p->sections[i].name, name))
@@ -67,7 +67,7 @@ struct section *find_section(struct parser *p, const char *name)
 	return NULL;
 }
 
-struct section *first_of(struct parser *p, const struct section_def *def)
+struct section *cfg_first_of(struct parser *p, const struct section_def *def)
 {
 	for (size_t i = 0; i < p->n_sections; i++)
 		if (p->sections[i].def == def)
@@ -112,15 +112,15 @@ static void *open_object(struct parser *p, const struct section_def *def, const 
 
 /* Opens section `name` (`len` bytes, not NUL-terminated). From the file a second header of
  * the same name is an error; an override reuses the section. */
-struct section *open_section(struct parser *p, const char *text, size_t len,
-			     struct config_origin at, bool override)
+struct section *cfg_open_section(struct parser *p, const char *text, size_t len,
+				 struct config_origin at, bool override)
 {
 	char name[SECTION_NAME_MAX];
 	const struct section_def *def = NULL;
 
 	if (len >= sizeof(name)) {
-		fail(p, at, NULL, NULL, "[%.*s...]: section name too long (at most %zu bytes)",
-		     QUOTE_MAX, text, sizeof(name) - 1);
+		cfg_fail(p, at, NULL, NULL, "[%.*s...]: section name too long (at most %zu bytes)",
+			 QUOTE_MAX, text, sizeof(name) - 1);
 		return NULL;
 	}
 	memcpy(name, text, len);
@@ -132,33 +132,33 @@ struct section *open_section(struct parser *p, const char *text, size_t len,
 		    !strncmp(config_sections[i].name, name, plen))
 			def = &config_sections[i];
 	if (!def || (dot && !def->named)) {
-		fail(p, at, name, NULL, "unknown section (known: " KNOWN_SECTIONS ")");
+		cfg_fail(p, at, name, NULL, "unknown section (known: " KNOWN_SECTIONS ")");
 		return NULL;
 	}
 	if (def->named && !dot) {
-		fail(p, at, name, NULL, "needs a name, as in [%s.NAME]", def->name);
+		cfg_fail(p, at, name, NULL, "needs a name, as in [%s.NAME]", def->name);
 		return NULL;
 	}
-	if (dot && !valid_name(dot + 1)) {
-		fail(p, at, name, NULL, "bad name " QFMT " (1-63 characters of A-Z a-z 0-9 . _ -)",
-		     QARG(dot + 1));
+	if (dot && !cfg_valid_name(dot + 1)) {
+		cfg_fail(p, at, name, NULL,
+			 "bad name " QFMT " (1-63 characters of A-Z a-z 0-9 . _ -)", QARG(dot + 1));
 		return NULL;
 	}
-	struct section *s = find_section(p, name);
+	struct section *s = cfg_find_section(p, name);
 	if (s && override)
 		return s;
 	if (s) {
-		fail(p, at, name, NULL, "duplicate section (first at line %d)", s->at.line);
+		cfg_fail(p, at, name, NULL, "duplicate section (first at line %d)", s->at.line);
 		return NULL;
 	}
 	if (p->n_sections == MAX_SECTIONS) {
-		fail(p, at, name, NULL, "too many sections");
+		cfg_fail(p, at, name, NULL, "too many sections");
 		return NULL;
 	}
 	void *obj = open_object(p, def, dot ? dot + 1 : NULL, at);
 	if (!obj) {
-		fail(p, at, name, NULL, "too many [%s.NAME] sections (at most %d)", def->name,
-		     def->obj == OBJ_DRIVE ? CONFIG_MAX_DRIVES : CONFIG_MAX_NETS);
+		cfg_fail(p, at, name, NULL, "too many [%s.NAME] sections (at most %d)", def->name,
+			 def->obj == OBJ_DRIVE ? CONFIG_MAX_DRIVES : CONFIG_MAX_NETS);
 		return NULL;
 	}
 	s = &p->sections[p->n_sections++];
@@ -170,15 +170,15 @@ struct section *open_section(struct parser *p, const char *text, size_t len,
 	return s;
 }
 
-int set_key(struct parser *p, struct section *s, const char *key, const char *value,
-	    struct config_origin at, bool override)
+int cfg_set_key(struct parser *p, struct section *s, const char *key, const char *value,
+		struct config_origin at, bool override)
 {
 	const struct section_def *def = s->def;
 	char why[WHY_MAX];
 	size_t i;
 
 	if (!*key) {
-		fail(p, at, s->name, NULL, "no key name before '='");
+		cfg_fail(p, at, s->name, NULL, "no key name before '='");
 		return -1;
 	}
 	for (i = 0; i < def->n_keys; i++)
@@ -187,20 +187,21 @@ int set_key(struct parser *p, struct section *s, const char *key, const char *va
 	if (i == def->n_keys) {
 		size_t len = 0;
 		for (size_t j = 0; j < def->n_keys; j++)
-			appendf(why, sizeof(why), &len, "%s%s", j ? ", " : "", def->keys[j].name);
-		fail(p, at, s->name, key, "unknown key (known: %s)", why);
+			cfg_appendf(why, sizeof(why), &len, "%s%s", j ? ", " : "",
+				    def->keys[j].name);
+		cfg_fail(p, at, s->name, key, "unknown key (known: %s)", why);
 		return -1;
 	}
 	if (!override && s->keys[i].file) {
-		fail(p, at, s->name, key, "duplicate key (first at line %d)", s->keys[i].line);
+		cfg_fail(p, at, s->name, key, "duplicate key (first at line %d)", s->keys[i].line);
 		return -1;
 	}
 	const struct key_def *k = &def->keys[i];
 	if (k->set(k, s->obj, value, why, sizeof(why))) {
-		fail(p, at, s->name, key, "%s", why);
+		cfg_fail(p, at, s->name, key, "%s", why);
 		return -1;
 	}
-	if (k->set == set_path)
+	if (k->set == cfg_set_path)
 		FIELD(struct config_path, s->obj, k)->at = at;
 	s->keys[i] = at;
 	return 0;
@@ -228,7 +229,7 @@ static void apply_override(struct parser *p, size_t i)
 			if (*c == '.')
 				dot = c;
 	if (!eq || !dot) {
-		fail(p, at, NULL, NULL, "expected section.key=value");
+		cfg_fail(p, at, NULL, NULL, "expected section.key=value");
 		return;
 	}
 	const char *ss = text, *se = dot, *ks = dot + 1, *ke = eq, *vs = eq + 1,
@@ -237,33 +238,34 @@ static void apply_override(struct parser *p, size_t i)
 	trim(&ks, &ke);
 	trim(&vs, &ve);
 	if (ss == se || ks == ke) {
-		fail(p, at, NULL, NULL, "expected section.key=value");
+		cfg_fail(p, at, NULL, NULL, "expected section.key=value");
 		return;
 	}
-	struct section *s = open_section(p, ss, (size_t)(se - ss), at, true);
+	struct section *s = cfg_open_section(p, ss, (size_t)(se - ss), at, true);
 	if (!s)
 		return;
 	if ((size_t)(ke - ks) >= sizeof(key)) {
-		fail(p, at, s->name, NULL, "key too long");
+		cfg_fail(p, at, s->name, NULL, "key too long");
 		return;
 	}
 	memcpy(key, ks, (size_t)(ke - ks));
 	key[ke - ks] = '\0';
 	if ((size_t)(ve - vs) >= sizeof(value)) {
-		fail(p, at, s->name, key, "value too long (at most %d bytes)", CONFIG_LINE_MAX);
+		cfg_fail(p, at, s->name, key, "value too long (at most %d bytes)", CONFIG_LINE_MAX);
 		return;
 	}
 	memcpy(value, vs, (size_t)(ve - vs));
 	value[ve - vs] = '\0';
 	for (const char *c = value; *c; c++) {
 		if (*c == ';' && (c == value || is_space(c[-1]))) {
-			fail(p, at, s->name, key,
-			     "';' at the start or after a space would start a comment in an ini "
-			     "file");
+			cfg_fail(
+			    p, at, s->name, key,
+			    "';' at the start or after a space would start a comment in an ini "
+			    "file");
 			return;
 		}
 	}
-	set_key(p, s, key, value, at, true);
+	cfg_set_key(p, s, key, value, at, true);
 }
 
 /* ---- entry points ---------------------------------------------------------- */
@@ -288,11 +290,11 @@ void config_defaults(struct vm_config *cfg)
 static int run(struct parser *p, struct source *src)
 {
 	if (!p->failed)
-		parse_source(p, src);
+		cfg_parse_source(p, src);
 	for (size_t i = 0; i < p->n_overrides && !p->failed; i++)
 		apply_override(p, i);
 	if (!p->failed)
-		validate(p);
+		cfg_validate(p);
 	return p->failed ? -1 : 0;
 }
 
@@ -316,8 +318,8 @@ int config_load(struct vm_config *cfg, const char *path, const char *const *over
 	p->n_overrides = n_overrides;
 	src->f = fopen(path, "re");
 	if (!src->f)
-		fail(p, (struct config_origin){path, 0}, NULL, NULL, "cannot open: %s",
-		     strerror(errno));
+		cfg_fail(p, (struct config_origin){path, 0}, NULL, NULL, "cannot open: %s",
+			 strerror(errno));
 	r = run(p, src);
 	if (src->f)
 		fclose(src->f);

@@ -1,5 +1,5 @@
 /* config_ini.c - the ini text through inih, one physical line at a time: line numbers,
- * section headers, syntax errors, and each key handed to set_key(). */
+ * section headers, syntax errors, and each key handed to cfg_set_key(). */
 #include "config_internal.h"
 
 #include <errno.h>
@@ -15,14 +15,14 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	if (p->failed)
 		return 0;
 	if (!p->cur) {
-		fail(p, at, NULL, name, "key before the first [section]");
+		cfg_fail(p, at, NULL, name, "key before the first [section]");
 		return 0;
 	}
 	/* inih keeps "key = ; note" as the value "; note": read it as an empty value and a
 	 * comment, as a user would (config_print() relies on it, too). */
 	if (value[0] == ';')
 		value = "";
-	return set_key(p, p->cur, name, value, at, false) == 0;
+	return cfg_set_key(p, p->cur, name, value, at, false) == 0;
 }
 
 /* Looks at a new physical line the way inih will: opens sections, rejects lines that are
@@ -43,20 +43,20 @@ static void scan_line(struct parser *p, const char *line)
 		for (e = ++s; *e && *e != ']' && !(was_space && *e == ';'); e++)
 			was_space = is_space(*e);
 		if (*e != ']') {
-			fail(p, at, NULL, NULL, "syntax error: [section] header without ']'");
+			cfg_fail(p, at, NULL, NULL, "syntax error: [section] header without ']'");
 			return;
 		}
 		while (s < e && is_space(*s))
 			s++;
 		while (e > s && is_space(e[-1]))
 			e--;
-		p->cur = open_section(p, s, (size_t)(e - s), at, false);
+		p->cur = cfg_open_section(p, s, (size_t)(e - s), at, false);
 		return;
 	}
 	for (e = s; *e && *e != '=' && *e != ':' && !(was_space && *e == ';'); e++)
 		was_space = is_space(*e);
 	if (*e != '=' && *e != ':')
-		fail(p, at, NULL, NULL, "syntax error: expected [section] or key = value");
+		cfg_fail(p, at, NULL, NULL, "syntax error: expected [section] or key = value");
 }
 
 /* Reads the next physical line into src->line. 1: a line, 0: end, -1: error. */
@@ -82,16 +82,16 @@ static int next_line(struct source *src)
 			break;
 		}
 		if (len == CONFIG_LINE_MAX) {
-			fail(p, (struct config_origin){p->cfg->file, p->lineno + 1}, NULL, NULL,
-			     "line too long (at most %d bytes)", CONFIG_LINE_MAX);
+			cfg_fail(p, (struct config_origin){p->cfg->file, p->lineno + 1}, NULL, NULL,
+				 "line too long (at most %d bytes)", CONFIG_LINE_MAX);
 			return -1;
 		}
 		nul |= c == '\0';
 		src->line[len++] = (char)c;
 	}
 	if (src->f && ferror(src->f)) {
-		fail(p, (struct config_origin){p->cfg->file, 0}, NULL, NULL, "read error: %s",
-		     strerror(errno));
+		cfg_fail(p, (struct config_origin){p->cfg->file, 0}, NULL, NULL, "read error: %s",
+			 strerror(errno));
 		return -1;
 	}
 	if (len == 0)
@@ -101,8 +101,8 @@ static int next_line(struct source *src)
 	src->pos = 0;
 	p->lineno++;
 	if (nul) {
-		fail(p, (struct config_origin){p->cfg->file, p->lineno}, NULL, NULL,
-		     "NUL byte in line");
+		cfg_fail(p, (struct config_origin){p->cfg->file, p->lineno}, NULL, NULL,
+			 "NUL byte in line");
 		return -1;
 	}
 	scan_line(p, src->line);
@@ -127,7 +127,7 @@ static char *read_chunk(char *str, int num, void *stream)
 	return str;
 }
 
-void parse_source(struct parser *p, struct source *src)
+void cfg_parse_source(struct parser *p, struct source *src)
 {
 	/* Debian's inih takes its options at run time: lines up to CONFIG_LINE_MAX bytes on the
 	 * heap, no continuation lines, stop at the first error. */
@@ -144,8 +144,8 @@ void parse_source(struct parser *p, struct source *src)
 	src->len = src->pos = 0;
 	int r = ini_parse_stream(read_chunk, src, on_key, p);
 	if (r == -2)
-		fail(p, (struct config_origin){p->cfg->file, 0}, NULL, NULL, "out of memory");
+		cfg_fail(p, (struct config_origin){p->cfg->file, 0}, NULL, NULL, "out of memory");
 	else if (r > 0)
-		fail(p, (struct config_origin){p->cfg->file, r}, NULL, NULL,
-		     "syntax error: expected [section] or key = value");
+		cfg_fail(p, (struct config_origin){p->cfg->file, r}, NULL, NULL,
+			 "syntax error: expected [section] or key = value");
 }

@@ -108,76 +108,76 @@ static inline bool is_digit(int c)
 /* ---- the tables (config_keys.c) -------------------------------------------- */
 
 /* Value names of the enums, in enum order, NULL-terminated. */
-extern const char *const format_names[]; /* enum kernel_format */
-extern const char *const target_names[]; /* enum console_target */
-extern const char *const cache_names[];	 /* enum drive_cache */
+extern const char *const cfg_format_names[]; /* enum kernel_format */
+extern const char *const cfg_target_names[]; /* enum console_target */
+extern const char *const cfg_cache_names[];  /* enum drive_cache */
 
 /* Every known section with its keys; config_n_sections entries. */
 extern const struct section_def config_sections[];
 extern const size_t config_n_sections;
 
-/* The setter of path keys: fills a struct config_path's path (set_key() then records the
+/* The setter of path keys: fills a struct config_path's path (cfg_set_key() then records the
  * key's origin in it). Refuses empty, too long and control characters. */
-int set_path(const struct key_def *k, void *obj, const char *v, char *why, size_t n);
+int cfg_set_path(const struct key_def *k, void *obj, const char *v, char *why, size_t n);
 
 /* ---- values (config_values.c) ---------------------------------------------- */
 
 /* Whether `s` holds a byte below 0x20 or DEL. */
-bool has_control(const char *s);
+bool cfg_has_control(const char *s);
 
 /* Whether `s` is a section or VM name: 1-63 characters of A-Z a-z 0-9 . _ - */
-bool valid_name(const char *s);
+bool cfg_valid_name(const char *s);
 
 /* config_parse_size() with the reason for a refusal in `why` (`n` bytes). */
-int parse_size_why(const char *text, uint64_t *out, char *why, size_t n);
+int cfg_parse_size_why(const char *text, uint64_t *out, char *why, size_t n);
 
 /* Parses a number, decimal or hexadecimal after 0x, into `out`; 0, or -1 with `why` filled
  * (empty, junk, overflow of 64 bits). */
-int parse_u64(const char *text, uint64_t *out, char *why, size_t n);
+int cfg_parse_u64(const char *text, uint64_t *out, char *why, size_t n);
 
 /* Formats `v` into `buf` (`n` bytes) as "128M" for exact multiples of a unit (K, M, G, T),
  * else in bytes; returns `buf`. */
-const char *fmt_size(uint64_t v, char *buf, size_t n);
+const char *cfg_fmt_size(uint64_t v, char *buf, size_t n);
 
 /* ---- the parser (config.c) ------------------------------------------------- */
 
 /* Appends printf output at buf + *len (buffer of `size` bytes), advancing *len, cut at the
  * end of the buffer, which stays NUL-terminated. Does nothing once the buffer is full. */
-void appendf(char *buf, size_t size, size_t *len, const char *fmt, ...)
+void cfg_appendf(char *buf, size_t size, size_t *len, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* Records the first error: "ORIGIN: [section] key: problem" (section and key optional) in
  * p->err and sets p->failed; later errors are dropped. */
-void fail(struct parser *p, struct config_origin at, const char *section, const char *key,
-	  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void cfg_fail(struct parser *p, struct config_origin at, const char *section, const char *key,
+	      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* The open section named `name` (e.g. "drive.root"), or NULL. */
-struct section *find_section(struct parser *p, const char *name);
+struct section *cfg_find_section(struct parser *p, const char *name);
 
 /* The first open section of kind `def`, or NULL. */
-struct section *first_of(struct parser *p, const struct section_def *def);
+struct section *cfg_first_of(struct parser *p, const struct section_def *def);
 
 /* Opens section `name` (`len` bytes, not NUL-terminated). From the file a second header of
- * the same name is an error; an override reuses the section. NULL after fail(). */
-struct section *open_section(struct parser *p, const char *text, size_t len,
-			     struct config_origin at, bool override);
+ * the same name is an error; an override reuses the section. NULL after cfg_fail(). */
+struct section *cfg_open_section(struct parser *p, const char *text, size_t len,
+				 struct config_origin at, bool override);
 
 /* Sets `key` of section `s` to `value` through its setter, recording origin `at`. From the
- * file a key already set is an error; an override replaces it. 0, or -1 after fail(). */
-int set_key(struct parser *p, struct section *s, const char *key, const char *value,
-	    struct config_origin at, bool override);
+ * file a key already set is an error; an override replaces it. 0, or -1 after cfg_fail(). */
+int cfg_set_key(struct parser *p, struct section *s, const char *key, const char *value,
+		struct config_origin at, bool override);
 
 /* ---- the ini file (config_ini.c) ------------------------------------------- */
 
 /* Reads the ini text of src->f or src->s through inih into p, section by section and key by
- * key; errors through fail(). Sets inih's run-time options. */
-void parse_source(struct parser *p, struct source *src);
+ * key; errors through cfg_fail(). Sets inih's run-time options. */
+void cfg_parse_source(struct parser *p, struct source *src);
 
 /* ---- validation (config_validate.c) ---------------------------------------- */
 
 /* Checks the whole configuration once it is read: required sections and keys, outputs and
  * their paths, cross-key rules, and opens the kernel, initrd and drives as the VMM will.
- * Errors through fail(); the files are only opened when everything else is right. */
-void validate(struct parser *p);
+ * Errors through cfg_fail(); the files are only opened when everything else is right. */
+void cfg_validate(struct parser *p);
 
 #endif

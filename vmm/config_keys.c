@@ -15,7 +15,7 @@ _Static_assert(sizeof(((struct vm_config *)0)->vsock_cid) == sizeof(unsigned), "
 
 static int set_name(const struct key_def *k, void *obj, const char *v, char *why, size_t n)
 {
-	if (!valid_name(v)) {
+	if (!cfg_valid_name(v)) {
 		snprintf(why, n, "bad name " QFMT " (1-63 characters of A-Z a-z 0-9 . _ -)",
 			 QARG(v));
 		return -1;
@@ -27,7 +27,7 @@ static int set_name(const struct key_def *k, void *obj, const char *v, char *why
 static int set_uint(const struct key_def *k, void *obj, const char *v, char *why, size_t n)
 {
 	uint64_t x;
-	if (parse_u64(v, &x, why, n))
+	if (cfg_parse_u64(v, &x, why, n))
 		return -1;
 	if (x < k->min || x > k->max) {
 		snprintf(why, n, "out of range: %.*s%s (allowed %llu..%llu)", QARG(v),
@@ -41,18 +41,19 @@ static int set_uint(const struct key_def *k, void *obj, const char *v, char *why
 static int set_size(const struct key_def *k, void *obj, const char *v, char *why, size_t n)
 {
 	uint64_t x;
-	if (parse_size_why(v, &x, why, n))
+	if (cfg_parse_size_why(v, &x, why, n))
 		return -1;
 	if (x < k->min || x > k->max) {
 		char lo[32], hi[32];
 		snprintf(why, n, "out of range: %.*s%s (allowed %s..%s)", QARG(v),
-			 fmt_size(k->min, lo, sizeof(lo)), fmt_size(k->max, hi, sizeof(hi)));
+			 cfg_fmt_size(k->min, lo, sizeof(lo)),
+			 cfg_fmt_size(k->max, hi, sizeof(hi)));
 		return -1;
 	}
 	if (k->align && x % k->align) {
 		char al[32];
 		snprintf(why, n, "%.*s%s is not a multiple of %s", QARG(v),
-			 fmt_size(k->align, al, sizeof(al)));
+			 cfg_fmt_size(k->align, al, sizeof(al)));
 		return -1;
 	}
 	*FIELD(uint64_t, obj, k) = x;
@@ -112,10 +113,10 @@ static int set_enum(const struct key_def *k, void *obj, const char *v, char *why
 			return 0;
 		}
 	}
-	appendf(why, n, &len, "bad value " QFMT " (expected one of:", QARG(v));
+	cfg_appendf(why, n, &len, "bad value " QFMT " (expected one of:", QARG(v));
 	for (int i = 0; k->names[i]; i++)
-		appendf(why, n, &len, "%s %s", i ? "," : "", k->names[i]);
-	appendf(why, n, &len, ")");
+		cfg_appendf(why, n, &len, "%s %s", i ? "," : "", k->names[i]);
+	cfg_appendf(why, n, &len, ")");
 	return -1;
 }
 
@@ -133,7 +134,7 @@ static int set_string(const struct key_def *k, void *obj, const char *v, char *w
 {
 	if (check_length(k, v, why, n))
 		return -1;
-	if (has_control(v)) {
+	if (cfg_has_control(v)) {
 		snprintf(why, n, "contains a control character");
 		return -1;
 	}
@@ -171,7 +172,7 @@ static int set_tap(const struct key_def *k, void *obj, const char *v, char *why,
 	return 0;
 }
 
-int set_path(const struct key_def *k, void *obj, const char *v, char *why, size_t n)
+int cfg_set_path(const struct key_def *k, void *obj, const char *v, char *why, size_t n)
 {
 	struct config_path *p = FIELD(struct config_path, obj, k);
 	if (!*v) {
@@ -183,11 +184,11 @@ int set_path(const struct key_def *k, void *obj, const char *v, char *why, size_
 			 sizeof(p->path) - 1);
 		return -1;
 	}
-	if (has_control(v)) {
+	if (cfg_has_control(v)) {
 		snprintf(why, n, "contains a control character");
 		return -1;
 	}
-	snprintf(p->path, sizeof(p->path), "%s", v); /* set_key() records the origin */
+	snprintf(p->path, sizeof(p->path), "%s", v); /* cfg_set_key() records the origin */
 	return 0;
 }
 
@@ -231,9 +232,9 @@ static int set_mac(const struct key_def *k, void *obj, const char *v, char *why,
 
 /* ---- the tables ---------------------------------------------------------- */
 
-const char *const format_names[] = {"auto", "bzimage", "elf", "pvh", NULL};
-const char *const target_names[] = {"stdio", "file", "none", NULL};
-const char *const cache_names[] = {"writeback", "none", NULL};
+const char *const cfg_format_names[] = {"auto", "bzimage", "elf", "pvh", NULL};
+const char *const cfg_target_names[] = {"stdio", "file", "none", NULL};
+const char *const cfg_cache_names[] = {"writeback", "none", NULL};
 
 #define VM(f) offsetof(struct vm_config, f)
 
@@ -252,26 +253,29 @@ static const struct key_def vm_keys[] = {
 };
 
 static const struct key_def kernel_keys[] = {
-    {.name = "path", .set = set_path, .off = VM(kernel), .required = true},
-    {.name = "initrd", .set = set_path, .off = VM(initrd)},
+    {.name = "path", .set = cfg_set_path, .off = VM(kernel), .required = true},
+    {.name = "initrd", .set = cfg_set_path, .off = VM(initrd)},
     {.name = "cmdline", .set = set_string, .off = VM(cmdline), .len = CONFIG_CMDLINE_MAX},
-    {.name = "format", .set = set_enum, .off = VM(format), .names = format_names},
+    {.name = "format", .set = set_enum, .off = VM(format), .names = cfg_format_names},
     {.name = "cmdline_devices", .set = set_bool, .off = VM(cmdline_devices)},
 };
 
 static const struct key_def console_keys[] = {
-    {.name = "output", .set = set_enum, .off = VM(console), .names = target_names},
-    {.name = "path", .set = set_path, .off = VM(console_path)},
+    {.name = "output", .set = set_enum, .off = VM(console), .names = cfg_target_names},
+    {.name = "path", .set = cfg_set_path, .off = VM(console_path)},
     {.name = "input", .set = set_bool, .off = VM(console_input)},
 };
 
 static const struct key_def drive_keys[] = {
-    {.name = "path", .set = set_path, .off = offsetof(struct drive_config, path), .required = true},
+    {.name = "path",
+     .set = cfg_set_path,
+     .off = offsetof(struct drive_config, path),
+     .required = true},
     {.name = "readonly", .set = set_bool, .off = offsetof(struct drive_config, readonly)},
     {.name = "cache",
      .set = set_enum,
      .off = offsetof(struct drive_config, cache),
-     .names = cache_names},
+     .names = cfg_cache_names},
     {.name = "serial",
      .set = set_serial,
      .off = offsetof(struct drive_config, serial),
@@ -289,7 +293,7 @@ static const struct key_def net_keys[] = {
 
 static const struct key_def vsock_keys[] = {
     {.name = "cid", .set = set_uint, .off = VM(vsock_cid), .min = 3, .max = 0xFFFFFFFEu},
-    {.name = "uds_path", .set = set_path, .off = VM(vsock_uds), .required = true},
+    {.name = "uds_path", .set = cfg_set_path, .off = VM(vsock_uds), .required = true},
 };
 
 static const struct key_def rng_keys[] = {
@@ -297,8 +301,8 @@ static const struct key_def rng_keys[] = {
 };
 
 static const struct key_def vconsole_keys[] = {
-    {.name = "output", .set = set_enum, .off = VM(vconsole_output), .names = target_names},
-    {.name = "path", .set = set_path, .off = VM(vconsole_path)},
+    {.name = "output", .set = set_enum, .off = VM(vconsole_output), .names = cfg_target_names},
+    {.name = "path", .set = cfg_set_path, .off = VM(vconsole_path)},
 };
 
 #define KEYS(t) t, sizeof(t) / sizeof(t[0])

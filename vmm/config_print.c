@@ -8,7 +8,7 @@ static const char *onoff(bool b)
 
 static void print_output(FILE *out, enum console_target target, const struct config_path *path)
 {
-	fprintf(out, "output = %s\n", target_names[target]);
+	fprintf(out, "output = %s\n", cfg_target_names[target]);
 	if (target == CONSOLE_FILE)
 		fprintf(out, "path = %s\n", path->path);
 }
@@ -18,7 +18,7 @@ void config_print(const struct vm_config *cfg, FILE *out)
 	char size[32];
 
 	fprintf(out, "[vm]\nname = %s\nvcpus = %u\nmemory = %s\nprefault = %s\nacpi = %s\n",
-		cfg->name, cfg->vcpus, fmt_size(cfg->memory, size, sizeof(size)),
+		cfg->name, cfg->vcpus, cfg_fmt_size(cfg->memory, size, sizeof(size)),
 		onoff(cfg->prefault), onoff(cfg->acpi));
 	if (cfg->boot_timeout_ms && cfg->boot_timeout_ms % 1000 == 0)
 		fprintf(out, "boot_timeout = %us\n", cfg->boot_timeout_ms / 1000);
@@ -31,7 +31,7 @@ void config_print(const struct vm_config *cfg, FILE *out)
 	if (cfg->initrd.path[0])
 		fprintf(out, "initrd = %s\n", cfg->initrd.path);
 	fprintf(out, "cmdline = %s\nformat = %s\ncmdline_devices = %s\n", cfg->cmdline,
-		format_names[cfg->format], onoff(cfg->cmdline_devices));
+		cfg_format_names[cfg->format], onoff(cfg->cmdline_devices));
 
 	fprintf(out, "\n[console]\n");
 	print_output(out, cfg->console, &cfg->console_path);
@@ -40,7 +40,7 @@ void config_print(const struct vm_config *cfg, FILE *out)
 	for (size_t i = 0; i < cfg->n_drives; i++) {
 		const struct drive_config *d = &cfg->drives[i];
 		fprintf(out, "\n[drive.%s]\npath = %s\nreadonly = %s\ncache = %s\n", d->name,
-			d->path.path, onoff(d->readonly), cache_names[d->cache]);
+			d->path.path, onoff(d->readonly), cfg_cache_names[d->cache]);
 		if (d->serial[0])
 			fprintf(out, "serial = %s\n", d->serial);
 	}

@@ -23,14 +23,15 @@ static struct config_origin key_at(const struct section *s, const char *key)
 static void check_output(struct parser *p, const char *name, enum console_target target,
 			 const struct config_path *path)
 {
-	const struct section *s = find_section(p, name);
+	const struct section *s = cfg_find_section(p, name);
 	if (!s)
 		return;
 	if (target == CONSOLE_FILE && !path->path[0])
-		fail(p, s->at, name, "path", "missing (required with output = file)");
+		cfg_fail(p, s->at, name, "path", "missing (required with output = file)");
 	else if (target != CONSOLE_FILE && path->path[0])
-		fail(p, path->at, name, "path", "only allowed with output = file (output is %s)",
-		     target_names[target]);
+		cfg_fail(p, path->at, name, "path",
+			 "only allowed with output = file (output is %s)",
+			 cfg_target_names[target]);
 }
 
 /* Opens `path` like the VMM will and checks its type. */
@@ -40,47 +41,49 @@ static void check_file(struct parser *p, const char *section, const char *key,
 	struct stat st;
 	int fd = open(path->path, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
-		fail(p, path->at, section, key, "%s: %s", strerror(errno), path->path);
+		cfg_fail(p, path->at, section, key, "%s: %s", strerror(errno), path->path);
 		return;
 	}
 	if (fstat(fd, &st)) {
-		fail(p, path->at, section, key, "%s: %s", strerror(errno), path->path);
+		cfg_fail(p, path->at, section, key, "%s: %s", strerror(errno), path->path);
 	} else if (!S_ISREG(st.st_mode) && !(block_ok && S_ISBLK(st.st_mode))) {
-		fail(p, path->at, section, key, "not a regular file%s: %s",
-		     block_ok ? " or block device" : "", path->path);
+		cfg_fail(p, path->at, section, key, "not a regular file%s: %s",
+			 block_ok ? " or block device" : "", path->path);
 	}
 	close(fd);
 }
 
-void validate(struct parser *p)
+void cfg_validate(struct parser *p)
 {
 	struct vm_config *cfg = p->cfg;
 
 	for (size_t i = 0; i < config_n_sections; i++) {
 		const struct section_def *def = &config_sections[i];
-		if (!def->required || first_of(p, def))
+		if (!def->required || cfg_first_of(p, def))
 			continue;
 		for (size_t k = 0; k < def->n_keys; k++)
 			if (def->keys[k].required)
-				fail(p, (struct config_origin){cfg->file, 0}, def->name,
-				     def->keys[k].name, "missing (required)");
+				cfg_fail(p, (struct config_origin){cfg->file, 0}, def->name,
+					 def->keys[k].name, "missing (required)");
 	}
 	for (size_t i = 0; i < p->n_sections; i++) {
 		const struct section *s = &p->sections[i];
 		for (size_t k = 0; k < s->def->n_keys; k++)
 			if (s->def->keys[k].required && !s->keys[k].file)
-				fail(p, s->at, s->name, s->def->keys[k].name, "missing (required)");
+				cfg_fail(p, s->at, s->name, s->def->keys[k].name,
+					 "missing (required)");
 	}
 
 	check_output(p, "console", cfg->console, &cfg->console_path);
 	if (cfg->vconsole) {
 		check_output(p, "vconsole", cfg->vconsole_output, &cfg->vconsole_path);
 		if (cfg->vconsole_output == CONSOLE_STDIO && cfg->console == CONSOLE_STDIO) {
-			const struct section *s = find_section(p, "vconsole");
+			const struct section *s = cfg_find_section(p, "vconsole");
 			struct config_origin at = key_at(s, "output");
-			fail(p, at.file ? at : s->at, "vconsole", "output",
-			     "stdio is already the output of [console]; set one of them to file or "
-			     "none");
+			cfg_fail(
+			    p, at.file ? at : s->at, "vconsole", "output",
+			    "stdio is already the output of [console]; set one of them to file or "
+			    "none");
 		}
 	}
 	for (size_t i = 0; i < cfg->n_nets; i++) {
@@ -89,15 +92,15 @@ void validate(struct parser *p)
 				continue;
 			char name[SECTION_NAME_MAX];
 			snprintf(name, sizeof(name), "net.%s", cfg->nets[i].name);
-			fail(p, key_at(find_section(p, name), "tap"), name, "tap",
-			     "'%s' is already used by [net.%s]", cfg->nets[i].tap,
-			     cfg->nets[j].name);
+			cfg_fail(p, key_at(cfg_find_section(p, name), "tap"), name, "tap",
+				 "'%s' is already used by [net.%s]", cfg->nets[i].tap,
+				 cfg->nets[j].name);
 		}
 	}
 	if (cfg->vsock && strlen(cfg->vsock_uds.path) >= UNIX_PATH_MAX)
-		fail(p, cfg->vsock_uds.at, "vsock", "uds_path",
-		     "too long for a unix socket (%zu bytes, at most %zu)",
-		     strlen(cfg->vsock_uds.path), UNIX_PATH_MAX - 1);
+		cfg_fail(p, cfg->vsock_uds.at, "vsock", "uds_path",
+			 "too long for a unix socket (%zu bytes, at most %zu)",
+			 strlen(cfg->vsock_uds.path), UNIX_PATH_MAX - 1);
 
 	if (p->failed)
 		return;

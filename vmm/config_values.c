@@ -10,7 +10,7 @@ static bool is_name_char(int c)
 	       c == '_' || c == '-';
 }
 
-bool has_control(const char *s)
+bool cfg_has_control(const char *s)
 {
 	for (; *s; s++)
 		if ((unsigned char)*s < 0x20 || *s == 0x7f)
@@ -18,7 +18,7 @@ bool has_control(const char *s)
 	return false;
 }
 
-bool valid_name(const char *s)
+bool cfg_valid_name(const char *s)
 {
 	size_t n = strlen(s);
 	if (n == 0 || n >= CONFIG_NAME_MAX)
@@ -31,7 +31,7 @@ bool valid_name(const char *s)
 
 /* ---- value parsers ------------------------------------------------------ */
 
-int parse_size_why(const char *text, uint64_t *out, char *why, size_t n)
+int cfg_parse_size_why(const char *text, uint64_t *out, char *why, size_t n)
 {
 	const char *s = text;
 	uint64_t v = 0;
@@ -76,11 +76,11 @@ int parse_size_why(const char *text, uint64_t *out, char *why, size_t n)
 int config_parse_size(const char *text, uint64_t *out)
 {
 	char why[256];
-	return parse_size_why(text, out, why, sizeof(why));
+	return cfg_parse_size_why(text, out, why, sizeof(why));
 }
 
 /* Decimal, or hexadecimal after 0x. */
-int parse_u64(const char *text, uint64_t *out, char *why, size_t n)
+int cfg_parse_u64(const char *text, uint64_t *out, char *why, size_t n)
 {
 	const char *s = text;
 	unsigned base = 10;
@@ -116,7 +116,7 @@ bad:
 }
 
 /* "128M" for exact multiples of a unit, else bytes. */
-const char *fmt_size(uint64_t v, char *buf, size_t n)
+const char *cfg_fmt_size(uint64_t v, char *buf, size_t n)
 {
 	static const char units[] = "TGMK";
 	for (unsigned i = 0; i < 4; i++) {
