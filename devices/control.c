@@ -68,6 +68,6 @@ static void control_write(void *opaque, uint64_t offset, const void *data, unsig
 }
 
 const struct mmio_ops control_mmio_ops = {
-	.read = control_read,
-	.write = control_write,
+    .read = control_read,
+    .write = control_write,
 };

@@ -11,23 +11,24 @@
 #define CPUID_MAX_ENTRIES 256
 
 /* Leaf 0x1 ECX / EDX bits. */
-#define F1_ECX_MONITOR (1u << 3)
-#define F1_ECX_DSCPL (1u << 4)
-#define F1_ECX_VMX (1u << 5)
-#define F1_ECX_SMX (1u << 6)
-#define F1_ECX_EST (1u << 7)
-#define F1_ECX_TM2 (1u << 8)
-#define F1_ECX_PDCM (1u << 15)
+#define F1_ECX_MONITOR	  (1u << 3)
+#define F1_ECX_DSCPL	  (1u << 4)
+#define F1_ECX_VMX	  (1u << 5)
+#define F1_ECX_SMX	  (1u << 6)
+#define F1_ECX_EST	  (1u << 7)
+#define F1_ECX_TM2	  (1u << 8)
+#define F1_ECX_PDCM	  (1u << 15)
 #define F1_ECX_HYPERVISOR (1u << 31)
-#define F1_EDX_HTT (1u << 28)
-#define F1_EDX_ACPI (1u << 22)
-#define F1_EDX_TM (1u << 29)
-#define F1_EDX_PBE (1u << 31)
-#define F81_ECX_SVM (1u << 2)
+#define F1_EDX_HTT	  (1u << 28)
+#define F1_EDX_ACPI	  (1u << 22)
+#define F1_EDX_TM	  (1u << 29)
+#define F1_EDX_PBE	  (1u << 31)
+#define F81_ECX_SVM	  (1u << 2)
 
 struct kvm_cpuid2 *cpuid_supported(int kvm_fd)
 {
-	size_t bytes = sizeof(struct kvm_cpuid2) + CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2);
+	size_t bytes =
+	    sizeof(struct kvm_cpuid2) + CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2);
 	struct kvm_cpuid2 *t = calloc(1, bytes);
 	if (!t)
 		return NULL;

@@ -231,6 +231,6 @@ static void ioapic_write(void *opaque, uint64_t offset, const void *data, unsign
 }
 
 const struct mmio_ops ioapic_mmio_ops = {
-	.read = ioapic_read,
-	.write = ioapic_write,
+    .read = ioapic_read,
+    .write = ioapic_write,
 };

@@ -20,8 +20,8 @@ struct ioapic {
 	uint32_t id;
 	uint32_t ioregsel;
 	uint64_t redir[IOAPIC_PINS];
-	bool line[IOAPIC_PINS];          /* level of userspace-driven lines */
-	bool edge_pending[IOAPIC_PINS];  /* edge raised while masked */
+	bool line[IOAPIC_PINS];		/* level of userspace-driven lines */
+	bool edge_pending[IOAPIC_PINS]; /* edge raised while masked */
 	/* Called when a pin is unmasked, so that an irqfd source can re-signal
 	 * an interrupt the guest may have missed while the pin was masked. */
 	void (*resample[IOAPIC_PINS])(void *opaque);
@@ -31,16 +31,16 @@ struct ioapic {
 };
 
 /* Registers and bits of a redirection entry. */
-#define IOAPIC_REG_ID 0x00
-#define IOAPIC_REG_VERSION 0x01
-#define IOAPIC_REG_ARB 0x02
-#define IOAPIC_REG_REDIR 0x10
-#define IOAPIC_MMIO_SELECT 0x00
-#define IOAPIC_MMIO_WINDOW 0x10
-#define IOAPIC_MMIO_EOI 0x40
-#define IOAPIC_RTE_MASKED (1ULL << 16)
-#define IOAPIC_RTE_LEVEL (1ULL << 15)
-#define IOAPIC_RTE_REMOTE_IRR (1ULL << 14)
+#define IOAPIC_REG_ID		   0x00
+#define IOAPIC_REG_VERSION	   0x01
+#define IOAPIC_REG_ARB		   0x02
+#define IOAPIC_REG_REDIR	   0x10
+#define IOAPIC_MMIO_SELECT	   0x00
+#define IOAPIC_MMIO_WINDOW	   0x10
+#define IOAPIC_MMIO_EOI		   0x40
+#define IOAPIC_RTE_MASKED	   (1ULL << 16)
+#define IOAPIC_RTE_LEVEL	   (1ULL << 15)
+#define IOAPIC_RTE_REMOTE_IRR	   (1ULL << 14)
 #define IOAPIC_RTE_DELIVERY_STATUS (1ULL << 12)
 
 /* MMIO handlers (opaque = struct ioapic); 4-byte accesses only. */

@@ -10,7 +10,7 @@
  * non-negative result. Use through the KVM_IOCTL macro, which names the
  * request. */
 int kvm_ioctl_named(int fd, unsigned long request, void *arg, const char *name, int quiet);
-#define KVM_IOCTL(fd, req, arg) kvm_ioctl_named((fd), (req), (void *)(arg), #req, 0)
+#define KVM_IOCTL(fd, req, arg)	      kvm_ioctl_named((fd), (req), (void *)(arg), #req, 0)
 #define KVM_IOCTL_QUIET(fd, req, arg) kvm_ioctl_named((fd), (req), (void *)(arg), #req, 1)
 
 /* Opens /dev/kvm, checks the API version and every required capability.

@@ -19,7 +19,7 @@ enum boot_entry_mode {
 struct boot_entry {
 	enum boot_entry_mode mode;
 	uint64_t rip;
-	uint64_t info; /* rsi (BOOT_LONG64) or ebx (BOOT_PVH32) */
+	uint64_t info;		   /* rsi (BOOT_LONG64) or ebx (BOOT_PVH32) */
 	enum kernel_format format; /* the format actually loaded (never AUTO) */
 };
 
@@ -27,9 +27,9 @@ struct boot_entry {
 struct boot_request {
 	const char *kernel_path;
 	const char *initrd_path;   /* NULL or "" for none */
-	const char *cmdline;       /* final command line */
+	const char *cmdline;	   /* final command line */
 	enum kernel_format format; /* AUTO picks by content */
-	uint64_t rsdp;             /* ACPI RSDP gpa, 0 for none */
+	uint64_t rsdp;		   /* ACPI RSDP gpa, 0 for none */
 };
 
 /* Loads kernel (and initrd, command line, boot information) into `mem` and

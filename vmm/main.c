@@ -14,18 +14,19 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"Usage: minnow run CONFIG.ini [options]   boot the VM the file describes\n"
-		"       minnow check CONFIG.ini [options] validate it and print the resolved config\n"
-		"       minnow --help | --version\n"
-		"Options:\n"
-		"  --set SECTION.KEY=VALUE  override a config key (repeatable)\n"
-		"  --timings[=json]         print boot-phase timings to stderr at exit\n"
-		"  -v, --verbose            log more\n"
-		"Exit status: the guest's own (control device), 0 on power-off, 2 for a bad\n"
-		"config or image, 1 for a host failure, 120 reset, 121 triple fault,\n"
-		"122 emulation failure, 123 entry failure, 124 boot timeout, 126 guest crash,\n"
-		"128+N on signal N. See README.md.\n");
+	fprintf(
+	    out,
+	    "Usage: minnow run CONFIG.ini [options]   boot the VM the file describes\n"
+	    "       minnow check CONFIG.ini [options] validate it and print the resolved config\n"
+	    "       minnow --help | --version\n"
+	    "Options:\n"
+	    "  --set SECTION.KEY=VALUE  override a config key (repeatable)\n"
+	    "  --timings[=json]         print boot-phase timings to stderr at exit\n"
+	    "  -v, --verbose            log more\n"
+	    "Exit status: the guest's own (control device), 0 on power-off, 2 for a bad\n"
+	    "config or image, 1 for a host failure, 120 reset, 121 triple fault,\n"
+	    "122 emulation failure, 123 entry failure, 124 boot timeout, 126 guest crash,\n"
+	    "128+N on signal N. See README.md.\n");
 }
 
 struct options {
@@ -41,9 +42,9 @@ struct options {
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
-		{"set", required_argument, NULL, 's'},  {"timings", optional_argument, NULL, 't'},
-		{"verbose", no_argument, NULL, 'v'},    {"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},    {NULL, 0, NULL, 0},
+	    {"set", required_argument, NULL, 's'}, {"timings", optional_argument, NULL, 't'},
+	    {"verbose", no_argument, NULL, 'v'},   {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},   {NULL, 0, NULL, 0},
 	};
 	memset(o, 0, sizeof(*o));
 	int c;
@@ -76,7 +77,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 			else if (strcmp(optarg, "json") == 0)
 				o->timings = 2;
 			else {
-				fprintf(stderr, "minnow: --timings takes 'text' or 'json', not '%s'\n",
+				fprintf(stderr,
+					"minnow: --timings takes 'text' or 'json', not '%s'\n",
 					optarg);
 				return -1;
 			}

@@ -8,12 +8,12 @@
  * RAM starts at guest physical 0. The part that does not fit below
  * MMIO_GAP_START continues at 4 GiB. */
 #define MMIO_GAP_START 0xC0000000ULL  /* 3 GiB: start of the MMIO hole */
-#define MMIO_GAP_END 0x100000000ULL   /* 4 GiB: RAM resumes here */
+#define MMIO_GAP_END   0x100000000ULL /* 4 GiB: RAM resumes here */
 #define HIGH_RAM_START MMIO_GAP_END
 
 /* Low-memory e820 layout: [0, EBDA_START) usable, [EBDA_START, 1 MiB)
  * reserved (holds the ACPI tables / MP table), usable again from 1 MiB. */
-#define EBDA_START 0x9F000ULL
+#define EBDA_START	  0x9F000ULL
 #define HIGH_MEMORY_START 0x100000ULL /* 1 MiB */
 
 /* Smallest and largest guest RAM accepted by the config. */
@@ -21,41 +21,41 @@
 #define GUEST_MEM_MAX (1ULL << 40)
 
 /* ---- Boot structures written by the VMM (all below EBDA_START) ---------- */
-#define BOOT_GDT_ADDR 0x1000ULL       /* GDT: null, code32, code64, data */
-#define BOOT_GDT_SIZE 0x20ULL
-#define BOOT_PVH_INFO_ADDR 0x2000ULL  /* hvm_start_info + modlist + memmap */
-#define BOOT_PVH_INFO_SIZE 0x1000ULL
+#define BOOT_GDT_ADDR	    0x1000ULL /* GDT: null, code32, code64, data */
+#define BOOT_GDT_SIZE	    0x20ULL
+#define BOOT_PVH_INFO_ADDR  0x2000ULL /* hvm_start_info + modlist + memmap */
+#define BOOT_PVH_INFO_SIZE  0x1000ULL
 #define BOOT_ZERO_PAGE_ADDR 0x3000ULL /* struct boot_params (Linux zero page) */
 #define BOOT_ZERO_PAGE_SIZE 0x1000ULL
-#define BOOT_PML4_ADDR 0x4000ULL      /* identity map of the low 4 GiB */
-#define BOOT_PDPT_ADDR 0x5000ULL
-#define BOOT_PD_ADDR 0x6000ULL        /* four page directories, 2 MiB pages */
-#define BOOT_PD_SIZE 0x4000ULL
-#define BOOT_CMDLINE_ADDR 0x20000ULL  /* kernel command line, NUL-terminated */
-#define BOOT_CMDLINE_MAX 0x10000ULL   /* 64 KiB including the NUL */
+#define BOOT_PML4_ADDR	    0x4000ULL /* identity map of the low 4 GiB */
+#define BOOT_PDPT_ADDR	    0x5000ULL
+#define BOOT_PD_ADDR	    0x6000ULL /* four page directories, 2 MiB pages */
+#define BOOT_PD_SIZE	    0x4000ULL
+#define BOOT_CMDLINE_ADDR   0x20000ULL /* kernel command line, NUL-terminated */
+#define BOOT_CMDLINE_MAX    0x10000ULL /* 64 KiB including the NUL */
 
 /* GDT selectors as laid out at BOOT_GDT_ADDR (Linux's __BOOT_CS/__BOOT_DS
  * are 0x10/0x18 for the 64-bit boot protocol). */
 #define BOOT_SEL_CODE32 0x08
 #define BOOT_SEL_CODE64 0x10
-#define BOOT_SEL_DATA 0x18
+#define BOOT_SEL_DATA	0x18
 
 /* ACPI tables (RSDP must lie in 0xE0000-0xFFFFF for a legacy scan). */
 #define ACPI_TABLES_ADDR 0xE0000ULL
-#define ACPI_TABLES_SIZE 0x20000ULL   /* up to 1 MiB */
-#define MPTABLE_ADDR 0x9FC00ULL       /* MP floating pointer + table */
-#define MPTABLE_SIZE 0x400ULL
+#define ACPI_TABLES_SIZE 0x20000ULL /* up to 1 MiB */
+#define MPTABLE_ADDR	 0x9FC00ULL /* MP floating pointer + table */
+#define MPTABLE_SIZE	 0x400ULL
 
 /* Where a kernel that is not relocatable is loaded (bzImage protocol). */
 #define KERNEL_DEFAULT_ADDR HIGH_MEMORY_START
 
 /* ---- MMIO devices (inside the gap) --------------------------------------- */
-#define UART_MMIO_BASE 0xD0000000ULL  /* 16550, one byte per register */
-#define UART_MMIO_SIZE 0x1000ULL
+#define UART_MMIO_BASE	  0xD0000000ULL /* 16550, one byte per register */
+#define UART_MMIO_SIZE	  0x1000ULL
 #define CONTROL_MMIO_BASE 0xD0001000ULL /* minnow control device */
 #define CONTROL_MMIO_SIZE 0x1000ULL
-#define ACPI_MMIO_BASE 0xD0002000ULL  /* ACPI sleep/reset registers */
-#define ACPI_MMIO_SIZE 0x1000ULL
+#define ACPI_MMIO_BASE	  0xD0002000ULL /* ACPI sleep/reset registers */
+#define ACPI_MMIO_SIZE	  0x1000ULL
 /* ACPI power-management registers (offsets from ACPI_MMIO_BASE), 8 bits
  * each, 1-byte accesses; the FADT points at them:
  *   SLEEP_CTL (w)  ACPI 6 sleep control: SLP_TYP bits 2-4, SLP_EN bit 5;
@@ -64,21 +64,21 @@
  *   RESET     (w)  writing ACPI_RESET_VALUE resets the VM (minnow ends) */
 #define ACPI_REG_SLEEP_CTL 0x00
 #define ACPI_REG_SLEEP_STS 0x01
-#define ACPI_REG_RESET 0x02
-#define ACPI_RESET_VALUE 0x06
-#define ACPI_SLP_TYP_S5 5
-#define VIRTIO_MMIO_BASE 0xD0010000ULL /* first virtio-mmio slot */
-#define VIRTIO_MMIO_STRIDE 0x1000ULL   /* one 4 KiB page per slot */
-#define VIRTIO_MMIO_SLOTS 19           /* GSIs VIRTIO_GSI_BASE..23 */
+#define ACPI_REG_RESET	   0x02
+#define ACPI_RESET_VALUE   0x06
+#define ACPI_SLP_TYP_S5	   5
+#define VIRTIO_MMIO_BASE   0xD0010000ULL /* first virtio-mmio slot */
+#define VIRTIO_MMIO_STRIDE 0x1000ULL	 /* one 4 KiB page per slot */
+#define VIRTIO_MMIO_SLOTS  19		 /* GSIs VIRTIO_GSI_BASE..23 */
 
 #define IOAPIC_MMIO_BASE 0xFEC00000ULL
 #define IOAPIC_MMIO_SIZE 0x1000ULL
-#define LAPIC_MMIO_BASE 0xFEE00000ULL
-#define LAPIC_MMIO_SIZE 0x1000ULL
+#define LAPIC_MMIO_BASE	 0xFEE00000ULL
+#define LAPIC_MMIO_SIZE	 0x1000ULL
 
 /* ---- Interrupts (IOAPIC pins == GSIs) ------------------------------------ */
-#define IOAPIC_PINS 24
-#define UART_GSI 4
+#define IOAPIC_PINS	24
+#define UART_GSI	4
 #define VIRTIO_GSI_BASE 5
 
 /* ---- Control device registers (offsets from CONTROL_MMIO_BASE) ----------
@@ -90,31 +90,35 @@
  *   EXIT        (w)  end the VM; minnow exits with (value & 0xff)
  *   TIME_US     (r)  microseconds since minnow started, low 32 bits
  */
-#define CONTROL_REG_MAGIC 0x00
-#define CONTROL_REG_VERSION 0x04
+#define CONTROL_REG_MAGIC     0x00
+#define CONTROL_REG_VERSION   0x04
 #define CONTROL_REG_BOOT_DONE 0x08
-#define CONTROL_REG_EXIT 0x0C
-#define CONTROL_REG_TIME_US 0x10
-#define CONTROL_MAGIC 0x574F4E4DU /* "MNOW" in little-endian bytes */
-#define CONTROL_VERSION 1U
+#define CONTROL_REG_EXIT      0x0C
+#define CONTROL_REG_TIME_US   0x10
+#define CONTROL_MAGIC	      0x574F4E4DU /* "MNOW" in little-endian bytes */
+#define CONTROL_VERSION	      1U
 
 /* ---- Compile-time overlap checks ---------------------------------------- */
 #define PLATFORM_DISJOINT(a, as, b, bs) ((a) + (as) <= (b) || (b) + (bs) <= (a))
 #ifndef __ASSEMBLER__
-_Static_assert(PLATFORM_DISJOINT(BOOT_GDT_ADDR, BOOT_GDT_SIZE, BOOT_PVH_INFO_ADDR, BOOT_PVH_INFO_SIZE), "gdt/pvh");
+_Static_assert(PLATFORM_DISJOINT(BOOT_GDT_ADDR, BOOT_GDT_SIZE, BOOT_PVH_INFO_ADDR,
+				 BOOT_PVH_INFO_SIZE),
+	       "gdt/pvh");
 _Static_assert(BOOT_PVH_INFO_ADDR + BOOT_PVH_INFO_SIZE <= BOOT_ZERO_PAGE_ADDR, "pvh/zero page");
 _Static_assert(BOOT_ZERO_PAGE_ADDR + BOOT_ZERO_PAGE_SIZE <= BOOT_PML4_ADDR, "zero page/pml4");
 _Static_assert(BOOT_PML4_ADDR + 0x1000 <= BOOT_PDPT_ADDR, "pml4/pdpt");
 _Static_assert(BOOT_PDPT_ADDR + 0x1000 <= BOOT_PD_ADDR, "pdpt/pd");
 _Static_assert(BOOT_PD_ADDR + BOOT_PD_SIZE <= BOOT_CMDLINE_ADDR, "pd/cmdline");
 _Static_assert(BOOT_CMDLINE_ADDR + BOOT_CMDLINE_MAX <= MPTABLE_ADDR, "cmdline/mptable");
-_Static_assert(MPTABLE_ADDR >= EBDA_START && MPTABLE_ADDR + MPTABLE_SIZE <= ACPI_TABLES_ADDR, "mptable");
+_Static_assert(MPTABLE_ADDR >= EBDA_START && MPTABLE_ADDR + MPTABLE_SIZE <= ACPI_TABLES_ADDR,
+	       "mptable");
 _Static_assert(ACPI_TABLES_ADDR + ACPI_TABLES_SIZE <= HIGH_MEMORY_START, "acpi below 1 MiB");
 _Static_assert(UART_MMIO_BASE >= MMIO_GAP_START, "uart in gap");
 _Static_assert(UART_MMIO_BASE + UART_MMIO_SIZE <= CONTROL_MMIO_BASE, "uart/control");
 _Static_assert(CONTROL_MMIO_BASE + CONTROL_MMIO_SIZE <= ACPI_MMIO_BASE, "control/acpi");
 _Static_assert(ACPI_MMIO_BASE + ACPI_MMIO_SIZE <= VIRTIO_MMIO_BASE, "acpi/virtio");
-_Static_assert(VIRTIO_MMIO_BASE + VIRTIO_MMIO_SLOTS * VIRTIO_MMIO_STRIDE <= IOAPIC_MMIO_BASE, "virtio/ioapic");
+_Static_assert(VIRTIO_MMIO_BASE + VIRTIO_MMIO_SLOTS * VIRTIO_MMIO_STRIDE <= IOAPIC_MMIO_BASE,
+	       "virtio/ioapic");
 _Static_assert(IOAPIC_MMIO_BASE + IOAPIC_MMIO_SIZE <= LAPIC_MMIO_BASE, "ioapic/lapic");
 _Static_assert(LAPIC_MMIO_BASE + LAPIC_MMIO_SIZE <= MMIO_GAP_END, "lapic in gap");
 _Static_assert(VIRTIO_GSI_BASE + VIRTIO_MMIO_SLOTS == IOAPIC_PINS, "gsis");

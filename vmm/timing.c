@@ -8,10 +8,13 @@ static struct timespec t0;
 static _Atomic uint64_t marks[T_COUNT];
 
 static const char *const names[T_COUNT] = {
-	[T_CONFIG_PARSED] = "config_parsed_us", [T_VM_CREATED] = "vm_created_us",
-	[T_MEMORY_READY] = "memory_ready_us",   [T_KERNEL_LOADED] = "kernel_loaded_us",
-	[T_FIRST_RUN] = "first_run_us",         [T_BOOT_COMPLETE] = "boot_complete_us",
-	[T_VM_END] = "vm_end_us",
+    [T_CONFIG_PARSED] = "config_parsed_us",
+    [T_VM_CREATED] = "vm_created_us",
+    [T_MEMORY_READY] = "memory_ready_us",
+    [T_KERNEL_LOADED] = "kernel_loaded_us",
+    [T_FIRST_RUN] = "first_run_us",
+    [T_BOOT_COMPLETE] = "boot_complete_us",
+    [T_VM_END] = "vm_end_us",
 };
 
 void timing_start(void)
@@ -56,18 +59,17 @@ void timing_print(FILE *out, int json, const struct run_report *rep)
 			else
 				fprintf(out, "\"%s\":%llu,", names[i], (unsigned long long)v);
 		}
-		fprintf(out,
-			"\"peak_rss_kib\":%llu,\"guest_touched_kib\":%llu,\"pio_exits\":%llu,"
-			"\"mmio_unclaimed\":%llu,\"exits\":%llu,\"mmio_exits\":%llu,"
-			"\"virtio_user_kicks\":%llu,\"virtio_interrupts\":%llu,"
-			"\"exit_status\":%d,\"exit_reason\":\"%s\"}\n",
-			(unsigned long long)rep->peak_rss_kib,
-			(unsigned long long)rep->guest_touched_kib,
-			(unsigned long long)rep->pio_exits, (unsigned long long)rep->mmio_unclaimed,
-			(unsigned long long)rep->exits, (unsigned long long)rep->mmio_exits,
-			(unsigned long long)rep->virtio_user_kicks,
-			(unsigned long long)rep->virtio_interrupts, rep->exit_status,
-			rep->exit_reason);
+		fprintf(
+		    out,
+		    "\"peak_rss_kib\":%llu,\"guest_touched_kib\":%llu,\"pio_exits\":%llu,"
+		    "\"mmio_unclaimed\":%llu,\"exits\":%llu,\"mmio_exits\":%llu,"
+		    "\"virtio_user_kicks\":%llu,\"virtio_interrupts\":%llu,"
+		    "\"exit_status\":%d,\"exit_reason\":\"%s\"}\n",
+		    (unsigned long long)rep->peak_rss_kib,
+		    (unsigned long long)rep->guest_touched_kib, (unsigned long long)rep->pio_exits,
+		    (unsigned long long)rep->mmio_unclaimed, (unsigned long long)rep->exits,
+		    (unsigned long long)rep->mmio_exits, (unsigned long long)rep->virtio_user_kicks,
+		    (unsigned long long)rep->virtio_interrupts, rep->exit_status, rep->exit_reason);
 		return;
 	}
 	fprintf(out, "minnow timings (microseconds since start):\n");
@@ -80,8 +82,9 @@ void timing_print(FILE *out, int json, const struct run_report *rep)
 	}
 	fprintf(out, "  peak RSS %llu KiB, guest RAM touched %llu KiB\n",
 		(unsigned long long)rep->peak_rss_kib, (unsigned long long)rep->guest_touched_kib);
-	fprintf(out, "  exits to userspace %llu (MMIO %llu, port I/O %llu); virtio kicks in "
-		     "userspace %llu, virtio interrupts %llu\n",
+	fprintf(out,
+		"  exits to userspace %llu (MMIO %llu, port I/O %llu); virtio kicks in "
+		"userspace %llu, virtio interrupts %llu\n",
 		(unsigned long long)rep->exits, (unsigned long long)rep->mmio_exits,
 		(unsigned long long)rep->pio_exits, (unsigned long long)rep->virtio_user_kicks,
 		(unsigned long long)rep->virtio_interrupts);

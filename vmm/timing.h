@@ -35,13 +35,13 @@ const char *timing_name(enum timing_phase phase);
 /* What is reported with the timings at the end of a run. */
 struct run_report {
 	int exit_status;
-	const char *exit_reason;   /* vm_end_reason_name(), or "startup_failed" */
-	uint64_t peak_rss_kib;     /* of the whole minnow process */
+	const char *exit_reason;    /* vm_end_reason_name(), or "startup_failed" */
+	uint64_t peak_rss_kib;	    /* of the whole minnow process */
 	uint64_t guest_touched_kib; /* guest RAM resident at the end */
-	uint64_t pio_exits;        /* port I/O exits answered and dropped */
-	uint64_t mmio_unclaimed;   /* MMIO accesses to no device */
-	uint64_t exits;            /* KVM_RUN returns to userspace, all reasons */
-	uint64_t mmio_exits;       /* of which MMIO */
+	uint64_t pio_exits;	    /* port I/O exits answered and dropped */
+	uint64_t mmio_unclaimed;    /* MMIO accesses to no device */
+	uint64_t exits;		    /* KVM_RUN returns to userspace, all reasons */
+	uint64_t mmio_exits;	    /* of which MMIO */
 	uint64_t virtio_user_kicks; /* queue notifications that reached userspace */
 	uint64_t virtio_interrupts; /* interrupts raised by virtio devices */
 };

@@ -19,7 +19,6 @@
 /* Sent to a vCPU thread to break it out of KVM_RUN; the handler does nothing. */
 #define KICK_SIGNAL SIGUSR1
 
-
 static void kick_handler(int sig)
 {
 	(void)sig;

@@ -23,21 +23,21 @@
 #include "vm_devices.h"
 #include "x86_boot.h"
 
-#define TSS_ADDR 0xfffbd000ULL /* three pages KVM needs on Intel, inside the MMIO gap */
-#define ESCAPE_CHAR 0x01       /* Ctrl-A, then 'x': quit (terminal input only) */
+#define TSS_ADDR    0xfffbd000ULL /* three pages KVM needs on Intel, inside the MMIO gap */
+#define ESCAPE_CHAR 0x01	  /* Ctrl-A, then 'x': quit (terminal input only) */
 
 static const char *const end_reason_names[] = {
-	[END_NONE] = "none",
-	[END_GUEST_EXIT] = "guest_exit",
-	[END_POWEROFF] = "poweroff",
-	[END_RESET] = "reset",
-	[END_TRIPLE_FAULT] = "triple_fault",
-	[END_EMULATION] = "emulation_failure",
-	[END_FAIL_ENTRY] = "entry_failure",
-	[END_BOOT_TIMEOUT] = "boot_timeout",
-	[END_CRASH] = "guest_crash",
-	[END_SIGNAL] = "signal",
-	[END_HOST_ERROR] = "host_error",
+    [END_NONE] = "none",
+    [END_GUEST_EXIT] = "guest_exit",
+    [END_POWEROFF] = "poweroff",
+    [END_RESET] = "reset",
+    [END_TRIPLE_FAULT] = "triple_fault",
+    [END_EMULATION] = "emulation_failure",
+    [END_FAIL_ENTRY] = "entry_failure",
+    [END_BOOT_TIMEOUT] = "boot_timeout",
+    [END_CRASH] = "guest_crash",
+    [END_SIGNAL] = "signal",
+    [END_HOST_ERROR] = "host_error",
 };
 
 const char *vm_end_reason_name(enum vm_end_reason reason)
@@ -68,10 +68,10 @@ void vm_end(struct vm *vm, enum vm_end_reason reason, int status)
 static int add_memslot(struct vm *vm, uint32_t slot, gpa_t gpa, uint64_t size, void *host)
 {
 	struct kvm_userspace_memory_region region = {
-		.slot = slot,
-		.guest_phys_addr = gpa,
-		.memory_size = size,
-		.userspace_addr = (uint64_t)(uintptr_t)host,
+	    .slot = slot,
+	    .guest_phys_addr = gpa,
+	    .memory_size = size,
+	    .userspace_addr = (uint64_t)(uintptr_t)host,
 	};
 	return KVM_IOCTL(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region);
 }
@@ -103,8 +103,8 @@ static int create_memory(struct vm *vm)
 {
 	int r = guest_mem_map(&vm->mem, vm->cfg->memory, vm->cfg->prefault);
 	if (r < 0) {
-		log_error("guest memory (%llu MiB): %s", (unsigned long long)(vm->cfg->memory >> 20),
-			  strerror(-r));
+		log_error("guest memory (%llu MiB): %s",
+			  (unsigned long long)(vm->cfg->memory >> 20), strerror(-r));
 		return r;
 	}
 	r = add_memslot(vm, 0, 0, vm->mem.low_size, vm->mem.host);
@@ -177,11 +177,11 @@ static int load_guest(struct vm *vm)
 		return -ENOSPC;
 	}
 	struct boot_request req = {
-		.kernel_path = cfg->kernel.path,
-		.initrd_path = cfg->initrd.path[0] ? cfg->initrd.path : NULL,
-		.cmdline = cmdline,
-		.format = cfg->format,
-		.rsdp = vm->rsdp,
+	    .kernel_path = cfg->kernel.path,
+	    .initrd_path = cfg->initrd.path[0] ? cfg->initrd.path : NULL,
+	    .cmdline = cmdline,
+	    .format = cfg->format,
+	    .rsdp = vm->rsdp,
 	};
 	char err[PATH_MAX + 200];
 	if (load_kernel(&vm->mem, &req, &vm->entry, err, sizeof(err)) < 0) {
@@ -239,9 +239,9 @@ struct loop {
 	int epfd;
 	int sig_fd;
 	int timer_fd;
-	int in_fd;     /* -1 once input is closed */
-	int in_raw;    /* input is a terminal in raw mode */
-	int escape;    /* the last byte was ESCAPE_CHAR */
+	int in_fd;  /* -1 once input is closed */
+	int in_raw; /* input is a terminal in raw mode */
+	int escape; /* the last byte was ESCAPE_CHAR */
 	uint8_t pending[256];
 	size_t pending_len, pending_off;
 };
@@ -331,8 +331,8 @@ static int loop_setup(struct vm *vm, struct loop *l)
 	if (vm->cfg->boot_timeout_ms) {
 		l->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 		struct itimerspec its = {
-			.it_value = {vm->cfg->boot_timeout_ms / 1000,
-				     (long)(vm->cfg->boot_timeout_ms % 1000) * 1000000},
+		    .it_value = {vm->cfg->boot_timeout_ms / 1000,
+				 (long)(vm->cfg->boot_timeout_ms % 1000) * 1000000},
 		};
 		if (l->timer_fd < 0 || timerfd_settime(l->timer_fd, 0, &its, NULL) < 0 ||
 		    watch(l->epfd, l->timer_fd, EV_TIMER, EPOLLIN) < 0)
@@ -377,8 +377,9 @@ static void handle_event(struct vm *vm, struct loop *l, uint64_t tag)
 	case EV_TIMER:
 		(void)read(l->timer_fd, &value, sizeof(value));
 		if (timing_get(T_BOOT_COMPLETE) == UINT64_MAX) {
-			log_error("boot timeout: no boot-complete signal from the guest within %u ms",
-				  vm->cfg->boot_timeout_ms);
+			log_error(
+			    "boot timeout: no boot-complete signal from the guest within %u ms",
+			    vm->cfg->boot_timeout_ms);
 			vm_end(vm, END_BOOT_TIMEOUT, EXIT_BOOT_TIMEOUT);
 		}
 		break;

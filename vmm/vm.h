@@ -22,22 +22,22 @@
 /* minnow's exit statuses. A guest's own status (control device EXIT, 0-255)
  * passes through unchanged, so these can collide with what a guest chooses;
  * --timings=json reports exit_reason to tell them apart. */
-#define EXIT_OK 0              /* guest powered off or exited with 0 */
-#define EXIT_HOST_FAILURE 1    /* minnow could not start or keep running the VM */
-#define EXIT_CONFIG 2          /* bad command line, config file or kernel image */
-#define EXIT_GUEST_RESET 120   /* guest asked for a reset / reboot */
-#define EXIT_TRIPLE_FAULT 121  /* KVM_EXIT_SHUTDOWN: triple fault */
-#define EXIT_EMULATION 122     /* KVM_EXIT_INTERNAL_ERROR: instruction could not run */
-#define EXIT_FAIL_ENTRY 123    /* KVM_EXIT_FAIL_ENTRY: invalid vCPU state */
-#define EXIT_BOOT_TIMEOUT 124  /* no "boot complete" within [vm] boot_timeout */
-#define EXIT_GUEST_CRASH 126   /* guest reported a crash (KVM_SYSTEM_EVENT_CRASH) */
-#define EXIT_SIGNAL_BASE 128   /* + signal number: SIGINT, SIGTERM, SIGHUP */
+#define EXIT_OK		  0   /* guest powered off or exited with 0 */
+#define EXIT_HOST_FAILURE 1   /* minnow could not start or keep running the VM */
+#define EXIT_CONFIG	  2   /* bad command line, config file or kernel image */
+#define EXIT_GUEST_RESET  120 /* guest asked for a reset / reboot */
+#define EXIT_TRIPLE_FAULT 121 /* KVM_EXIT_SHUTDOWN: triple fault */
+#define EXIT_EMULATION	  122 /* KVM_EXIT_INTERNAL_ERROR: instruction could not run */
+#define EXIT_FAIL_ENTRY	  123 /* KVM_EXIT_FAIL_ENTRY: invalid vCPU state */
+#define EXIT_BOOT_TIMEOUT 124 /* no "boot complete" within [vm] boot_timeout */
+#define EXIT_GUEST_CRASH  126 /* guest reported a crash (KVM_SYSTEM_EVENT_CRASH) */
+#define EXIT_SIGNAL_BASE  128 /* + signal number: SIGINT, SIGTERM, SIGHUP */
 
 /* Why the VM ended; each has a stable name for JSON output. */
 enum vm_end_reason {
 	END_NONE,
-	END_GUEST_EXIT,   /* control device EXIT */
-	END_POWEROFF,     /* ACPI sleep / KVM_SYSTEM_EVENT_SHUTDOWN */
+	END_GUEST_EXIT, /* control device EXIT */
+	END_POWEROFF,	/* ACPI sleep / KVM_SYSTEM_EVENT_SHUTDOWN */
 	END_RESET,
 	END_TRIPLE_FAULT,
 	END_EMULATION,
@@ -74,20 +74,20 @@ struct vm {
 	struct vm_virtio virtio[VIRTIO_MMIO_SLOTS];
 	unsigned n_virtio;
 	struct virtio_rng rng;
-	gpa_t rsdp; /* ACPI RSDP, 0 without ACPI */
+	gpa_t rsdp;	/* ACPI RSDP, 0 without ACPI */
 	int console_fd; /* UART output: stdout, a file, or -1 */
 	struct boot_entry entry;
 	struct vcpu *vcpus;
 	unsigned n_vcpus;
 	struct kvm_cpuid2 *cpuid; /* KVM's supported set */
 
-	int end_fd;              /* eventfd: written once when the VM ends */
+	int end_fd; /* eventfd: written once when the VM ends */
 	_Atomic int ended;
 	int exit_status;
 	enum vm_end_reason end_reason;
 	_Atomic uint64_t pio_exits; /* port I/O answered and dropped */
 	_Atomic uint64_t mmio_unclaimed;
-	_Atomic uint64_t exits;      /* every return of KVM_RUN to userspace */
+	_Atomic uint64_t exits;	     /* every return of KVM_RUN to userspace */
 	_Atomic uint64_t mmio_exits; /* of which MMIO */
 };
 

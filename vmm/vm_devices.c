@@ -65,8 +65,8 @@ static int create_platform(struct vm *vm)
 	acpi_pm_init(&vm->pm, &pm);
 	if ((r = add_range(vm, IOAPIC_MMIO_BASE, IOAPIC_MMIO_SIZE, &ioapic_mmio_ops, &vm->ioapic,
 			   "ioapic")) < 0 ||
-	    (r = add_range(vm, UART_MMIO_BASE, UART_MMIO_SIZE, &uart_mmio_ops, &vm->uart,
-			   "uart")) < 0 ||
+	    (r = add_range(vm, UART_MMIO_BASE, UART_MMIO_SIZE, &uart_mmio_ops, &vm->uart, "uart")) <
+		0 ||
 	    (r = add_range(vm, CONTROL_MMIO_BASE, CONTROL_MMIO_SIZE, &control_mmio_ops,
 			   &vm->control, "control")) < 0 ||
 	    (r = add_range(vm, ACPI_MMIO_BASE, ACPI_MMIO_SIZE, &acpi_pm_mmio_ops, &vm->pm,
@@ -89,8 +89,8 @@ static int add_virtio(struct vm *vm, const struct virtio_device_ops *ops, void *
 	struct vm_virtio *v = &vm->virtio[slot];
 	v->dev = dev;
 	v->destroy = destroy;
-	int r = virtio_mmio_create(&v->t, ops, dev, &vm->mem, vm->vm_fd, &vm->loop, &vm->ioapic,
-				   slot);
+	int r =
+	    virtio_mmio_create(&v->t, ops, dev, &vm->mem, vm->vm_fd, &vm->loop, &vm->ioapic, slot);
 	if (r < 0) {
 		log_error("%s: virtio-mmio slot %u: %s", name, slot, strerror(-r));
 		if (destroy)

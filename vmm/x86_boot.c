@@ -9,35 +9,35 @@
 #include "kvm.h"
 #include "platform.h"
 
-#define CR0_PE (1ULL << 0)
-#define CR0_ET (1ULL << 4)
-#define CR0_NE (1ULL << 5)
-#define CR0_PG (1ULL << 31)
-#define CR4_PAE (1ULL << 5)
+#define CR0_PE	 (1ULL << 0)
+#define CR0_ET	 (1ULL << 4)
+#define CR0_NE	 (1ULL << 5)
+#define CR0_PG	 (1ULL << 31)
+#define CR4_PAE	 (1ULL << 5)
 #define EFER_LME (1ULL << 8)
 #define EFER_LMA (1ULL << 10)
 
 #define PTE_PRESENT (1ULL << 0)
-#define PTE_WRITE (1ULL << 1)
-#define PTE_LARGE (1ULL << 7)
+#define PTE_WRITE   (1ULL << 1)
+#define PTE_LARGE   (1ULL << 7)
 
-#define MSR_IA32_SYSENTER_CS 0x174
-#define MSR_IA32_SYSENTER_ESP 0x175
-#define MSR_IA32_SYSENTER_EIP 0x176
-#define MSR_IA32_MISC_ENABLE 0x1a0
-#define MSR_MTRR_DEF_TYPE 0x2ff
-#define MSR_STAR 0xc0000081
-#define MSR_LSTAR 0xc0000082
-#define MSR_CSTAR 0xc0000083
-#define MSR_SYSCALL_MASK 0xc0000084
-#define MSR_KERNEL_GS_BASE 0xc0000102
+#define MSR_IA32_SYSENTER_CS	0x174
+#define MSR_IA32_SYSENTER_ESP	0x175
+#define MSR_IA32_SYSENTER_EIP	0x176
+#define MSR_IA32_MISC_ENABLE	0x1a0
+#define MSR_MTRR_DEF_TYPE	0x2ff
+#define MSR_STAR		0xc0000081
+#define MSR_LSTAR		0xc0000082
+#define MSR_CSTAR		0xc0000083
+#define MSR_SYSCALL_MASK	0xc0000084
+#define MSR_KERNEL_GS_BASE	0xc0000102
 #define MISC_ENABLE_FAST_STRING 1ULL
-#define MTRR_ENABLE_WB ((1ULL << 11) | 6)
+#define MTRR_ENABLE_WB		((1ULL << 11) | 6)
 
-#define APIC_LVT0 0x350
-#define APIC_LVT1 0x360
+#define APIC_LVT0	 0x350
+#define APIC_LVT1	 0x360
 #define APIC_MODE_EXTINT (7u << 8)
-#define APIC_MODE_NMI (4u << 8)
+#define APIC_MODE_NMI	 (4u << 8)
 
 /* GDT descriptor: flags in bits 52-55, access byte in 40-47. */
 static uint64_t gdt_entry(uint16_t flags, uint32_t base, uint32_t limit)
@@ -76,16 +76,16 @@ int x86_write_boot_tables(const struct guest_mem *mem)
 static struct kvm_segment segment(uint16_t selector, uint8_t type, int code64, int big)
 {
 	struct kvm_segment s = {
-		.base = 0,
-		.limit = 0xffffffff,
-		.selector = selector,
-		.type = type,
-		.present = 1,
-		.dpl = 0,
-		.db = (uint8_t)big,
-		.s = 1,
-		.l = (uint8_t)code64,
-		.g = 1,
+	    .base = 0,
+	    .limit = 0xffffffff,
+	    .selector = selector,
+	    .type = type,
+	    .present = 1,
+	    .dpl = 0,
+	    .db = (uint8_t)big,
+	    .s = 1,
+	    .l = (uint8_t)code64,
+	    .g = 1,
 	};
 	return s;
 }
@@ -97,8 +97,8 @@ int x86_setup_boot_vcpu(int vcpu_fd, const struct boot_entry *entry)
 	if (r < 0)
 		return r;
 	int long64 = entry->mode == BOOT_LONG64;
-	struct kvm_segment code = long64 ? segment(BOOT_SEL_CODE64, 0xb, 1, 0)
-					 : segment(BOOT_SEL_CODE32, 0xb, 0, 1);
+	struct kvm_segment code =
+	    long64 ? segment(BOOT_SEL_CODE64, 0xb, 1, 0) : segment(BOOT_SEL_CODE32, 0xb, 0, 1);
 	struct kvm_segment data = segment(BOOT_SEL_DATA, 0x3, 0, 1);
 	sregs.cs = code;
 	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
@@ -136,16 +136,16 @@ int x86_setup_msrs(int vcpu_fd)
 		uint32_t index;
 		uint64_t value;
 	} boot_msrs[] = {
-		{MSR_IA32_SYSENTER_CS, 0},
-		{MSR_IA32_SYSENTER_ESP, 0},
-		{MSR_IA32_SYSENTER_EIP, 0},
-		{MSR_STAR, 0},
-		{MSR_LSTAR, 0},
-		{MSR_CSTAR, 0},
-		{MSR_SYSCALL_MASK, 0},
-		{MSR_KERNEL_GS_BASE, 0},
-		{MSR_IA32_MISC_ENABLE, MISC_ENABLE_FAST_STRING},
-		{MSR_MTRR_DEF_TYPE, MTRR_ENABLE_WB},
+	    {MSR_IA32_SYSENTER_CS, 0},
+	    {MSR_IA32_SYSENTER_ESP, 0},
+	    {MSR_IA32_SYSENTER_EIP, 0},
+	    {MSR_STAR, 0},
+	    {MSR_LSTAR, 0},
+	    {MSR_CSTAR, 0},
+	    {MSR_SYSCALL_MASK, 0},
+	    {MSR_KERNEL_GS_BASE, 0},
+	    {MSR_IA32_MISC_ENABLE, MISC_ENABLE_FAST_STRING},
+	    {MSR_MTRR_DEF_TYPE, MTRR_ENABLE_WB},
 	};
 	enum { N = sizeof(boot_msrs) / sizeof(boot_msrs[0]) };
 	struct {
