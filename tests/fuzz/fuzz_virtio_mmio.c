@@ -1,0 +1,363 @@
+/* fuzz_virtio_mmio.c - libFuzzer harness: virtio-mmio registers driving virtio-rng and -blk. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "fuzz.h"
+#include "guest_mem.h"
+#include "virtio_blk.h"
+#include "virtio_mmio.h"
+#include "virtio_rng.h"
+
+/* No KVM and no event loop: guest RAM and a sequence of register accesses come from the
+ * input, so that queue setup and QueueNotify drive both devices; the transport's state is
+ * checked after every access. */
+
+#define RAM_SIZE   (1u << 20)
+#define IMAGE_SIZE (64u << 10)
+#define NDEV	   2 /* 0: rng, 1: blk */
+
+/* ---- Host calls made deterministic ------------------------------------------------
+ * Linked with -Wl,--wrap=getrandom,--wrap=fdatasync: the rng's bytes land
+ * in guest RAM, where the guest may read them as ring contents, so they
+ * must be the same on every run; fdatasync would only make runs slow. */
+
+ssize_t __wrap_getrandom(void *buf, size_t len, unsigned flags);
+int __wrap_fdatasync(int fd);
+
+static uint64_t rng_state;
+
+ssize_t __wrap_getrandom(void *buf, size_t len, unsigned flags)
+{
+	(void)flags;
+	uint8_t *p = buf;
+	for (size_t i = 0; i < len; i++) {
+		rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+		p[i] = (uint8_t)(rng_state >> 56);
+	}
+	return (ssize_t)len;
+}
+
+int __wrap_fdatasync(int fd)
+{
+	return fcntl(fd, F_GETFD) < 0 ? -1 : 0;
+}
+
+/* ---- Harness state ------------------------------------------------------------------ */
+
+static struct guest_mem mem;
+static int image_fd = -1;
+static char image_path[32];
+static uint8_t image_pattern[IMAGE_SIZE];
+static bool direct_ok; /* the image's file system takes O_DIRECT */
+
+static int lowest_free_fd(void)
+{
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		abort();
+	close(fd);
+	return fd;
+}
+
+static struct drive_config drive(bool readonly, bool direct)
+{
+	struct drive_config d;
+	memset(&d, 0, sizeof(d));
+	snprintf(d.name, sizeof(d.name), "fuzz");
+	snprintf(d.path.path, sizeof(d.path.path), "%s", image_path);
+	d.readonly = readonly;
+	d.cache = direct ? CACHE_NONE : CACHE_WRITEBACK;
+	snprintf(d.serial, sizeof(d.serial), "fuzz-serial-01234567");
+	return d;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	guest_mem_layout(&mem, RAM_SIZE);
+	mem.host = aligned_alloc(4096, RAM_SIZE); /* ASan sees accesses past the end */
+	if (!mem.host)
+		abort();
+
+	/* The drive's image: an unlinked file on a real file system (so that
+	 * O_DIRECT can work), reached through /proc/self/fd. */
+	const char *tmp = getenv("TMPDIR");
+	char dir[512];
+	snprintf(dir, sizeof(dir), "%s/minnow-fuzz-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir))
+		abort();
+	char file[600];
+	snprintf(file, sizeof(file), "%s/image", dir);
+	image_fd = open(file, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (image_fd < 0 || unlink(file) < 0 || rmdir(dir) < 0)
+		abort();
+	snprintf(image_path, sizeof(image_path), "/proc/self/fd/%d", image_fd);
+	for (size_t i = 0; i < IMAGE_SIZE; i++)
+		image_pattern[i] = (uint8_t)(i * 7 + i / 512);
+	if (pwrite(image_fd, image_pattern, IMAGE_SIZE, 0) != IMAGE_SIZE)
+		abort();
+
+	char err[512];
+	struct drive_config d = drive(false, true);
+	struct virtio_blk *probe = virtio_blk_create(&d, NULL, err, sizeof(err));
+	direct_ok = probe != NULL;
+	virtio_blk_destroy(probe);
+	if (!direct_ok)
+		fprintf(stderr, "fuzz_virtio_mmio: no O_DIRECT in %s: %s\n", dir, err);
+	return 0;
+}
+
+/* ---- Operations ----------------------------------------------------------------------
+ * A flags byte (bit 0: read-only drive, bit 1: cache = none), a little-endian
+ * u16 count of RAM bytes copied to guest physical 0, those bytes, then
+ * operations, each a kind byte and its arguments. Bit 3 of the kind byte
+ * picks the device, bits 4-5 the access size. */
+enum op {
+	OP_WRITE,  /* u16 offset, u32 value */
+	OP_WRITE2, /* same, more likely */
+	OP_WRITE3,
+	OP_READ, /* u16 offset */
+	OP_READ2,
+	OP_RAM,	  /* u32 gpa, u8 n, n bytes */
+	OP_KICK,  /* u8 queue: a 4-byte QueueNotify write */
+	OP_SETUP, /* u8 what, u8 log2 size, u16 desc, u16 avail, u16 used: a driver's bring-up */
+};
+
+#define SETUP_EVENT_IDX	  0x01
+#define SETUP_INDIRECT	  0x02
+#define SETUP_DEV_FEAT	  0x04 /* accept every device-specific feature offered */
+#define SETUP_NO_DRIVEROK 0x08
+
+struct dev {
+	struct virtio_mmio t;
+	const char *name;
+};
+
+static const unsigned sizes[] = {4, 1, 2, 8};
+
+static void wr32(struct virtio_mmio *t, uint64_t off, uint32_t v)
+{
+	virtio_mmio_ops.write(t, off, &v, 4);
+}
+
+static uint32_t rd32(struct virtio_mmio *t, uint64_t off)
+{
+	uint32_t v;
+	virtio_mmio_ops.read(t, off, &v, 4);
+	return v;
+}
+
+static uint64_t offered(struct virtio_mmio *t)
+{
+	wr32(t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	uint64_t f = (uint64_t)rd32(t, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
+	wr32(t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	return f | rd32(t, VIRTIO_MMIO_DEVICE_FEATURES);
+}
+
+static void setup(struct virtio_mmio *t, struct fuzz_input *in)
+{
+	uint8_t what = fuzz_u8(in);
+	uint32_t qsize = 1u << (fuzz_u8(in) % 16);
+	uint16_t desc = fuzz_u16(in), avail = fuzz_u16(in), used = fuzz_u16(in);
+	uint64_t f = offered(t);
+	uint64_t want = 1ULL << VIRTIO_F_VERSION_1;
+	if (what & SETUP_EVENT_IDX)
+		want |= 1ULL << VIRTIO_RING_F_EVENT_IDX;
+	if (what & SETUP_INDIRECT)
+		want |= 1ULL << VIRTIO_RING_F_INDIRECT_DESC;
+	if (what & SETUP_DEV_FEAT)
+		want |= f & ((1ULL << 24) - 1);
+	want &= f;
+	wr32(t, VIRTIO_MMIO_STATUS, 0);
+	wr32(t, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	wr32(t, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+	wr32(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+	wr32(t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(want >> 32));
+	wr32(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	wr32(t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)want);
+	uint32_t s = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
+	wr32(t, VIRTIO_MMIO_STATUS, s | VIRTIO_CONFIG_S_FEATURES_OK);
+	wr32(t, VIRTIO_MMIO_QUEUE_SEL, 0);
+	wr32(t, VIRTIO_MMIO_QUEUE_NUM, qsize);
+	wr32(t, VIRTIO_MMIO_QUEUE_DESC_LOW, desc);
+	wr32(t, VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
+	wr32(t, VIRTIO_MMIO_QUEUE_AVAIL_LOW, avail);
+	wr32(t, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, 0);
+	wr32(t, VIRTIO_MMIO_QUEUE_USED_LOW, used);
+	wr32(t, VIRTIO_MMIO_QUEUE_USED_HIGH, 0);
+	wr32(t, VIRTIO_MMIO_QUEUE_READY, 1);
+	if (!(what & SETUP_NO_DRIVEROK))
+		wr32(t, VIRTIO_MMIO_STATUS,
+		     s | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+}
+
+/* What a register read must return whatever happened before. */
+static void check_read(struct virtio_mmio *t, uint64_t off, unsigned len, const uint8_t *buf)
+{
+	if (off >= VIRTIO_MMIO_CONFIG) {
+		bool ok = (len == 1 || len == 2 || len == 4) &&
+			  (off - VIRTIO_MMIO_CONFIG) % len == 0 &&
+			  off - VIRTIO_MMIO_CONFIG + len <= t->ops->config_size;
+		for (unsigned i = 0; !ok && i < len; i++)
+			FUZZ_CHECK(buf[i] == 0xff, "bad config read at 0x%llx returned data",
+				   (unsigned long long)off);
+		return;
+	}
+	if (len != 4 || off % 4) {
+		for (unsigned i = 0; i < len; i++)
+			FUZZ_CHECK(buf[i] == 0xff, "bad register read at 0x%llx returned data",
+				   (unsigned long long)off);
+		return;
+	}
+	uint32_t v;
+	memcpy(&v, buf, 4);
+	switch (off) {
+	case VIRTIO_MMIO_MAGIC_VALUE:
+		FUZZ_CHECK(v == VIRTIO_MMIO_MAGIC, "magic 0x%x", v);
+		break;
+	case VIRTIO_MMIO_VERSION:
+		FUZZ_CHECK(v == VIRTIO_MMIO_VERSION_MODERN, "version %u", v);
+		break;
+	case VIRTIO_MMIO_DEVICE_ID:
+		FUZZ_CHECK(v == t->ops->device_id, "device id %u", v);
+		break;
+	case VIRTIO_MMIO_STATUS:
+		FUZZ_CHECK(v == t->status, "status 0x%x, transport has 0x%x", v, t->status);
+		break;
+	case VIRTIO_MMIO_QUEUE_NUM_MAX:
+		FUZZ_CHECK(v == (t->queue_sel < t->ops->num_queues ? t->ops->queue_max : 0),
+			   "QueueNumMax %u", v);
+		break;
+	}
+}
+
+/* The transport's state after any access. */
+static void check_transport(struct virtio_mmio *t, const char *name)
+{
+	uint32_t s = t->status;
+	uint64_t f = t->driver_features;
+	FUZZ_CHECK(!(s & VIRTIO_CONFIG_S_DRIVER_OK) || (s & VIRTIO_CONFIG_S_FEATURES_OK),
+		   "%s: DRIVER_OK without FEATURES_OK (status 0x%x)", name, s);
+	if (s & VIRTIO_CONFIG_S_FEATURES_OK) {
+		uint64_t off =
+		    (t->ops->device_features ? t->ops->device_features(t->dev) : t->ops->features) |
+		    VIRTIO_MMIO_TRANSPORT_FEATURES;
+		FUZZ_CHECK((f & ~off) == 0 && (f & (1ULL << VIRTIO_F_VERSION_1)),
+			   "%s: FEATURES_OK with features 0x%llx, offered 0x%llx", name,
+			   (unsigned long long)f, (unsigned long long)off);
+	}
+	FUZZ_CHECK((atomic_load(&t->interrupt_status) & ~3u) == 0, "%s: InterruptStatus 0x%x", name,
+		   atomic_load(&t->interrupt_status));
+	for (unsigned i = 0; i < t->ops->num_queues; i++) {
+		const struct virtq *vq = &t->queues[i].vq;
+		if (!vq->ready)
+			continue;
+		FUZZ_CHECK(vq->size && vq->size <= vq->max_size && !(vq->size & (vq->size - 1)),
+			   "%s: queue %u ready with size %u", name, i, vq->size);
+		FUZZ_CHECK(guest_ptr(&mem, vq->desc_gpa, 16ULL * vq->size) == vq->desc &&
+			       guest_ptr(&mem, vq->used_gpa, 6 + 8ULL * vq->size) == vq->used,
+			   "%s: queue %u rings outside RAM", name, i);
+	}
+}
+
+static uint64_t clamp_offset(uint16_t v, unsigned len)
+{
+	uint64_t off = v % VIRTIO_MMIO_STRIDE;
+	return off + len > VIRTIO_MMIO_STRIDE ? VIRTIO_MMIO_STRIDE - len : off;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fuzz_input in = fuzz_input(data, size);
+	int fd_baseline = lowest_free_fd();
+	uint8_t flags = fuzz_u8(&in);
+	size_t got;
+	const uint8_t *contents = fuzz_take(&in, fuzz_u16(&in), &got);
+	memset(mem.host, 0, RAM_SIZE);
+	memcpy(mem.host, contents, got);
+	rng_state = 0;
+	if (ftruncate(image_fd, IMAGE_SIZE) < 0 ||
+	    pwrite(image_fd, image_pattern, IMAGE_SIZE, 0) != IMAGE_SIZE)
+		abort();
+
+	struct virtio_rng rng;
+	virtio_rng_init(&rng);
+	struct drive_config d = drive(flags & 1, (flags & 2) && direct_ok);
+	char err[512];
+	struct virtio_blk *blk = virtio_blk_create(&d, NULL, err, sizeof(err));
+	FUZZ_CHECK(blk, "virtio_blk_create: %s", err);
+	struct dev devs[NDEV] = {{.name = "rng"}, {.name = "blk"}};
+	FUZZ_CHECK(virtio_mmio_create(&devs[0].t, &virtio_rng_ops, &rng, &mem, -1, NULL, NULL, 0) ==
+		       0,
+		   "rng transport");
+	FUZZ_CHECK(virtio_mmio_create(&devs[1].t, &virtio_blk_ops, blk, &mem, -1, NULL, NULL, 1) ==
+		       0,
+		   "blk transport");
+
+	for (unsigned steps = 0; fuzz_more(&in) && steps < 1024; steps++) {
+		uint8_t op = fuzz_u8(&in);
+		struct dev *dev = &devs[(op >> 3) & 1];
+		struct virtio_mmio *t = &dev->t;
+		unsigned len = sizes[(op >> 4) & 3];
+		uint8_t buf[8];
+		switch (op & 7) {
+		case OP_WRITE:
+		case OP_WRITE2:
+		case OP_WRITE3: {
+			uint64_t off = clamp_offset(fuzz_u16(&in), len);
+			uint32_t v = fuzz_u32(&in);
+			memset(buf, 0, sizeof(buf));
+			memcpy(buf, &v, len < 4 ? len : 4);
+			virtio_mmio_ops.write(t, off, buf, len);
+			break;
+		}
+		case OP_READ:
+		case OP_READ2: {
+			uint64_t off = clamp_offset(fuzz_u16(&in), len);
+			memset(buf, 0x5a, sizeof(buf));
+			virtio_mmio_ops.read(t, off, buf, len);
+			check_read(t, off, len, buf);
+			break;
+		}
+		case OP_RAM: {
+			uint32_t gpa = fuzz_u32(&in) % RAM_SIZE;
+			size_t n;
+			const uint8_t *bytes = fuzz_take(&in, fuzz_u8(&in), &n);
+			if (n > RAM_SIZE - gpa)
+				n = RAM_SIZE - gpa;
+			memcpy(mem.host + gpa, bytes, n);
+			break;
+		}
+		case OP_KICK:
+			wr32(t, VIRTIO_MMIO_QUEUE_NOTIFY, fuzz_u8(&in) % 2);
+			break;
+		case OP_SETUP:
+			setup(t, &in);
+			break;
+		}
+		check_transport(t, dev->name);
+	}
+
+	if (getenv("MINNOW_FUZZ_LOG")) {
+		for (unsigned i = 0; i < NDEV; i++)
+			fprintf(stderr, "%s: status 0x%x, %llu interrupts, %llu kicks\n",
+				devs[i].name, devs[i].t.status,
+				(unsigned long long)atomic_load(&devs[i].t.interrupts),
+				(unsigned long long)atomic_load(&devs[i].t.user_kicks));
+		fprintf(stderr, "rng: %llu requests, %llu bytes\n",
+			(unsigned long long)rng.requests, (unsigned long long)rng.bytes_served);
+	}
+	for (unsigned i = 0; i < NDEV; i++)
+		virtio_mmio_destroy(&devs[i].t);
+	virtio_blk_destroy(blk);
+	FUZZ_CHECK(lowest_free_fd() == fd_baseline, "a file descriptor leaked");
+	return 0;
+}

@@ -1,0 +1,325 @@
+#!/usr/bin/env python3
+"""make_seeds.py - writes the seed corpora tests/fuzz/corpus/<harness>/ in the
+input formats the harnesses read (see the comment at the top of each
+fuzz_*.c). Run from anywhere; rerun after changing an input format."""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CORPUS = os.path.join(HERE, "corpus")
+
+
+def put(harness, name, data):
+    d = os.path.join(CORPUS, harness)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def u8(v):
+    return struct.pack("<B", v)
+
+
+def u16(v):
+    return struct.pack("<H", v)
+
+
+def u32(v):
+    return struct.pack("<I", v)
+
+
+def u64(v):
+    return struct.pack("<Q", v)
+
+
+class Ram:
+    """Guest RAM contents built at fixed guest physical addresses."""
+
+    def __init__(self):
+        self.b = bytearray()
+
+    def at(self, gpa, data):
+        if len(self.b) < gpa + len(data):
+            self.b.extend(b"\0" * (gpa + len(data) - len(self.b)))
+        self.b[gpa:gpa + len(data)] = data
+
+    def bytes(self):
+        return bytes(self.b)
+
+
+NEXT, WRITE, INDIRECT = 1, 2, 4
+
+
+def desc(addr, length, flags=0, nxt=0):
+    return u64(addr) + u32(length) + u16(flags) + u16(nxt)
+
+
+def avail(idx, ring, size):
+    ring = list(ring) + [0] * (size - len(ring))
+    return u16(0) + u16(idx) + b"".join(u16(r) for r in ring) + u16(0)
+
+
+# ---- config: ini text, then optional NUL-separated --set overrides ----------
+
+put("fuzz_config", "minimal.ini", b"[kernel]\npath = vmlinuz\n")
+put("fuzz_config", "full.ini", b"""; every section
+[vm]
+name = fuzz-vm
+vcpus = 2
+memory = 256M
+prefault = off
+acpi = on
+boot_timeout = 2s
+
+[kernel]
+path = vmlinuz
+initrd = initrd.img
+cmdline = console=ttyS0 quiet
+format = bzimage
+cmdline_devices = yes
+
+[console]
+output = none
+input = off
+
+[drive.root]
+path = disk.img
+readonly = false
+cache = none
+serial = root-disk
+
+[net.eth0]
+tap = tap0
+mac = 52:54:00:12:34:56
+
+[vsock]
+cid = 42
+uds_path = /run/vsock.sock
+
+[rng]
+enabled = on
+
+[vconsole]
+output = stdio
+""")
+put("fuzz_config", "overrides.ini",
+    b"[kernel]\npath: vmlinuz\n\0vm.memory=1G\0drive.data.path=disk.img\0"
+    b"drive.data.readonly=on\0kernel.cmdline = root=/dev/vda")
+put("fuzz_config", "size.txt", b"512K")
+
+# ---- loader: u8 flags, u16 cmdline length, u32 initrd size, the image ----------
+
+AUTO, BZIMAGE, ELF, PVH = 0, 1, 2, 3
+F_INITRD, F_RSDP = 0x04, 0x08
+
+
+def loader_input(flags, cmdline_len, initrd_size, image):
+    return u8(flags) + u16(cmdline_len) + u32(initrd_size) + image
+
+
+def bzimage():
+    code = 0x210
+    img = bytearray(1024 + code)
+
+    def w(off, data):
+        img[off:off + len(data)] = data
+
+    w(0x1F1, u8(1))  # setup_sects
+    w(0x1F4, u32(code // 16))  # syssize
+    w(0x1FE, u16(0xAA55))
+    w(0x200, b"\xeb\x6a")  # jump: header ends at 0x26c
+    w(0x202, b"HdrS")
+    w(0x206, u16(0x020F))
+    w(0x211, u8(0x01))  # LOADED_HIGH
+    w(0x22C, u32(0x7FFFFFFF))  # initrd_addr_max
+    w(0x230, u32(0x200000))  # kernel_alignment
+    w(0x234, u8(1))  # relocatable_kernel
+    w(0x236, u16(0x0001))  # XLF_KERNEL_64
+    w(0x238, u32(2047))  # cmdline_size
+    w(0x258, u64(0x1000000))  # pref_address
+    w(0x260, u32(0x100000))  # init_size
+    w(1024 + 0x200, b"\x0f\x0b")  # ud2 at the 64-bit entry
+    return bytes(img)
+
+
+def pvh_note(entry):
+    return u32(4) + u32(4) + u32(18) + b"Xen\0" + u32(entry)
+
+
+def elf64(entry, pvh, note_in_section=False):
+    phnum = 2 if pvh and not note_in_section else 1
+    code_off = 0x100
+    note_off = 0xC0
+    eh = (b"\x7fELF" + bytes([2, 1, 1]) + b"\0" * 9 + u16(2) + u16(62) + u32(1) +
+          u64(entry) + u64(64) + u64(0x120 if note_in_section else 0) + u32(0) +
+          u16(64) + u16(56) + u16(phnum) + u16(64) + u16(1 if note_in_section else 0) +
+          u16(0))
+    ph = u32(1) + u32(5) + u64(code_off) + u64(0xFFFFFFFF81000000) + u64(0x100000) + \
+        u64(16) + u64(0x2000) + u64(0x1000)
+    if pvh and not note_in_section:
+        ph += u32(4) + u32(4) + u64(note_off) + u64(0) + u64(0) + u64(20) + u64(20) + u64(4)
+    img = bytearray(eh + ph)
+    img.extend(b"\0" * (0x200 - len(img)))
+    if pvh:
+        img[note_off:note_off + 20] = pvh_note(0x100000)
+    img[code_off:code_off + 16] = b"\xf4" * 16  # hlt
+    if note_in_section:
+        sh = u32(0) + u32(7) + u64(0) + u64(0) + u64(note_off) + u64(20) + u32(0) + \
+            u32(0) + u64(4) + u64(0)
+        img[0x120:0x120 + 64] = sh
+    return bytes(img)
+
+
+def elf32_pvh():
+    eh = (b"\x7fELF" + bytes([1, 1, 1]) + b"\0" * 9 + u16(2) + u16(3) + u32(1) +
+          u32(0x100000) + u32(52) + u32(0) + u32(0) + u16(52) + u16(32) + u16(2) +
+          u16(40) + u16(0) + u16(0))
+    ph = u32(1) + u32(0x100) + u32(0x100000) + u32(0x100000) + u32(16) + u32(0x1000) + \
+        u32(5) + u32(0x1000)
+    ph += u32(4) + u32(0xC0) + u32(0) + u32(0) + u32(20) + u32(20) + u32(4) + u32(4)
+    img = bytearray(eh + ph)
+    img.extend(b"\0" * (0x110 - len(img)))
+    img[0xC0:0xC0 + 20] = pvh_note(0x100000)
+    img[0x100:0x110] = b"\xf4" * 16
+    return bytes(img)
+
+
+put("fuzz_loader", "bzimage", loader_input(AUTO | F_INITRD, 16, 4096, bzimage()))
+put("fuzz_loader", "bzimage-explicit", loader_input(BZIMAGE | F_RSDP, 2047, 0, bzimage()))
+put("fuzz_loader", "elf64-vmlinux", loader_input(ELF | F_INITRD, 32, 70000, elf64(
+    0xFFFFFFFF81000000, False)))
+put("fuzz_loader", "elf64-pvh", loader_input(AUTO | F_INITRD | F_RSDP, 8, 4097, elf64(
+    0x100000, True)))
+put("fuzz_loader", "elf64-pvh-section", loader_input(PVH, 0, 0, elf64(
+    0x100000, True, note_in_section=True)))
+put("fuzz_loader", "elf32-pvh", loader_input(PVH | F_INITRD, 100, 12, elf32_pvh()))
+
+# ---- virtqueue: header, then RAM (copied to low RAM and to high RAM) -----------
+
+F_EVENT_IDX, F_INDIRECT, F_DESC_HIGH, F_AVAIL_HI, F_USED_HI = 1, 2, 4, 8, 16
+F_UNPOP, F_WRITE = 0x20, 0x40
+HIGH = 1 << 32
+
+
+def vq_input(flags, max_log2, qsize, seg_cap, d, a, u, ram):
+    return u8(flags) + u8(max_log2) + u16(qsize) + u8(seg_cap) + u16(d) + u16(a) + \
+        u16(u) + ram
+
+
+def vq_ram(base):
+    r = Ram()
+    r.at(0x000, desc(base + 0x200, 16, NEXT, 1) + desc(base + 0x280, 64, WRITE) +
+         desc(base + 0x100, 32, INDIRECT) + desc(base + 0x2C0, 8, NEXT, 4) +
+         desc(base + 0x2D0, 8, WRITE | NEXT, 5) + desc(base + 0x2E0, 8, WRITE))
+    r.at(0x080, avail(3, [0, 2, 3], 8))
+    r.at(0x0A0, b"\0" * (6 + 8 * 8))
+    r.at(0x100, desc(base + 0x240, 8, NEXT, 1) + desc(base + 0x248, 24, WRITE))
+    r.at(0x200, bytes(range(0xC0)))
+    r.at(0x2C0, b"\xee" * 0x30)
+    return r.bytes()
+
+
+put("fuzz_virtqueue", "chains", vq_input(F_EVENT_IDX | F_INDIRECT | F_WRITE | F_UNPOP, 3, 8,
+                                         16, 0x000, 0x080, 0x0A0, vq_ram(0)))
+put("fuzz_virtqueue", "high", vq_input(F_INDIRECT | F_WRITE | F_DESC_HIGH | F_USED_HI, 4, 8,
+                                       4, 0x000, 0x080, 0x0A0, vq_ram(HIGH)))
+loop = Ram()
+loop.at(0, desc(0x200, 8, NEXT, 1) + desc(0x208, 8, NEXT, 0))
+loop.at(0x80, avail(1, [0], 2))
+put("fuzz_virtqueue", "loop", vq_input(0, 1, 2, 8, 0x000, 0x080, 0x0A0, loop.bytes()))
+
+# ---- virtio-mmio: u8 flags, u16 RAM length, RAM, operations ----------------------
+
+OP_WRITE, OP_READ, OP_RAM, OP_KICK, OP_SETUP = 0, 3, 5, 6, 7
+DEV_RNG, DEV_BLK = 0, 8
+SZ4, SZ1, SZ2, SZ8 = 0x00, 0x10, 0x20, 0x30
+
+
+def mmio_input(flags, ram, ops):
+    return u8(flags) + u16(len(ram)) + ram + ops
+
+
+def setup(dev, what, log2, d, a, u):
+    return u8(OP_SETUP | dev) + u8(what) + u8(log2) + u16(d) + u16(a) + u16(u)
+
+
+def blk_hdr(t, sector):
+    return u32(t) + u32(0) + u64(sector)
+
+
+r = Ram()
+# rng: queue at 0x000/0x100/0x200, one 64-byte writable buffer.
+r.at(0x000, desc(0x300, 64, WRITE))
+r.at(0x100, avail(1, [0], 8))
+# blk: 16-entry queue at 0x400/0x500/0x600, requests from 0x700.
+d = [
+    desc(0x700, 16, NEXT, 1), desc(0x800, 512, WRITE | NEXT, 2), desc(0x710, 1, WRITE),  # IN
+    desc(0x720, 16, NEXT, 4), desc(0xA00, 512, NEXT, 5), desc(0x730, 1, WRITE),  # OUT
+    desc(0x740, 16, NEXT, 7), desc(0x750, 1, WRITE),  # FLUSH
+    desc(0x760, 16, NEXT, 9), desc(0x770, 20, WRITE | NEXT, 10), desc(0x790, 1, WRITE),  # GET_ID
+    desc(0x7A0, 16, NEXT, 12), desc(0x7C0, 16, NEXT, 13), desc(0x7D0, 1, WRITE),  # DISCARD
+    desc(0x3C0, 48, INDIRECT),  # WRITE_ZEROES through an indirect table
+]
+r.at(0x400, b"".join(d))
+r.at(0x3C0, desc(0x7E0, 16, NEXT, 1) + desc(0x7F0, 16, NEXT, 2) + desc(0x7FF, 1, WRITE))
+r.at(0x500, avail(6, [0, 3, 6, 8, 11, 14], 16))
+r.at(0x700, blk_hdr(0, 1))
+r.at(0x720, blk_hdr(1, 2))
+r.at(0x740, blk_hdr(4, 0))
+r.at(0x760, blk_hdr(8, 0))
+r.at(0x7A0, blk_hdr(11, 0))
+r.at(0x7C0, u64(4) + u32(2) + u32(0))
+r.at(0x7E0, blk_hdr(13, 0))
+r.at(0x7F0, u64(8) + u32(3) + u32(1))
+r.at(0xA00, b"W" * 512)
+ram = r.bytes()
+
+ops = (setup(DEV_RNG, 0x03, 3, 0x000, 0x100, 0x200) + u8(OP_KICK | DEV_RNG) + u8(0) +
+       setup(DEV_BLK, 0x07, 4, 0x400, 0x500, 0x600) + u8(OP_KICK | DEV_BLK) + u8(0) +
+       u8(OP_READ | DEV_BLK | SZ4) + u16(0x100) +  # capacity
+       u8(OP_READ | DEV_BLK | SZ1) + u16(0x114) +
+       u8(OP_READ | DEV_BLK | SZ4) + u16(0x070) +  # Status
+       u8(OP_READ | DEV_BLK | SZ4) + u16(0x060) +  # InterruptStatus
+       u8(OP_WRITE | DEV_BLK | SZ4) + u16(0x064) + u32(3) +  # InterruptACK
+       u8(OP_RAM) + u32(0x502) + u8(2) + u16(7) +  # one more avail entry
+       u8(OP_KICK | DEV_BLK) + u8(0) +
+       u8(OP_WRITE | DEV_BLK | SZ4) + u16(0x070) + u32(0))  # reset
+put("fuzz_virtio_mmio", "rng-blk", mmio_input(0, ram, ops))
+put("fuzz_virtio_mmio", "blk-readonly", mmio_input(1, ram, ops))
+put("fuzz_virtio_mmio", "blk-direct", mmio_input(2, ram, ops))
+# cache = none with a misaligned read buffer: the O_DIRECT bounce path.
+r.at(0x400 + 16, desc(0x801, 512, WRITE | NEXT, 2))
+put("fuzz_virtio_mmio", "blk-direct-bounce", mmio_input(2, r.bytes(), ops))
+
+# A driver that programs the registers one by one (rng, 8-entry queue).
+regs = b""
+for off, val in [(0x070, 0), (0x070, 1), (0x070, 3), (0x014, 1), (0x024, 1), (0x020, 1),
+                 (0x024, 0), (0x020, 0), (0x070, 0xB), (0x030, 0), (0x038, 8),
+                 (0x080, 0x000), (0x084, 0), (0x090, 0x100), (0x094, 0), (0x0A0, 0x200),
+                 (0x0A4, 0), (0x044, 1), (0x070, 0xF), (0x050, 0)]:
+    regs += u8(OP_WRITE | DEV_RNG | SZ4) + u16(off) + u32(val)
+for off in (0x000, 0x004, 0x008, 0x00C, 0x010, 0x034, 0x044, 0x0FC):
+    regs += u8(OP_READ | DEV_RNG | SZ4) + u16(off)
+put("fuzz_virtio_mmio", "rng-registers", mmio_input(0, ram[:0x400], regs))
+
+# ---- uart: u8 output selector, then (kind, register/argument[, value]) --------------
+
+W, R, RECV, SPACE, BAD, DRAIN = 0, 2, 4, 5, 6, 7
+
+
+def uw(reg, val):
+    return u8(W) + u8(reg) + u8(val)
+
+
+def ur(reg):
+    return u8(R) + u8(reg)
+
+
+uart = (u8(1) + uw(3, 0x80) + uw(0, 1) + uw(1, 0) + ur(0) + ur(1) + uw(3, 0x03) + uw(2, 0x07) +
+        uw(1, 0x0F) + uw(4, 0x0B) + u8(RECV) + u8(5) + b"hello" + ur(2) + ur(5) +
+        b"".join(ur(0) for _ in range(6)) + uw(0, 0x41) + ur(2) + uw(4, 0x1B) +
+        b"".join(uw(0, c) for c in b"loopback-overrun!!") + ur(5) + ur(2) + ur(0) + ur(6) +
+        u8(SPACE) + u8(0) + u8(RECV) + u8(255) + uw(4, 0x0B) + u8(DRAIN) + u8(0) +
+        u8(RECV) + u8(255) + u8(SPACE) + u8(0) + uw(2, 0x03) + uw(7, 0x5A) + ur(7) +
+        u8(BAD) + u8(0x01) + u8(BAD) + u8(0x0B))
+put("fuzz_uart", "session", uart)
