@@ -1,6 +1,6 @@
 #!/bin/sh
 # check-insns.sh - fails when the firmware ELF contains an instruction the
-# emulating /dev/kvm of HOST.md cannot run at CPL0 (SSE/AVX/x87, xsave,
+# emulating /dev/kvm described in README.md ("Tests") cannot run at CPL0 (SSE/AVX/x87, xsave,
 # cmpxchg16b, popcnt, rdtscp, int3 / int n, BMI/lzcnt, vmcall, ...).
 # .text32 (the 32-bit entries) is disassembled as i386, .text as x86-64; any
 # other executable section is an error. The 16-bit AP trampoline is data

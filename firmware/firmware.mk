@@ -1,7 +1,7 @@
 # firmware/firmware.mk - builds minnow-test, the test unikernel, as a PVH ELF
 # and as a bzImage (included by Makefile.in; uses its B, Q, CC and CFLAGS).
 # The guest code is freestanding and avoids every instruction the emulating
-# /dev/kvm of HOST.md cannot run at CPL0; check-insns.sh enforces that.
+# /dev/kvm described in README.md ("Tests") cannot run at CPL0; check-insns.sh enforces that.
 
 FW_DIR = $(B)/firmware
 FW_IMAGES = $(FW_DIR)/minnow-test.elf $(FW_DIR)/minnow-test.bzimage

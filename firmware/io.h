@@ -1,5 +1,5 @@
 /* io.h - tiny inline helpers for MMIO, port I/O and a few privileged
- * instructions, all of them safe on the emulating /dev/kvm of HOST.md. */
+ * instructions, all of them safe on the emulating /dev/kvm described in README.md. */
 #ifndef FW_IO_H
 #define FW_IO_H
 
