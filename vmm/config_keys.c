@@ -212,7 +212,8 @@ static int set_mac(const struct key_def *k, void *obj, const char *v, char *why,
 	for (int i = 0; ok && i < 6; i++) {
 		int hi = hexval(v[3 * i]), lo = hexval(v[3 * i + 1]);
 		ok = hi >= 0 && lo >= 0 && (i == 5 || v[3 * i + 2] == ':');
-		mac[i] = (uint8_t)(hi << 4 | lo);
+		if (ok)
+			mac[i] = (uint8_t)((unsigned)hi << 4 | (unsigned)lo);
 	}
 	if (!ok) {
 		snprintf(why, n, "bad MAC address " QFMT " (expected xx:xx:xx:xx:xx:xx)", QARG(v));
