@@ -42,8 +42,7 @@ struct initrd {
 	uint64_t size; /* 0: none */
 };
 
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt,
-						      ...)
+int loader_fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -62,20 +61,20 @@ static int open_file(const char *path, uint64_t *size, char *err, size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
+		return loader_fail(err, errlen, "%s: %s", path, strerror(errno));
 	struct stat st;
 	if (fstat(fd, &st) < 0) {
 		int e = errno;
 		close(fd);
-		return fail(err, errlen, "%s: %s", path, strerror(e));
+		return loader_fail(err, errlen, "%s: %s", path, strerror(e));
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		return fail(err, errlen, "%s: not a regular file", path);
+		return loader_fail(err, errlen, "%s: not a regular file", path);
 	}
 	if (st.st_size <= 0) {
 		close(fd);
-		return fail(err, errlen, "%s: empty file", path);
+		return loader_fail(err, errlen, "%s: empty file", path);
 	}
 	*size = (uint64_t)st.st_size;
 	return fd;
@@ -89,13 +88,13 @@ static int map_image(const char *path, struct image *img, char *err, size_t errl
 		return -1;
 	if (size > SIZE_MAX) {
 		close(fd);
-		return fail(err, errlen, "%s: file too large", path);
+		return loader_fail(err, errlen, "%s: file too large", path);
 	}
 	void *p = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
 	int e = errno;
 	close(fd);
 	if (p == MAP_FAILED)
-		return fail(err, errlen, "%s: %s", path, strerror(e));
+		return loader_fail(err, errlen, "%s: %s", path, strerror(e));
 	img->data = p;
 	img->len = (size_t)size;
 	return 0;
@@ -119,7 +118,7 @@ static enum kernel_format detect_format(const char *path, const struct image *im
 			return KERNEL_AUTO;
 		return ei.has_pvh ? KERNEL_PVH : KERNEL_ELF;
 	}
-	fail(err, errlen, "%s: not a bzImage or ELF kernel", path);
+	loader_fail(err, errlen, "%s: not a bzImage or ELF kernel", path);
 	return KERNEL_AUTO;
 }
 
@@ -161,13 +160,13 @@ static int write_cmdline(const struct guest_mem *mem, const char *path, const ch
 {
 	size_t len = strlen(cmdline);
 	if (len > max)
-		return fail(err, errlen,
-			    "%s: command line is %zu bytes, this kernel accepts at most %llu", path,
-			    len, (unsigned long long)max);
+		return loader_fail(
+		    err, errlen, "%s: command line is %zu bytes, this kernel accepts at most %llu",
+		    path, len, (unsigned long long)max);
 	char *dst = guest_ptr(mem, BOOT_CMDLINE_ADDR, (uint64_t)len + 1);
 	if (!dst)
-		return fail(err, errlen, "%s: command line address 0x%llx is not guest RAM", path,
-			    (unsigned long long)BOOT_CMDLINE_ADDR);
+		return loader_fail(err, errlen, "%s: command line address 0x%llx is not guest RAM",
+				   path, (unsigned long long)BOOT_CMDLINE_ADDR);
 	memcpy(dst, cmdline, len + 1);
 	return 0;
 }
@@ -202,17 +201,18 @@ static int load_initrd(const struct guest_mem *mem, const char *path, const stru
 	uint64_t addr;
 	if (place_initrd(size, k->initrd_limit, k->range_start, k->range_end, &addr) < 0) {
 		close(fd);
-		return fail(err, errlen,
-			    "%s: initrd of %llu bytes does not fit in guest RAM between 1 MiB and "
-			    "0x%llx outside the kernel [0x%llx, 0x%llx)",
-			    path, (unsigned long long)size, (unsigned long long)k->initrd_limit,
-			    (unsigned long long)k->range_start, (unsigned long long)k->range_end);
+		return loader_fail(
+		    err, errlen,
+		    "%s: initrd of %llu bytes does not fit in guest RAM between 1 MiB and "
+		    "0x%llx outside the kernel [0x%llx, 0x%llx)",
+		    path, (unsigned long long)size, (unsigned long long)k->initrd_limit,
+		    (unsigned long long)k->range_start, (unsigned long long)k->range_end);
 	}
 	uint8_t *dst = guest_ptr(mem, addr, size);
 	if (!dst) {
 		close(fd);
-		return fail(err, errlen, "%s: initrd address 0x%llx is not guest RAM", path,
-			    (unsigned long long)addr);
+		return loader_fail(err, errlen, "%s: initrd address 0x%llx is not guest RAM", path,
+				   (unsigned long long)addr);
 	}
 	uint64_t done = 0;
 	while (done < size) {
@@ -224,10 +224,10 @@ static int load_initrd(const struct guest_mem *mem, const char *path, const stru
 			int e = n < 0 ? errno : 0;
 			close(fd);
 			if (e)
-				return fail(err, errlen, "%s: %s", path, strerror(e));
-			return fail(err, errlen,
-				    "%s: file shrank while reading (%llu of %llu bytes)", path,
-				    (unsigned long long)done, (unsigned long long)size);
+				return loader_fail(err, errlen, "%s: %s", path, strerror(e));
+			return loader_fail(
+			    err, errlen, "%s: file shrank while reading (%llu of %llu bytes)", path,
+			    (unsigned long long)done, (unsigned long long)size);
 		}
 		done += (uint64_t)n;
 	}
@@ -247,9 +247,9 @@ static int write_boot_info(const struct guest_mem *mem, const struct boot_reques
 				       .initrd_size = rd->size,
 				       .rsdp = req->rsdp};
 		if (pvh_info_write(mem, &ps) < 0)
-			return fail(err, errlen,
-				    "%s: PVH start info address 0x%llx is not guest RAM",
-				    req->kernel_path, (unsigned long long)BOOT_PVH_INFO_ADDR);
+			return loader_fail(
+			    err, errlen, "%s: PVH start info address 0x%llx is not guest RAM",
+			    req->kernel_path, (unsigned long long)BOOT_PVH_INFO_ADDR);
 		return 0;
 	}
 	struct zero_page_setup zs = {.cmdline_addr = BOOT_CMDLINE_ADDR,
@@ -263,8 +263,8 @@ static int write_boot_info(const struct guest_mem *mem, const struct boot_reques
 		zs.kernel_addr = k->bz.load_addr;
 	}
 	if (boot_params_write(mem, &zs) < 0)
-		return fail(err, errlen, "%s: zero page address 0x%llx is not guest RAM",
-			    req->kernel_path, (unsigned long long)BOOT_ZERO_PAGE_ADDR);
+		return loader_fail(err, errlen, "%s: zero page address 0x%llx is not guest RAM",
+				   req->kernel_path, (unsigned long long)BOOT_ZERO_PAGE_ADDR);
 	return 0;
 }
 
@@ -289,7 +289,7 @@ static int load_all(const struct guest_mem *mem, const struct boot_request *req,
 		rc = load_elf(mem, path, img, fmt == KERNEL_PVH, k, err, errlen);
 		break;
 	default:
-		return fail(err, errlen, "%s: unknown kernel format %d", path, (int)fmt);
+		return loader_fail(err, errlen, "%s: unknown kernel format %d", path, (int)fmt);
 	}
 	if (rc < 0)
 		return -1;
@@ -310,7 +310,7 @@ int load_kernel(const struct guest_mem *mem, const struct boot_request *req,
 		struct boot_entry *entry, char *err, size_t errlen)
 {
 	if (!req->kernel_path || !req->kernel_path[0])
-		return fail(err, errlen, "no kernel file given");
+		return loader_fail(err, errlen, "no kernel file given");
 	struct image img = {NULL, 0};
 	if (map_image(req->kernel_path, &img, err, errlen) < 0)
 		return -1;

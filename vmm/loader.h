@@ -39,4 +39,9 @@ struct boot_request {
 int load_kernel(const struct guest_mem *mem, const struct boot_request *req,
 		struct boot_entry *entry, char *err, size_t errlen);
 
+/* Formats a one-line loader error into err (errlen bytes) and returns -1;
+ * shared by the format loaders. */
+int loader_fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "loader.h"
 #include "platform.h"
 
 #define FOUR_GIB 0x100000000ULL
@@ -36,16 +37,6 @@ struct elf_hdr {
 	uint16_t shnum;
 };
 
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt,
-						      ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* [off, off + size) lies inside a file of `len` bytes, without overflow. */
 static bool in_file(uint64_t off, uint64_t size, size_t len)
 {
@@ -61,23 +52,23 @@ static int read_ehdr(const char *name, const uint8_t *img, size_t len, struct el
 		     size_t errlen)
 {
 	if (!elf_probe(img, len))
-		return fail(err, errlen, "%s: not an ELF file", name);
+		return loader_fail(err, errlen, "%s: not an ELF file", name);
 	if (len < EI_NIDENT)
-		return fail(err, errlen, "%s: truncated ELF header", name);
+		return loader_fail(err, errlen, "%s: truncated ELF header", name);
 	unsigned cls = img[EI_CLASS];
 	if (cls != ELFCLASS32 && cls != ELFCLASS64)
-		return fail(err, errlen, "%s: bad ELF class %u", name, cls);
+		return loader_fail(err, errlen, "%s: bad ELF class %u", name, cls);
 	if (img[EI_DATA] != ELFDATA2LSB)
-		return fail(err, errlen, "%s: ELF is not little-endian (EI_DATA %u)", name,
-			    img[EI_DATA]);
+		return loader_fail(err, errlen, "%s: ELF is not little-endian (EI_DATA %u)", name,
+				   img[EI_DATA]);
 	if (img[EI_VERSION] != EV_CURRENT)
-		return fail(err, errlen, "%s: bad ELF version %u", name, img[EI_VERSION]);
+		return loader_fail(err, errlen, "%s: bad ELF version %u", name, img[EI_VERSION]);
 
 	h->is64 = cls == ELFCLASS64;
 	if (h->is64) {
 		Elf64_Ehdr e;
 		if (len < sizeof(e))
-			return fail(err, errlen, "%s: truncated ELF header", name);
+			return loader_fail(err, errlen, "%s: truncated ELF header", name);
 		memcpy(&e, img, sizeof(e));
 		*h = (struct elf_hdr){true,	     e.e_type,	    e.e_machine, e.e_entry,
 				      e.e_phoff,     e.e_phentsize, e.e_phnum,	 e.e_shoff,
@@ -85,28 +76,30 @@ static int read_ehdr(const char *name, const uint8_t *img, size_t len, struct el
 	} else {
 		Elf32_Ehdr e;
 		if (len < sizeof(e))
-			return fail(err, errlen, "%s: truncated ELF header", name);
+			return loader_fail(err, errlen, "%s: truncated ELF header", name);
 		memcpy(&e, img, sizeof(e));
 		*h = (struct elf_hdr){false,	     e.e_type,	    e.e_machine, e.e_entry,
 				      e.e_phoff,     e.e_phentsize, e.e_phnum,	 e.e_shoff,
 				      e.e_shentsize, e.e_shnum};
 	}
 	if (h->is64 && h->machine != EM_X86_64)
-		return fail(err, errlen, "%s: ELF for machine %u, not x86-64", name, h->machine);
+		return loader_fail(err, errlen, "%s: ELF for machine %u, not x86-64", name,
+				   h->machine);
 	if (!h->is64 && h->machine != EM_386)
-		return fail(err, errlen, "%s: 32-bit ELF for machine %u, not i386", name,
-			    h->machine);
+		return loader_fail(err, errlen, "%s: 32-bit ELF for machine %u, not i386", name,
+				   h->machine);
 	if (h->type != ET_EXEC)
-		return fail(err, errlen, "%s: ELF type %u, not an executable (ET_EXEC)", name,
-			    h->type);
+		return loader_fail(err, errlen, "%s: ELF type %u, not an executable (ET_EXEC)",
+				   name, h->type);
 	size_t want = h->is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
 	if (h->phentsize != want)
-		return fail(err, errlen, "%s: bad e_phentsize %u (expected %zu)", name,
-			    h->phentsize, want);
+		return loader_fail(err, errlen, "%s: bad e_phentsize %u (expected %zu)", name,
+				   h->phentsize, want);
 	if (!in_file(h->phoff, (uint64_t)h->phnum * h->phentsize, len))
-		return fail(err, errlen,
-			    "%s: program headers (%u at offset 0x%llx) beyond the end of the file",
-			    name, h->phnum, (unsigned long long)h->phoff);
+		return loader_fail(
+		    err, errlen,
+		    "%s: program headers (%u at offset 0x%llx) beyond the end of the file", name,
+		    h->phnum, (unsigned long long)h->phoff);
 	return 0;
 }
 
@@ -145,8 +138,8 @@ static int scan_notes(const char *name, const uint8_t *img, uint64_t off, uint64
 		uint64_t name_sz = align_up(n.n_namesz, align);
 		uint64_t desc_sz = align_up(n.n_descsz, align);
 		if (name_sz > end - name_off || desc_sz > end - name_off - name_sz)
-			return fail(err, errlen, "%s: malformed ELF note at offset 0x%llx", name,
-				    (unsigned long long)off);
+			return loader_fail(err, errlen, "%s: malformed ELF note at offset 0x%llx",
+					   name, (unsigned long long)off);
 		uint64_t desc_off = name_off + name_sz;
 		if (n.n_type == XEN_ELFNOTE_PHYS32_ENTRY && n.n_namesz == 4 &&
 		    memcmp(img + name_off, "Xen", 4) == 0) {
@@ -159,7 +152,7 @@ static int scan_notes(const char *name, const uint8_t *img, uint64_t off, uint64
 				memcpy(&v, img + desc_off, sizeof(v));
 				info->pvh_entry = v;
 			} else {
-				return fail(
+				return loader_fail(
 				    err, errlen,
 				    "%s: PVH entry note has a %u-byte value, expected 4 or 8", name,
 				    n.n_descsz);
@@ -200,8 +193,8 @@ static int scan_note_sections(const char *name, const uint8_t *img, size_t len,
 		if (type != SHT_NOTE)
 			continue;
 		if (!in_file(off, size, len))
-			return fail(err, errlen, "%s: note section %u beyond the end of the file",
-				    name, i);
+			return loader_fail(
+			    err, errlen, "%s: note section %u beyond the end of the file", name, i);
 		if (scan_notes(name, img, off, size, align == 8 ? 8 : 4, info, err, errlen) < 0)
 			return -1;
 	}
@@ -224,11 +217,12 @@ int elf_parse(const char *name, const uint8_t *img, size_t len, struct elf_info 
 		if (s.type != PT_LOAD && s.type != PT_NOTE)
 			continue;
 		if (!in_file(s.offset, s.filesz, len))
-			return fail(err, errlen,
-				    "%s: segment %u (offset 0x%llx, %llu bytes) beyond the end of "
-				    "the file (%zu bytes)",
-				    name, i, (unsigned long long)s.offset,
-				    (unsigned long long)s.filesz, len);
+			return loader_fail(
+			    err, errlen,
+			    "%s: segment %u (offset 0x%llx, %llu bytes) beyond the end of "
+			    "the file (%zu bytes)",
+			    name, i, (unsigned long long)s.offset, (unsigned long long)s.filesz,
+			    len);
 		if (s.type == PT_NOTE) {
 			if (!info->has_pvh &&
 			    scan_notes(name, img, s.offset, s.filesz, s.align == 8 ? 8 : 4, info,
@@ -237,14 +231,14 @@ int elf_parse(const char *name, const uint8_t *img, size_t len, struct elf_info 
 			continue;
 		}
 		if (s.filesz > s.memsz)
-			return fail(err, errlen, "%s: segment %u: p_filesz 0x%llx > p_memsz 0x%llx",
-				    name, i, (unsigned long long)s.filesz,
-				    (unsigned long long)s.memsz);
+			return loader_fail(
+			    err, errlen, "%s: segment %u: p_filesz 0x%llx > p_memsz 0x%llx", name,
+			    i, (unsigned long long)s.filesz, (unsigned long long)s.memsz);
 		if (s.paddr + s.memsz < s.paddr)
-			return fail(err, errlen,
-				    "%s: segment %u: p_paddr 0x%llx + p_memsz 0x%llx overflows",
-				    name, i, (unsigned long long)s.paddr,
-				    (unsigned long long)s.memsz);
+			return loader_fail(
+			    err, errlen,
+			    "%s: segment %u: p_paddr 0x%llx + p_memsz 0x%llx overflows", name, i,
+			    (unsigned long long)s.paddr, (unsigned long long)s.memsz);
 		if (s.memsz == 0)
 			continue;
 		if (info->n_load == 0 || s.paddr < info->range_start)
@@ -254,7 +248,7 @@ int elf_parse(const char *name, const uint8_t *img, size_t len, struct elf_info 
 		info->n_load++;
 	}
 	if (info->n_load == 0)
-		return fail(err, errlen, "%s: no PT_LOAD segment", name);
+		return loader_fail(err, errlen, "%s: no PT_LOAD segment", name);
 	if (!info->has_pvh && scan_note_sections(name, img, len, &h, info, err, errlen) < 0)
 		return -1;
 	return 0;
@@ -289,11 +283,12 @@ int elf_load(const char *name, const struct guest_mem *mem, const uint8_t *img, 
 		return -1;
 
 	if (pvh && !info->has_pvh)
-		return fail(err, errlen, "%s: no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)", name);
+		return loader_fail(err, errlen, "%s: no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)",
+				   name);
 	if (!pvh && !info->is64)
-		return fail(err, errlen,
-			    "%s: 32-bit ELF without a PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)",
-			    name);
+		return loader_fail(
+		    err, errlen,
+		    "%s: 32-bit ELF without a PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)", name);
 
 	/* Check every segment before touching guest RAM. */
 	for (unsigned i = 0; i < h.phnum; i++) {
@@ -302,31 +297,33 @@ int elf_load(const char *name, const struct guest_mem *mem, const uint8_t *img, 
 		if (s.type != PT_LOAD || s.memsz == 0)
 			continue;
 		if (s.paddr < HIGH_MEMORY_START)
-			return fail(err, errlen,
-				    "%s: segment %u at 0x%llx overlaps the boot area below 1 MiB",
-				    name, i, (unsigned long long)s.paddr);
+			return loader_fail(
+			    err, errlen,
+			    "%s: segment %u at 0x%llx overlaps the boot area below 1 MiB", name, i,
+			    (unsigned long long)s.paddr);
 		if (!guest_ptr(mem, s.paddr, s.memsz))
-			return fail(err, errlen,
-				    "%s: segment %u [0x%llx, 0x%llx) is outside guest RAM", name, i,
-				    (unsigned long long)s.paddr,
-				    (unsigned long long)(s.paddr + s.memsz));
+			return loader_fail(err, errlen,
+					   "%s: segment %u [0x%llx, 0x%llx) is outside guest RAM",
+					   name, i, (unsigned long long)s.paddr,
+					   (unsigned long long)(s.paddr + s.memsz));
 	}
 
 	uint64_t entry;
 	if (pvh) {
 		entry = info->pvh_entry;
 		if (!find_entry(img, &h, entry, false, &entry))
-			return fail(err, errlen,
-				    "%s: PVH entry 0x%llx is not inside a loaded segment", name,
-				    (unsigned long long)info->pvh_entry);
+			return loader_fail(err, errlen,
+					   "%s: PVH entry 0x%llx is not inside a loaded segment",
+					   name, (unsigned long long)info->pvh_entry);
 	} else if (!find_entry(img, &h, info->e_entry, false, &entry) &&
 		   !find_entry(img, &h, info->e_entry, true, &entry)) {
-		return fail(err, errlen, "%s: entry point 0x%llx is not inside a loaded segment",
-			    name, (unsigned long long)info->e_entry);
+		return loader_fail(err, errlen,
+				   "%s: entry point 0x%llx is not inside a loaded segment", name,
+				   (unsigned long long)info->e_entry);
 	}
 	if (entry >= FOUR_GIB)
-		return fail(err, errlen, "%s: entry point 0x%llx is above 4 GiB", name,
-			    (unsigned long long)entry);
+		return loader_fail(err, errlen, "%s: entry point 0x%llx is above 4 GiB", name,
+				   (unsigned long long)entry);
 	info->entry = entry;
 
 	for (unsigned i = 0; i < h.phnum; i++) {
@@ -336,7 +333,8 @@ int elf_load(const char *name, const struct guest_mem *mem, const uint8_t *img, 
 			continue;
 		uint8_t *dst = guest_ptr(mem, s.paddr, s.memsz);
 		if (!dst) /* checked above */
-			return fail(err, errlen, "%s: segment %u is outside guest RAM", name, i);
+			return loader_fail(err, errlen, "%s: segment %u is outside guest RAM", name,
+					   i);
 		memcpy(dst, img + s.offset, s.filesz);
 		memset(dst + s.filesz, 0, s.memsz - s.filesz);
 	}
