@@ -86,7 +86,7 @@ stats() { # TOOL FIELD -> "median min max n" (ms) or "- - - 0"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || a == 0) print "-"; else printf "%.2f", b / a }'; }
 
 json="{\"runs\":$RUNS"
-printf '\n%-22s %-26s %-26s %s\n' "bench-linux (ms)" "minnow med (min-max) n" "qemu microvm med (min-max) n" "qemu/minnow"
+printf '\n%-22s %-28s %-32s %s\n' "bench-linux (ms)" "minnow med (min-max) n" "qemu microvm med (min-max) n" "qemu/minnow"
 # shellcheck disable=SC2046,SC2086 # splitting the stats fields is intended
 for field in boot_us exit_us; do
 	set -- $(stats minnow $field)
@@ -95,7 +95,7 @@ for field in boot_us exit_us; do
 	q_med=$1 q_min=$2 q_max=$3 q_n=$4
 	label="exec->boot complete"
 	[ "$field" = boot_us ] || label="exec->exit"
-	printf '%-22s %-26s %-26s %s\n' "$label" "$m_med ($m_min-$m_max) $m_n" \
+	printf '%-22s %-28s %-32s %s\n' "$label" "$m_med ($m_min-$m_max) $m_n" \
 		"$q_med ($q_min-$q_max) $q_n" "$(ratio "$m_med" "$q_med")"
 	j() { [ "$1" = - ] && echo null || echo "$1"; }
 	json="$json,\"${field%_us}\":{\"minnow_ms\":{\"median\":$(j $m_med),\"min\":$(j $m_min),\"max\":$(j $m_max),\"n\":$m_n},\"qemu_ms\":{\"median\":$(j $q_med),\"min\":$(j $q_min),\"max\":$(j $q_max),\"n\":$q_n}}"
