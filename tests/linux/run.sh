@@ -49,7 +49,6 @@ command -v "$QEMU" >/dev/null 2>&1 || skip_all "no $QEMU (apt-get install qemu-s
 command -v busybox >/dev/null 2>&1 || skip_all "no busybox (apt-get install busybox-static)"
 command -v cpio >/dev/null 2>&1 || skip_all "no cpio (apt-get install cpio)"
 command -v mkfs.ext4 >/dev/null 2>&1 || skip_all "no mkfs.ext4 (apt-get install e2fsprogs)"
-command -v lz4 >/dev/null 2>&1 || skip_all "no lz4 (apt-get install lz4), needed to extract vmlinux"
 for f in "$MINNOW" "$FW" "$PROGS/minnow-init" "$PROGS/vsock-echo"; do
 	[ -e "$f" ] || {
 		echo "linux: missing $f (make minnow firmware linux-progs)" >&2
@@ -66,7 +65,8 @@ mkdir -p "$W/l2"
 
 # ---- L2: what minnow boots inside L1 ----------------------------------------
 sh firmware/mkinitrd.sh -k "$KVER" -o "$W/l2/initrd.cpio.gz" -a "$PROGS/vsock-echo" >/dev/null
-sh firmware/extract-vmlinux.sh "$KERNEL" "$W/l2/vmlinux" >/dev/null
+# Without lz4 (or another decompressor) the ELF and PVH tests skip.
+sh firmware/extract-vmlinux.sh "$KERNEL" "$W/l2/vmlinux" >/dev/null || rm -f "$W/l2/vmlinux"
 sh firmware/mkinitrd.sh -m none -d "$W/rootfs-tree" -a "$PROGS/vsock-echo" >/dev/null
 mkfs.ext4 -q -F -L minnow-root -d "$W/rootfs-tree" "$W/l2/rootfs.ext4" 32M >/dev/null
 rm -rf "$W/rootfs-tree"
