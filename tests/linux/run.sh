@@ -1,7 +1,7 @@
 #!/bin/sh
 # run.sh - the Linux tests (make check-linux): boots one L1 Linux host under QEMU TCG with emulated AMD SVM, runs minnow with real Linux guests inside it (tests/linux/l1-init.sh) and prints "linux: N passed, N failed, N skipped".
 #
-# This host's /dev/kvm cannot run a Linux kernel (HOST.md): the stock Debian
+# This host's /dev/kvm cannot run a Linux kernel (README.md, "Tests"): the stock Debian
 # cloud kernel boots as L1 under TCG with -cpu EPYC,+svm,+npt, loads kvm-amd
 # and runs minnow there. Environment:
 #   MINNOW          the minnow binary (default ./minnow)
