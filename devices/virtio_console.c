@@ -16,7 +16,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -413,6 +415,27 @@ const struct virtio_device_ops virtio_console_ops = {
 
 /* ---- Creation -------------------------------------------------------------- */
 
+/* Connects to the Unix stream socket at `path`; returns the fd or -1 with a
+ * one-line reason in err. */
+static int connect_unix(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "%s: path too long for a Unix socket", path);
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		snprintf(err, errlen, "%s: %s (is a program listening on it?)", path,
+			 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 struct virtio_console *virtio_console_create(const struct vm_config *cfg, int in_fd,
 					     struct event_loop *loop, char *err, size_t errlen)
 {
@@ -442,6 +465,16 @@ struct virtio_console *virtio_console_create(const struct vm_config *cfg, int in
 			return NULL;
 		}
 		con->out_owned = true;
+		break;
+	case CONSOLE_SOCKET:
+		con->out_fd = connect_unix(cfg->vconsole_path.path, err, errlen);
+		if (con->out_fd < 0) {
+			free(con);
+			return NULL;
+		}
+		con->out_owned = true;
+		if (con->in_fd < 0) /* the socket is the input too */
+			con->in_fd = con->out_fd;
 		break;
 	case CONSOLE_NONE:
 	default:

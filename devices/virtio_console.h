@@ -58,9 +58,10 @@ extern const struct virtio_device_ops virtio_console_ops;
 
 /* Port 0's output goes where cfg->vconsole_output / vconsole_path say
  * (stdio: stdout, which is never closed; file: the path opened with
- * O_WRONLY|O_CREAT|O_TRUNC|O_APPEND|O_CLOEXEC, mode 0644; none: dropped);
- * its input comes from `in_fd` (-1 for none, e.g. stdin when the UART does
- * not take it; never closed by the device), served on `loop` (NULL: see
+ * O_WRONLY|O_CREAT|O_TRUNC|O_APPEND|O_CLOEXEC, mode 0644; none: dropped;
+ * socket: a Unix stream socket connected to the path, which is also the
+ * input when in_fd is -1); its input comes from `in_fd` (-1 for none, e.g.
+ * stdin when the UART does not take it; never closed by the device), served on `loop` (NULL: see
  * above). `loop` must outlive the device. Returns the device, or NULL with
  * a one-line reason in err ("PATH: strerror" when the file cannot be
  * opened). */

@@ -24,7 +24,9 @@ struct config_origin {
 };
 
 enum kernel_format { KERNEL_AUTO, KERNEL_BZIMAGE, KERNEL_ELF, KERNEL_PVH };
-enum console_target { CONSOLE_STDIO, CONSOLE_FILE, CONSOLE_NONE };
+/* Where a console goes. CONSOLE_SOCKET (for [vconsole] only): minnow connects
+ * to the Unix stream socket at the path; output and input both use it. */
+enum console_target { CONSOLE_STDIO, CONSOLE_FILE, CONSOLE_NONE, CONSOLE_SOCKET };
 enum drive_cache { CACHE_WRITEBACK, CACHE_NONE };
 
 struct config_path {

@@ -108,9 +108,10 @@ static inline bool is_digit(int c)
 /* ---- the tables (config_keys.c) -------------------------------------------- */
 
 /* Value names of the enums, in enum order, NULL-terminated. */
-extern const char *const cfg_format_names[]; /* enum kernel_format */
-extern const char *const cfg_target_names[]; /* enum console_target */
-extern const char *const cfg_cache_names[];  /* enum drive_cache */
+extern const char *const cfg_format_names[];	      /* enum kernel_format */
+extern const char *const cfg_target_names[];	      /* enum console_target, [console] */
+extern const char *const cfg_vconsole_target_names[]; /* the same plus "socket" */
+extern const char *const cfg_cache_names[];	      /* enum drive_cache */
 
 /* Every known section with its keys; config_n_sections entries. */
 extern const struct section_def config_sections[];

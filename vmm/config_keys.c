@@ -235,6 +235,7 @@ static int set_mac(const struct key_def *k, void *obj, const char *v, char *why,
 
 const char *const cfg_format_names[] = {"auto", "bzimage", "elf", "pvh", NULL};
 const char *const cfg_target_names[] = {"stdio", "file", "none", NULL};
+const char *const cfg_vconsole_target_names[] = {"stdio", "file", "none", "socket", NULL};
 const char *const cfg_cache_names[] = {"writeback", "none", NULL};
 
 #define VM(f) offsetof(struct vm_config, f)
@@ -302,7 +303,10 @@ static const struct key_def rng_keys[] = {
 };
 
 static const struct key_def vconsole_keys[] = {
-    {.name = "output", .set = set_enum, .off = VM(vconsole_output), .names = cfg_target_names},
+    {.name = "output",
+     .set = set_enum,
+     .off = VM(vconsole_output),
+     .names = cfg_vconsole_target_names},
     {.name = "path", .set = cfg_set_path, .off = VM(vconsole_path)},
 };
 

@@ -8,8 +8,8 @@ static const char *onoff(bool b)
 
 static void print_output(FILE *out, enum console_target target, const struct config_path *path)
 {
-	fprintf(out, "output = %s\n", cfg_target_names[target]);
-	if (target == CONSOLE_FILE)
+	fprintf(out, "output = %s\n", cfg_vconsole_target_names[target]);
+	if (target == CONSOLE_FILE || target == CONSOLE_SOCKET)
 		fprintf(out, "path = %s\n", path->path);
 }
 

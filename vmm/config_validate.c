@@ -26,12 +26,15 @@ static void check_output(struct parser *p, const char *name, enum console_target
 	const struct section *s = cfg_find_section(p, name);
 	if (!s)
 		return;
-	if (target == CONSOLE_FILE && !path->path[0])
-		cfg_fail(p, s->at, name, "path", "missing (required with output = file)");
-	else if (target != CONSOLE_FILE && path->path[0])
+	bool wants_path = target == CONSOLE_FILE || target == CONSOLE_SOCKET;
+	if (wants_path && !path->path[0])
+		cfg_fail(p, s->at, name, "path", "missing (required with output = %s)",
+			 cfg_vconsole_target_names[target]);
+	else if (!wants_path && path->path[0])
 		cfg_fail(p, path->at, name, "path",
-			 "only allowed with output = file (output is %s)",
-			 cfg_target_names[target]);
+			 "only allowed with output = file%s (output is %s)",
+			 strcmp(name, "vconsole") == 0 ? " or socket" : "",
+			 cfg_vconsole_target_names[target]);
 }
 
 /* Opens `path` like the VMM will and checks its type. */

@@ -125,6 +125,7 @@ static int open_console(struct vm *vm)
 		vm->console_fd = STDOUT_FILENO;
 		return 0;
 	case CONSOLE_NONE:
+	case CONSOLE_SOCKET: /* refused by the config for [console] */
 		vm->console_fd = -1;
 		return 0;
 	case CONSOLE_FILE:
@@ -344,7 +345,7 @@ static int loop_setup(struct vm *vm, struct loop *l)
 			l->in_fd = STDIN_FILENO;
 			l->in_raw = term_raw(STDIN_FILENO);
 		}
-	} else if (vm->cfg->vconsole) {
+	} else if (vm->cfg->vconsole && vm->cfg->vconsole_output != CONSOLE_SOCKET) {
 		/* virtio-console port 0 reads stdin: keystrokes go through raw. */
 		term_raw(STDIN_FILENO);
 	}

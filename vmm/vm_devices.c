@@ -156,8 +156,11 @@ static int create_virtio(struct vm *vm)
 			return EXIT_HOST_FAILURE;
 	}
 	if (cfg->vconsole) {
-		/* stdin feeds the UART unless [console] input = off. */
-		int in_fd = cfg->console_input ? -1 : STDIN_FILENO;
+		/* stdin feeds the UART unless [console] input = off; a socket
+		 * console reads its own socket. */
+		int in_fd = cfg->console_input || cfg->vconsole_output == CONSOLE_SOCKET
+				? -1
+				: STDIN_FILENO;
 		struct virtio_console *con =
 		    virtio_console_create(cfg, in_fd, &vm->loop, err, sizeof(err));
 		if (!con)

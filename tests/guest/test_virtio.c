@@ -370,6 +370,73 @@ Test(virtio, console)
 	guest_result_free(&r);
 }
 
+/* [vconsole] output = socket: minnow connects to our Unix socket, which then
+ * carries port 0 both ways. */
+struct sock_peer {
+	int listen_fd;
+	char got[512];
+};
+
+static void *sock_peer_main(void *arg)
+{
+	struct sock_peer *p = arg;
+	int fd = accept(p->listen_fd, NULL, NULL);
+	if (fd < 0)
+		return NULL;
+	static const char line[] = "hello socket\n";
+	if (write(fd, line, sizeof(line) - 1) != (ssize_t)(sizeof(line) - 1)) {
+		close(fd);
+		return NULL;
+	}
+	size_t len = 0;
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	while (len < sizeof(p->got) - 1 && poll(&pfd, 1, 20000) > 0) {
+		ssize_t n = read(fd, p->got + len, sizeof(p->got) - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (strstr(p->got, "echo:hello socket\n"))
+			break;
+	}
+	p->got[len] = '\0';
+	close(fd);
+	return NULL;
+}
+
+Test(virtio, console_socket)
+{
+	harness_require_kvm();
+	char path[108];
+	snprintf(path, sizeof(path), "/tmp/minnow-vcons-%d.sock", (int)getpid());
+	unlink(path);
+	struct sock_peer peer = {.listen_fd = socket(AF_UNIX, SOCK_STREAM, 0)};
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	cr_assert(peer.listen_fd >= 0);
+	cr_assert(bind(peer.listen_fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	cr_assert(listen(peer.listen_fd, 1) == 0);
+	pthread_t th;
+	cr_assert(pthread_create(&th, NULL, sock_peer_main, &peer) == 0);
+	char ini[256];
+	snprintf(ini, sizeof(ini), "[vconsole]\noutput = socket\npath = %s\n", path);
+	struct guest_opts o = {.cmdline = "test=virtio-console", .extra_ini = ini};
+	struct guest_result r;
+	run(&o, &r);
+	pthread_join(th, NULL);
+	close(peer.listen_fd);
+	unlink(path);
+	char line[256];
+	cr_expect_eq(r.status, 0, "virtio-console over a socket must exit 0: %s", ctx(&r));
+	cr_expect(guest_line(r.out, "vconsole echo=", line, sizeof(line)) &&
+		      !strcmp(line, "hello socket"),
+		  "want 'vconsole echo=hello socket': %s", ctx(&r));
+	cr_expect(strstr(peer.got, "minnow-test vconsole hello\n") != NULL,
+		  "socket lacks the hello line: '%s'", peer.got);
+	cr_expect(strstr(peer.got, "echo:hello socket\n") != NULL,
+		  "socket lacks the echo line: '%s'", peer.got);
+	guest_result_free(&r);
+}
+
 /* ---- vsock: the host side runs in a thread while the VM runs ---- */
 
 struct vsock_host {
