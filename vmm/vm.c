@@ -428,8 +428,7 @@ int vm_run(struct vm *vm)
 		for (int i = 0; i < n; i++)
 			handle_event(vm, &l, evs[i].data.u64);
 	}
-	for (unsigned i = 0; i < vm->n_vcpus; i++)
-		vcpu_kick(&vm->vcpus[i]);
+	/* vm_end() has kicked every vCPU out of KVM_RUN: join them. */
 	for (unsigned i = 0; i < vm->n_vcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	loop_teardown(&l);
