@@ -4,7 +4,7 @@
 #   make linux-initrd    build/linux/initrd.cpio.gz for the installed cloud kernel
 #   make linux-example   everything examples/linux.ini and examples/linux-rootfs.ini
 #                        name: build/linux/{vmlinuz,initrd.cpio.gz,rootfs.ext4}
-#   make check-linux     tests/linux/run.sh: the Linux tests in one L1 boot
+#   make check-linux     the Linux tests in one L1 boot (tests/check.sh linux)
 #   make bench-linux     tests/bench/linux.sh: minnow vs QEMU microvm, in one L1 boot
 #   make guest-kernel    build/guest-kernel/{bzImage,vmlinux,config} from Debian's
 #                        linux-source with firmware/guest-kernel.config (slow;
@@ -42,7 +42,7 @@ linux-example: $(LINUX_DIR)/initrd.cpio.gz $(LINUX_PROGS)
 	@echo "  EXAMPLE $(LINUX_DIR)/vmlinuz -> $(LINUX_KERNEL), initrd.cpio.gz, rootfs.ext4"
 
 check-linux: minnow firmware $(LINUX_PROGS)
-	$(Q)MINNOW=./minnow sh tests/linux/run.sh
+	$(Q)sh tests/check.sh linux
 
 bench-linux: minnow firmware $(LINUX_PROGS)
 	$(Q)MINNOW=./minnow sh tests/bench/linux.sh

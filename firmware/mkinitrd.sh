@@ -92,6 +92,7 @@ printf '%s\n' "$EXTRA" | while IFS= read -r spec; do
 	if [ "$src" = "$spec" ]; then dest=/bin/$(basename "$src"); else dest=${spec#*:}; fi
 	[ -e "$src" ] || die "extra file $src does not exist"
 	mkdir -p "$root$(dirname "$dest")"
+	rm -f "$root$dest" # a busybox link: replace it, not busybox
 	cp -L "$src" "$root$dest"
 done
 

@@ -1,0 +1,133 @@
+#!/bin/sh
+# check.sh - make check (and check-unit, check-guest, check-linux): runs the named test tiers (default: unit guest linux), each under an overall timeout, keeps one line per test, "TEST <tier> <name> PASS|FAIL|SKIP <reason>", in build/check/<tier>.results, prints every failed and skipped test with its reason and ends with "N passed, N failed, N skipped" over all tiers.
+#
+# Where each tier runs:
+#   unit   here (Criterion, no /dev/kvm needed).
+#   guest  the test unikernel under minnow: on this host's /dev/kvm when it
+#          can be opened, else inside the L1 host (tests/l1/run.sh), which
+#          needs only QEMU's TCG.
+#   linux  real Linux guests: always inside the L1 host. When both guest and
+#          linux run in L1, they share one boot.
+# Exits 1 when a test failed or a tier reported nothing (a tier that cannot
+# run reports one skipped test saying why).
+# Environment:
+#   MINNOW_REQUIRE_KVM=1  a test skipped for want of /dev/kvm fails instead,
+#                         and the guest tier must run on this host's /dev/kvm
+#   MINNOW_GUEST_TIER=host|l1  force where the guest tier runs
+#   UNIT_TIMEOUT, GUEST_TIMEOUT  seconds for a tier (defaults 900, 1800);
+#                         the L1 run has L1_TIMEOUT (tests/l1/run.sh)
+#   and those of tests/l1/run.sh (LINUX_TESTS, GUEST_FILTER, ...).
+set -u
+cd "$(dirname "$0")/.." || exit 1
+
+R=build/check
+mkdir -p "$R"
+TIERS=${*:-unit guest linux}
+UNIT=build/unit-tests
+GUEST=build/guest-tests
+
+# tap TIER: Criterion's TAP report (stdin) to TEST lines in $R/TIER.results.
+tap() {
+	awk -v tier="$1" -f tests/tap-results.awk >"$R/$1.results"
+}
+
+kvm_usable() {
+	[ -c /dev/kvm ] && (exec 3<>/dev/kvm) 2>/dev/null
+}
+
+run_unit() {
+	echo "== unit tests (Criterion)"
+	if [ ! -x "$UNIT" ]; then
+		echo "TEST unit all FAIL $UNIT not built (make $UNIT)" >"$R/unit.results"
+		return
+	fi
+	timeout -s KILL "${UNIT_TIMEOUT:-900}" "./$UNIT" --jobs 2 --tap="$R/unit.tap"
+	[ $? -ne 137 ] || echo "unit: killed after ${UNIT_TIMEOUT:-900} s"
+	tap unit <"$R/unit.tap" 2>/dev/null
+}
+
+run_guest_here() {
+	echo "== guest tests on this host's /dev/kvm (the test unikernel under minnow)"
+	MINNOW=./minnow FIRMWARE_DIR=build/firmware timeout -s KILL "${GUEST_TIMEOUT:-1800}" \
+		"./$GUEST" --jobs 1 --tap="$R/guest.tap"
+	[ $? -ne 137 ] || echo "guest: killed after ${GUEST_TIMEOUT:-1800} s"
+	tap guest <"$R/guest.tap" 2>/dev/null
+	awk '$1 == "TEST" { print "  " $4 " " $3 }' "$R/guest.results"
+}
+
+# Decide where the guest tier runs.
+l1_parts=
+guest_where=
+case " $TIERS " in
+*" guest "*)
+	guest_where=${MINNOW_GUEST_TIER:-}
+	if [ -z "$guest_where" ]; then
+		if kvm_usable; then guest_where=host; else guest_where=l1; fi
+	fi
+	if [ "$guest_where" = l1 ] && [ "${MINNOW_REQUIRE_KVM:-0}" = 1 ]; then
+		guest_where=none
+	fi
+	;;
+esac
+
+rm -f "$R"/*.results "$R"/*.tap
+for tier in $TIERS; do
+	case $tier in
+	unit) run_unit ;;
+	guest)
+		case $guest_where in
+		host) run_guest_here ;;
+		l1)
+			echo "== guest tests: this host has no usable /dev/kvm, so they run inside" \
+				"the L1 host (QEMU TCG + nested SVM)"
+			l1_parts="$l1_parts guest"
+			;;
+		none)
+			echo "TEST guest all FAIL MINNOW_REQUIRE_KVM=1 and /dev/kvm cannot be opened" \
+				"here" >"$R/guest.results"
+			;;
+		esac
+		;;
+	linux) l1_parts="$l1_parts linux" ;;
+	*)
+		echo "check: unknown tier '$tier' (unit, guest, linux)" >&2
+		exit 2
+		;;
+	esac
+done
+
+if [ -n "$l1_parts" ]; then
+	echo "== L1 host for:$l1_parts (a few minutes: L1 runs under QEMU TCG)"
+	# shellcheck disable=SC2086 # one blank-separated list
+	L1_PARTS=$(echo $l1_parts) MINNOW=./minnow GUEST_TESTS=$GUEST sh tests/l1/run.sh
+	for p in $l1_parts; do
+		grep "^TEST $p " build/l1/results >"$R/$p.results" 2>/dev/null
+	done
+fi
+
+# ---- summary ------------------------------------------------------------------
+# A KVM skip is a failure when MINNOW_REQUIRE_KVM=1.
+if [ "${MINNOW_REQUIRE_KVM:-0}" = 1 ]; then
+	for f in "$R"/*.results; do
+		[ -f "$f" ] || continue
+		sed -i '/^TEST [^ ]* [^ ]* SKIP .*\/dev\/kvm/s/ SKIP / FAIL (MINNOW_REQUIRE_KVM=1) /' "$f"
+	done
+fi
+total_pass=0 total_fail=0 total_skip=0
+echo "== summary"
+for tier in $TIERS; do
+	f=$R/$tier.results
+	[ -s "$f" ] || echo "TEST $tier all FAIL the tier reported no results" >"$f"
+	awk '$4 == "SKIP" || $4 == "FAIL" { printf "  %s %s %s:", $4, $2, $3;
+		for (i = 5; i <= NF; i++) printf " %s", $i; printf "\n" }' "$f"
+	p=$(grep -c '^TEST [^ ]* [^ ]* PASS' "$f")
+	x=$(grep -c '^TEST [^ ]* [^ ]* FAIL' "$f")
+	s=$(grep -c '^TEST [^ ]* [^ ]* SKIP' "$f")
+	where=
+	[ "$tier" != guest ] || where=" (on $guest_where)"
+	[ "$tier" != linux ] || where=" (in L1)"
+	echo "$tier$where: $p passed, $x failed, $s skipped"
+	total_pass=$((total_pass + p)) total_fail=$((total_fail + x)) total_skip=$((total_skip + s))
+done
+echo "$total_pass passed, $total_fail failed, $total_skip skipped"
+[ "$total_fail" -eq 0 ]

@@ -1,0 +1,64 @@
+#!/bin/sh
+# init.sh - /init of the L1 host booted by tests/l1/run.sh: mounts the kernel file systems, loads kvm-amd, runs each asked part (/l1/<part>.sh), hands files in /out back to the host, powers off.
+#
+# Files put in the L1 initrd by run.sh: /bin/minnow (+ its libraries),
+# /l1/lib.sh and the parts, /l2/* (what minnow boots), /etc/l1-parts (the
+# parts to run), /etc/minnow-modules (this host's modules, in order) and the
+# optional /etc/l1-extra.sh, /etc/l1-shell, /etc/l1-out.
+# Runs under busybox ash.
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /dev/shm /tmp /mnt /run /out
+mount -t devpts -o ptmxmode=0666 devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+mount -t tmpfs -o size=2g tmpfs /tmp
+dmesg -n 1 # kernel messages would interleave with the result lines
+# shellcheck source=tests/l1/lib.sh
+. /l1/lib.sh
+
+# shellcheck disable=SC2013 # one path per line, no blanks
+for m in $(cat /etc/minnow-modules); do
+	insmod "$m" || echo "l1: insmod $m failed"
+done
+PARTS=$(cat /etc/l1-parts)
+echo "l1: parts: ${PARTS:-none}"
+if [ -c /dev/kvm ]; then
+	echo "l1: /dev/kvm ready after $(cut -d' ' -f1 /proc/uptime) s of L1 uptime"
+fi
+
+for p in $PARTS; do
+	if [ ! -c /dev/kvm ]; then
+		echo "TEST $p all FAIL no /dev/kvm in L1 (kvm-amd did not load)"
+		continue
+	fi
+	# shellcheck disable=SC1090 # the parts are named at run time
+	. "/l1/$p.sh"
+done
+
+# A developer's extra commands (run.sh: L1_EXTRA=script).
+# shellcheck disable=SC1091
+[ -f /etc/l1-extra.sh ] && . /etc/l1-extra.sh
+
+# run.sh L1_SHELL=1: a shell on the console, in / where examples/*.ini
+# find build/linux/{vmlinuz,initrd.cpio.gz,rootfs.ext4}.
+if [ -f /etc/l1-shell ]; then
+	dmesg -n 4
+	echo "l1: shell; try: minnow run examples/linux.ini (exit to power off L1)"
+	cd / && setsid cttyhack sh -l
+fi
+
+# run.sh L1_OUT=dir: /out goes back to the host as a tar archive on the
+# second disk.
+if [ -f /etc/l1-out ]; then
+	if [ -b /dev/vda ]; then
+		tar -cf /dev/vda -C /out . && echo "l1: /out written back ($(du -sk /out | cut -f1) KiB)"
+	else
+		echo "l1: no /dev/vda to write /out back to"
+	fi
+fi
+
+echo "l1: done after $(cut -d' ' -f1 /proc/uptime) s of L1 uptime"
+sync
+poweroff -f

@@ -1,0 +1,206 @@
+#!/bin/sh
+# run.sh - boots one L1 Linux host under QEMU TCG with emulated AMD SVM, where kvm-amd gives a working /dev/kvm, and runs the asked parts of the test suite inside it: the guest tier (tests/guest/l1-part.sh) and the Linux tier (tests/linux/l1-part.sh), one boot for all.
+#
+# Why: a Linux kernel cannot boot on every host's /dev/kvm, and some hosts
+# have none (README.md, "Tests"). QEMU's TCG needs no host KVM and emulates
+# SVM with nested paging, so inside L1 minnow runs real KVM guests anywhere.
+#
+# Output: one line per test on stdout, "TEST <tier> <name> PASS|FAIL|SKIP
+# <reason>", also collected in $W/results; progress lines ("l1: ...") and
+# the end of each failed run's output. Exits 0 when L1 ran (even when tests
+# failed: tests/check.sh judges), 1 when it could not be prepared.
+# Environment:
+#   L1_PARTS        the parts to run, blank-separated: guest linux (default:
+#                   linux); "none" for none (with L1_SHELL or L1_EXTRA)
+#   LINUX_TESTS     names of the Linux tests to run (default: all)
+#   GUEST_FILTER    a Criterion --filter pattern for the guest tier
+#   MINNOW          the minnow binary (default ./minnow)
+#   GUEST_TESTS     the guest-tier binary (default build/guest-tests)
+#   LINUX_KERNEL    the kernel for L1 and L2 (default: newest /boot/vmlinuz-*-cloud-amd64)
+#   L1_TIMEOUT      seconds for the whole L1 run (default 2400)
+#   L1_SMP          L1 vCPUs (default 2; TCG runs them in parallel threads)
+#   QEMU            default qemu-system-x86_64
+#   GUEST_KERNEL_DIR  where `make guest-kernel` put bzImage and vmlinux
+#                   (default build/guest-kernel); its tests skip without them
+#   L1_EXTRA        a shell script sourced by L1's init after the parts (for
+#                   benchmarks and experiments; it can use the parts' helpers)
+#   L1_QEMU         1: put QEMU (its libraries, qboot) in L1 too
+#   L1_OUT          a directory: files L1 leaves in /out (e.g. coverage
+#                   data) are copied there, through a second virtio disk
+#   L1_FILES        more files for L1, blank-separated SRC:DEST pairs
+#   L1_SHELL        1: after the parts, an interactive shell in L1 on this
+#                   terminal, with examples/linux*.ini ready to run (Ctrl-A x
+#                   quits QEMU)
+# Files: build/l1/ (L1 initrd, L2 images, l1.log: the whole console).
+set -eu
+cd "$(dirname "$0")/../.."
+
+MINNOW=${MINNOW:-./minnow}
+GUEST_TESTS=${GUEST_TESTS:-build/guest-tests}
+QEMU=${QEMU:-qemu-system-x86_64}
+TIMEOUT=${L1_TIMEOUT:-2400}
+SMP=${L1_SMP:-2}
+PARTS=${L1_PARTS:-linux}
+[ "$PARTS" != none ] || PARTS=
+KERNEL=${LINUX_KERNEL:-$(ls /boot/vmlinuz-*-cloud-amd64 2>/dev/null | sort -V | tail -n 1)}
+W=build/l1
+FW=build/firmware
+PROGS=build/linux
+
+part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
+
+# The L1 host cannot be made here: every asked part is one skipped test.
+skip_all() {
+	for p in $PARTS; do
+		echo "TEST $p all SKIP cannot boot the L1 host: $*"
+	done
+	exit 0
+}
+
+command -v "$QEMU" >/dev/null 2>&1 || skip_all "no $QEMU (apt-get install qemu-system-x86)"
+[ -n "$KERNEL" ] && [ -r "$KERNEL" ] ||
+	skip_all "no readable /boot/vmlinuz-*-cloud-amd64 (apt-get install linux-image-cloud-amd64)"
+command -v busybox >/dev/null 2>&1 || skip_all "no busybox (apt-get install busybox-static)"
+command -v cpio >/dev/null 2>&1 || skip_all "no cpio (apt-get install cpio)"
+command -v mkfs.ext4 >/dev/null 2>&1 || skip_all "no mkfs.ext4 (apt-get install e2fsprogs)"
+need="$MINNOW $FW/minnow-test.elf $FW/minnow-test.bzimage $PROGS/minnow-init $PROGS/vsock-echo"
+! part guest || need="$need $GUEST_TESTS"
+for f in $need; do
+	[ -e "$f" ] || {
+		echo "l1: missing $f (make minnow firmware linux-progs $GUEST_TESTS)" >&2
+		exit 1
+	}
+done
+KVER=${KERNEL##*/vmlinuz-}
+MODDIR=/lib/modules/$KVER
+[ -f "$MODDIR/modules.dep" ] || skip_all "no $MODDIR/modules.dep for $KERNEL"
+
+t0=$(date +%s)
+rm -rf "$W"
+mkdir -p "$W/l2"
+
+# ---- L2: what minnow boots inside L1 ----------------------------------------
+cp "$FW/minnow-test.elf" "$FW/minnow-test.bzimage" "$W/l2/"
+if part linux || [ "${L1_SHELL:-0}" = 1 ] || [ -n "${L1_EXTRA:-}" ]; then
+	sh firmware/mkinitrd.sh -k "$KVER" -o "$W/l2/initrd.cpio.gz" -a "$PROGS/vsock-echo" >/dev/null
+	# Without lz4 (or another decompressor) the ELF and PVH tests skip.
+	sh firmware/extract-vmlinux.sh "$KERNEL" "$W/l2/vmlinux" >/dev/null || rm -f "$W/l2/vmlinux"
+	sh firmware/mkinitrd.sh -m none -d "$W/rootfs-tree" -a "$PROGS/vsock-echo" >/dev/null
+	mkfs.ext4 -q -F -L minnow-root -d "$W/rootfs-tree" "$W/l2/rootfs.ext4" 32M >/dev/null
+	rm -rf "$W/rootfs-tree"
+	cp "$KERNEL" "$W/l2/bzImage"
+	# The small kernel of `make guest-kernel`, when built (else its tests skip).
+	GK=${GUEST_KERNEL_DIR:-build/guest-kernel}
+	if [ -f "$GK/bzImage" ] && [ -f "$GK/vmlinux" ]; then
+		cp "$GK/bzImage" "$W/l2/small-bzImage"
+		cp "$GK/vmlinux" "$W/l2/small-vmlinux"
+		sh firmware/mkinitrd.sh -m none -o "$W/l2/small-initrd.cpio.gz" \
+			-a "$PROGS/vsock-echo" >/dev/null
+	fi
+fi
+
+# ---- L1: busybox, kvm-amd, tun, loop, minnow, the parts, the L2 files --------
+# with_libs FILE DEST: FILE at DEST in L1, with the shared libraries it needs.
+extra=
+with_libs() {
+	extra="$extra -a $1:$2"
+	for lib in $(ldd "$1" 2>/dev/null | awk '/=> \// { print $3 } /^\t\// { print $1 }'); do
+		case " $extra " in *" -a $lib:$lib "*) ;; *) extra="$extra -a $lib:$lib" ;; esac
+	done
+}
+with_libs "$MINNOW" /bin/minnow
+extra="$extra -a $PROGS/vsock-echo -a tests/l1/lib.sh:/l1/lib.sh"
+if part guest; then
+	with_libs "$GUEST_TESTS" /bin/guest-tests
+	# iproute2's ip (network namespaces: the virtio-net test), over busybox's.
+	with_libs "$(command -v ip)" /bin/ip
+	extra="$extra -a tests/guest/l1-part.sh:/l1/guest.sh"
+fi
+! part linux || extra="$extra -a tests/linux/l1-part.sh:/l1/linux.sh"
+if [ "${L1_QEMU:-0}" = 1 ]; then
+	with_libs "$(command -v "$QEMU")" /usr/bin/qemu-system-x86_64
+	for f in qboot.rom bios-microvm.bin linuxboot_dma.bin pvh.bin kvmvapic.bin; do
+		[ ! -e "/usr/share/qemu/$f" ] || extra="$extra -a /usr/share/qemu/$f:/usr/share/qemu/$f"
+	done
+fi
+for f in ${L1_FILES:-}; do
+	case $f in *:*) ;; *) f="$f:$f" ;; esac
+	case $f in /*) ;; *) f="$PWD/$f" ;; esac
+	extra="$extra -a $f"
+done
+for f in "$W"/l2/*; do
+	extra="$extra -a $f:/l2/${f##*/}"
+done
+mods="-M kvm_amd -M tun -M loop"
+[ -z "${L1_OUT:-}" ] || mods="$mods -M virtio_pci -M virtio_blk"
+# shellcheck disable=SC2086 # $extra and $mods are lists of options
+sh firmware/mkinitrd.sh -k "$KVER" -n $mods -i tests/l1/init.sh -d "$W/root" $extra >/dev/null
+printf '%s\n' "$PARTS" >"$W/root/etc/l1-parts"
+printf '%s\n' "${LINUX_TESTS:-}" >"$W/root/etc/linux-tests"
+printf '%s\n' "${GUEST_FILTER:-}" >"$W/root/etc/guest-filter"
+[ -z "${L1_EXTRA:-}" ] || cp "$L1_EXTRA" "$W/root/etc/l1-extra.sh"
+[ "${L1_SHELL:-0}" != 1 ] || : >"$W/root/etc/l1-shell"
+[ -z "${L1_OUT:-}" ] || : >"$W/root/etc/l1-out"
+# The examples run unchanged in L1's /: build/linux/* are the L2 files.
+mkdir -p "$W/root/examples" "$W/root/build/linux"
+cp examples/linux*.ini "$W/root/examples/"
+ln -s /l2/bzImage "$W/root/build/linux/vmlinuz"
+ln -s /l2/initrd.cpio.gz "$W/root/build/linux/initrd.cpio.gz"
+ln -s /l2/rootfs.ext4 "$W/root/build/linux/rootfs.ext4"
+# Not compressed: the L1 kernel would decompress it at TCG speed.
+(cd "$W/root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$W/l1.cpio"
+rm -rf "$W/root"
+t1=$(date +%s)
+echo "l1: images ready in $((t1 - t0)) s (L1 initrd $(($(wc -c <"$W/l1.cpio") / 1048576)) MiB);" \
+	"booting L1 (TCG, $SMP vCPUs) for:${PARTS:- nothing}"
+
+# ---- boot L1 ----------------------------------------------------------------
+# 6 GiB: the guest tier boots VMs of up to 4 GiB (host memory is only used
+# as touched).
+QEMU_L1="$QEMU -M pc -accel tcg,thread=multi -cpu EPYC,+svm,+npt -m 6144 -smp $SMP -nodefaults
+-no-user-config -nographic -serial stdio -kernel $KERNEL -initrd $W/l1.cpio -no-reboot"
+if [ -n "${L1_OUT:-}" ]; then
+	# A raw disk L1 writes one tar archive to (tests/l1/init.sh).
+	truncate -s 512M "$W/out.img"
+	QEMU_L1="$QEMU_L1 -drive file=$W/out.img,format=raw,if=virtio"
+fi
+if [ "${L1_SHELL:-0}" = 1 ]; then
+	# shellcheck disable=SC2086 # word splitting wanted
+	exec $QEMU_L1 -append "console=ttyS0 quiet panic=-1"
+fi
+set +e
+# shellcheck disable=SC2086 # word splitting wanted
+timeout -s KILL "$TIMEOUT" $QEMU_L1 -append "console=ttyS0 quiet panic=-1" </dev/null 2>"$W/qemu.err" |
+	tr -d '\r' | tee "$W/l1.log" | grep --line-buffered -E '^(TEST|BENCH|l1:|---- |  \| )'
+set -e
+t2=$(date +%s)
+grep -v 'TCG doesn.t support requested feature' "$W/qemu.err" >&2 || true
+
+# ---- results ------------------------------------------------------------------
+# Linux tests print TEST lines; the guest tier's TAP report comes as
+# "GUESTTAP " lines and becomes TEST lines here.
+{
+	grep '^TEST ' "$W/l1.log" || true
+	sed -n 's/^GUESTTAP //p' "$W/l1.log" | awk -v tier=guest -f tests/tap-results.awk
+} >"$W/results"
+sed -n 's/^GUESTTAP //p' "$W/l1.log" | awk -v tier=guest -f tests/tap-results.awk
+missing() { # TIER NAME REASON: a FAIL line for a test that never reported
+	echo "TEST $1 $2 FAIL $3" | tee -a "$W/results"
+}
+stopped="L1 stopped early or timed out after $TIMEOUT s (see $W/l1.log)"
+if ! grep -q '^l1: parts:' "$W/l1.log"; then
+	for p in $PARTS; do missing "$p" l1-boot "L1 never reached its init (see $W/l1.log)"; done
+else
+	for t in $(sed -n 's/^PLAN linux //p' "$W/l1.log" | tail -n 1); do
+		grep -q "^TEST linux $t " "$W/results" || missing linux "$t" "no result: $stopped"
+	done
+	if part guest && ! grep -q '^TEST guest ' "$W/results"; then
+		missing guest tier "no report from the guest tests: $stopped"
+	fi
+fi
+if [ -n "${L1_OUT:-}" ]; then
+	mkdir -p "$L1_OUT"
+	tar -xf "$W/out.img" -C "$L1_OUT" 2>/dev/null || echo "l1: no files came back from L1 in $W/out.img" >&2
+	rm -f "$W/out.img"
+fi
+echo "l1: L1 run took $((t2 - t1)) s (with preparation $((t2 - t0)) s)"
