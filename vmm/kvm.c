@@ -49,7 +49,19 @@ int kvm_open(void)
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		int err = errno;
-		log_error("/dev/kvm: %s", strerror(err));
+		/* One line that says what to do: this is the first thing a new user meets. */
+		if (err == ENOENT || err == ENODEV || err == ENXIO)
+			log_error(
+			    "/dev/kvm: %s (load the kvm module: modprobe kvm_intel or kvm_amd, "
+			    "or run where /dev/kvm exists)",
+			    strerror(err));
+		else if (err == EACCES || err == EPERM)
+			log_error(
+			    "/dev/kvm: %s (give this user read-write access to it, e.g. add it "
+			    "to the kvm group)",
+			    strerror(err));
+		else
+			log_error("/dev/kvm: %s", strerror(err));
 		return -err;
 	}
 	int version = KVM_IOCTL(fd, KVM_GET_API_VERSION, 0);

@@ -1,5 +1,6 @@
 /* main.c - the minnow command line: run or check a VM described by an ini file. */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 	}
 	if (strcmp(o->command, "run") != 0 && strcmp(o->command, "check") != 0) {
 		fprintf(stderr, "minnow: unknown command '%s' (run or check)\n", o->command);
+		return -1;
+	}
+	/* Error messages name the file; one longer than a path can be would not fit them. */
+	size_t len = strlen(o->config);
+	if (len >= PATH_MAX) {
+		fprintf(stderr,
+			"minnow: config file path too long (%zu bytes, at most %d): '%.64s...'\n",
+			len, PATH_MAX - 1, o->config);
 		return -1;
 	}
 	return 0;

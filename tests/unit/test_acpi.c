@@ -2,8 +2,8 @@
  * (checksums, layout, contents), iasl's verdict on each, and the AML encoder. */
 #include <criterion/criterion.h>
 
-#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,48 +14,20 @@
 #include "aml.h"
 #include "guest_mem.h"
 #include "platform.h"
-
-static struct guest_mem mem;
+#include "test_util.h"
+#include "virtio_driver.h"
 
 static void setup(void)
 {
-	cr_assert_eq(guest_mem_map(&mem, 64ULL << 20, false), 0);
+	ram_map(64ULL << 20);
 }
 
-static void teardown(void)
-{
-	guest_mem_unmap(&mem);
-}
-
-TestSuite(acpi, .init = setup, .fini = teardown);
+TestSuite(acpi, .init = setup, .fini = ram_unmap);
 
 static const unsigned vcpu_counts[] = {1, 2, 64};
 static const unsigned virtio_counts[] = {0, 1, 19};
 #define N_VCPU_COUNTS	(sizeof(vcpu_counts) / sizeof(vcpu_counts[0]))
 #define N_VIRTIO_COUNTS (sizeof(virtio_counts) / sizeof(virtio_counts[0]))
-
-static struct acpi_config config(unsigned vcpus, unsigned virtio, bool uart)
-{
-	struct acpi_config c;
-	memset(&c, 0, sizeof(c));
-	c.n_vcpus = vcpus;
-	c.n_virtio = virtio;
-	c.uart = uart;
-	for (unsigned i = 0; i < virtio; i++) {
-		c.virtio[i].base = VIRTIO_MMIO_BASE + i * VIRTIO_MMIO_STRIDE;
-		c.virtio[i].gsi = VIRTIO_GSI_BASE + i;
-	}
-	return c;
-}
-
-static uint8_t byte_sum(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	uint8_t s = 0;
-	for (size_t i = 0; i < n; i++)
-		s = (uint8_t)(s + b[i]);
-	return s;
-}
 
 static size_t count_bytes(const void *hay, size_t len, const void *needle, size_t n)
 {
@@ -78,13 +50,13 @@ static const struct acpi_sdt_header *table_at(gpa_t gpa, const char *sig)
 	cr_assert(gpa >= ACPI_TABLES_ADDR && gpa < ACPI_TABLES_ADDR + ACPI_TABLES_SIZE,
 		  "%s at 0x%lx outside the ACPI area", sig, (unsigned long)gpa);
 	cr_assert_eq(gpa % 16, 0, "%s not 16-byte aligned", sig);
-	const struct acpi_sdt_header *h = guest_ptr(&mem, gpa, sizeof(*h));
+	const struct acpi_sdt_header *h = guest_ptr(&guest_ram, gpa, sizeof(*h));
 	cr_assert_not_null(h);
 	cr_assert_eq(memcmp(h->signature, sig, 4), 0, "expected %s, found %.4s", sig, h->signature);
 	cr_assert_geq(h->length, sizeof(*h));
 	cr_assert_leq(gpa + h->length, ACPI_TABLES_ADDR + ACPI_TABLES_SIZE, "%s runs past the area",
 		      sig);
-	cr_assert_not_null(guest_ptr(&mem, gpa, h->length));
+	cr_assert_not_null(guest_ptr(&guest_ram, gpa, h->length));
 	cr_assert_eq(byte_sum(h, h->length), 0, "%s checksum", sig);
 	cr_assert_eq(memcmp(h->oem_id, "MINNOW", 6), 0, "%s OEM id", sig);
 	return h;
@@ -101,9 +73,9 @@ static struct tables build(const struct acpi_config *c)
 	struct tables t;
 	memset(&t, 0, sizeof(t));
 	gpa_t rsdp = 0;
-	cr_assert_eq(acpi_build(&mem, c, &rsdp), 0);
+	cr_assert_eq(acpi_build(&guest_ram, c, &rsdp), 0);
 	cr_assert_eq(rsdp, ACPI_TABLES_ADDR);
-	t.rsdp = guest_ptr(&mem, rsdp, sizeof(*t.rsdp));
+	t.rsdp = guest_ptr(&guest_ram, rsdp, sizeof(*t.rsdp));
 	cr_assert_not_null(t.rsdp);
 	cr_assert_eq(memcmp(t.rsdp->signature, "RSD PTR ", 8), 0);
 	cr_assert_eq(t.rsdp->revision, 2);
@@ -121,7 +93,7 @@ static struct tables build(const struct acpi_config *c)
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t gpa;
 		memcpy(&gpa, entries + 8 * i, 8);
-		const struct acpi_sdt_header *h = guest_ptr(&mem, gpa, 4);
+		const struct acpi_sdt_header *h = guest_ptr(&guest_ram, gpa, 4);
 		cr_assert_not_null(h);
 		if (memcmp(h->signature, "FACP", 4) == 0)
 			t.fadt = table_at(gpa, "FACP");
@@ -268,7 +240,8 @@ Test(acpi, tables_for_each_config)
 {
 	for (size_t i = 0; i < N_VCPU_COUNTS; i++) {
 		for (size_t j = 0; j < N_VIRTIO_COUNTS; j++) {
-			struct acpi_config c = config(vcpu_counts[i], virtio_counts[j], true);
+			struct acpi_config c =
+			    test_acpi_config(vcpu_counts[i], virtio_counts[j], true);
 			check_all(&c);
 		}
 	}
@@ -276,62 +249,54 @@ Test(acpi, tables_for_each_config)
 
 Test(acpi, without_uart_no_spcr_no_com)
 {
-	struct acpi_config c = config(2, 3, false);
+	struct acpi_config c = test_acpi_config(2, 3, false);
 	check_all(&c);
 }
 
 Test(acpi, x2apic_entries_above_254)
 {
-	struct acpi_config c = config(300, 19, true);
+	struct acpi_config c = test_acpi_config(300, 19, true);
 	check_all(&c);
 }
 
 Test(acpi, stays_inside_its_area)
 {
-	struct acpi_config c = config(64, 19, true);
+	struct acpi_config c = test_acpi_config(64, 19, true);
 	check_all(&c);
-	const uint8_t *below = guest_ptr(&mem, ACPI_TABLES_ADDR - 0x1000, 0x1000);
-	const uint8_t *above = guest_ptr(&mem, ACPI_TABLES_ADDR + ACPI_TABLES_SIZE, 0x1000);
-	cr_assert_not_null(below);
-	cr_assert_not_null(above);
-	for (size_t i = 0; i < 0x1000; i++)
-		cr_assert(below[i] == 0 && above[i] == 0, "byte written outside the ACPI area");
+	ram_expect_zero(ACPI_TABLES_ADDR - 0x1000, 0x1000, "below the ACPI area");
+	ram_expect_zero(ACPI_TABLES_ADDR + ACPI_TABLES_SIZE, 0x1000, "above the ACPI area");
 }
 
 Test(acpi, rejects_bad_configs)
 {
 	gpa_t rsdp = 0;
-	struct acpi_config c = config(0, 0, true);
-	cr_assert_eq(acpi_build(&mem, &c, &rsdp), -EINVAL);
-	c = config(1, 1, true);
+	struct acpi_config c = test_acpi_config(0, 0, true);
+	cr_assert_eq(acpi_build(&guest_ram, &c, &rsdp), -EINVAL);
+	c = test_acpi_config(1, 1, true);
 	c.n_virtio = VIRTIO_MMIO_SLOTS + 1;
-	cr_assert_eq(acpi_build(&mem, &c, &rsdp), -EINVAL);
-	c = config(1, 1, true);
+	cr_assert_eq(acpi_build(&guest_ram, &c, &rsdp), -EINVAL);
+	c = test_acpi_config(1, 1, true);
 	c.virtio[0].gsi = IOAPIC_PINS;
-	cr_assert_eq(acpi_build(&mem, &c, &rsdp), -EINVAL);
-	c = config(1, 1, true);
+	cr_assert_eq(acpi_build(&guest_ram, &c, &rsdp), -EINVAL);
+	c = test_acpi_config(1, 1, true);
 	c.virtio[0].base = 0x100000000ULL;
-	cr_assert_eq(acpi_build(&mem, &c, &rsdp), -EINVAL);
-	c = config(1, 1, true);
+	cr_assert_eq(acpi_build(&guest_ram, &c, &rsdp), -EINVAL);
+	c = test_acpi_config(1, 1, true);
 	c.virtio[0].base = VIRTIO_MMIO_BASE + 8;
-	cr_assert_eq(acpi_build(&mem, &c, &rsdp), -EINVAL);
-	c = config(100000, 0, true);
-	cr_assert_eq(acpi_build(&mem, &c, &rsdp), -ENOSPC);
-	c = config(16000, 0, true); /* passes the early check, MADT still too big */
-	cr_assert_eq(acpi_build(&mem, &c, &rsdp), -ENOSPC);
+	cr_assert_eq(acpi_build(&guest_ram, &c, &rsdp), -EINVAL);
+	c = test_acpi_config(100000, 0, true);
+	cr_assert_eq(acpi_build(&guest_ram, &c, &rsdp), -ENOSPC);
+	c = test_acpi_config(16000, 0, true); /* passes the early check, MADT still too big */
+	cr_assert_eq(acpi_build(&guest_ram, &c, &rsdp), -ENOSPC);
 	cr_assert_eq(rsdp, 0, "no RSDP address on failure");
 }
 
 Test(acpi, fails_when_the_area_is_not_ram)
 {
-	struct guest_mem small;
-	uint8_t ram[4096];
-	small.host = ram;
-	small.size = small.low_size = sizeof(ram);
-	small.high_size = 0;
-	struct acpi_config c = config(1, 1, true);
+	ram_map(4096); /* one page of RAM, far below the tables' area */
+	struct acpi_config c = test_acpi_config(1, 1, true);
 	gpa_t rsdp = 0;
-	cr_assert_eq(acpi_build(&small, &c, &rsdp), -EFAULT);
+	cr_assert_eq(acpi_build(&guest_ram, &c, &rsdp), -EFAULT);
 }
 
 /* ---- iasl ------------------------------------------------------------------ */
@@ -343,7 +308,7 @@ static bool have_iasl(void)
 
 static void write_file(const char *dir, const char *name, const void *p, size_t n)
 {
-	char path[256];
+	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	FILE *f = fopen(path, "wb");
 	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
@@ -354,7 +319,7 @@ static void write_file(const char *dir, const char *name, const void *p, size_t 
 /* Reads a whole file into a NUL-terminated malloc'd string. */
 static char *read_file(const char *dir, const char *name)
 {
-	char path[256];
+	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	FILE *f = fopen(path, "rb");
 	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
@@ -412,23 +377,6 @@ static char *disassemble(const char *dir, const char *name, const struct acpi_sd
 	return text;
 }
 
-static void remove_dir(const char *dir)
-{
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	struct dirent *e;
-	char path[512];
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
 static void check_dsdt_text(const char *dsl, const struct acpi_config *c)
 {
 	char s[160];
@@ -463,8 +411,8 @@ static void check_dsdt_text(const char *dsl, const struct acpi_config *c)
 static void iasl_check(const struct acpi_config *c)
 {
 	struct tables t = build(c);
-	char dir[] = "/tmp/minnow-acpi-XXXXXX";
-	cr_assert_not_null(mkdtemp(dir));
+	char dir[PATH_MAX];
+	make_tmp_dir(dir, sizeof(dir), "acpi");
 
 	/* iasl 2020 cannot disassemble a binary RSDP (its file loader wants
 	 * an SDT header); build() checked the RSDP's fields and checksums. */
@@ -496,7 +444,7 @@ static void iasl_check(const struct acpi_config *c)
 	free(f);
 	free(m);
 	free(d);
-	remove_dir(dir);
+	remove_tmp_dir(dir);
 }
 
 Test(acpi, iasl_accepts_every_table)
@@ -505,7 +453,8 @@ Test(acpi, iasl_accepts_every_table)
 		cr_skip_test("iasl not installed (Debian package acpica-tools)");
 	for (size_t i = 0; i < N_VCPU_COUNTS; i++)
 		for (size_t j = 0; j < N_VIRTIO_COUNTS; j++) {
-			struct acpi_config c = config(vcpu_counts[i], virtio_counts[j], true);
+			struct acpi_config c =
+			    test_acpi_config(vcpu_counts[i], virtio_counts[j], true);
 			iasl_check(&c);
 		}
 }
@@ -514,7 +463,7 @@ Test(acpi, iasl_accepts_x2apic_and_no_uart)
 {
 	if (!have_iasl())
 		cr_skip_test("iasl not installed (Debian package acpica-tools)");
-	struct acpi_config c = config(300, 2, false);
+	struct acpi_config c = test_acpi_config(300, 2, false);
 	iasl_check(&c);
 }
 

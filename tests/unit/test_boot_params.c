@@ -11,6 +11,7 @@
 #include "guest_mem.h"
 #include "platform.h"
 #include "pvh_info.h"
+#include "test_util.h"
 
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)
@@ -83,61 +84,58 @@ struct range {
 	uint32_t type;
 };
 
-static void check_map(uint64_t ram, const struct range *want, size_t n)
+/* The maps of a few RAM sizes, entry by entry. */
+static const struct {
+	const char *name;
+	uint64_t ram;
+	struct range want[4];
+	size_t n;
+} maps[] = {
+    {"64 MiB",
+     64 * MiB,
+     {{0, EBDA_START, E820_RAM},
+      {EBDA_START, HIGH_MEMORY_START - EBDA_START, E820_RESERVED},
+      {HIGH_MEMORY_START, 64 * MiB - HIGH_MEMORY_START, E820_RAM}},
+     3},
+    {"3 GiB fills low RAM",
+     3 * GiB,
+     {{0, EBDA_START, E820_RAM},
+      {EBDA_START, HIGH_MEMORY_START - EBDA_START, E820_RESERVED},
+      {HIGH_MEMORY_START, MMIO_GAP_START - HIGH_MEMORY_START, E820_RAM}},
+     3},
+    {"4 GiB skips the hole",
+     4 * GiB,
+     {{0, EBDA_START, E820_RAM},
+      {EBDA_START, HIGH_MEMORY_START - EBDA_START, E820_RESERVED},
+      {HIGH_MEMORY_START, MMIO_GAP_START - HIGH_MEMORY_START, E820_RAM},
+      {4 * GiB, 4 * GiB - MMIO_GAP_START, E820_RAM}},
+     4},
+};
+
+/* boot_memory_map() gives the case's map, and the zero page carries the same. */
+TABLE_TEST(memory_map, each_size, maps, c)
 {
 	struct guest_mem mem;
-	guest_mem_layout(&mem, ram);
+	guest_mem_layout(&mem, c->ram);
 	struct boot_mem_entry map[BOOT_MEM_MAP_MAX];
-	cr_assert_eq(boot_memory_map(&mem, map, BOOT_MEM_MAP_MAX), n);
-	for (size_t i = 0; i < n; i++) {
-		cr_assert_eq(map[i].addr, want[i].addr, "entry %zu addr 0x%llx", i,
+	cr_assert_eq(boot_memory_map(&mem, map, BOOT_MEM_MAP_MAX), c->n, "%s", c->name);
+	for (size_t i = 0; i < c->n; i++) {
+		cr_assert_eq(map[i].addr, c->want[i].addr, "%s: entry %zu addr 0x%llx", c->name, i,
 			     (unsigned long long)map[i].addr);
-		cr_assert_eq(map[i].size, want[i].size, "entry %zu size 0x%llx", i,
+		cr_assert_eq(map[i].size, c->want[i].size, "%s: entry %zu size 0x%llx", c->name, i,
 			     (unsigned long long)map[i].size);
-		cr_assert_eq(map[i].type, want[i].type, "entry %zu type", i);
+		cr_assert_eq(map[i].type, c->want[i].type, "%s: entry %zu type", c->name, i);
 	}
 
-	/* The zero page carries the same map. */
 	struct boot_params bp;
 	struct zero_page_setup zs = {.cmdline_addr = BOOT_CMDLINE_ADDR};
 	boot_params_build(&bp, &mem, &zs);
-	cr_assert_eq(bp.e820_entries, n);
-	for (size_t i = 0; i < n; i++) {
-		cr_assert_eq(bp.e820_table[i].addr, want[i].addr);
-		cr_assert_eq(bp.e820_table[i].size, want[i].size);
-		cr_assert_eq(bp.e820_table[i].type, want[i].type);
+	cr_assert_eq(bp.e820_entries, c->n, "%s: zero page", c->name);
+	for (size_t i = 0; i < c->n; i++) {
+		cr_assert_eq(bp.e820_table[i].addr, c->want[i].addr, "%s: e820 %zu", c->name, i);
+		cr_assert_eq(bp.e820_table[i].size, c->want[i].size, "%s: e820 %zu", c->name, i);
+		cr_assert_eq(bp.e820_table[i].type, c->want[i].type, "%s: e820 %zu", c->name, i);
 	}
-}
-
-Test(memory_map, ram_64m)
-{
-	const struct range want[] = {
-	    {0, EBDA_START, E820_RAM},
-	    {EBDA_START, HIGH_MEMORY_START - EBDA_START, E820_RESERVED},
-	    {HIGH_MEMORY_START, 64 * MiB - HIGH_MEMORY_START, E820_RAM},
-	};
-	check_map(64 * MiB, want, 3);
-}
-
-Test(memory_map, ram_3g_fills_low)
-{
-	const struct range want[] = {
-	    {0, EBDA_START, E820_RAM},
-	    {EBDA_START, HIGH_MEMORY_START - EBDA_START, E820_RESERVED},
-	    {HIGH_MEMORY_START, MMIO_GAP_START - HIGH_MEMORY_START, E820_RAM},
-	};
-	check_map(3 * GiB, want, 3);
-}
-
-Test(memory_map, ram_4g_skips_hole)
-{
-	const struct range want[] = {
-	    {0, EBDA_START, E820_RAM},
-	    {EBDA_START, HIGH_MEMORY_START - EBDA_START, E820_RESERVED},
-	    {HIGH_MEMORY_START, MMIO_GAP_START - HIGH_MEMORY_START, E820_RAM},
-	    {4 * GiB, 4 * GiB - MMIO_GAP_START, E820_RAM},
-	};
-	check_map(4 * GiB, want, 4);
 }
 
 Test(memory_map, nothing_in_the_hole)

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "test_util.h"
 
 /* Fixture files; the tests run from the top of the source tree. */
 #define DIR	"tests/unit/configs/"
@@ -26,6 +27,7 @@ static void in_source_tree(void)
 }
 
 TestSuite(config, .init = in_source_tree);
+TestSuite(config_bad, .init = in_source_tree);
 
 static int parse(const char *text)
 {
@@ -41,12 +43,6 @@ static void expect_ok(const char *text)
 static void expect_error(const char *text, const char *msg)
 {
 	cr_assert_eq(parse(text), -1, "accepted:\n%s", text);
-	cr_assert_str_eq(err.msg, msg);
-}
-
-static void expect_set_error(const char *const *sets, size_t n, const char *msg)
-{
-	cr_assert_eq(config_load(&cfg, MINIMAL, sets, n, &err), -1);
 	cr_assert_str_eq(err.msg, msg);
 }
 
@@ -379,7 +375,7 @@ Test(config, parse_size)
 /* ---- bad configurations: the exact message ----------------------------------- */
 
 #define BAD(id, text, msg)                                                                         \
-	Test(config_bad, id, .init = in_source_tree)                                               \
+	Test(config_bad, id)                                                                       \
 	{                                                                                          \
 		expect_error(text, msg);                                                           \
 	}
@@ -511,7 +507,7 @@ BAD(vconsole_file_without_path, KSECT "[console]\noutput=none\n[vconsole]\noutpu
 BAD(cmdline_control_char, KSECT "cmdline = a\tb\n",
     "vm.ini:3: [kernel] cmdline: contains a control character")
 
-Test(config_bad, cmdline_too_long_4096, .init = in_source_tree)
+Test(config_bad, cmdline_too_long_4096)
 {
 	static char text[8192];
 	char cmdline[CONFIG_CMDLINE_MAX + 1];
@@ -521,7 +517,7 @@ Test(config_bad, cmdline_too_long_4096, .init = in_source_tree)
 	expect_error(text, "vm.ini:3: [kernel] cmdline: value too long (4096 bytes, at most 4095)");
 }
 
-Test(config_bad, line_too_long, .init = in_source_tree)
+Test(config_bad, line_too_long)
 {
 	static char text[CONFIG_LINE_MAX + 64];
 	int n = snprintf(text, sizeof(text), KSECT "cmdline = ");
@@ -529,7 +525,7 @@ Test(config_bad, line_too_long, .init = in_source_tree)
 	expect_error(text, "vm.ini:3: line too long (at most 8192 bytes)");
 }
 
-Test(config_bad, vsock_uds_path_too_long, .init = in_source_tree)
+Test(config_bad, vsock_uds_path_too_long)
 {
 	static char text[512];
 	char path[109];
@@ -546,7 +542,7 @@ Test(config_bad, ini_file_not_found)
 	cr_assert_str_eq(err.msg, DIR "no-such.ini: cannot open: No such file or directory");
 }
 
-Test(config_bad, errors_in_files_name_the_file, .init = in_source_tree)
+Test(config_bad, errors_in_files_name_the_file)
 {
 	cr_assert_eq(config_load(&cfg, DIR "bad-memory.ini", NULL, 0, &err), -1);
 	cr_assert_str_eq(err.msg, DIR "bad-memory.ini:3: [vm] memory: bad size suffix 'Q' "
@@ -557,72 +553,52 @@ Test(config_bad, errors_in_files_name_the_file, .init = in_source_tree)
 
 /* ---- bad overrides --------------------------------------------------------------- */
 
-Test(config_bad, set_bad_value, .init = in_source_tree)
-{
-	const char *sets[] = {"vm.vcpus=2", "vm.memory=12Q"};
-	expect_set_error(sets, 2,
-			 "--set vm.memory=12Q: [vm] memory: bad size suffix 'Q' (expected K, M, G "
-			 "or T)");
-}
+/* --set overrides of minimal.ini that config_load() refuses, with the exact message. */
+static const struct {
+	const char *name;
+	const char *sets[2];
+	size_t n;
+	const char *msg;
+} bad_sets[] = {
+    {"bad value",
+     {"vm.vcpus=2", "vm.memory=12Q"},
+     2,
+     "--set vm.memory=12Q: [vm] memory: bad size suffix 'Q' (expected K, M, G or T)"},
+    {"without '='", {"vm.memory"}, 1, "--set vm.memory: expected section.key=value"},
+    {"without '.'", {"memory=1G"}, 1, "--set memory=1G: expected section.key=value"},
+    {"unknown section",
+     {"disk.path=x"},
+     1,
+     "--set disk.path=x: [disk]: unknown section (known: vm, kernel, console, drive.NAME, "
+     "net.NAME, vsock, rng, vconsole)"},
+    {"unknown key",
+     {"kernel.args=quiet"},
+     1,
+     "--set kernel.args=quiet: [kernel] args: unknown key (known: path, initrd, cmdline, "
+     "format, cmdline_devices)"},
+    {"incomplete new section",
+     {"rng.enabled=on", "drive.data.readonly=on"},
+     2,
+     "--set drive.data.readonly=on: [drive.data] path: missing (required)"},
+    {"missing file",
+     {"kernel.initrd=/nonexistent/initrd"},
+     1,
+     "--set kernel.initrd=/nonexistent/initrd: [kernel] initrd: No such file or directory: "
+     "/nonexistent/initrd"},
+    {"inline comment",
+     {"kernel.cmdline=quiet ;x"},
+     1,
+     "--set kernel.cmdline=quiet ;x: [kernel] cmdline: ';' at the start or after a space would "
+     "start a comment in an ini file"},
+    {"value starting with ';'",
+     {"kernel.cmdline=;x"},
+     1,
+     "--set kernel.cmdline=;x: [kernel] cmdline: ';' at the start or after a space would start "
+     "a comment in an ini file"},
+};
 
-Test(config_bad, set_without_equals, .init = in_source_tree)
+TABLE_TEST(config_bad, set, bad_sets, c)
 {
-	const char *sets[] = {"vm.memory"};
-	expect_set_error(sets, 1, "--set vm.memory: expected section.key=value");
-}
-
-Test(config_bad, set_without_dot, .init = in_source_tree)
-{
-	const char *sets[] = {"memory=1G"};
-	expect_set_error(sets, 1, "--set memory=1G: expected section.key=value");
-}
-
-Test(config_bad, set_unknown_section, .init = in_source_tree)
-{
-	const char *sets[] = {"disk.path=x"};
-	expect_set_error(sets, 1,
-			 "--set disk.path=x: [disk]: unknown section (known: vm, kernel, console, "
-			 "drive.NAME, net.NAME, vsock, rng, vconsole)");
-}
-
-Test(config_bad, set_unknown_key, .init = in_source_tree)
-{
-	const char *sets[] = {"kernel.args=quiet"};
-	expect_set_error(
-	    sets, 1,
-	    "--set kernel.args=quiet: [kernel] args: unknown key (known: path, initrd, "
-	    "cmdline, format, cmdline_devices)");
-}
-
-Test(config_bad, set_creates_incomplete_section, .init = in_source_tree)
-{
-	const char *sets[] = {"rng.enabled=on", "drive.data.readonly=on"};
-	expect_set_error(sets, 2,
-			 "--set drive.data.readonly=on: [drive.data] path: missing (required)");
-}
-
-Test(config_bad, set_missing_file, .init = in_source_tree)
-{
-	const char *sets[] = {"kernel.initrd=/nonexistent/initrd"};
-	expect_set_error(
-	    sets, 1,
-	    "--set kernel.initrd=/nonexistent/initrd: [kernel] initrd: No such file or "
-	    "directory: /nonexistent/initrd");
-}
-
-Test(config_bad, set_inline_comment, .init = in_source_tree)
-{
-	const char *sets[] = {"kernel.cmdline=quiet ;x"};
-	expect_set_error(sets, 1,
-			 "--set kernel.cmdline=quiet ;x: [kernel] cmdline: ';' at the start or "
-			 "after a space would start a comment in an ini file");
-}
-
-Test(config_bad, set_value_starting_with_semicolon, .init = in_source_tree)
-{
-	const char *sets[] = {"kernel.cmdline=;x"};
-	expect_set_error(
-	    sets, 1,
-	    "--set kernel.cmdline=;x: [kernel] cmdline: ';' at the start or after a space "
-	    "would start a comment in an ini file");
+	cr_assert_eq(config_load(&cfg, MINIMAL, c->sets, c->n, &err), -1, "%s: accepted", c->name);
+	cr_assert_str_eq(err.msg, c->msg, "%s", c->name);
 }

@@ -8,49 +8,21 @@
 #include "guest_mem.h"
 #include "mptable.h"
 #include "platform.h"
-
-static struct guest_mem mem;
+#include "test_util.h"
+#include "virtio_driver.h"
 
 static void setup(void)
 {
-	cr_assert_eq(guest_mem_map(&mem, 64ULL << 20, false), 0);
+	ram_map(64ULL << 20);
 }
 
-static void teardown(void)
-{
-	guest_mem_unmap(&mem);
-}
-
-TestSuite(mptable, .init = setup, .fini = teardown);
-
-static struct acpi_config config(unsigned vcpus, unsigned virtio, bool uart)
-{
-	struct acpi_config c;
-	memset(&c, 0, sizeof(c));
-	c.n_vcpus = vcpus;
-	c.n_virtio = virtio;
-	c.uart = uart;
-	for (unsigned i = 0; i < virtio; i++) {
-		c.virtio[i].base = VIRTIO_MMIO_BASE + i * VIRTIO_MMIO_STRIDE;
-		c.virtio[i].gsi = VIRTIO_GSI_BASE + i;
-	}
-	return c;
-}
-
-static uint8_t byte_sum(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	uint8_t s = 0;
-	for (size_t i = 0; i < n; i++)
-		s = (uint8_t)(s + b[i]);
-	return s;
-}
+TestSuite(mptable, .init = setup, .fini = ram_unmap);
 
 /* Builds and walks the table, checking every entry against `c`. */
 static void check(const struct acpi_config *c)
 {
-	cr_assert_eq(mptable_build(&mem, c), 0);
-	const struct mp_floating *f = guest_ptr(&mem, MPTABLE_ADDR, sizeof(*f));
+	cr_assert_eq(mptable_build(&guest_ram, c), 0);
+	const struct mp_floating *f = guest_ptr(&guest_ram, MPTABLE_ADDR, sizeof(*f));
 	cr_assert_not_null(f);
 	cr_assert_eq(memcmp(f->signature, "_MP_", 4), 0);
 	cr_assert_eq(f->length, 1);
@@ -59,7 +31,7 @@ static void check(const struct acpi_config *c)
 	cr_assert_eq(f->feature[0], 0, "a configuration table is present");
 	cr_assert_eq(f->config, MPTABLE_ADDR + 16);
 
-	const struct mp_config *h = guest_ptr(&mem, f->config, sizeof(*h));
+	const struct mp_config *h = guest_ptr(&guest_ram, f->config, sizeof(*h));
 	cr_assert_not_null(h);
 	cr_assert_eq(memcmp(h->signature, "PCMP", 4), 0);
 	cr_assert_eq(h->spec_rev, 4);
@@ -146,55 +118,47 @@ Test(mptable, entries_for_each_config)
 	static const unsigned virtio[] = {0, 1, VIRTIO_MMIO_SLOTS};
 	for (size_t i = 0; i < 3; i++)
 		for (size_t j = 0; j < 3; j++) {
-			struct acpi_config c = config(vcpus[i], virtio[j], true);
+			struct acpi_config c = test_acpi_config(vcpus[i], virtio[j], true);
 			check(&c);
 		}
-	struct acpi_config c = config(4, 2, false);
+	struct acpi_config c = test_acpi_config(4, 2, false);
 	check(&c);
 }
 
 Test(mptable, stays_inside_its_area)
 {
-	struct acpi_config c = config(MPTABLE_MAX_VCPUS_ALL_SLOTS, VIRTIO_MMIO_SLOTS, true);
+	struct acpi_config c =
+	    test_acpi_config(MPTABLE_MAX_VCPUS_ALL_SLOTS, VIRTIO_MMIO_SLOTS, true);
 	check(&c);
 	cr_assert_leq(mptable_size(&c), MPTABLE_SIZE);
-	const uint8_t *below = guest_ptr(&mem, MPTABLE_ADDR - 0x400, 0x400);
-	const uint8_t *above = guest_ptr(&mem, MPTABLE_ADDR + MPTABLE_SIZE, 0x400);
-	cr_assert_not_null(below);
-	cr_assert_not_null(above);
-	for (size_t i = 0; i < 0x400; i++)
-		cr_assert(below[i] == 0 && above[i] == 0, "byte written outside the MP table area");
+	ram_expect_zero(MPTABLE_ADDR - 0x400, 0x400, "below the MP table area");
+	ram_expect_zero(MPTABLE_ADDR + MPTABLE_SIZE, 0x400, "above the MP table area");
 }
 
 Test(mptable, too_big_or_bad_configs_are_refused)
 {
-	struct acpi_config c = config(MPTABLE_MAX_VCPUS_ALL_SLOTS + 1, VIRTIO_MMIO_SLOTS, true);
+	struct acpi_config c =
+	    test_acpi_config(MPTABLE_MAX_VCPUS_ALL_SLOTS + 1, VIRTIO_MMIO_SLOTS, true);
 	cr_assert_gt(mptable_size(&c), MPTABLE_SIZE);
-	cr_assert_eq(mptable_build(&mem, &c), -ENOSPC);
-	c = config(64, VIRTIO_MMIO_SLOTS, true);
-	cr_assert_eq(mptable_build(&mem, &c), -ENOSPC);
-	c = config(0, 1, true);
-	cr_assert_eq(mptable_build(&mem, &c), -EINVAL);
-	c = config(256, 0, false);
-	cr_assert_eq(mptable_build(&mem, &c), -EINVAL);
-	c = config(1, 1, true);
+	cr_assert_eq(mptable_build(&guest_ram, &c), -ENOSPC);
+	c = test_acpi_config(64, VIRTIO_MMIO_SLOTS, true);
+	cr_assert_eq(mptable_build(&guest_ram, &c), -ENOSPC);
+	c = test_acpi_config(0, 1, true);
+	cr_assert_eq(mptable_build(&guest_ram, &c), -EINVAL);
+	c = test_acpi_config(256, 0, false);
+	cr_assert_eq(mptable_build(&guest_ram, &c), -EINVAL);
+	c = test_acpi_config(1, 1, true);
 	c.virtio[0].gsi = IOAPIC_PINS;
-	cr_assert_eq(mptable_build(&mem, &c), -EINVAL);
-	c = config(1, VIRTIO_MMIO_SLOTS, true);
+	cr_assert_eq(mptable_build(&guest_ram, &c), -EINVAL);
+	c = test_acpi_config(1, VIRTIO_MMIO_SLOTS, true);
 	c.n_virtio = VIRTIO_MMIO_SLOTS + 1;
-	cr_assert_eq(mptable_build(&mem, &c), -EINVAL);
-	const uint8_t *area = guest_ptr(&mem, MPTABLE_ADDR, MPTABLE_SIZE);
-	for (size_t i = 0; i < MPTABLE_SIZE; i++)
-		cr_assert_eq(area[i], 0, "nothing written on failure");
+	cr_assert_eq(mptable_build(&guest_ram, &c), -EINVAL);
+	ram_expect_zero(MPTABLE_ADDR, MPTABLE_SIZE, "nothing written on failure");
 }
 
 Test(mptable, fails_when_the_area_is_not_ram)
 {
-	struct guest_mem small;
-	uint8_t ram[4096];
-	small.host = ram;
-	small.size = small.low_size = sizeof(ram);
-	small.high_size = 0;
-	struct acpi_config c = config(1, 1, true);
-	cr_assert_eq(mptable_build(&small, &c), -EFAULT);
+	ram_map(4096); /* one page of RAM, below the table's area */
+	struct acpi_config c = test_acpi_config(1, 1, true);
+	cr_assert_eq(mptable_build(&guest_ram, &c), -EFAULT);
 }

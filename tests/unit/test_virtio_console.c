@@ -18,7 +18,9 @@
 #include "config.h"
 #include "event_loop.h"
 #include "guest_mem.h"
+#include "test_util.h"
 #include "virtio_console.h"
+#include "virtio_driver.h"
 #include "virtio_mmio.h"
 
 #define RAM_SIZE (16ULL << 20)
@@ -27,28 +29,24 @@
 #define TX	 1
 #define BUF_GPA	 0x100000ULL /* guest buffers: 4 KiB each from here */
 
-#define F_VERSION_1 (1ULL << VIRTIO_F_VERSION_1)
-
-static struct guest_mem mem;
 static struct event_loop loop;
 static bool loop_on;
 static struct virtio_mmio t;
 static bool t_on;
 static struct virtio_console *con;
 static struct vm_config cfg;
-static char dir[64];
-static char out_path[128];
+static char dir[128];
+static char out_path[160];
 static int pipe_fds[2] = {-1, -1};
 static uint64_t driver_features; /* what driver_up() accepts */
 
 static void setup(void)
 {
-	cr_assert_eq(guest_mem_map(&mem, RAM_SIZE, false), 0);
+	ram_map(RAM_SIZE);
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.vconsole = true;
 	cfg.vconsole_output = CONSOLE_FILE;
-	snprintf(dir, sizeof(dir), "/tmp/minnow-vcon-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	make_tmp_dir(dir, sizeof(dir), "vcon");
 	snprintf(out_path, sizeof(out_path), "%s/out", dir);
 	snprintf(cfg.vconsole_path.path, sizeof(cfg.vconsole_path.path), "%s", out_path);
 	cr_assert_eq(pipe2(pipe_fds, O_CLOEXEC), 0);
@@ -72,86 +70,25 @@ static void teardown(void)
 			close(pipe_fds[i]);
 		pipe_fds[i] = -1;
 	}
-	unlink(out_path);
-	rmdir(dir);
-	guest_mem_unmap(&mem);
+	remove_tmp_dir(dir);
+	ram_unmap();
 }
 
 TestSuite(virtio_console, .init = setup, .fini = teardown);
 
 /* ---- A driver --------------------------------------------------------------- */
 
-static uint32_t rd(uint64_t offset)
-{
-	uint32_t v = 0;
-	virtio_mmio_ops.read(&t, offset, &v, 4);
-	return v;
-}
+static struct drv_ring rxq, txq;
 
-static void wr(uint64_t offset, uint32_t v)
-{
-	virtio_mmio_ops.write(&t, offset, &v, 4);
-}
-
-static void *gp(gpa_t gpa, uint64_t len)
-{
-	void *p = guest_ptr(&mem, gpa, len);
-	cr_assert_not_null(p);
-	return p;
-}
-
-struct ring {
-	gpa_t desc_gpa, avail_gpa, used_gpa;
-	struct vring_desc *desc;
-	struct vring_avail *avail;
-	struct vring_used *used;
-	uint16_t next_desc;
-};
-
-static struct ring rings[2];
-
-static struct ring ring_at(unsigned q)
-{
-	struct ring r = {.desc_gpa = 0x10000 + q * 0x1000,
-			 .avail_gpa = 0x20000 + q * 0x1000,
-			 .used_gpa = 0x30000 + q * 0x1000};
-	r.desc = gp(r.desc_gpa, 16 * QSIZE);
-	r.avail = gp(r.avail_gpa, 6 + 2 * QSIZE);
-	r.used = gp(r.used_gpa, 6 + 8 * QSIZE);
-	return r;
-}
-
-static void setup_queue(unsigned q)
-{
-	rings[q] = ring_at(q);
-	wr(VIRTIO_MMIO_QUEUE_SEL, q);
-	wr(VIRTIO_MMIO_QUEUE_NUM, QSIZE);
-	wr(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)rings[q].desc_gpa);
-	wr(VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
-	wr(VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)rings[q].avail_gpa);
-	wr(VIRTIO_MMIO_QUEUE_AVAIL_HIGH, 0);
-	wr(VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)rings[q].used_gpa);
-	wr(VIRTIO_MMIO_QUEUE_USED_HIGH, 0);
-	wr(VIRTIO_MMIO_QUEUE_READY, 1);
-}
-
-/* Negotiates driver_features, sets up both queues, DRIVER_OK. */
+/* Negotiates driver_features, sets up both queues (rings cleared), DRIVER_OK. */
 static void driver_up(void)
 {
-	wr(VIRTIO_MMIO_STATUS, 0);
-	wr(VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE);
-	wr(VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)driver_features);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(driver_features >> 32));
-	wr(VIRTIO_MMIO_STATUS,
-	   VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK);
-	cr_assert(rd(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FEATURES_OK);
-	setup_queue(RX);
-	setup_queue(TX);
-	wr(VIRTIO_MMIO_STATUS, rd(VIRTIO_MMIO_STATUS) | VIRTIO_CONFIG_S_DRIVER_OK);
-	cr_assert(virtio_mmio_active(&t));
+	drv_features_ok(&t, driver_features);
+	drv_ring_init(&rxq, &t, RX, QSIZE, 0x10000 + RX * 0x1000, 0x20000 + RX * 0x1000,
+		      0x30000 + RX * 0x1000);
+	drv_ring_init(&txq, &t, TX, QSIZE, 0x10000 + TX * 0x1000, 0x20000 + TX * 0x1000,
+		      0x30000 + TX * 0x1000);
+	drv_go(&t);
 }
 
 /* Creates the device (output per cfg, input in_fd) on slot 0, with the
@@ -166,82 +103,32 @@ static void device_up(int in_fd, bool with_loop)
 	}
 	con = virtio_console_create(&cfg, in_fd, with_loop ? &loop : NULL, err, sizeof(err));
 	cr_assert_not_null(con, "create: %s", err);
-	cr_assert_eq(virtio_mmio_create(&t, &virtio_console_ops, con, &mem, -1,
+	cr_assert_eq(virtio_mmio_create(&t, &virtio_console_ops, con, &guest_ram, -1,
 					with_loop ? &loop : NULL, NULL, 0),
 		     0);
 	t_on = true;
-	cr_assert_eq(rd(VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_CONSOLE);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_CONSOLE);
 	driver_up();
 }
 
-static bool needs_reset(void)
-{
-	return rd(VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET;
-}
-
-/* Adds a chain of `n` buffers (flags per buffer) to queue q's avail ring,
- * without kicking. Returns its head. */
-static uint16_t post_chain(unsigned q, unsigned n, const gpa_t *gpas, const uint32_t *lens,
-			   const uint16_t *flags)
-{
-	struct ring *r = &rings[q];
-	uint16_t head = r->next_desc % QSIZE;
-	for (unsigned i = 0; i < n; i++) {
-		uint16_t d = r->next_desc++ % QSIZE;
-		bool more = i + 1 < n;
-		r->desc[d] = (struct vring_desc){
-		    gpas[i], lens[i], (uint16_t)(flags[i] | (more ? VRING_DESC_F_NEXT : 0)),
-		    (uint16_t)(more ? (d + 1) % QSIZE : 0)};
-	}
-	uint16_t idx = r->avail->idx;
-	r->avail->ring[idx % QSIZE] = head;
-	__atomic_store_n(&r->avail->idx, (uint16_t)(idx + 1), __ATOMIC_RELEASE);
-	return head;
-}
-
 /* One buffer at gpa with `len` bytes: text copied in for TX, zeroed for RX. */
-static uint16_t post_one(unsigned q, gpa_t gpa, const char *text, uint32_t len)
+static uint16_t post_one(struct drv_ring *q, gpa_t gpa, const char *text, uint32_t len)
 {
 	uint8_t *p = gp(gpa, len);
-	uint16_t flag = q == RX ? VRING_DESC_F_WRITE : 0;
 	if (text)
 		memcpy(p, text, len);
 	else
 		memset(p, 0, len);
-	return post_chain(q, 1, &gpa, &len, &flag);
+	struct drv_seg seg = {gpa, len, q == &rxq};
+	return drv_post_chain(q, &seg, 1);
 }
 
-static void kick(unsigned q)
+/* Bytes waiting in the input pipe. */
+static int pipe_pending(void)
 {
-	wr(VIRTIO_MMIO_QUEUE_NOTIFY, q);
-}
-
-static uint16_t used_idx(unsigned q)
-{
-	return __atomic_load_n(&rings[q].used->idx, __ATOMIC_ACQUIRE);
-}
-
-static bool wait_used(unsigned q, uint16_t want)
-{
-	for (int i = 0; i < 3000; i++) {
-		if (used_idx(q) == want)
-			return true;
-		usleep(1000);
-	}
-	return false;
-}
-
-/* Waits until the device has read everything out of the pipe. */
-static bool wait_pipe_drained(void)
-{
-	for (int i = 0; i < 3000; i++) {
-		int n = -1;
-		cr_assert_eq(ioctl(pipe_fds[0], FIONREAD, &n), 0);
-		if (n == 0)
-			return true;
-		usleep(1000);
-	}
-	return false;
+	int n = -1;
+	cr_assert_eq(ioctl(pipe_fds[0], FIONREAD, &n), 0);
+	return n;
 }
 
 static void pipe_put(const char *s)
@@ -265,8 +152,8 @@ static size_t rx_collect(uint16_t from, uint16_t to, char *buf, size_t size)
 {
 	size_t off = 0;
 	for (uint16_t i = from; i != to; i++) {
-		struct vring_used_elem *e = &rings[RX].used->ring[i % QSIZE];
-		const struct vring_desc *d = &rings[RX].desc[e->id];
+		struct vring_used_elem *e = &rxq.used->ring[i % QSIZE];
+		const struct vring_desc *d = &rxq.desc[e->id];
 		cr_assert_leq(e->len, d->len);
 		cr_assert_lt(off + e->len, size);
 		memcpy(buf + off, gp(d->addr, e->len), e->len);
@@ -276,24 +163,28 @@ static size_t rx_collect(uint16_t from, uint16_t to, char *buf, size_t size)
 	return off;
 }
 
+/* Used entries [from, to) of the receiveq brought exactly `want`. */
+static void expect_rx(uint16_t from, uint16_t to, const char *want)
+{
+	char buf[128];
+	rx_collect(from, to, buf, sizeof(buf));
+	cr_assert_str_eq(buf, want);
+}
+
 /* ---- Identification -------------------------------------------------------------- */
 
 Test(virtio_console, identification_and_config)
 {
 	device_up(-1, false);
-	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	uint32_t low = rd(VIRTIO_MMIO_DEVICE_FEATURES);
+	drv_wr(&t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	uint32_t low = drv_rd(&t, VIRTIO_MMIO_DEVICE_FEATURES);
 	cr_assert_eq(low & 0xffffff, 0, "no device feature bits (no SIZE, no MULTIPORT)");
-	wr(VIRTIO_MMIO_QUEUE_SEL, 0);
-	cr_assert_eq(rd(VIRTIO_MMIO_QUEUE_NUM_MAX), VIRTIO_CONSOLE_QUEUE_SIZE);
-	wr(VIRTIO_MMIO_QUEUE_SEL, 2);
-	cr_assert_eq(rd(VIRTIO_MMIO_QUEUE_NUM_MAX), 0, "two queues only");
-	uint32_t ports = 0;
-	virtio_mmio_ops.read(&t, VIRTIO_MMIO_CONFIG + 4, &ports, 4);
-	cr_assert_eq(ports, 1);
-	uint16_t cols = 0xffff;
-	virtio_mmio_ops.read(&t, VIRTIO_MMIO_CONFIG, &cols, 2);
-	cr_assert_eq(cols, 0);
+	drv_wr(&t, VIRTIO_MMIO_QUEUE_SEL, 0);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_QUEUE_NUM_MAX), VIRTIO_CONSOLE_QUEUE_SIZE);
+	drv_wr(&t, VIRTIO_MMIO_QUEUE_SEL, 2);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_QUEUE_NUM_MAX), 0, "two queues only");
+	cr_assert_eq(drv_cfg(&t, 4, 4), 1, "max_nr_ports");
+	cr_assert_eq(drv_cfg(&t, 0, 2), 0, "cols");
 }
 
 Test(virtio_console, file_open_error)
@@ -323,27 +214,27 @@ Test(virtio_console, file_output_truncates)
 Test(virtio_console, tx_in_order_across_chains)
 {
 	device_up(-1, true);
-	post_one(TX, BUF_GPA, "first line\n", 11);
+	post_one(&txq, BUF_GPA, "first line\n", 11);
 	/* one chain of three readable buffers */
-	gpa_t g[3] = {BUF_GPA + 0x1000, BUF_GPA + 0x2000, BUF_GPA + 0x3000};
-	uint32_t l[3] = {4, 1, 6};
-	uint16_t f[3] = {0, 0, 0};
-	memcpy(gp(g[0], 4), "seco", 4);
-	memcpy(gp(g[1], 1), "n", 1);
-	memcpy(gp(g[2], 6), "d two\n", 6);
-	post_chain(TX, 3, g, l, f);
-	post_one(TX, BUF_GPA + 0x4000, "third\n", 6);
-	kick(TX);
-	cr_assert(wait_used(TX, 3));
+	struct drv_seg g[3] = {{BUF_GPA + 0x1000, 4, false},
+			       {BUF_GPA + 0x2000, 1, false},
+			       {BUF_GPA + 0x3000, 6, false}};
+	memcpy(gp(g[0].gpa, 4), "seco", 4);
+	memcpy(gp(g[1].gpa, 1), "n", 1);
+	memcpy(gp(g[2].gpa, 6), "d two\n", 6);
+	drv_post_chain(&txq, g, 3);
+	post_one(&txq, BUF_GPA + 0x4000, "third\n", 6);
+	drv_kick(&txq);
+	cr_assert(drv_wait_used(&txq, 3, 3000));
 	for (unsigned i = 0; i < 3; i++)
-		cr_assert_eq(rings[TX].used->ring[i].len, 0, "transmit buffers come back with 0");
-	post_one(TX, BUF_GPA + 0x5000, "fourth\n", 7);
-	kick(TX);
-	cr_assert(wait_used(TX, 4));
+		cr_assert_eq(txq.used->ring[i].len, 0, "transmit buffers come back with 0");
+	post_one(&txq, BUF_GPA + 0x5000, "fourth\n", 7);
+	drv_kick(&txq);
+	cr_assert(drv_wait_used(&txq, 4, 3000));
 	char buf[256];
 	file_read(out_path, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "first line\nsecond two\nthird\nfourth\n");
-	cr_assert_not(needs_reset());
+	cr_assert_not(drv_needs_reset(&t));
 	cr_assert_geq(atomic_load(&t.interrupts), 1);
 }
 
@@ -354,9 +245,9 @@ Test(virtio_console, tx_large_chain)
 	uint8_t *p = gp(BUF_GPA, len);
 	for (uint32_t i = 0; i < len; i++)
 		p[i] = (uint8_t)('a' + i % 26);
-	post_chain(TX, 1, (gpa_t[]){BUF_GPA}, &len, (uint16_t[]){0});
-	kick(TX);
-	cr_assert_eq(used_idx(TX), 1);
+	drv_post_chain(&txq, &(struct drv_seg){BUF_GPA, len, false}, 1);
+	drv_kick(&txq);
+	cr_assert_eq(drv_used_idx(&txq), 1);
 	static char buf[4 * 4096];
 	cr_assert_eq(file_read(out_path, buf, sizeof(buf)), len);
 	cr_assert_eq(memcmp(buf, p, len), 0);
@@ -365,33 +256,28 @@ Test(virtio_console, tx_large_chain)
 Test(virtio_console, tx_writable_segment_needs_reset)
 {
 	device_up(-1, false);
-	post_one(TX, BUF_GPA, "good\n", 5);
-	kick(TX);
-	cr_assert_eq(used_idx(TX), 1);
-	gpa_t g[2] = {BUF_GPA + 0x1000, BUF_GPA + 0x2000};
-	uint32_t l[2] = {4, 4};
-	uint16_t f[2] = {0, VRING_DESC_F_WRITE};
-	memcpy(gp(g[0], 4), "bad\n", 4);
-	post_chain(TX, 2, g, l, f);
-	kick(TX);
-	cr_assert(needs_reset());
-	cr_assert_eq(used_idx(TX), 1, "the bad chain is not returned");
+	post_one(&txq, BUF_GPA, "good\n", 5);
+	drv_kick(&txq);
+	cr_assert_eq(drv_used_idx(&txq), 1);
+	struct drv_seg g[2] = {{BUF_GPA + 0x1000, 4, false}, {BUF_GPA + 0x2000, 4, true}};
+	memcpy(gp(g[0].gpa, 4), "bad\n", 4);
+	drv_post_chain(&txq, g, 2);
+	drv_kick(&txq);
+	cr_assert(drv_needs_reset(&t));
+	cr_assert_eq(drv_used_idx(&txq), 1, "the bad chain is not returned");
 	char buf[64];
 	file_read(out_path, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "good\n", "nothing of the bad chain is written");
 	/* Further kicks are ignored until reset. */
-	post_one(TX, BUF_GPA + 0x3000, "later\n", 6);
-	kick(TX);
-	cr_assert_eq(used_idx(TX), 1);
-	/* After a reset the device works again. */
-	memset(rings[TX].used, 0, 6 + 8 * QSIZE);
-	memset(rings[TX].avail, 0, 6 + 2 * QSIZE);
-	rings[TX].next_desc = 0;
+	post_one(&txq, BUF_GPA + 0x3000, "later\n", 6);
+	drv_kick(&txq);
+	cr_assert_eq(drv_used_idx(&txq), 1);
+	/* After a reset (driver_up() starts with one) the device works again. */
 	driver_up();
-	cr_assert_not(needs_reset());
-	post_one(TX, BUF_GPA, "again\n", 6);
-	kick(TX);
-	cr_assert_eq(used_idx(TX), 1);
+	cr_assert_not(drv_needs_reset(&t));
+	post_one(&txq, BUF_GPA, "again\n", 6);
+	drv_kick(&txq);
+	cr_assert_eq(drv_used_idx(&txq), 1);
 	file_read(out_path, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "good\nagain\n");
 }
@@ -399,25 +285,25 @@ Test(virtio_console, tx_writable_segment_needs_reset)
 Test(virtio_console, tx_looped_chain_needs_reset)
 {
 	device_up(-1, false);
-	rings[TX].desc[0] = (struct vring_desc){BUF_GPA, 4, VRING_DESC_F_NEXT, 1};
-	rings[TX].desc[1] = (struct vring_desc){BUF_GPA, 4, VRING_DESC_F_NEXT, 0};
-	rings[TX].avail->ring[0] = 0;
-	__atomic_store_n(&rings[TX].avail->idx, 1, __ATOMIC_RELEASE);
-	kick(TX);
-	cr_assert(needs_reset());
-	cr_assert_eq(used_idx(TX), 0);
+	txq.desc[0] = (struct vring_desc){BUF_GPA, 4, VRING_DESC_F_NEXT, 1};
+	txq.desc[1] = (struct vring_desc){BUF_GPA, 4, VRING_DESC_F_NEXT, 0};
+	txq.avail->ring[0] = 0;
+	__atomic_store_n(&txq.avail->idx, 1, __ATOMIC_RELEASE);
+	drv_kick(&txq);
+	cr_assert(drv_needs_reset(&t));
+	cr_assert_eq(drv_used_idx(&txq), 0);
 }
 
 Test(virtio_console, output_none_discards)
 {
 	cfg.vconsole_output = CONSOLE_NONE;
 	device_up(-1, false);
-	post_one(TX, BUF_GPA, "into the void\n", 14);
-	post_one(TX, BUF_GPA + 0x1000, "again\n", 6);
-	kick(TX);
-	cr_assert_eq(used_idx(TX), 2);
-	cr_assert_eq(rings[TX].used->ring[0].len, 0);
-	cr_assert_not(needs_reset());
+	post_one(&txq, BUF_GPA, "into the void\n", 14);
+	post_one(&txq, BUF_GPA + 0x1000, "again\n", 6);
+	drv_kick(&txq);
+	cr_assert_eq(drv_used_idx(&txq), 2);
+	cr_assert_eq(txq.used->ring[0].len, 0);
+	cr_assert_not(drv_needs_reset(&t));
 	struct stat st;
 	cr_assert_neq(stat(out_path, &st), 0, "no file is created");
 }
@@ -446,16 +332,16 @@ Test(virtio_console, blocked_stdout_does_not_wedge)
 	device_up(-1, true);
 	struct timespec a, b;
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	post_one(TX, BUF_GPA, "lost 1\n", 7);
-	kick(TX);
-	cr_assert(wait_used(TX, 1), "the blocked write gives up");
-	post_one(TX, BUF_GPA + 0x1000, "lost 2\n", 7);
-	kick(TX);
-	cr_assert(wait_used(TX, 2));
+	post_one(&txq, BUF_GPA, "lost 1\n", 7);
+	drv_kick(&txq);
+	cr_assert(drv_wait_used(&txq, 1, 3000), "the blocked write gives up");
+	post_one(&txq, BUF_GPA + 0x1000, "lost 2\n", 7);
+	drv_kick(&txq);
+	cr_assert(drv_wait_used(&txq, 2, 3000));
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	long ms = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
 	cr_assert_lt(ms, VIRTIO_CONSOLE_STALL_MS + 1500, "took %ld ms", ms);
-	cr_assert_not(needs_reset());
+	cr_assert_not(drv_needs_reset(&t));
 	/* Drain the pipe: output flows again. */
 	static char sink[1 << 17];
 	size_t drained = 0;
@@ -464,9 +350,9 @@ Test(virtio_console, blocked_stdout_does_not_wedge)
 		cr_assert_gt(n, 0);
 		drained += (size_t)n;
 	}
-	post_one(TX, BUF_GPA + 0x2000, "back\n", 5);
-	kick(TX);
-	cr_assert(wait_used(TX, 3));
+	post_one(&txq, BUF_GPA + 0x2000, "back\n", 5);
+	drv_kick(&txq);
+	cr_assert(drv_wait_used(&txq, 3, 3000));
 	char got[16] = "";
 	cr_assert_eq(read(p[0], got, sizeof(got) - 1), 5);
 	cr_assert_str_eq(got, "back\n");
@@ -478,19 +364,17 @@ Test(virtio_console, blocked_stdout_does_not_wedge)
 Test(virtio_console, rx_from_pipe)
 {
 	device_up(pipe_fds[0], true);
-	post_one(RX, BUF_GPA, NULL, 64);
-	post_one(RX, BUF_GPA + 0x1000, NULL, 64);
-	kick(RX);
+	post_one(&rxq, BUF_GPA, NULL, 64);
+	post_one(&rxq, BUF_GPA + 0x1000, NULL, 64);
+	drv_kick(&rxq);
 	pipe_put("hello\n");
-	cr_assert(wait_used(RX, 1));
-	cr_assert_eq(rings[RX].used->ring[0].len, 6);
+	cr_assert(drv_wait_used(&rxq, 1, 3000));
+	cr_assert_eq(rxq.used->ring[0].len, 6);
 	cr_assert_eq(memcmp(gp(BUF_GPA, 6), "hello\n", 6), 0);
 	pipe_put("world\n");
-	cr_assert(wait_used(RX, 2));
-	char buf[128];
-	rx_collect(0, 2, buf, sizeof(buf));
-	cr_assert_str_eq(buf, "hello\nworld\n");
-	cr_assert_not(needs_reset());
+	cr_assert(drv_wait_used(&rxq, 2, 3000));
+	expect_rx(0, 2, "hello\nworld\n");
+	cr_assert_not(drv_needs_reset(&t));
 }
 
 Test(virtio_console, rx_buffers_posted_after_data_no_loss)
@@ -498,118 +382,100 @@ Test(virtio_console, rx_buffers_posted_after_data_no_loss)
 	device_up(pipe_fds[0], true);
 	/* No buffers: the bytes are read ahead (the pipe drains) and kept. */
 	pipe_put("0123456789");
-	cr_assert(wait_pipe_drained(), "the device read the pipe");
+	cr_assert(WAIT_UNTIL(pipe_pending() == 0, 3000), "the device read the pipe");
 	/* More arrives while the device holds pending input: it stays in
 	 * the pipe, behind what is pending. */
 	pipe_put("abcdef");
-	usleep(20000);
-	int left = 0;
-	cr_assert_eq(ioctl(pipe_fds[0], FIONREAD, &left), 0);
-	cr_assert_eq(left, 6, "not read while input is pending");
+	loop_settle(&loop, 2);
+	cr_assert_eq(pipe_pending(), 6, "not read while input is pending");
 	/* One small buffer: the start of what is pending. */
-	post_one(RX, BUF_GPA, NULL, 4);
-	kick(RX);
-	cr_assert(wait_used(RX, 1));
-	cr_assert_eq(rings[RX].used->ring[0].len, 4);
+	post_one(&rxq, BUF_GPA, NULL, 4);
+	drv_kick(&rxq);
+	cr_assert(drv_wait_used(&rxq, 1, 3000));
+	cr_assert_eq(rxq.used->ring[0].len, 4);
 	/* More small buffers, one kick: the rest of pending, then the pipe. */
 	for (unsigned i = 1; i < QSIZE; i++)
-		post_one(RX, BUF_GPA + i * 0x1000, NULL, 3);
-	kick(RX);
+		post_one(&rxq, BUF_GPA + i * 0x1000, NULL, 3);
+	drv_kick(&rxq);
 	char buf[128] = "";
-	for (int i = 0; i < 3000; i++) {
-		rx_collect(0, used_idx(RX), buf, sizeof(buf));
-		if (strlen(buf) >= 16)
-			break;
-		usleep(1000);
-	}
+	WAIT_UNTIL(rx_collect(0, drv_used_idx(&rxq), buf, sizeof(buf)) >= 16, 3000);
 	cr_assert_str_eq(buf, "0123456789abcdef");
-	cr_assert_not(needs_reset());
+	cr_assert_not(drv_needs_reset(&t));
 }
 
 Test(virtio_console, rx_data_before_driver)
 {
 	pipe_put("early bytes");
 	device_up(pipe_fds[0], true);
-	post_one(RX, BUF_GPA, NULL, 64);
-	kick(RX);
-	cr_assert(wait_used(RX, 1));
-	char buf[128];
-	rx_collect(0, 1, buf, sizeof(buf));
-	cr_assert_str_eq(buf, "early bytes");
+	post_one(&rxq, BUF_GPA, NULL, 64);
+	drv_kick(&rxq);
+	cr_assert(drv_wait_used(&rxq, 1, 3000));
+	expect_rx(0, 1, "early bytes");
 }
 
 Test(virtio_console, rx_readable_segment_needs_reset)
 {
 	device_up(pipe_fds[0], true);
-	post_one(RX, BUF_GPA, NULL, 16);
-	rings[RX].desc[0].flags = 0; /* device-readable on receiveq */
-	kick(RX);
+	post_one(&rxq, BUF_GPA, NULL, 16);
+	rxq.desc[0].flags = 0; /* device-readable on receiveq */
+	drv_kick(&rxq);
 	pipe_put("x");
-	for (int i = 0; i < 3000 && !needs_reset(); i++)
-		usleep(1000);
-	cr_assert(needs_reset());
-	cr_assert_eq(used_idx(RX), 0);
+	cr_assert(WAIT_UNTIL(drv_needs_reset(&t), 3000));
+	cr_assert_eq(drv_used_idx(&rxq), 0);
 }
 
 Test(virtio_console, rx_eof_stops_input)
 {
 	device_up(pipe_fds[0], true);
-	post_one(RX, BUF_GPA, NULL, 64);
-	kick(RX);
+	post_one(&rxq, BUF_GPA, NULL, 64);
+	drv_kick(&rxq);
 	pipe_put("last");
 	close(pipe_fds[1]);
 	pipe_fds[1] = -1;
-	cr_assert(wait_used(RX, 1));
-	usleep(20000);
-	post_one(RX, BUF_GPA + 0x1000, NULL, 64);
-	kick(RX);
-	usleep(20000);
-	cr_assert_eq(used_idx(RX), 1, "nothing after the end of input");
+	cr_assert(drv_wait_used(&rxq, 1, 3000));
+	loop_settle(&loop, 2); /* the device sees the end of input */
+	post_one(&rxq, BUF_GPA + 0x1000, NULL, 64);
+	drv_kick(&rxq);
+	loop_settle(&loop, 2);
+	cr_assert_eq(drv_used_idx(&rxq), 1, "nothing after the end of input");
 	/* The device still transmits. */
-	post_one(TX, BUF_GPA + 0x2000, "tx ok\n", 6);
-	kick(TX);
-	cr_assert(wait_used(TX, 1));
-	cr_assert_not(needs_reset());
+	post_one(&txq, BUF_GPA + 0x2000, "tx ok\n", 6);
+	drv_kick(&txq);
+	cr_assert(drv_wait_used(&txq, 1, 3000));
+	cr_assert_not(drv_needs_reset(&t));
 }
 
 Test(virtio_console, reset_drops_pending_input)
 {
 	device_up(pipe_fds[0], true);
-	post_one(RX, BUF_GPA, NULL, 2);
-	kick(RX);
+	post_one(&rxq, BUF_GPA, NULL, 2);
+	drv_kick(&rxq);
 	pipe_put("dropped");
-	cr_assert(wait_used(RX, 1));
-	cr_assert(wait_pipe_drained());
+	cr_assert(drv_wait_used(&rxq, 1, 3000));
+	cr_assert(WAIT_UNTIL(pipe_pending() == 0, 3000));
 	/* Reset with "opped" pending, then bring the driver up again. */
-	memset(rings[RX].used, 0, 6 + 8 * QSIZE);
-	memset(rings[RX].avail, 0, 6 + 2 * QSIZE);
-	rings[RX].next_desc = 0;
 	driver_up();
-	post_one(RX, BUF_GPA, NULL, 64);
-	kick(RX);
-	usleep(20000);
-	cr_assert_eq(used_idx(RX), 0, "pending input did not survive the reset");
+	post_one(&rxq, BUF_GPA, NULL, 64);
+	drv_kick(&rxq);
+	loop_settle(&loop, 2);
+	cr_assert_eq(drv_used_idx(&rxq), 0, "pending input did not survive the reset");
 	pipe_put("fresh");
-	cr_assert(wait_used(RX, 1));
-	char buf[128];
-	rx_collect(0, 1, buf, sizeof(buf));
-	cr_assert_str_eq(buf, "fresh");
+	cr_assert(drv_wait_used(&rxq, 1, 3000));
+	expect_rx(0, 1, "fresh");
 }
 
 Test(virtio_console, rx_without_loop_reads_on_kick)
 {
 	device_up(pipe_fds[0], false);
 	pipe_put("no loop");
-	post_one(RX, BUF_GPA, NULL, 4);
-	post_one(RX, BUF_GPA + 0x1000, NULL, 4);
-	kick(RX);
-	cr_assert_eq(used_idx(RX), 2);
-	char buf[128];
-	rx_collect(0, 2, buf, sizeof(buf));
-	cr_assert_str_eq(buf, "no loop");
-	post_one(RX, BUF_GPA + 0x2000, NULL, 4);
-	kick(RX);
-	cr_assert_eq(used_idx(RX), 2, "an empty pipe does not block");
+	post_one(&rxq, BUF_GPA, NULL, 4);
+	post_one(&rxq, BUF_GPA + 0x1000, NULL, 4);
+	drv_kick(&rxq);
+	cr_assert_eq(drv_used_idx(&rxq), 2);
+	expect_rx(0, 2, "no loop");
+	post_one(&rxq, BUF_GPA + 0x2000, NULL, 4);
+	drv_kick(&rxq);
+	cr_assert_eq(drv_used_idx(&rxq), 2, "an empty pipe does not block");
 }
 
 Test(virtio_console, rx_from_regular_file)
@@ -625,14 +491,14 @@ Test(virtio_console, rx_from_regular_file)
 	cr_assert_eq(write(fd, data, sizeof(data)), (ssize_t)sizeof(data));
 	cr_assert_eq(lseek(fd, 0, SEEK_SET), 0);
 	device_up(fd, true);
-	post_one(RX, BUF_GPA, NULL, 4096);
-	post_one(RX, BUF_GPA + 0x1000, NULL, 4096);
-	kick(RX);
-	cr_assert(wait_used(RX, 2));
+	post_one(&rxq, BUF_GPA, NULL, 4096);
+	post_one(&rxq, BUF_GPA + 0x1000, NULL, 4096);
+	drv_kick(&rxq);
+	cr_assert(drv_wait_used(&rxq, 2, 3000));
 	static char buf[8192];
 	cr_assert_eq(rx_collect(0, 2, buf, sizeof(buf)), sizeof(data));
 	cr_assert_eq(memcmp(buf, data, sizeof(data)), 0);
-	cr_assert_not(needs_reset());
+	cr_assert_not(drv_needs_reset(&t));
 	unlink(in_path);
 	/* fd is closed by teardown's order: device first, then us. */
 	if (loop_on)
@@ -648,9 +514,7 @@ Test(virtio_console, rx_from_regular_file)
 
 static uint16_t config16(uint32_t offset)
 {
-	uint16_t v = 0xffff;
-	virtio_mmio_ops.read(&t, VIRTIO_MMIO_CONFIG + offset, &v, 2);
-	return v;
+	return (uint16_t)drv_cfg(&t, offset, 2);
 }
 
 /* Makes stdout a pty of cols x rows; returns the master (drain it). */
@@ -677,7 +541,7 @@ static void resize_stdout(unsigned short cols, unsigned short rows)
 
 static bool config_irq_pending(void)
 {
-	return rd(VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG;
+	return drv_rd(&t, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG;
 }
 
 /* Criterion runs each test in its own process: stdout may be replaced. */
@@ -687,30 +551,31 @@ Test(virtio_console, size_from_terminal)
 	cfg.vconsole_output = CONSOLE_STDIO;
 	driver_features = F_VERSION_1 | (1ULL << VIRTIO_CONSOLE_F_SIZE);
 	device_up(-1, false);
-	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	cr_assert_eq(rd(VIRTIO_MMIO_DEVICE_FEATURES) & 0xffffff, 1u << VIRTIO_CONSOLE_F_SIZE);
+	drv_wr(&t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_DEVICE_FEATURES) & 0xffffff,
+		     1u << VIRTIO_CONSOLE_F_SIZE);
 	cr_assert_eq(config16(0), 100);
 	cr_assert_eq(config16(2), 40);
 	cr_assert_not(config_irq_pending(), "not before the first transmit batch");
-	uint32_t gen = rd(VIRTIO_MMIO_CONFIG_GENERATION);
-	post_one(TX, BUF_GPA, "a\n", 2);
-	kick(TX);
-	cr_assert_eq(used_idx(TX), 1);
+	uint32_t gen = drv_rd(&t, VIRTIO_MMIO_CONFIG_GENERATION);
+	post_one(&txq, BUF_GPA, "a\n", 2);
+	drv_kick(&txq);
+	cr_assert_eq(drv_used_idx(&txq), 1);
 	cr_assert(config_irq_pending(), "the first batch tells the driver the size");
-	cr_assert_neq(rd(VIRTIO_MMIO_CONFIG_GENERATION), gen);
-	wr(VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_CONFIG | VIRTIO_MMIO_INT_VRING);
-	post_one(TX, BUF_GPA, "b\n", 2);
-	kick(TX);
-	cr_assert_eq(used_idx(TX), 2);
+	cr_assert_neq(drv_rd(&t, VIRTIO_MMIO_CONFIG_GENERATION), gen);
+	drv_wr(&t, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_CONFIG | VIRTIO_MMIO_INT_VRING);
+	post_one(&txq, BUF_GPA, "b\n", 2);
+	drv_kick(&txq);
+	cr_assert_eq(drv_used_idx(&txq), 2);
 	cr_assert_not(config_irq_pending(), "same size: no interrupt");
 	resize_stdout(120, 50);
-	post_one(TX, BUF_GPA, "c\n", 2);
-	kick(TX);
-	cr_assert_eq(used_idx(TX), 3);
+	post_one(&txq, BUF_GPA, "c\n", 2);
+	drv_kick(&txq);
+	cr_assert_eq(drv_used_idx(&txq), 3);
 	cr_assert(config_irq_pending(), "a resize is reported");
 	cr_assert_eq(config16(0), 120);
 	cr_assert_eq(config16(2), 50);
-	cr_assert_not(needs_reset());
+	cr_assert_not(drv_needs_reset(&t));
 	char buf[64];
 	cr_assert_gt(read(m, buf, sizeof(buf)), 0, "the output reached the terminal");
 	close(m);
@@ -721,9 +586,9 @@ Test(virtio_console, size_not_negotiated)
 	int m = stdout_pty(80, 24);
 	cfg.vconsole_output = CONSOLE_STDIO;
 	device_up(-1, false);
-	post_one(TX, BUF_GPA, "a\n", 2);
-	kick(TX);
-	cr_assert_eq(used_idx(TX), 1);
+	post_one(&txq, BUF_GPA, "a\n", 2);
+	drv_kick(&txq);
+	cr_assert_eq(drv_used_idx(&txq), 1);
 	cr_assert_not(config_irq_pending());
 	close(m);
 }
@@ -733,8 +598,8 @@ Test(virtio_console, size_not_offered_for_zero_sized_terminal)
 	int m = stdout_pty(0, 0);
 	cfg.vconsole_output = CONSOLE_STDIO;
 	device_up(-1, false);
-	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	cr_assert_eq(rd(VIRTIO_MMIO_DEVICE_FEATURES) & 0xffffff, 0);
+	drv_wr(&t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_DEVICE_FEATURES) & 0xffffff, 0);
 	cr_assert_eq(config16(0), 0);
 	close(m);
 }

@@ -1,6 +1,6 @@
 /* test_virtio_mmio.c - the virtio-mmio register file driven through its MMIO
  * ops with no KVM (vm_fd = -1), a fake device and fake guest RAM; an rng
- * round trip with a driver written here; and the device event loop. */
+ * round trip with the shared fake driver; and the device event loop. */
 #include <criterion/criterion.h>
 
 #include <errno.h>
@@ -9,12 +9,13 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "event_loop.h"
 #include "guest_mem.h"
 #include "ioapic.h"
+#include "test_util.h"
+#include "virtio_driver.h"
 #include "virtio_mmio.h"
 #include "virtio_rng.h"
 
@@ -24,17 +25,8 @@
 #define USED_GPA  0x30000ULL
 #define BUF_GPA	  0x100000ULL
 
-#define F_VERSION_1 (1ULL << VIRTIO_F_VERSION_1)
-#define F_EVENT_IDX (1ULL << VIRTIO_RING_F_EVENT_IDX)
-#define F_INDIRECT  (1ULL << VIRTIO_RING_F_INDIRECT_DESC)
-#define F_DEV0	    (1ULL << 0)
-#define F_DEV5	    (1ULL << 5)
-
-#define S_ACK	      VIRTIO_CONFIG_S_ACKNOWLEDGE
-#define S_DRIVER      VIRTIO_CONFIG_S_DRIVER
-#define S_FEATURES_OK VIRTIO_CONFIG_S_FEATURES_OK
-#define S_DRIVER_OK   VIRTIO_CONFIG_S_DRIVER_OK
-#define S_NEEDS_RESET VIRTIO_CONFIG_S_NEEDS_RESET
+#define F_DEV0 (1ULL << 0)
+#define F_DEV5 (1ULL << 5)
 
 /* ---- A fake device ------------------------------------------------------------ */
 
@@ -96,386 +88,315 @@ static const struct virtio_device_ops fake_ops = {
     .reset = fake_reset,
 };
 
-static struct guest_mem mem;
 static struct virtio_mmio t;
 static struct fake_dev fake;
 
 static void setup(void)
 {
-	cr_assert_eq(guest_mem_map(&mem, RAM_SIZE, false), 0);
+	ram_map(RAM_SIZE);
 	memset(&fake, 0, sizeof(fake));
 	for (unsigned i = 0; i < sizeof(fake.config); i++)
 		fake.config[i] = (uint8_t)(i + 1);
-	cr_assert_eq(virtio_mmio_create(&t, &fake_ops, &fake, &mem, -1, NULL, NULL, 0), 0);
+	cr_assert_eq(virtio_mmio_create(&t, &fake_ops, &fake, &guest_ram, -1, NULL, NULL, 0), 0);
 }
 
 static void teardown(void)
 {
 	virtio_mmio_destroy(&t);
-	guest_mem_unmap(&mem);
+	ram_unmap();
 }
 
 TestSuite(virtio_mmio, .init = setup, .fini = teardown);
 
-/* ---- A driver, as the guest would drive the registers ---------------------------- */
-
-static uint32_t rd_on(struct virtio_mmio *m, uint64_t offset)
-{
-	uint32_t v = 0;
-	virtio_mmio_ops.read(m, offset, &v, 4);
-	return v;
-}
-
-static void wr_on(struct virtio_mmio *m, uint64_t offset, uint32_t v)
-{
-	virtio_mmio_ops.write(m, offset, &v, 4);
-}
-
-static uint32_t rd(uint64_t offset)
-{
-	return rd_on(&t, offset);
-}
-
-static void wr(uint64_t offset, uint32_t v)
-{
-	wr_on(&t, offset, v);
-}
-
-/* ACK, DRIVER, write the features, FEATURES_OK; returns Status read back. */
-static uint32_t negotiate_on(struct virtio_mmio *m, uint64_t features)
-{
-	wr_on(m, VIRTIO_MMIO_STATUS, 0);
-	wr_on(m, VIRTIO_MMIO_STATUS, S_ACK);
-	wr_on(m, VIRTIO_MMIO_STATUS, S_ACK | S_DRIVER);
-	wr_on(m, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr_on(m, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
-	wr_on(m, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr_on(m, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(features >> 32));
-	wr_on(m, VIRTIO_MMIO_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK);
-	return rd_on(m, VIRTIO_MMIO_STATUS);
-}
-
-static uint32_t negotiate(uint64_t features)
-{
-	return negotiate_on(&t, features);
-}
-
-static void setup_queue_on(struct virtio_mmio *m, unsigned q, uint32_t size, gpa_t desc,
-			   gpa_t avail, gpa_t used)
-{
-	wr_on(m, VIRTIO_MMIO_QUEUE_SEL, q);
-	wr_on(m, VIRTIO_MMIO_QUEUE_NUM, size);
-	wr_on(m, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)desc);
-	wr_on(m, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(desc >> 32));
-	wr_on(m, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)avail);
-	wr_on(m, VIRTIO_MMIO_QUEUE_AVAIL_HIGH, (uint32_t)(avail >> 32));
-	wr_on(m, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)used);
-	wr_on(m, VIRTIO_MMIO_QUEUE_USED_HIGH, (uint32_t)(used >> 32));
-	wr_on(m, VIRTIO_MMIO_QUEUE_READY, 1);
-}
-
+/* Queue q of `t` with its rings at the file's addresses. */
 static void setup_queue(unsigned q, uint32_t size)
 {
-	setup_queue_on(&t, q, size, DESC_GPA + q * 0x1000, AVAIL_GPA + q * 0x1000,
-		       USED_GPA + q * 0x1000);
-}
-
-static void driver_ok_on(struct virtio_mmio *m)
-{
-	wr_on(m, VIRTIO_MMIO_STATUS, rd_on(m, VIRTIO_MMIO_STATUS) | S_DRIVER_OK);
-}
-
-static void driver_ok(void)
-{
-	driver_ok_on(&t);
-}
-
-static bool needs_reset(void)
-{
-	return rd(VIRTIO_MMIO_STATUS) & S_NEEDS_RESET;
+	drv_queue_setup(&t, q, size, DESC_GPA + q * 0x1000, AVAIL_GPA + q * 0x1000,
+			USED_GPA + q * 0x1000);
 }
 
 /* ---- Identification and features ------------------------------------------------ */
 
 Test(virtio_mmio, identification)
 {
-	cr_assert_eq(rd(VIRTIO_MMIO_MAGIC_VALUE), 0x74726976);
-	cr_assert_eq(rd(VIRTIO_MMIO_VERSION), 2);
-	cr_assert_eq(rd(VIRTIO_MMIO_DEVICE_ID), 42);
-	cr_assert_eq(rd(VIRTIO_MMIO_VENDOR_ID), VIRTIO_MMIO_VENDOR);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_MAGIC_VALUE), 0x74726976);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_VERSION), 2);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_DEVICE_ID), 42);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_VENDOR_ID), VIRTIO_MMIO_VENDOR);
 	cr_assert_eq(t.base, 0xd0010000ULL);
 	cr_assert_eq(t.gsi, 5);
 }
 
 Test(virtio_mmio, device_features_words)
 {
-	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	uint32_t low = rd(VIRTIO_MMIO_DEVICE_FEATURES);
+	drv_wr(&t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
+	uint32_t low = drv_rd(&t, VIRTIO_MMIO_DEVICE_FEATURES);
 	cr_assert_eq(low, (uint32_t)(F_DEV0 | F_DEV5 | F_EVENT_IDX | F_INDIRECT));
-	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	cr_assert_eq(rd(VIRTIO_MMIO_DEVICE_FEATURES), 1u, "VERSION_1 is bit 32");
-	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 2);
-	cr_assert_eq(rd(VIRTIO_MMIO_DEVICE_FEATURES), 0);
+	drv_wr(&t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_DEVICE_FEATURES), 1u, "VERSION_1 is bit 32");
+	drv_wr(&t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 2);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_DEVICE_FEATURES), 0);
 }
 
 Test(virtio_mmio, features_ok_accepted)
 {
 	uint64_t want = F_VERSION_1 | F_EVENT_IDX | F_DEV5;
-	uint32_t status = negotiate(want);
+	uint32_t status = drv_negotiate(&t, want);
 	cr_assert_eq(status, S_ACK | S_DRIVER | S_FEATURES_OK);
 	cr_assert_eq(virtio_mmio_features(&t), want);
 }
 
 Test(virtio_mmio, refuses_unoffered_feature)
 {
-	uint32_t status = negotiate(F_VERSION_1 | (1ULL << 3));
+	uint32_t status = drv_negotiate(&t, F_VERSION_1 | (1ULL << 3));
 	cr_assert_eq(status & S_FEATURES_OK, 0);
 	cr_assert_eq(status, S_ACK | S_DRIVER);
 }
 
 Test(virtio_mmio, refuses_unoffered_high_feature)
 {
-	uint32_t status = negotiate(F_VERSION_1 | (1ULL << 34)); /* RING_PACKED: not offered */
+	uint32_t status =
+	    drv_negotiate(&t, F_VERSION_1 | (1ULL << 34)); /* RING_PACKED: not offered */
 	cr_assert_eq(status & S_FEATURES_OK, 0);
 }
 
 Test(virtio_mmio, refuses_missing_version_1)
 {
-	uint32_t status = negotiate(F_DEV0 | F_EVENT_IDX);
+	uint32_t status = drv_negotiate(&t, F_DEV0 | F_EVENT_IDX);
 	cr_assert_eq(status & S_FEATURES_OK, 0);
 }
 
 Test(virtio_mmio, features_frozen_after_features_ok)
 {
-	negotiate(F_VERSION_1);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)F_DEV0);
+	drv_negotiate(&t, F_VERSION_1);
+	drv_wr(&t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+	drv_wr(&t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)F_DEV0);
 	cr_assert_eq(virtio_mmio_features(&t), F_VERSION_1);
 }
 
 Test(virtio_mmio, driver_ok_without_features_ok)
 {
-	wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRIVER);
-	wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRIVER | S_DRIVER_OK);
-	cr_assert(needs_reset());
-	cr_assert_eq(rd(VIRTIO_MMIO_STATUS) & S_DRIVER_OK, 0);
+	drv_wr(&t, VIRTIO_MMIO_STATUS, S_ACK | S_DRIVER);
+	drv_wr(&t, VIRTIO_MMIO_STATUS, S_ACK | S_DRIVER | S_DRIVER_OK);
+	cr_assert(drv_needs_reset(&t));
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_STATUS) & S_DRIVER_OK, 0);
 	cr_assert_eq(fake.activations, 0);
-	cr_assert_eq(rd(VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG,
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG,
 		     VIRTIO_MMIO_INT_CONFIG);
 }
 
 Test(virtio_mmio, status_bits_cannot_be_cleared)
 {
-	negotiate(F_VERSION_1);
-	wr(VIRTIO_MMIO_STATUS, S_ACK);
-	cr_assert_eq(rd(VIRTIO_MMIO_STATUS), S_ACK | S_DRIVER | S_FEATURES_OK);
+	drv_negotiate(&t, F_VERSION_1);
+	drv_wr(&t, VIRTIO_MMIO_STATUS, S_ACK);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_STATUS), S_ACK | S_DRIVER | S_FEATURES_OK);
 }
 
 Test(virtio_mmio, driver_cannot_set_needs_reset)
 {
-	wr(VIRTIO_MMIO_STATUS, S_ACK | S_NEEDS_RESET);
-	cr_assert_eq(rd(VIRTIO_MMIO_STATUS), S_ACK);
+	drv_wr(&t, VIRTIO_MMIO_STATUS, S_ACK | S_NEEDS_RESET);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_STATUS), S_ACK);
 }
 
 /* ---- Queues ------------------------------------------------------------------------- */
 
 Test(virtio_mmio, queue_setup_and_readback)
 {
-	negotiate(F_VERSION_1);
-	wr(VIRTIO_MMIO_QUEUE_SEL, 1);
-	cr_assert_eq(rd(VIRTIO_MMIO_QUEUE_NUM_MAX), 16);
-	cr_assert_eq(rd(VIRTIO_MMIO_QUEUE_READY), 0);
+	drv_negotiate(&t, F_VERSION_1);
+	drv_wr(&t, VIRTIO_MMIO_QUEUE_SEL, 1);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_QUEUE_NUM_MAX), 16);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_QUEUE_READY), 0);
 	setup_queue(1, 8);
-	cr_assert_eq(rd(VIRTIO_MMIO_QUEUE_READY), 1);
-	cr_assert_eq(rd(VIRTIO_MMIO_QUEUE_DESC_LOW), DESC_GPA + 0x1000);
-	cr_assert_eq(rd(VIRTIO_MMIO_QUEUE_DESC_HIGH), 0);
-	cr_assert_not(needs_reset());
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_QUEUE_READY), 1);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_QUEUE_DESC_LOW), DESC_GPA + 0x1000);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_QUEUE_DESC_HIGH), 0);
+	cr_assert_not(drv_needs_reset(&t));
 	struct virtq *vq = virtio_mmio_queue(&t, 1);
 	cr_assert(vq->ready);
 	cr_assert_eq(vq->size, 8);
 	cr_assert_eq(vq->used_gpa, USED_GPA + 0x1000);
 	cr_assert_null(virtio_mmio_queue(&t, 2));
-	wr(VIRTIO_MMIO_QUEUE_READY, 0);
-	cr_assert_eq(rd(VIRTIO_MMIO_QUEUE_READY), 0, "QueueReady=0 stops the queue");
-	cr_assert_not(needs_reset());
+	drv_wr(&t, VIRTIO_MMIO_QUEUE_READY, 0);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_QUEUE_READY), 0, "QueueReady=0 stops the queue");
+	cr_assert_not(drv_needs_reset(&t));
 }
 
 Test(virtio_mmio, queue_ready_bad_size)
 {
-	negotiate(F_VERSION_1);
+	drv_negotiate(&t, F_VERSION_1);
 	setup_queue(0, 6);
-	cr_assert(needs_reset());
-	cr_assert_eq(rd(VIRTIO_MMIO_QUEUE_READY), 0);
+	cr_assert(drv_needs_reset(&t));
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_QUEUE_READY), 0);
 }
 
 Test(virtio_mmio, queue_ready_size_above_max)
 {
-	negotiate(F_VERSION_1);
+	drv_negotiate(&t, F_VERSION_1);
 	setup_queue(0, 32);
-	cr_assert(needs_reset());
+	cr_assert(drv_needs_reset(&t));
 }
 
 Test(virtio_mmio, queue_ready_rings_outside_ram)
 {
-	negotiate(F_VERSION_1);
-	setup_queue_on(&t, 0, 8, DESC_GPA, AVAIL_GPA, RAM_SIZE - 16);
-	cr_assert(needs_reset());
-	cr_assert_eq(rd(VIRTIO_MMIO_QUEUE_READY), 0);
+	drv_negotiate(&t, F_VERSION_1);
+	drv_queue_setup(&t, 0, 8, DESC_GPA, AVAIL_GPA, RAM_SIZE - 16);
+	cr_assert(drv_needs_reset(&t));
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_QUEUE_READY), 0);
 }
 
 Test(virtio_mmio, queue_ready_misaligned_ring)
 {
-	negotiate(F_VERSION_1);
-	setup_queue_on(&t, 0, 8, DESC_GPA + 4, AVAIL_GPA, USED_GPA);
-	cr_assert(needs_reset());
+	drv_negotiate(&t, F_VERSION_1);
+	drv_queue_setup(&t, 0, 8, DESC_GPA + 4, AVAIL_GPA, USED_GPA);
+	cr_assert(drv_needs_reset(&t));
 }
 
 Test(virtio_mmio, queue_ready_before_features_ok)
 {
-	wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRIVER);
+	drv_wr(&t, VIRTIO_MMIO_STATUS, S_ACK | S_DRIVER);
 	setup_queue(0, 8);
-	cr_assert(needs_reset());
+	cr_assert(drv_needs_reset(&t));
 }
 
 Test(virtio_mmio, queue_sel_out_of_range)
 {
-	negotiate(F_VERSION_1);
-	wr(VIRTIO_MMIO_QUEUE_SEL, 2);
-	cr_assert_eq(rd(VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
-	cr_assert_eq(rd(VIRTIO_MMIO_QUEUE_READY), 0);
-	wr(VIRTIO_MMIO_QUEUE_NUM, 8);
-	wr(VIRTIO_MMIO_QUEUE_DESC_LOW, 0x1000);
-	wr(VIRTIO_MMIO_QUEUE_READY, 1);
-	cr_assert_eq(rd(VIRTIO_MMIO_QUEUE_READY), 0);
-	wr(VIRTIO_MMIO_QUEUE_SEL, 0xffffffffu);
-	cr_assert_eq(rd(VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
-	wr(VIRTIO_MMIO_QUEUE_READY, 1);
-	cr_assert_not(needs_reset(), "writes to a missing queue are ignored");
+	drv_negotiate(&t, F_VERSION_1);
+	drv_wr(&t, VIRTIO_MMIO_QUEUE_SEL, 2);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_QUEUE_READY), 0);
+	drv_wr(&t, VIRTIO_MMIO_QUEUE_NUM, 8);
+	drv_wr(&t, VIRTIO_MMIO_QUEUE_DESC_LOW, 0x1000);
+	drv_wr(&t, VIRTIO_MMIO_QUEUE_READY, 1);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_QUEUE_READY), 0);
+	drv_wr(&t, VIRTIO_MMIO_QUEUE_SEL, 0xffffffffu);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
+	drv_wr(&t, VIRTIO_MMIO_QUEUE_READY, 1);
+	cr_assert_not(drv_needs_reset(&t), "writes to a missing queue are ignored");
 	cr_assert_eq(virtio_mmio_queue(&t, 0)->desc_gpa, 0);
 }
 
 Test(virtio_mmio, queue_write_while_ready)
 {
-	negotiate(F_VERSION_1);
+	drv_negotiate(&t, F_VERSION_1);
 	setup_queue(0, 8);
-	wr(VIRTIO_MMIO_QUEUE_NUM, 4);
-	cr_assert(needs_reset());
+	drv_wr(&t, VIRTIO_MMIO_QUEUE_NUM, 4);
+	cr_assert(drv_needs_reset(&t));
 	cr_assert_eq(virtio_mmio_queue(&t, 0)->size, 8);
 }
 
 Test(virtio_mmio, queue_address_write_after_driver_ok)
 {
-	negotiate(F_VERSION_1);
+	drv_negotiate(&t, F_VERSION_1);
 	setup_queue(0, 8);
-	driver_ok();
-	cr_assert_not(needs_reset());
-	wr(VIRTIO_MMIO_QUEUE_SEL, 1);
-	wr(VIRTIO_MMIO_QUEUE_DESC_LOW, 0x5000);
-	cr_assert(needs_reset());
+	drv_driver_ok(&t);
+	cr_assert_not(drv_needs_reset(&t));
+	drv_wr(&t, VIRTIO_MMIO_QUEUE_SEL, 1);
+	drv_wr(&t, VIRTIO_MMIO_QUEUE_DESC_LOW, 0x5000);
+	cr_assert(drv_needs_reset(&t));
 	cr_assert_eq(virtio_mmio_queue(&t, 1)->desc_gpa, 0);
 	cr_assert_not(virtio_mmio_active(&t));
 }
 
 Test(virtio_mmio, queue_enable_after_driver_ok)
 {
-	negotiate(F_VERSION_1);
-	driver_ok();
-	wr(VIRTIO_MMIO_QUEUE_SEL, 0);
-	wr(VIRTIO_MMIO_QUEUE_READY, 1);
-	cr_assert(needs_reset());
+	drv_negotiate(&t, F_VERSION_1);
+	drv_driver_ok(&t);
+	drv_wr(&t, VIRTIO_MMIO_QUEUE_SEL, 0);
+	drv_wr(&t, VIRTIO_MMIO_QUEUE_READY, 1);
+	cr_assert(drv_needs_reset(&t));
 }
 
 /* ---- Activation, notifications, failure ----------------------------------------- */
 
 Test(virtio_mmio, driver_ok_activates_and_kicks_ready_queues)
 {
-	negotiate(F_VERSION_1);
+	drv_negotiate(&t, F_VERSION_1);
 	setup_queue(0, 8);
-	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0); /* before DRIVER_OK: not delivered */
+	drv_wr(&t, VIRTIO_MMIO_QUEUE_NOTIFY, 0); /* before DRIVER_OK: not delivered */
 	cr_assert_eq(fake.notifies[0], 0);
-	driver_ok();
+	drv_driver_ok(&t);
 	cr_assert(virtio_mmio_active(&t));
 	cr_assert_eq(fake.activations, 1);
 	cr_assert_eq(fake.notifies[0], 1, "buffers posted before DRIVER_OK get looked at");
 	cr_assert_eq(fake.notifies[1], 0);
-	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	drv_wr(&t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	cr_assert_eq(fake.notifies[0], 2);
 	cr_assert_eq(atomic_load(&t.user_kicks), 2);
 }
 
 Test(virtio_mmio, notify_not_ready_queue_is_harmless)
 {
-	negotiate(F_VERSION_1);
+	drv_negotiate(&t, F_VERSION_1);
 	setup_queue(0, 8);
-	driver_ok();
-	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 1);
-	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 2);
-	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0xffffffffu);
+	drv_driver_ok(&t);
+	drv_wr(&t, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+	drv_wr(&t, VIRTIO_MMIO_QUEUE_NOTIFY, 2);
+	drv_wr(&t, VIRTIO_MMIO_QUEUE_NOTIFY, 0xffffffffu);
 	cr_assert_eq(fake.notifies[1], 0);
-	cr_assert_not(needs_reset());
+	cr_assert_not(drv_needs_reset(&t));
 	cr_assert(virtio_mmio_active(&t));
 }
 
 Test(virtio_mmio, activate_failure_needs_reset)
 {
 	fake.activate_result = -EIO;
-	negotiate(F_VERSION_1);
+	drv_negotiate(&t, F_VERSION_1);
 	setup_queue(0, 8);
-	driver_ok();
-	cr_assert(needs_reset());
+	drv_driver_ok(&t);
+	cr_assert(drv_needs_reset(&t));
 	cr_assert_not(virtio_mmio_active(&t));
 	cr_assert_eq(fake.notifies[0], 0);
 }
 
 Test(virtio_mmio, fail_stops_processing_until_reset)
 {
-	negotiate(F_VERSION_1);
+	drv_negotiate(&t, F_VERSION_1);
 	setup_queue(0, 8);
-	driver_ok();
+	drv_driver_ok(&t);
 	uint64_t irqs = atomic_load(&t.interrupts);
 	virtio_mmio_lock(&t);
 	virtio_mmio_fail(&t, "test failure %d", 1);
 	virtio_mmio_fail(&t, "second failure");
 	virtio_mmio_unlock(&t);
-	cr_assert(needs_reset());
+	cr_assert(drv_needs_reset(&t));
 	cr_assert_eq(atomic_load(&t.interrupts), irqs + 1, "one config interrupt");
-	cr_assert_eq(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_CONFIG);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_CONFIG);
 	unsigned before = fake.notifies[0];
-	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	drv_wr(&t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	cr_assert_eq(fake.notifies[0], before);
 	/* The driver resets and starts over. */
-	wr(VIRTIO_MMIO_STATUS, 0);
-	cr_assert_eq(rd(VIRTIO_MMIO_STATUS), 0);
-	cr_assert_eq(negotiate(F_VERSION_1) & S_FEATURES_OK, S_FEATURES_OK);
+	drv_wr(&t, VIRTIO_MMIO_STATUS, 0);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_STATUS), 0);
+	cr_assert_eq(drv_negotiate(&t, F_VERSION_1) & S_FEATURES_OK, S_FEATURES_OK);
 	setup_queue(0, 8);
-	driver_ok();
+	drv_driver_ok(&t);
 	cr_assert(virtio_mmio_active(&t));
 }
 
 Test(virtio_mmio, reset_clears_everything)
 {
-	negotiate(F_VERSION_1 | F_EVENT_IDX);
+	drv_negotiate(&t, F_VERSION_1 | F_EVENT_IDX);
 	setup_queue(0, 8);
 	setup_queue(1, 4);
-	driver_ok();
+	drv_driver_ok(&t);
 	virtio_mmio_lock(&t);
 	virtio_mmio_config_changed(&t);
 	virtio_mmio_unlock(&t);
-	cr_assert_neq(rd(VIRTIO_MMIO_INTERRUPT_STATUS), 0);
-	wr(VIRTIO_MMIO_STATUS, 0);
-	cr_assert_eq(fake.resets, 2, "one reset in negotiate(), one here");
-	cr_assert_eq(rd(VIRTIO_MMIO_STATUS), 0);
-	cr_assert_eq(rd(VIRTIO_MMIO_INTERRUPT_STATUS), 0);
+	cr_assert_neq(drv_rd(&t, VIRTIO_MMIO_INTERRUPT_STATUS), 0);
+	drv_wr(&t, VIRTIO_MMIO_STATUS, 0);
+	cr_assert_eq(fake.resets, 2, "one reset in drv_negotiate(&t, ), one here");
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_STATUS), 0);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_INTERRUPT_STATUS), 0);
 	cr_assert_eq(virtio_mmio_features(&t), 0);
 	for (unsigned q = 0; q < 2; q++) {
-		wr(VIRTIO_MMIO_QUEUE_SEL, q);
-		cr_assert_eq(rd(VIRTIO_MMIO_QUEUE_READY), 0);
-		cr_assert_eq(rd(VIRTIO_MMIO_QUEUE_NUM), 16);
-		cr_assert_eq(rd(VIRTIO_MMIO_QUEUE_DESC_LOW), 0);
-		cr_assert_eq(rd(VIRTIO_MMIO_QUEUE_NUM_MAX), 16);
+		drv_wr(&t, VIRTIO_MMIO_QUEUE_SEL, q);
+		cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_QUEUE_READY), 0);
+		cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_QUEUE_NUM), 16);
+		cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_QUEUE_DESC_LOW), 0);
+		cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_QUEUE_NUM_MAX), 16);
 	}
 	cr_assert_not(virtio_mmio_active(&t));
-	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	drv_wr(&t, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	cr_assert_eq(fake.notifies[0], 1, "only the activation kick");
 }
 
@@ -485,13 +406,13 @@ Test(virtio_mmio, interrupt_status_and_ack)
 	uint32_t gen = t.config_generation;
 	virtio_mmio_config_changed(&t);
 	virtio_mmio_unlock(&t);
-	cr_assert_eq(rd(VIRTIO_MMIO_CONFIG_GENERATION), gen + 1);
-	cr_assert_eq(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_CONFIG);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_CONFIG_GENERATION), gen + 1);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_CONFIG);
 	cr_assert_eq(atomic_load(&t.interrupts), 1);
-	wr(VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
-	cr_assert_eq(rd(VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_CONFIG);
-	wr(VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_CONFIG);
-	cr_assert_eq(rd(VIRTIO_MMIO_INTERRUPT_STATUS), 0);
+	drv_wr(&t, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_CONFIG);
+	drv_wr(&t, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_CONFIG);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_INTERRUPT_STATUS), 0);
 }
 
 /* ---- Access sizes and config space -------------------------------------------------- */
@@ -509,26 +430,26 @@ Test(virtio_mmio, wrong_size_and_unaligned_accesses)
 	cr_assert_eq(v32, 0xffffffffu);
 	uint8_t b = S_ACK;
 	virtio_mmio_ops.write(&t, VIRTIO_MMIO_STATUS, &b, 1);
-	cr_assert_eq(rd(VIRTIO_MMIO_STATUS), 0);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_STATUS), 0);
 	v32 = S_ACK;
 	virtio_mmio_ops.write(&t, VIRTIO_MMIO_STATUS + 2, &v32, 4);
-	cr_assert_eq(rd(VIRTIO_MMIO_STATUS), 0);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_STATUS), 0);
 	v64 = S_ACK;
 	virtio_mmio_ops.write(&t, VIRTIO_MMIO_STATUS, &v64, 8);
-	cr_assert_eq(rd(VIRTIO_MMIO_STATUS), 0);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_STATUS), 0);
 }
 
 Test(virtio_mmio, write_only_and_unknown_registers)
 {
-	cr_assert_eq(rd(VIRTIO_MMIO_QUEUE_NOTIFY), 0xffffffffu);
-	cr_assert_eq(rd(VIRTIO_MMIO_INTERRUPT_ACK), 0xffffffffu);
-	cr_assert_eq(rd(0x0f0), 0xffffffffu);
-	cr_assert_eq(rd(VIRTIO_MMIO_SHM_LEN_LOW), 0xffffffffu, "no shared memory region");
-	wr(VIRTIO_MMIO_MAGIC_VALUE, 0);
-	wr(VIRTIO_MMIO_INTERRUPT_STATUS, 3);
-	wr(VIRTIO_MMIO_CONFIG_GENERATION, 7);
-	cr_assert_eq(rd(VIRTIO_MMIO_MAGIC_VALUE), 0x74726976);
-	cr_assert_eq(rd(VIRTIO_MMIO_CONFIG_GENERATION), 0);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_QUEUE_NOTIFY), 0xffffffffu);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_INTERRUPT_ACK), 0xffffffffu);
+	cr_assert_eq(drv_rd(&t, 0x0f0), 0xffffffffu);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_SHM_LEN_LOW), 0xffffffffu, "no shared memory region");
+	drv_wr(&t, VIRTIO_MMIO_MAGIC_VALUE, 0);
+	drv_wr(&t, VIRTIO_MMIO_INTERRUPT_STATUS, 3);
+	drv_wr(&t, VIRTIO_MMIO_CONFIG_GENERATION, 7);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_MAGIC_VALUE), 0x74726976);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_CONFIG_GENERATION), 0);
 }
 
 Test(virtio_mmio, config_space_sizes)
@@ -564,12 +485,13 @@ Test(virtio_mmio, read_only_config_space)
 	struct virtio_rng rng;
 	struct virtio_mmio r;
 	virtio_rng_init(&rng);
-	cr_assert_eq(virtio_mmio_create(&r, &virtio_rng_ops, &rng, &mem, -1, NULL, NULL, 3), 0);
+	cr_assert_eq(virtio_mmio_create(&r, &virtio_rng_ops, &rng, &guest_ram, -1, NULL, NULL, 3),
+		     0);
 	uint32_t w = 0;
 	virtio_mmio_ops.read(&r, VIRTIO_MMIO_CONFIG, &w, 4);
 	cr_assert_eq(w, 0xffffffffu);
 	virtio_mmio_ops.write(&r, VIRTIO_MMIO_CONFIG, &w, 4);
-	cr_assert_eq(rd_on(&r, VIRTIO_MMIO_DEVICE_ID), 4);
+	cr_assert_eq(drv_rd(&r, VIRTIO_MMIO_DEVICE_ID), 4);
 	virtio_mmio_destroy(&r);
 }
 
@@ -578,19 +500,20 @@ Test(virtio_mmio, read_only_config_space)
 Test(virtio_mmio, create_rejects_bad_arguments)
 {
 	struct virtio_mmio m;
-	cr_assert_eq(virtio_mmio_create(&m, &fake_ops, &fake, &mem, -1, NULL, NULL, 19), -EINVAL);
+	cr_assert_eq(virtio_mmio_create(&m, &fake_ops, &fake, &guest_ram, -1, NULL, NULL, 19),
+		     -EINVAL);
 	struct virtio_device_ops bad = fake_ops;
 	bad.queue_max = 12;
-	cr_assert_eq(virtio_mmio_create(&m, &bad, &fake, &mem, -1, NULL, NULL, 1), -EINVAL);
+	cr_assert_eq(virtio_mmio_create(&m, &bad, &fake, &guest_ram, -1, NULL, NULL, 1), -EINVAL);
 	bad = fake_ops;
 	bad.config_size = VIRTIO_MMIO_CONFIG_MAX + 1;
-	cr_assert_eq(virtio_mmio_create(&m, &bad, &fake, &mem, -1, NULL, NULL, 1), -EINVAL);
+	cr_assert_eq(virtio_mmio_create(&m, &bad, &fake, &guest_ram, -1, NULL, NULL, 1), -EINVAL);
 	bad = fake_ops;
 	bad.config_read = NULL;
-	cr_assert_eq(virtio_mmio_create(&m, &bad, &fake, &mem, -1, NULL, NULL, 1), -EINVAL);
+	cr_assert_eq(virtio_mmio_create(&m, &bad, &fake, &guest_ram, -1, NULL, NULL, 1), -EINVAL);
 	bad = fake_ops;
 	bad.queue_notify = NULL;
-	cr_assert_eq(virtio_mmio_create(&m, &bad, &fake, &mem, -1, NULL, NULL, 1), -EINVAL);
+	cr_assert_eq(virtio_mmio_create(&m, &bad, &fake, &guest_ram, -1, NULL, NULL, 1), -EINVAL);
 	virtio_mmio_destroy(&m); /* safe after a failed create */
 }
 
@@ -612,7 +535,7 @@ Test(virtio_mmio, resample_hook_registered)
 	struct ioapic io;
 	struct virtio_mmio m;
 	cr_assert_eq(ioapic_init(&io, -1), 0);
-	cr_assert_eq(virtio_mmio_create(&m, &fake_ops, &fake, &mem, -1, NULL, &io, 4), 0);
+	cr_assert_eq(virtio_mmio_create(&m, &fake_ops, &fake, &guest_ram, -1, NULL, &io, 4), 0);
 	cr_assert_not_null(io.resample[9]);
 	cr_assert_eq(io.resample_opaque[9], &m);
 	io.resample[9](io.resample_opaque[9]); /* no irqfd: harmless */
@@ -622,80 +545,38 @@ Test(virtio_mmio, resample_hook_registered)
 
 /* ---- virtio-rng round trip ------------------------------------------------------------- */
 
-static void *gp(gpa_t gpa, uint64_t len)
-{
-	void *p = guest_ptr(&mem, gpa, len);
-	cr_assert_not_null(p);
-	return p;
-}
-
-struct test_ring {
-	struct vring_desc *desc;
-	struct vring_avail *avail;
-	struct vring_used *used;
-	uint16_t size;
-};
-
-static struct test_ring ring_at(uint16_t size)
-{
-	return (struct test_ring){gp(DESC_GPA, 16 * size), gp(AVAIL_GPA, 6 + 2 * size),
-				  gp(USED_GPA, 6 + 8 * size), size};
-}
-
-static void post(struct test_ring *r, uint16_t head)
-{
-	uint16_t idx = r->avail->idx;
-	r->avail->ring[idx % r->size] = head;
-	__atomic_store_n(&r->avail->idx, (uint16_t)(idx + 1), __ATOMIC_RELEASE);
-}
-
-static uint16_t used_idx(const struct test_ring *r)
-{
-	return __atomic_load_n(&r->used->idx, __ATOMIC_ACQUIRE);
-}
-
-static bool all_zero(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (p[i])
-			return false;
-	}
-	return true;
-}
-
 /* Brings up an rng on slot 1 with queue 0 of size 8 at DESC/AVAIL/USED. */
-static struct test_ring rng_up(struct virtio_mmio *m, struct virtio_rng *rng,
-			       struct event_loop *loop, uint64_t features)
+static void rng_up(struct virtio_mmio *m, struct virtio_rng *rng, struct event_loop *loop,
+		   uint64_t features, struct drv_ring *r)
 {
 	virtio_rng_init(rng);
-	cr_assert_eq(virtio_mmio_create(m, &virtio_rng_ops, rng, &mem, -1, loop, NULL, 1), 0);
-	cr_assert_eq(rd_on(m, VIRTIO_MMIO_DEVICE_ID), 4);
-	cr_assert(negotiate_on(m, features) & S_FEATURES_OK);
-	setup_queue_on(m, 0, 8, DESC_GPA, AVAIL_GPA, USED_GPA);
-	driver_ok_on(m);
-	cr_assert(virtio_mmio_active(m));
-	return ring_at(8);
+	cr_assert_eq(virtio_mmio_create(m, &virtio_rng_ops, rng, &guest_ram, -1, loop, NULL, 1), 0);
+	cr_assert_eq(drv_rd(m, VIRTIO_MMIO_DEVICE_ID), 4);
+	drv_features_ok(m, features);
+	drv_ring_init(r, m, 0, 8, DESC_GPA, AVAIL_GPA, USED_GPA);
+	drv_go(m);
 }
 
 Test(virtio_mmio, rng_round_trip)
 {
 	struct virtio_mmio m;
 	struct virtio_rng rng;
-	struct test_ring r = rng_up(&m, &rng, NULL, F_VERSION_1);
+	struct drv_ring r;
+	rng_up(&m, &rng, NULL, F_VERSION_1, &r);
 	uint8_t *buf = gp(BUF_GPA, 64);
 	memset(buf, 0, 64);
 	r.desc[2] = (struct vring_desc){BUF_GPA, 64, VRING_DESC_F_WRITE, 0};
-	post(&r, 2);
-	wr_on(&m, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
-	cr_assert_eq(used_idx(&r), 1);
+	drv_post(&r, 2);
+	drv_kick(&r);
+	cr_assert_eq(drv_used_idx(&r), 1);
 	cr_assert_eq(r.used->ring[0].id, 2);
 	cr_assert_eq(r.used->ring[0].len, 64);
-	cr_assert_not(all_zero(buf, 64), "random bytes written");
+	cr_assert_not(all_bytes(buf, 64, 0), "random bytes written");
 	cr_assert_eq(rng.bytes_served, 64);
-	cr_assert_eq(rd_on(&m, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
+	cr_assert_eq(drv_rd(&m, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
 	cr_assert_eq(atomic_load(&m.interrupts), 1);
-	wr_on(&m, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
-	cr_assert_eq(rd_on(&m, VIRTIO_MMIO_INTERRUPT_STATUS), 0);
+	drv_wr(&m, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+	cr_assert_eq(drv_rd(&m, VIRTIO_MMIO_INTERRUPT_STATUS), 0);
 	virtio_mmio_destroy(&m);
 }
 
@@ -703,24 +584,23 @@ Test(virtio_mmio, rng_round_trip_indirect_event_idx)
 {
 	struct virtio_mmio m;
 	struct virtio_rng rng;
-	struct test_ring r = rng_up(&m, &rng, NULL, F_VERSION_1 | F_EVENT_IDX | F_INDIRECT);
+	struct drv_ring r;
+	rng_up(&m, &rng, NULL, F_VERSION_1 | F_EVENT_IDX | F_INDIRECT, &r);
 	struct vring_desc *table = gp(BUF_GPA + 0x1000, 32);
 	table[0] = (struct vring_desc){BUF_GPA, 16, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1};
 	table[1] = (struct vring_desc){BUF_GPA + 0x100, 16, VRING_DESC_F_WRITE, 0};
 	r.desc[0] = (struct vring_desc){BUF_GPA + 0x1000, 32, VRING_DESC_F_INDIRECT, 0};
-	r.avail->ring[8] = 0; /* used_event: interrupt after the first entry */
-	post(&r, 0);
-	wr_on(&m, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
-	cr_assert_eq(used_idx(&r), 1);
+	drv_set_used_event(&r, 0); /* interrupt after the first entry */
+	drv_post(&r, 0);
+	drv_kick(&r);
+	cr_assert_eq(drv_used_idx(&r), 1);
 	cr_assert_eq(r.used->ring[0].len, 32);
 	cr_assert_eq(atomic_load(&m.interrupts), 1);
-	uint16_t avail_event;
-	memcpy(&avail_event, (uint8_t *)r.used + 4 + 8 * 8, 2);
-	cr_assert_eq(avail_event, 1, "kick me when entry 1 is made available");
+	cr_assert_eq(drv_avail_event(&r), 1, "kick me when entry 1 is made available");
 	/* used_event still 0: the next buffer is returned without an interrupt. */
-	post(&r, 0);
-	wr_on(&m, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
-	cr_assert_eq(used_idx(&r), 2);
+	drv_post(&r, 0);
+	drv_kick(&r);
+	cr_assert_eq(drv_used_idx(&r), 2);
 	cr_assert_eq(atomic_load(&m.interrupts), 1);
 	virtio_mmio_destroy(&m);
 }
@@ -729,24 +609,15 @@ Test(virtio_mmio, rng_hostile_chain_needs_reset)
 {
 	struct virtio_mmio m;
 	struct virtio_rng rng;
-	struct test_ring r = rng_up(&m, &rng, NULL, F_VERSION_1);
+	struct drv_ring r;
+	rng_up(&m, &rng, NULL, F_VERSION_1, &r);
 	r.desc[0] = (struct vring_desc){RAM_SIZE - 8, 64, VRING_DESC_F_WRITE, 0};
-	post(&r, 0);
-	wr_on(&m, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
-	cr_assert_eq(used_idx(&r), 0);
-	cr_assert(rd_on(&m, VIRTIO_MMIO_STATUS) & S_NEEDS_RESET);
-	cr_assert(rd_on(&m, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
+	drv_post(&r, 0);
+	drv_kick(&r);
+	cr_assert_eq(drv_used_idx(&r), 0);
+	cr_assert(drv_rd(&m, VIRTIO_MMIO_STATUS) & S_NEEDS_RESET);
+	cr_assert(drv_rd(&m, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
 	virtio_mmio_destroy(&m);
-}
-
-static bool wait_for_used(const struct test_ring *r, uint16_t want)
-{
-	for (int i = 0; i < 2000; i++) {
-		if (used_idx(r) == want)
-			return true;
-		usleep(1000);
-	}
-	return false;
 }
 
 Test(virtio_mmio, rng_round_trip_through_event_loop)
@@ -756,16 +627,17 @@ Test(virtio_mmio, rng_round_trip_through_event_loop)
 	cr_assert_eq(event_loop_start(&loop), 0);
 	struct virtio_mmio m;
 	struct virtio_rng rng;
-	struct test_ring r = rng_up(&m, &rng, &loop, F_VERSION_1);
+	struct drv_ring r;
+	rng_up(&m, &rng, &loop, F_VERSION_1, &r);
 	uint8_t *buf = gp(BUF_GPA, 4096);
 	memset(buf, 0, 4096);
 	r.desc[5] = (struct vring_desc){BUF_GPA, 4096, VRING_DESC_F_WRITE, 0};
-	post(&r, 5);
-	wr_on(&m, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
-	cr_assert(wait_for_used(&r, 1), "the loop thread served the kick");
+	drv_post(&r, 5);
+	drv_kick(&r);
+	cr_assert(drv_wait_used(&r, 1, 2000), "the loop thread served the kick");
 	cr_assert_eq(r.used->ring[0].id, 5);
 	cr_assert_eq(r.used->ring[0].len, 4096);
-	cr_assert_not(all_zero(buf, 4096));
+	cr_assert_not(all_bytes(buf, 4096, 0));
 	virtio_mmio_destroy(&m);
 	event_loop_fini(&loop);
 }
@@ -777,13 +649,12 @@ Test(virtio_mmio, notify_runs_on_loop_thread)
 	cr_assert_eq(event_loop_init(&loop), 0);
 	cr_assert_eq(event_loop_start(&loop), 0);
 	fake.loop = &loop;
-	cr_assert_eq(virtio_mmio_create(&m, &fake_ops, &fake, &mem, -1, &loop, NULL, 2), 0);
-	negotiate_on(&m, F_VERSION_1);
-	setup_queue_on(&m, 0, 8, DESC_GPA, AVAIL_GPA, USED_GPA);
-	driver_ok_on(&m);
-	wr_on(&m, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
-	for (int i = 0; i < 2000 && __atomic_load_n(&fake.notifies[0], __ATOMIC_SEQ_CST) < 1; i++)
-		usleep(1000);
+	cr_assert_eq(virtio_mmio_create(&m, &fake_ops, &fake, &guest_ram, -1, &loop, NULL, 2), 0);
+	drv_negotiate(&m, F_VERSION_1);
+	drv_queue_setup(&m, 0, 8, DESC_GPA, AVAIL_GPA, USED_GPA);
+	drv_driver_ok(&m);
+	drv_wr(&m, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	WAIT_UNTIL(__atomic_load_n(&fake.notifies[0], __ATOMIC_SEQ_CST) >= 1, 2000);
 	virtio_mmio_destroy(&m);
 	event_loop_fini(&loop);
 	cr_assert_geq(fake.notifies[0], 1);
@@ -818,12 +689,18 @@ static void count_event(void *opaque, uint32_t events)
 
 static bool wait_calls(struct counter *c, unsigned n)
 {
-	for (int i = 0; i < 2000; i++) {
-		if (atomic_load(&c->calls) >= n)
-			return true;
-		usleep(1000);
-	}
-	return false;
+	return WAIT_UNTIL(atomic_load(&c->calls) >= n, 2000);
+}
+
+/* Starts `loop` with c->fd, a fresh eventfd, watched by count_event(), and signals it once. */
+static void start_counting(struct event_loop *loop, struct counter *c)
+{
+	c->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	c->loop = loop;
+	cr_assert_eq(event_loop_init(loop), 0);
+	cr_assert_eq(event_loop_add(loop, c->fd, EPOLLIN, count_event, c), 0);
+	cr_assert_eq(event_loop_start(loop), 0);
+	(void)eventfd_write(c->fd, 1);
 }
 
 Test(event_loop, callbacks_on_the_loop_thread)
@@ -842,7 +719,7 @@ Test(event_loop, callbacks_on_the_loop_thread)
 	cr_assert(c.on_loop_thread);
 	cr_assert_eq(event_loop_modify(&loop, c.fd, 0), 0); /* paused */
 	(void)eventfd_write(c.fd, 1);
-	usleep(50 * 1000);
+	loop_settle(&loop, 2); /* the loop had its chance */
 	cr_assert_eq(atomic_load(&c.calls), 1);
 	cr_assert_eq(event_loop_modify(&loop, c.fd, EPOLLIN), 0);
 	cr_assert(wait_calls(&c, 2));
@@ -850,7 +727,7 @@ Test(event_loop, callbacks_on_the_loop_thread)
 	cr_assert_eq(event_loop_remove(&loop, c.fd), -ENOENT);
 	cr_assert_eq(event_loop_modify(&loop, c.fd, EPOLLIN), -ENOENT);
 	(void)eventfd_write(c.fd, 1);
-	usleep(50 * 1000);
+	loop_settle(&loop, 2); /* the loop had its chance */
 	cr_assert_eq(atomic_load(&c.calls), 2, "removed: no more callbacks");
 	event_loop_fini(&loop);
 	event_loop_fini(&loop);
@@ -860,15 +737,9 @@ Test(event_loop, callbacks_on_the_loop_thread)
 Test(event_loop, remove_waits_for_running_callback)
 {
 	struct event_loop loop;
-	struct counter c = {
-	    .fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), .loop = &loop, .slow = true};
-	cr_assert_eq(event_loop_init(&loop), 0);
-	cr_assert_eq(event_loop_add(&loop, c.fd, EPOLLIN, count_event, &c), 0);
-	cr_assert_eq(event_loop_start(&loop), 0);
-	(void)eventfd_write(c.fd, 1);
-	for (int i = 0; i < 2000 && !c.inside; i++)
-		usleep(1000);
-	cr_assert(c.inside);
+	struct counter c = {.slow = true};
+	start_counting(&loop, &c);
+	cr_assert(WAIT_UNTIL(c.inside, 2000));
 	cr_assert_eq(event_loop_remove(&loop, c.fd), 0);
 	cr_assert(c.finished, "remove returned while the callback was running");
 	event_loop_fini(&loop);
@@ -878,15 +749,11 @@ Test(event_loop, remove_waits_for_running_callback)
 Test(event_loop, callback_removes_itself)
 {
 	struct event_loop loop;
-	struct counter c = {
-	    .fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), .loop = &loop, .remove_self = true};
-	cr_assert_eq(event_loop_init(&loop), 0);
-	cr_assert_eq(event_loop_add(&loop, c.fd, EPOLLIN, count_event, &c), 0);
-	cr_assert_eq(event_loop_start(&loop), 0);
-	(void)eventfd_write(c.fd, 1);
+	struct counter c = {.remove_self = true};
+	start_counting(&loop, &c);
 	cr_assert(wait_calls(&c, 1));
 	(void)eventfd_write(c.fd, 1);
-	usleep(50 * 1000);
+	loop_settle(&loop, 2); /* the loop had its chance */
 	cr_assert_eq(atomic_load(&c.calls), 1);
 	cr_assert_eq(event_loop_remove(&loop, c.fd), -ENOENT);
 	event_loop_stop(&loop);

@@ -24,6 +24,8 @@
 #include "event_loop.h"
 #include "guest_mem.h"
 #include "tap.h"
+#include "test_util.h"
+#include "virtio_driver.h"
 #include "virtio_mmio.h"
 #include "virtio_net.h"
 #include "virtio_net_priv.h"
@@ -33,24 +35,15 @@
 #define BUF_GPA	 0x100000ULL
 #define HDR	 VIRTIO_NET_HDR_LEN
 
-#define F(bit)	    (1ULL << (bit))
-#define F_VERSION_1 F(VIRTIO_F_VERSION_1)
-#define F_EVENT_IDX F(VIRTIO_RING_F_EVENT_IDX)
-#define F_MRG	    F(VIRTIO_NET_F_MRG_RXBUF)
-#define F_GCSUM	    F(VIRTIO_NET_F_GUEST_CSUM)
-#define F_GTSO4	    F(VIRTIO_NET_F_GUEST_TSO4)
-
-#define S_ACK	      VIRTIO_CONFIG_S_ACKNOWLEDGE
-#define S_DRIVER      VIRTIO_CONFIG_S_DRIVER
-#define S_FEATURES_OK VIRTIO_CONFIG_S_FEATURES_OK
-#define S_DRIVER_OK   VIRTIO_CONFIG_S_DRIVER_OK
-#define S_NEEDS_RESET VIRTIO_CONFIG_S_NEEDS_RESET
+#define F(bit)	(1ULL << (bit))
+#define F_MRG	F(VIRTIO_NET_F_MRG_RXBUF)
+#define F_GCSUM F(VIRTIO_NET_F_GUEST_CSUM)
+#define F_GTSO4 F(VIRTIO_NET_F_GUEST_TSO4)
 
 static const uint8_t test_mac[6] = {0x52, 0x54, 0x00, 0xab, 0xcd, 0xef};
 
 /* ---- The fixture: guest RAM, a transport, the device on a socketpair ---------------- */
 
-static struct guest_mem mem;
 static struct event_loop loop; /* initialised, not started: tests poll the backend */
 static struct virtio_mmio t;
 static struct virtio_net *net;
@@ -60,7 +53,7 @@ static gpa_t next_buf;
 
 static void setup(void)
 {
-	cr_assert_eq(guest_mem_map(&mem, RAM_SIZE, false), 0);
+	ram_map(RAM_SIZE);
 	cr_assert_eq(event_loop_init(&loop), 0);
 	int sv[2];
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
@@ -69,7 +62,8 @@ static void setup(void)
 	net = virtio_net_create_fd(sv[0], test_mac, 1500, &loop);
 	cr_assert_not_null(net);
 	/* No loop for the transport: kicks run queue_notify right away. */
-	cr_assert_eq(virtio_mmio_create(&t, &virtio_net_ops, net, &mem, -1, NULL, NULL, 0), 0);
+	cr_assert_eq(virtio_mmio_create(&t, &virtio_net_ops, net, &guest_ram, -1, NULL, NULL, 0),
+		     0);
 	next_buf = BUF_GPA;
 }
 
@@ -82,38 +76,12 @@ static void teardown(void)
 	if (peer >= 0)
 		close(peer);
 	peer = -1;
-	guest_mem_unmap(&mem);
+	ram_unmap();
 }
 
 TestSuite(virtio_net, .init = setup, .fini = teardown);
 
 /* ---- A driver -------------------------------------------------------------------------- */
-
-static uint32_t rd(uint64_t offset)
-{
-	uint32_t v = 0;
-	virtio_mmio_ops.read(&t, offset, &v, 4);
-	return v;
-}
-
-static void wr(uint64_t offset, uint32_t v)
-{
-	virtio_mmio_ops.write(&t, offset, &v, 4);
-}
-
-static uint32_t cfg_rd(uint32_t offset, unsigned len)
-{
-	uint32_t v = 0;
-	virtio_mmio_ops.read(&t, VIRTIO_MMIO_CONFIG + offset, &v, len);
-	return le32toh(v);
-}
-
-static void *gp(gpa_t gpa, uint64_t len)
-{
-	void *p = guest_ptr(&mem, gpa, len);
-	cr_assert_not_null(p);
-	return p;
-}
 
 static gpa_t alloc_buf(uint32_t len)
 {
@@ -123,116 +91,20 @@ static gpa_t alloc_buf(uint32_t len)
 	return g;
 }
 
-struct drv_queue {
-	unsigned index;
-	struct vring_desc *desc;
-	struct vring_avail *avail;
-	struct vring_used *used;
-	uint16_t next_desc; /* descriptors handed out round-robin */
-	uint16_t last_used;
-};
-
-static struct drv_queue rxq, txq;
+static struct drv_ring rxq, txq;
 
 static gpa_t ring_base(unsigned q)
 {
 	return 0x10000 + q * 0x10000ULL;
 }
 
-static void queue_setup(struct drv_queue *q, unsigned index)
-{
-	gpa_t base = ring_base(index);
-	memset(q, 0, sizeof(*q));
-	q->index = index;
-	q->desc = gp(base, 16 * QSIZE);
-	q->avail = gp(base + 0x1000, 6 + 2 * QSIZE);
-	q->used = gp(base + 0x2000, 6 + 8 * QSIZE);
-	memset(q->desc, 0, 16 * QSIZE);
-	memset(q->avail, 0, 6 + 2 * QSIZE);
-	memset(q->used, 0, 6 + 8 * QSIZE);
-	wr(VIRTIO_MMIO_QUEUE_SEL, index);
-	wr(VIRTIO_MMIO_QUEUE_NUM, QSIZE);
-	wr(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)base);
-	wr(VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
-	wr(VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)(base + 0x1000));
-	wr(VIRTIO_MMIO_QUEUE_AVAIL_HIGH, 0);
-	wr(VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)(base + 0x2000));
-	wr(VIRTIO_MMIO_QUEUE_USED_HIGH, 0);
-	wr(VIRTIO_MMIO_QUEUE_READY, 1);
-}
-
 /* Negotiates `features`, sets up both queues, DRIVER_OK. */
 static void bring_up(uint64_t features)
 {
-	wr(VIRTIO_MMIO_STATUS, 0);
-	wr(VIRTIO_MMIO_STATUS, S_ACK);
-	wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRIVER);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(features >> 32));
-	wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK);
-	cr_assert(rd(VIRTIO_MMIO_STATUS) & S_FEATURES_OK, "features 0x%llx refused",
-		  (unsigned long long)features);
-	queue_setup(&rxq, 0);
-	queue_setup(&txq, 1);
-	wr(VIRTIO_MMIO_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
-	cr_assert(virtio_mmio_active(&t));
-}
-
-static bool needs_reset(void)
-{
-	return rd(VIRTIO_MMIO_STATUS) & S_NEEDS_RESET;
-}
-
-struct seg {
-	gpa_t gpa;
-	uint32_t len;
-	bool write;
-};
-
-/* Makes a chain of `n` descriptors available (not kicked); returns its head. */
-static uint16_t post(struct drv_queue *q, const struct seg *s, unsigned n)
-{
-	uint16_t head = q->next_desc;
-	for (unsigned i = 0; i < n; i++) {
-		uint16_t d = (uint16_t)((head + i) % QSIZE);
-		bool last = i + 1 == n;
-		q->desc[d] = (struct vring_desc){
-		    .addr = s[i].gpa,
-		    .len = s[i].len,
-		    .flags = (uint16_t)((s[i].write ? VRING_DESC_F_WRITE : 0) |
-					(last ? 0 : VRING_DESC_F_NEXT)),
-		    .next = (uint16_t)((d + 1) % QSIZE),
-		};
-	}
-	q->next_desc = (uint16_t)((head + n) % QSIZE);
-	uint16_t idx = q->avail->idx;
-	q->avail->ring[idx % QSIZE] = head;
-	__atomic_store_n(&q->avail->idx, (uint16_t)(idx + 1), __ATOMIC_RELEASE);
-	return head;
-}
-
-static void kick(struct drv_queue *q)
-{
-	wr(VIRTIO_MMIO_QUEUE_NOTIFY, q->index);
-}
-
-static uint16_t used_idx(const struct drv_queue *q)
-{
-	return __atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE);
-}
-
-/* Takes the next used element; false if there is none. */
-static bool take_used(struct drv_queue *q, uint32_t *id, uint32_t *len)
-{
-	if (used_idx(q) == q->last_used)
-		return false;
-	struct vring_used_elem e = q->used->ring[q->last_used % QSIZE];
-	q->last_used++;
-	*id = e.id;
-	*len = e.len;
-	return true;
+	drv_features_ok(&t, features);
+	drv_ring_at(&rxq, &t, 0, QSIZE, ring_base(0));
+	drv_ring_at(&txq, &t, 1, QSIZE, ring_base(1));
+	drv_go(&t);
 }
 
 /* Posts one device-writable receive buffer of `len` bytes; returns its gpa. */
@@ -240,8 +112,8 @@ static gpa_t post_rx(uint32_t len)
 {
 	gpa_t g = alloc_buf(len);
 	memset(gp(g, len), 0xee, len);
-	struct seg s = {g, len, true};
-	post(&rxq, &s, 1);
+	struct drv_seg s = {g, len, true};
+	drv_post_chain(&rxq, &s, 1);
 	return g;
 }
 
@@ -295,52 +167,60 @@ static struct virtio_net_stats stats(void)
 	return s;
 }
 
+/* One interrupt so far, and the statistics count one packet of `bytes` bytes sent (tx) or
+ * received. */
+static void expect_one_packet(bool tx, uint64_t bytes)
+{
+	cr_assert_eq(atomic_load(&t.interrupts), 1);
+	struct virtio_net_stats s = stats();
+	cr_assert_eq(tx ? s.tx_packets : s.rx_packets, 1, "%s packets", tx ? "tx" : "rx");
+	cr_assert_eq(tx ? s.tx_bytes : s.rx_bytes, bytes, "%s bytes", tx ? "tx" : "rx");
+}
+
 /* ---- Identification and config space ---------------------------------------------------- */
 
 Test(virtio_net, identification_and_features)
 {
-	cr_assert_eq(rd(VIRTIO_MMIO_DEVICE_ID), 1);
-	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	uint64_t f = rd(VIRTIO_MMIO_DEVICE_FEATURES);
-	wr(VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	f |= (uint64_t)rd(VIRTIO_MMIO_DEVICE_FEATURES) << 32;
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_DEVICE_ID), 1);
+	uint64_t f = drv_device_features(&t);
 	static const unsigned want[] = {
 	    VIRTIO_NET_F_CSUM,	    VIRTIO_NET_F_GUEST_CSUM, VIRTIO_NET_F_MTU,
 	    VIRTIO_NET_F_MAC,	    VIRTIO_NET_F_GUEST_TSO4, VIRTIO_NET_F_GUEST_TSO6,
 	    VIRTIO_NET_F_HOST_TSO4, VIRTIO_NET_F_HOST_TSO6,  VIRTIO_NET_F_MRG_RXBUF,
 	    VIRTIO_NET_F_STATUS,    VIRTIO_F_VERSION_1,
 	};
-	for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+	for (unsigned i = 0; i < ARRAY_SIZE(want); i++)
 		cr_expect(f & F(want[i]), "feature %u offered", want[i]);
 	static const unsigned not_offered[] = {VIRTIO_NET_F_CTRL_VQ, VIRTIO_NET_F_MQ,
 					       VIRTIO_NET_F_GUEST_UFO, VIRTIO_NET_F_HOST_UFO};
-	for (unsigned i = 0; i < sizeof(not_offered) / sizeof(not_offered[0]); i++)
+	for (unsigned i = 0; i < ARRAY_SIZE(not_offered); i++)
 		cr_expect_not(f & F(not_offered[i]), "feature %u not offered", not_offered[i]);
-	wr(VIRTIO_MMIO_QUEUE_SEL, 0);
-	cr_assert_eq(rd(VIRTIO_MMIO_QUEUE_NUM_MAX), VIRTIO_NET_QUEUE_SIZE);
-	wr(VIRTIO_MMIO_QUEUE_SEL, 1);
-	cr_assert_eq(rd(VIRTIO_MMIO_QUEUE_NUM_MAX), VIRTIO_NET_QUEUE_SIZE);
-	wr(VIRTIO_MMIO_QUEUE_SEL, 2);
-	cr_assert_eq(rd(VIRTIO_MMIO_QUEUE_NUM_MAX), 0, "no control queue");
+	drv_wr(&t, VIRTIO_MMIO_QUEUE_SEL, 0);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_QUEUE_NUM_MAX), VIRTIO_NET_QUEUE_SIZE);
+	drv_wr(&t, VIRTIO_MMIO_QUEUE_SEL, 1);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_QUEUE_NUM_MAX), VIRTIO_NET_QUEUE_SIZE);
+	drv_wr(&t, VIRTIO_MMIO_QUEUE_SEL, 2);
+	cr_assert_eq(drv_rd(&t, VIRTIO_MMIO_QUEUE_NUM_MAX), 0, "no control queue");
 }
 
 Test(virtio_net, config_mac_status_mtu)
 {
 	for (unsigned i = 0; i < 6; i++)
-		cr_assert_eq(cfg_rd(i, 1), test_mac[i]);
-	cr_assert_eq(cfg_rd(offsetof(struct virtio_net_config, status), 2), VIRTIO_NET_S_LINK_UP);
-	cr_assert_eq(cfg_rd(offsetof(struct virtio_net_config, max_virtqueue_pairs), 2), 1);
-	cr_assert_eq(cfg_rd(offsetof(struct virtio_net_config, mtu), 2), 1500);
-	cr_assert_eq(cfg_rd(4, 4), 0x0001efcdu, "mac[4..5] and status, little-endian");
-	cr_assert_eq(cfg_rd(12, 1), 0xff, "beyond the config space: all-ones");
+		cr_assert_eq(drv_cfg(&t, i, 1), test_mac[i]);
+	cr_assert_eq(drv_cfg(&t, offsetof(struct virtio_net_config, status), 2),
+		     VIRTIO_NET_S_LINK_UP);
+	cr_assert_eq(drv_cfg(&t, offsetof(struct virtio_net_config, max_virtqueue_pairs), 2), 1);
+	cr_assert_eq(drv_cfg(&t, offsetof(struct virtio_net_config, mtu), 2), 1500);
+	cr_assert_eq(drv_cfg(&t, 4, 4), 0x0001efcdu, "mac[4..5] and status, little-endian");
+	cr_assert_eq(drv_cfg(&t, 12, 1), 0xff, "beyond the config space: all-ones");
 }
 
 Test(virtio_net, config_space_is_read_only)
 {
 	uint8_t b = 0x11;
 	virtio_mmio_ops.write(&t, VIRTIO_MMIO_CONFIG, &b, 1);
-	cr_assert_eq(cfg_rd(0, 1), test_mac[0]);
-	cr_assert_not(needs_reset());
+	cr_assert_eq(drv_cfg(&t, 0, 1), test_mac[0]);
+	cr_assert_not(drv_needs_reset(&t));
 }
 
 /* ---- Transmit ---------------------------------------------------------------------------------
@@ -350,19 +230,19 @@ Test(virtio_net, config_space_is_read_only)
  * in `parts` descriptors. */
 static uint16_t post_tx(size_t frame_len, uint8_t seed, unsigned parts)
 {
-	struct seg s[8];
+	struct drv_seg s[8];
 	cr_assert_lt(parts, 8);
 	gpa_t g = alloc_buf((uint32_t)(HDR + frame_len));
 	uint8_t *p = gp(g, HDR + frame_len);
 	make_packet(p, NULL, frame_len, seed);
-	s[0] = (struct seg){g, HDR, false};
+	s[0] = (struct drv_seg){g, HDR, false};
 	size_t off = 0;
 	for (unsigned i = 0; i < parts; i++) {
 		size_t n = i + 1 == parts ? frame_len - off : frame_len / parts;
-		s[1 + i] = (struct seg){g + HDR + off, (uint32_t)n, false};
+		s[1 + i] = (struct drv_seg){g + HDR + off, (uint32_t)n, false};
 		off += n;
 	}
-	return post(&txq, s, parts + 1);
+	return drv_post_chain(&txq, s, parts + 1);
 }
 
 Test(virtio_net, tx_frame_reaches_backend_with_header)
@@ -374,7 +254,7 @@ Test(virtio_net, tx_frame_reaches_backend_with_header)
 	h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	h->csum_start = htole16(34);
 	h->csum_offset = htole16(6);
-	kick(&txq);
+	drv_kick(&txq);
 	uint8_t buf[256];
 	ssize_t n = host_recv(buf, sizeof(buf));
 	cr_assert_eq(n, HDR + 60);
@@ -384,14 +264,10 @@ Test(virtio_net, tx_frame_reaches_backend_with_header)
 	cr_assert_eq(le16toh(got.csum_start), 34);
 	cr_assert_eq(le16toh(got.csum_offset), 6);
 	cr_assert(frame_ok(buf + HDR, 60, 7));
-	uint32_t id, len;
-	cr_assert(take_used(&txq, &id, &len));
-	cr_assert_eq(id, head);
-	cr_assert_eq(len, 0, "nothing written into a transmit chain");
-	cr_assert_eq(atomic_load(&t.interrupts), 1);
-	struct virtio_net_stats s = stats();
-	cr_assert_eq(s.tx_packets, 1);
-	cr_assert_eq(s.tx_bytes, 60);
+	struct vring_used_elem u = drv_next_used(&txq);
+	cr_assert_eq(u.id, head);
+	cr_assert_eq(u.len, 0, "nothing written into a transmit chain");
+	expect_one_packet(true, 60);
 }
 
 Test(virtio_net, tx_many_chains_in_order_one_interrupt)
@@ -399,7 +275,7 @@ Test(virtio_net, tx_many_chains_in_order_one_interrupt)
 	bring_up(F_VERSION_1);
 	for (unsigned i = 0; i < 10; i++)
 		post_tx(100 + i, (uint8_t)i, 1 + i % 4);
-	kick(&txq);
+	drv_kick(&txq);
 	for (unsigned i = 0; i < 10; i++) {
 		uint8_t buf[256];
 		ssize_t n = host_recv(buf, sizeof(buf));
@@ -407,7 +283,7 @@ Test(virtio_net, tx_many_chains_in_order_one_interrupt)
 		cr_assert(frame_ok(buf + HDR, 100 + i, (uint8_t)i), "packet %u contents", i);
 	}
 	cr_assert_lt(host_recv((uint8_t[16]){0}, 16), 0);
-	cr_assert_eq(used_idx(&txq), 10);
+	cr_assert_eq(drv_used_idx(&txq), 10);
 	cr_assert_eq(atomic_load(&t.interrupts), 1, "one interrupt for the batch");
 }
 
@@ -417,20 +293,20 @@ Test(virtio_net, tx_largest_frame)
 	int big = 1 << 20;
 	cr_assert_eq(setsockopt(peer, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big)), 0);
 	post_tx(VIRTIO_NET_MAX_FRAME, 3, 3);
-	kick(&txq);
+	drv_kick(&txq);
 	static uint8_t buf[HDR + VIRTIO_NET_MAX_FRAME + 16];
 	cr_assert_eq(host_recv(buf, sizeof(buf)), HDR + VIRTIO_NET_MAX_FRAME);
 	cr_assert(frame_ok(buf + HDR, VIRTIO_NET_MAX_FRAME, 3));
-	cr_assert_not(needs_reset());
+	cr_assert_not(drv_needs_reset(&t));
 }
 
 Test(virtio_net, tx_frame_too_large_needs_reset)
 {
 	bring_up(F_VERSION_1);
 	post_tx(VIRTIO_NET_MAX_FRAME + 1, 3, 2);
-	kick(&txq);
-	cr_assert(needs_reset());
-	cr_assert_eq(used_idx(&txq), 0);
+	drv_kick(&txq);
+	cr_assert(drv_needs_reset(&t));
+	cr_assert_eq(drv_used_idx(&txq), 0);
 	cr_assert_lt(host_recv((uint8_t[16]){0}, 16), 0, "nothing sent");
 }
 
@@ -438,28 +314,28 @@ Test(virtio_net, tx_without_room_for_header_needs_reset)
 {
 	bring_up(F_VERSION_1);
 	gpa_t g = alloc_buf(64);
-	struct seg s = {g, HDR - 1, false};
-	post(&txq, &s, 1);
-	kick(&txq);
-	cr_assert(needs_reset());
-	cr_assert_eq(used_idx(&txq), 0);
+	struct drv_seg s = {g, HDR - 1, false};
+	drv_post_chain(&txq, &s, 1);
+	drv_kick(&txq);
+	cr_assert(drv_needs_reset(&t));
+	cr_assert_eq(drv_used_idx(&txq), 0);
 }
 
 Test(virtio_net, tx_writable_descriptor_needs_reset)
 {
 	bring_up(F_VERSION_1);
 	gpa_t g = alloc_buf(128);
-	struct seg s[2] = {{g, HDR + 60, false}, {g + 100, 16, true}};
-	post(&txq, s, 2);
-	kick(&txq);
-	cr_assert(needs_reset());
-	cr_assert_eq(used_idx(&txq), 0);
+	struct drv_seg s[2] = {{g, HDR + 60, false}, {g + 100, 16, true}};
+	drv_post_chain(&txq, s, 2);
+	drv_kick(&txq);
+	cr_assert(drv_needs_reset(&t));
+	cr_assert_eq(drv_used_idx(&txq), 0);
 	cr_assert_lt(host_recv((uint8_t[16]){0}, 16), 0, "nothing sent");
 	/* A needs-reset device ignores kicks; after a reset it works again. */
-	kick(&txq);
+	drv_kick(&txq);
 	bring_up(F_VERSION_1);
 	post_tx(60, 1, 1);
-	kick(&txq);
+	drv_kick(&txq);
 	uint8_t buf[128];
 	cr_assert_eq(host_recv(buf, sizeof(buf)), HDR + 60);
 }
@@ -468,10 +344,9 @@ Test(virtio_net, tx_hostile_ring_needs_reset)
 {
 	bring_up(F_VERSION_1);
 	txq.desc[0] = (struct vring_desc){RAM_SIZE - 8, 64, 0, 0};
-	txq.avail->ring[0] = 0;
-	__atomic_store_n(&txq.avail->idx, 1, __ATOMIC_RELEASE);
-	kick(&txq);
-	cr_assert(needs_reset());
+	drv_post(&txq, 0);
+	drv_kick(&txq);
+	cr_assert(drv_needs_reset(&t));
 }
 
 /* The backend's buffer fills: chains wait, in order, and go out on EPOLLOUT. */
@@ -484,18 +359,18 @@ Test(virtio_net, tx_backpressure_keeps_order)
 	unsigned sent = 0;
 	while (sent < 64 && !(stats().watching & EPOLLOUT)) {
 		post_tx(3000, (uint8_t)sent, 1);
-		kick(&txq);
+		drv_kick(&txq);
 		sent++;
-		uint32_t id, len;
-		while (take_used(&txq, &id, &len))
+		struct vring_used_elem u;
+		while (drv_take_used(&txq, &u))
 			;
 	}
 	cr_assert(stats().watching & EPOLLOUT, "the device waits for the backend");
-	cr_assert_eq((uint16_t)(txq.avail->idx - used_idx(&txq)), 1, "one chain waits");
+	cr_assert_eq((uint16_t)(txq.avail->idx - drv_used_idx(&txq)), 1, "one chain waits");
 	/* More chains queue up behind it meanwhile. */
 	for (unsigned i = 0; i < 3; i++, sent++)
 		post_tx(3000, (uint8_t)sent, 1);
-	kick(&txq);
+	drv_kick(&txq);
 	unsigned got = 0;
 	for (int rounds = 0; rounds < 1000 && got < sent; rounds++) {
 		static uint8_t buf[4096];
@@ -509,10 +384,10 @@ Test(virtio_net, tx_backpressure_keeps_order)
 		poll_backend();
 	}
 	cr_assert_eq(got, sent);
-	cr_assert_eq(used_idx(&txq), txq.avail->idx);
+	cr_assert_eq(drv_used_idx(&txq), txq.avail->idx);
 	cr_assert_not(stats().watching & EPOLLOUT);
 	cr_assert_eq(stats().tx_dropped, 0);
-	cr_assert_not(needs_reset());
+	cr_assert_not(drv_needs_reset(&t));
 }
 
 /* ---- Receive ------------------------------------------------------------------------------------
@@ -525,38 +400,40 @@ static void check_rx_header(gpa_t g, uint16_t num_buffers)
 	cr_assert_eq(le16toh(h.num_buffers), num_buffers);
 }
 
+/* The receive buffer at g holds one whole packet: a header for one buffer, then the frame of
+ * `len` bytes made from `seed`. */
+static void check_rx_frame(gpa_t g, size_t len, uint8_t seed)
+{
+	check_rx_header(g, 1);
+	cr_assert(frame_ok(gp(g + HDR, len), len, seed), "frame of %zu bytes from seed %u", len,
+		  seed);
+}
+
 Test(virtio_net, rx_packet_into_one_buffer)
 {
 	bring_up(F_VERSION_1);
 	gpa_t g = post_rx(2048);
-	kick(&rxq);
+	drv_kick(&rxq);
 	host_send(100, 9, NULL);
 	poll_backend();
-	uint32_t id, len;
-	cr_assert(take_used(&rxq, &id, &len));
-	cr_assert_eq(id, 0);
-	cr_assert_eq(len, HDR + 100);
-	check_rx_header(g, 1);
-	cr_assert(frame_ok(gp(g + HDR, 100), 100, 9));
+	struct vring_used_elem u = drv_next_used(&rxq);
+	cr_assert_eq(u.id, 0);
+	cr_assert_eq(u.len, HDR + 100);
+	check_rx_frame(g, 100, 9);
 	cr_assert_eq(*(uint8_t *)gp(g + HDR + 100, 1), 0xee, "nothing written past the packet");
-	cr_assert_eq(atomic_load(&t.interrupts), 1);
-	struct virtio_net_stats s = stats();
-	cr_assert_eq(s.rx_packets, 1);
-	cr_assert_eq(s.rx_bytes, 100);
+	expect_one_packet(false, 100);
 }
 
 Test(virtio_net, rx_packet_across_descriptors_of_one_chain)
 {
 	bring_up(F_VERSION_1);
 	gpa_t g = alloc_buf(4096);
-	struct seg s[3] = {{g, HDR, true}, {g + 1024, 700, true}, {g + 2048, 2000, true}};
-	post(&rxq, s, 3);
-	kick(&rxq);
+	struct drv_seg s[3] = {{g, HDR, true}, {g + 1024, 700, true}, {g + 2048, 2000, true}};
+	drv_post_chain(&rxq, s, 3);
+	drv_kick(&rxq);
 	host_send(1500, 1, NULL);
 	poll_backend();
-	uint32_t id, len;
-	cr_assert(take_used(&rxq, &id, &len));
-	cr_assert_eq(len, HDR + 1500);
+	cr_assert_eq(drv_next_used(&rxq).len, HDR + 1500);
 	check_rx_header(g, 1);
 	cr_assert(frame_ok(gp(g + 1024, 700), 700, 1));
 	cr_assert(frame_ok(gp(g + 2048, 800), 800, (uint8_t)(1 + 700)));
@@ -568,7 +445,7 @@ Test(virtio_net, rx_without_buffers_loses_nothing)
 	for (unsigned i = 0; i < 5; i++)
 		host_send(200 + i, (uint8_t)(i * 10), NULL);
 	poll_backend();
-	cr_assert_eq(used_idx(&rxq), 0);
+	cr_assert_eq(drv_used_idx(&rxq), 0);
 	struct virtio_net_stats s = stats();
 	cr_assert_not(s.watching & EPOLLIN, "not reading while the guest has no buffers");
 	cr_assert_eq(s.rx_dropped, 0);
@@ -576,20 +453,18 @@ Test(virtio_net, rx_without_buffers_loses_nothing)
 	/* One buffer: one packet. */
 	gpa_t g[5];
 	g[0] = post_rx(2048);
-	kick(&rxq);
+	drv_kick(&rxq);
 	poll_backend();
-	cr_assert_eq(used_idx(&rxq), 1);
+	cr_assert_eq(drv_used_idx(&rxq), 1);
 	/* The rest, buffers posted one kick at a time. */
 	for (unsigned i = 1; i < 5; i++) {
 		g[i] = post_rx(2048);
-		kick(&rxq);
+		drv_kick(&rxq);
 		poll_backend();
 	}
-	cr_assert_eq(used_idx(&rxq), 5);
+	cr_assert_eq(drv_used_idx(&rxq), 5);
 	for (unsigned i = 0; i < 5; i++) {
-		uint32_t id, len;
-		cr_assert(take_used(&rxq, &id, &len));
-		cr_assert_eq(len, HDR + 200 + i, "packet %u in order", i);
+		cr_assert_eq(drv_next_used(&rxq).len, HDR + 200 + i, "packet %u in order", i);
 		cr_assert(frame_ok(gp(g[i] + HDR, 200 + i), 200 + i, (uint8_t)(i * 10)));
 	}
 	s = stats();
@@ -603,11 +478,11 @@ Test(virtio_net, rx_batch_one_interrupt)
 	bring_up(F_VERSION_1);
 	for (unsigned i = 0; i < 8; i++)
 		post_rx(2048);
-	kick(&rxq);
+	drv_kick(&rxq);
 	for (unsigned i = 0; i < 8; i++)
 		host_send(60, (uint8_t)i, NULL);
 	cr_assert(virtio_net_poll_backend(net));
-	cr_assert_eq(used_idx(&rxq), 8, "all in one callback");
+	cr_assert_eq(drv_used_idx(&rxq), 8, "all in one callback");
 	cr_assert_eq(atomic_load(&t.interrupts), 1);
 }
 
@@ -615,16 +490,14 @@ Test(virtio_net, rx_packet_too_big_for_buffer_is_dropped)
 {
 	bring_up(F_VERSION_1);
 	gpa_t g = post_rx(1024);
-	kick(&rxq);
+	drv_kick(&rxq);
 	host_send(3000, 1, NULL);
 	host_send(500, 2, NULL);
 	poll_backend();
-	uint32_t id, len;
-	cr_assert(take_used(&rxq, &id, &len));
-	cr_assert_eq(len, HDR + 500, "the buffer serves the next packet");
+	cr_assert_eq(drv_next_used(&rxq).len, HDR + 500, "the buffer serves the next packet");
 	cr_assert(frame_ok(gp(g + HDR, 500), 500, 2));
 	cr_assert_eq(stats().rx_dropped, 1);
-	cr_assert_not(needs_reset());
+	cr_assert_not(drv_needs_reset(&t));
 }
 
 Test(virtio_net, rx_merged_buffers)
@@ -633,16 +506,15 @@ Test(virtio_net, rx_merged_buffers)
 	gpa_t g[4];
 	for (unsigned i = 0; i < 4; i++)
 		g[i] = post_rx(1500);
-	kick(&rxq);
+	drv_kick(&rxq);
 	host_send(5000, 5, NULL);
 	poll_backend();
-	cr_assert_eq(used_idx(&rxq), 4);
+	cr_assert_eq(drv_used_idx(&rxq), 4);
 	uint32_t lens[4] = {1500, 1500, 1500, HDR + 5000 - 4500};
 	for (unsigned i = 0; i < 4; i++) {
-		uint32_t id, len;
-		cr_assert(take_used(&rxq, &id, &len));
-		cr_assert_eq(id, i);
-		cr_assert_eq(len, lens[i], "buffer %u", i);
+		struct vring_used_elem u = drv_next_used(&rxq);
+		cr_assert_eq(u.id, i);
+		cr_assert_eq(u.len, lens[i], "buffer %u", i);
 	}
 	check_rx_header(g[0], 4);
 	static uint8_t frame[5000];
@@ -665,16 +537,13 @@ Test(virtio_net, rx_merged_small_packets_one_buffer_each)
 	gpa_t g[3];
 	for (unsigned i = 0; i < 3; i++)
 		g[i] = post_rx(4096);
-	kick(&rxq);
+	drv_kick(&rxq);
 	for (unsigned i = 0; i < 3; i++)
 		host_send(64, (uint8_t)i, NULL);
 	poll_backend();
 	for (unsigned i = 0; i < 3; i++) {
-		uint32_t id, len;
-		cr_assert(take_used(&rxq, &id, &len));
-		cr_assert_eq(len, HDR + 64);
-		check_rx_header(g[i], 1);
-		cr_assert(frame_ok(gp(g[i] + HDR, 64), 64, (uint8_t)i));
+		cr_assert_eq(drv_next_used(&rxq).len, HDR + 64);
+		check_rx_frame(g[i], 64, (uint8_t)i);
 	}
 }
 
@@ -684,28 +553,27 @@ Test(virtio_net, rx_merged_waits_for_enough_buffers)
 	gpa_t g[4];
 	g[0] = post_rx(1000);
 	g[1] = post_rx(1000);
-	kick(&rxq);
+	drv_kick(&rxq);
 	host_send(3000, 77, NULL);
 	host_send(100, 88, NULL);
 	poll_backend();
-	cr_assert_eq(used_idx(&rxq), 0, "half a packet is not returned");
+	cr_assert_eq(drv_used_idx(&rxq), 0, "half a packet is not returned");
 	cr_assert_not(stats().watching & EPOLLIN);
 	g[2] = post_rx(1000);
-	kick(&rxq);
-	cr_assert_eq(used_idx(&rxq), 0);
+	drv_kick(&rxq);
+	cr_assert_eq(drv_used_idx(&rxq), 0);
 	g[3] = post_rx(1000);
-	kick(&rxq);
-	cr_assert_eq(used_idx(&rxq), 4, "3012 bytes in four buffers");
+	drv_kick(&rxq);
+	cr_assert_eq(drv_used_idx(&rxq), 4, "3012 bytes in four buffers");
 	check_rx_header(g[0], 4);
 	cr_assert(frame_ok(gp(g[0] + HDR, 1000 - HDR), 1000 - HDR, 77));
 	cr_assert(frame_ok(gp(g[3], 12), 12, (uint8_t)(77 + 2988)));
 	/* The next packet follows in the next buffer. */
 	gpa_t g5 = post_rx(1000);
-	kick(&rxq);
+	drv_kick(&rxq);
 	poll_backend();
-	cr_assert_eq(used_idx(&rxq), 5);
-	check_rx_header(g5, 1);
-	cr_assert(frame_ok(gp(g5 + HDR, 100), 100, 88));
+	cr_assert_eq(drv_used_idx(&rxq), 5);
+	check_rx_frame(g5, 100, 88);
 	cr_assert_eq(stats().rx_dropped, 0);
 }
 
@@ -714,28 +582,26 @@ Test(virtio_net, rx_merged_packet_larger_than_ring_is_dropped)
 	bring_up(F_VERSION_1 | F_MRG);
 	for (unsigned i = 0; i < QSIZE; i++)
 		post_rx(64);
-	kick(&rxq);
+	drv_kick(&rxq);
 	host_send(QSIZE * 64, 1, NULL); /* more than 16 buffers of 64 bytes hold */
 	poll_backend();
-	cr_assert_eq(used_idx(&rxq), QSIZE, "buffers handed back");
-	uint32_t id, len;
-	cr_assert(take_used(&rxq, &id, &len));
-	cr_assert_eq(len, 0);
+	cr_assert_eq(drv_used_idx(&rxq), QSIZE, "buffers handed back");
+	cr_assert_eq(drv_next_used(&rxq).len, 0);
 	cr_assert_eq(stats().rx_dropped, 1);
-	cr_assert_not(needs_reset());
+	cr_assert_not(drv_needs_reset(&t));
 }
 
 Test(virtio_net, rx_readable_descriptor_needs_reset)
 {
 	bring_up(F_VERSION_1);
 	gpa_t g = alloc_buf(2048);
-	struct seg s[2] = {{g, 16, false}, {g + 64, 1900, true}};
-	post(&rxq, s, 2);
-	kick(&rxq);
+	struct drv_seg s[2] = {{g, 16, false}, {g + 64, 1900, true}};
+	drv_post_chain(&rxq, s, 2);
+	drv_kick(&rxq);
 	host_send(100, 1, NULL);
 	poll_backend();
-	cr_assert(needs_reset());
-	cr_assert_eq(used_idx(&rxq), 0);
+	cr_assert(drv_needs_reset(&t));
+	cr_assert_eq(drv_used_idx(&rxq), 0);
 	cr_assert_eq(stats().watching, 0, "the backend is left alone");
 }
 
@@ -743,10 +609,10 @@ Test(virtio_net, rx_merged_buffer_smaller_than_header_needs_reset)
 {
 	bring_up(F_VERSION_1 | F_MRG);
 	post_rx(HDR - 2);
-	kick(&rxq);
+	drv_kick(&rxq);
 	host_send(100, 1, NULL);
 	poll_backend();
-	cr_assert(needs_reset());
+	cr_assert(drv_needs_reset(&t));
 }
 
 /* Offloads the driver did not accept never reach it. */
@@ -755,7 +621,7 @@ Test(virtio_net, rx_header_checked_against_features)
 	bring_up(F_VERSION_1);
 	gpa_t g = post_rx(2048);
 	post_rx(2048);
-	kick(&rxq);
+	drv_kick(&rxq);
 	struct virtio_net_hdr_v1 h;
 	memset(&h, 0, sizeof(h));
 	h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
@@ -768,7 +634,7 @@ Test(virtio_net, rx_header_checked_against_features)
 	h.flags = VIRTIO_NET_HDR_F_DATA_VALID;
 	host_send(100, 3, &h); /* delivered with flags cleared */
 	poll_backend();
-	cr_assert_eq(used_idx(&rxq), 1);
+	cr_assert_eq(drv_used_idx(&rxq), 1);
 	struct virtio_net_hdr_v1 got;
 	memcpy(&got, gp(g, HDR), HDR);
 	cr_assert_eq(got.flags, 0);
@@ -780,7 +646,7 @@ Test(virtio_net, rx_offloads_passed_when_negotiated)
 {
 	bring_up(F_VERSION_1 | F_GCSUM | F_GTSO4 | F_MRG);
 	gpa_t g = post_rx(4096);
-	kick(&rxq);
+	drv_kick(&rxq);
 	struct virtio_net_hdr_v1 h;
 	memset(&h, 0, sizeof(h));
 	h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
@@ -790,7 +656,7 @@ Test(virtio_net, rx_offloads_passed_when_negotiated)
 	h.csum_offset = htole16(16);
 	host_send(3000, 4, &h);
 	poll_backend();
-	cr_assert_eq(used_idx(&rxq), 1);
+	cr_assert_eq(drv_used_idx(&rxq), 1);
 	struct virtio_net_hdr_v1 got;
 	memcpy(&got, gp(g, HDR), HDR);
 	cr_assert_eq(got.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
@@ -806,11 +672,11 @@ Test(virtio_net, reset_stops_watching_and_drops_state)
 {
 	bring_up(F_VERSION_1 | F_MRG);
 	post_rx(1000);
-	kick(&rxq);
+	drv_kick(&rxq);
 	host_send(3000, 1, NULL); /* half delivered, waits for buffers */
 	poll_backend();
-	cr_assert_eq(used_idx(&rxq), 0);
-	wr(VIRTIO_MMIO_STATUS, 0);
+	cr_assert_eq(drv_used_idx(&rxq), 0);
+	drv_wr(&t, VIRTIO_MMIO_STATUS, 0);
 	cr_assert_eq(stats().watching, 0);
 	host_send(50, 2, NULL);
 	cr_assert_not(virtio_net_poll_backend(net), "not watched after reset");
@@ -819,11 +685,10 @@ Test(virtio_net, reset_stops_watching_and_drops_state)
 	bring_up(F_VERSION_1 | F_MRG);
 	cr_assert_not(stats().watching & EPOLLIN, "the waiting packet was read: no buffers yet");
 	gpa_t g = post_rx(1000);
-	kick(&rxq);
+	drv_kick(&rxq);
 	poll_backend();
-	cr_assert_eq(used_idx(&rxq), 1);
-	check_rx_header(g, 1);
-	cr_assert(frame_ok(gp(g + HDR, 50), 50, 2));
+	cr_assert_eq(drv_used_idx(&rxq), 1);
+	check_rx_frame(g, 50, 2);
 	cr_assert(stats().watching & EPOLLIN);
 }
 
@@ -833,7 +698,7 @@ Test(virtio_net, backend_hangup_needs_reset)
 	close(peer);
 	peer = -1;
 	cr_assert(virtio_net_poll_backend(net));
-	cr_assert(needs_reset());
+	cr_assert(drv_needs_reset(&t));
 	cr_assert_eq(stats().watching, 0);
 	cr_assert_not(virtio_net_poll_backend(net), "no longer watched");
 }
@@ -847,51 +712,31 @@ Test(virtio_net, not_watched_before_driver_ok)
 
 /* ---- Through a running event loop ----------------------------------------------------------- */
 
-static bool wait_until(bool (*cond)(void))
-{
-	for (int i = 0; i < 2000; i++) {
-		if (cond())
-			return true;
-		usleep(1000);
-	}
-	return false;
-}
-
-static bool rx_two_used(void)
-{
-	return used_idx(&rxq) == 2;
-}
-
-static bool tx_one_used(void)
-{
-	return used_idx(&txq) == 1;
-}
-
 Test(virtio_net_loop, tx_and_rx_on_the_loop_thread)
 {
 	struct event_loop running;
-	cr_assert_eq(guest_mem_map(&mem, RAM_SIZE, false), 0);
+	ram_map(RAM_SIZE);
 	cr_assert_eq(event_loop_init(&running), 0);
 	int sv[2];
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
 	peer = sv[1];
 	net = virtio_net_create_fd(sv[0], test_mac, 1500, &running);
 	cr_assert_not_null(net);
-	cr_assert_eq(virtio_mmio_create(&t, &virtio_net_ops, net, &mem, -1, &running, NULL, 0), 0);
+	cr_assert_eq(
+	    virtio_mmio_create(&t, &virtio_net_ops, net, &guest_ram, -1, &running, NULL, 0), 0);
 	cr_assert_eq(event_loop_start(&running), 0);
 	next_buf = BUF_GPA;
 	bring_up(F_VERSION_1 | F_MRG | F_EVENT_IDX);
 	gpa_t g0 = post_rx(2048), g1 = post_rx(2048);
-	kick(&rxq);
+	drv_kick(&rxq);
 	host_send(300, 1, NULL);
 	host_send(400, 2, NULL);
-	cr_assert(wait_until(rx_two_used), "the loop delivered both packets");
-	check_rx_header(g0, 1);
-	cr_assert(frame_ok(gp(g0 + HDR, 300), 300, 1));
+	cr_assert(WAIT_UNTIL(drv_used_idx(&rxq) == 2, 2000), "the loop delivered both packets");
+	check_rx_frame(g0, 300, 1);
 	cr_assert(frame_ok(gp(g1 + HDR, 400), 400, 2));
 	post_tx(500, 3, 2);
-	kick(&txq);
-	cr_assert(wait_until(tx_one_used), "the loop sent the chain");
+	drv_kick(&txq);
+	cr_assert(WAIT_UNTIL(drv_used_idx(&txq) == 1, 2000), "the loop sent the chain");
 	uint8_t buf[1024];
 	struct pollfd p = {.fd = peer, .events = POLLIN};
 	cr_assert_eq(poll(&p, 1, 2000), 1);
@@ -902,7 +747,7 @@ Test(virtio_net_loop, tx_and_rx_on_the_loop_thread)
 	virtio_net_destroy(net);
 	event_loop_fini(&running);
 	close(peer);
-	guest_mem_unmap(&mem);
+	ram_unmap();
 }
 
 /* ---- Real TAPs, in a network namespace of this test's own process ------------------------- */
@@ -945,46 +790,82 @@ static struct virtio_net *create_or_skip(const struct net_config *cfg, struct ev
 	return n;
 }
 
+/* Guest RAM, an event loop (not started) and the device on the TAP `cfg` names, on slot 0. */
+static void tap_device_up(const struct net_config *cfg)
+{
+	ram_map(RAM_SIZE);
+	cr_assert_eq(event_loop_init(&loop), 0);
+	net = create_or_skip(cfg, &loop);
+	cr_assert_eq(virtio_mmio_create(&t, &virtio_net_ops, net, &guest_ram, -1, NULL, NULL, 0),
+		     0);
+	next_buf = BUF_GPA;
+}
+
+/* Undoes tap_device_up() in minnow's order; `check` runs once the device is gone. */
+static void tap_device_down(void (*check)(const struct net_config *), const struct net_config *cfg)
+{
+	virtio_mmio_destroy(&t);
+	virtio_net_destroy(net);
+	net = NULL;
+	if (check)
+		check(cfg);
+	event_loop_fini(&loop);
+	ram_unmap();
+}
+
+/* Makes TAP `name` (tap_name()) persistent, so that it outlives its fd, owned by root when
+ * `root_owned`. Skips without the rights to make TAPs. */
+static void make_persistent_tap(char name[IFNAMSIZ], bool root_owned)
+{
+	char ifname[IFNAMSIZ], err[256];
+	tap_name(name);
+	int fd = tap_open(name, HDR, ifname, err, sizeof(err));
+	if (fd == -EPERM)
+		cr_skip_test("%s", err);
+	cr_assert_geq(fd, 0, "%s", err);
+	if (root_owned)
+		cr_assert_eq(ioctl(fd, TUNSETOWNER, 0), 0);
+	cr_assert_eq(ioctl(fd, TUNSETPERSIST, 1), 0);
+	close(fd);
+}
+
+static void tap_gone(const struct net_config *cfg)
+{
+	cr_assert_eq(if_nametoindex(cfg->tap), 0, "a TAP minnow made goes away with it");
+}
+
+static void tap_stays(const struct net_config *cfg)
+{
+	cr_assert_gt(if_nametoindex(cfg->tap), 0, "an existing persistent TAP stays");
+}
+
 Test(virtio_net_tap, busy_tap_and_random_mac)
 {
 	enter_private_netns();
 	struct net_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
 	tap_name(cfg.tap);
-	cr_assert_eq(guest_mem_map(&mem, RAM_SIZE, false), 0);
-	cr_assert_eq(event_loop_init(&loop), 0);
-	net = create_or_skip(&cfg, &loop);
+	tap_device_up(&cfg);
 	cr_assert(if_nametoindex(cfg.tap) > 0, "the TAP exists while minnow holds it");
 	char err[256] = "";
 	cr_assert_null(virtio_net_create(&cfg, &loop, err, sizeof(err)));
 	char want[128];
 	snprintf(want, sizeof(want), "%s: busy (in use by another process?)", cfg.tap);
 	cr_assert_str_eq(err, want);
-	cr_assert_eq(virtio_mmio_create(&t, &virtio_net_ops, net, &mem, -1, NULL, NULL, 0), 0);
 	uint8_t mac[6];
 	for (unsigned i = 0; i < 6; i++)
-		mac[i] = (uint8_t)cfg_rd(i, 1);
+		mac[i] = (uint8_t)drv_cfg(&t, i, 1);
 	cr_assert_eq(mac[0] & 1, 0, "unicast");
 	cr_assert_eq(mac[0] & 2, 2, "locally administered");
-	cr_assert_eq(cfg_rd(offsetof(struct virtio_net_config, mtu), 2), 1500);
-	virtio_mmio_destroy(&t);
-	virtio_net_destroy(net);
-	cr_assert_eq(if_nametoindex(cfg.tap), 0, "a TAP minnow made goes away with it");
-	event_loop_fini(&loop);
-	guest_mem_unmap(&mem);
+	cr_assert_eq(drv_cfg(&t, offsetof(struct virtio_net_config, mtu), 2), 1500);
+	tap_device_down(tap_gone, &cfg);
 }
 
 Test(virtio_net_tap, existing_tap_mtu_and_configured_mac)
 {
 	enter_private_netns();
-	char name[IFNAMSIZ], ifname[IFNAMSIZ], err[256];
-	tap_name(name);
-	int fd = tap_open(name, HDR, ifname, err, sizeof(err));
-	if (fd == -EPERM)
-		cr_skip_test("%s", err);
-	cr_assert_geq(fd, 0, "%s", err);
-	cr_assert_eq(ioctl(fd, TUNSETPERSIST, 1), 0);
-	close(fd);
+	char name[IFNAMSIZ];
+	make_persistent_tap(name, false);
 	struct ifreq ifr;
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
@@ -996,18 +877,11 @@ Test(virtio_net_tap, existing_tap_mtu_and_configured_mac)
 	snprintf(cfg.tap, sizeof(cfg.tap), "%s", name);
 	memcpy(cfg.mac, test_mac, 6);
 	cfg.mac_set = true;
-	cr_assert_eq(guest_mem_map(&mem, RAM_SIZE, false), 0);
-	cr_assert_eq(event_loop_init(&loop), 0);
-	net = create_or_skip(&cfg, &loop);
-	cr_assert_eq(virtio_mmio_create(&t, &virtio_net_ops, net, &mem, -1, NULL, NULL, 0), 0);
-	cr_assert_eq(cfg_rd(offsetof(struct virtio_net_config, mtu), 2), 9000);
+	tap_device_up(&cfg);
+	cr_assert_eq(drv_cfg(&t, offsetof(struct virtio_net_config, mtu), 2), 9000);
 	for (unsigned i = 0; i < 6; i++)
-		cr_assert_eq(cfg_rd(i, 1), test_mac[i]);
-	virtio_mmio_destroy(&t);
-	virtio_net_destroy(net);
-	cr_assert_gt(if_nametoindex(name), 0, "an existing persistent TAP stays");
-	event_loop_fini(&loop);
-	guest_mem_unmap(&mem);
+		cr_assert_eq(drv_cfg(&t, i, 1), test_mac[i]);
+	tap_device_down(tap_stays, &cfg);
 }
 
 Test(virtio_net_tap, not_a_tap)
@@ -1027,15 +901,8 @@ Test(virtio_net_tap, not_a_tap)
 Test(virtio_net_tap, permission_denied)
 {
 	enter_private_netns();
-	char name[IFNAMSIZ], ifname[IFNAMSIZ], err[256];
-	tap_name(name);
-	int fd = tap_open(name, HDR, ifname, err, sizeof(err));
-	if (fd == -EPERM)
-		cr_skip_test("%s", err);
-	cr_assert_geq(fd, 0, "%s", err);
-	cr_assert_eq(ioctl(fd, TUNSETOWNER, 0), 0); /* root's TAP */
-	cr_assert_eq(ioctl(fd, TUNSETPERSIST, 1), 0);
-	close(fd);
+	char name[IFNAMSIZ], err[256];
+	make_persistent_tap(name, true); /* root's TAP */
 	if (setgid(65534) != 0 || setuid(65534) != 0)
 		cr_skip_test("cannot drop privileges: %s", strerror(errno));
 	struct net_config cfg;
@@ -1101,36 +968,36 @@ static void guest_send(const uint8_t *frame, size_t len)
 	uint8_t *p = gp(g, HDR + len);
 	memset(p, 0, HDR);
 	memcpy(p + HDR, frame, len);
-	struct seg s = {g, (uint32_t)(HDR + len), false};
-	uint16_t before = used_idx(&txq);
-	post(&txq, &s, 1);
-	kick(&txq);
-	cr_assert_eq(used_idx(&txq), (uint16_t)(before + 1));
+	struct drv_seg s = {g, (uint32_t)(HDR + len), false};
+	uint16_t before = drv_used_idx(&txq);
+	drv_post_chain(&txq, &s, 1);
+	drv_kick(&txq);
+	cr_assert_eq(drv_used_idx(&txq), (uint16_t)(before + 1));
 }
 
-/* Waits (polling the backend) for a received frame for which `match`
+/* Waits (polling the backend, for at most 3 s) for a received frame for which `match`
  * holds; recycles every buffer. Returns the frame's length, 0 on timeout. */
 static size_t guest_receive(bool (*match)(const uint8_t *, size_t), uint8_t *out,
 			    struct virtio_net_hdr_v1 *hdr)
 {
-	for (int i = 0; i < 300; i++) {
+	for (uint64_t end = now_ms() + 3000; now_ms() < end;) {
 		poll_backend();
-		uint32_t id, len;
-		while (take_used(&rxq, &id, &len)) {
-			gpa_t g = rxq.desc[id].addr;
+		struct vring_used_elem u;
+		while (drv_take_used(&rxq, &u)) {
+			gpa_t g = rxq.desc[u.id].addr;
 			uint8_t *b = gp(g, 2048);
-			bool ok = len > HDR && match(b + HDR, len - HDR);
+			bool ok = u.len > HDR && match(b + HDR, u.len - HDR);
 			if (ok) {
 				memcpy(hdr, b, HDR);
-				memcpy(out, b + HDR, len - HDR);
+				memcpy(out, b + HDR, u.len - HDR);
 			}
-			struct seg s = {g, 2048, true};
-			post(&rxq, &s, 1);
-			kick(&rxq);
+			struct drv_seg s = {g, 2048, true};
+			drv_post_chain(&rxq, &s, 1);
+			drv_kick(&rxq);
 			if (ok)
-				return len - HDR;
+				return u.len - HDR;
 		}
-		usleep(10000);
+		usleep(1000);
 	}
 	return 0;
 }
@@ -1174,16 +1041,12 @@ static void guest_on_tap(uint64_t features, bool expect_partial_csum)
 	tap_name(cfg.tap);
 	memcpy(cfg.mac, test_mac, 6);
 	cfg.mac_set = true;
-	cr_assert_eq(guest_mem_map(&mem, RAM_SIZE, false), 0);
-	cr_assert_eq(event_loop_init(&loop), 0);
-	net = create_or_skip(&cfg, &loop);
-	cr_assert_eq(virtio_mmio_create(&t, &virtio_net_ops, net, &mem, -1, NULL, NULL, 0), 0);
-	next_buf = BUF_GPA;
+	tap_device_up(&cfg);
 	host_if_up(cfg.tap);
 	bring_up(features);
 	for (unsigned i = 0; i < QSIZE; i++)
 		post_rx(2048);
-	kick(&rxq);
+	drv_kick(&rxq);
 
 	/* The host talks first: its ARP request reaches the guest. */
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -1274,10 +1137,7 @@ static void guest_on_tap(uint64_t features, bool expect_partial_csum)
 	cr_assert_geq(st.tx_packets, 2);
 	cr_assert_eq(st.tx_dropped, 0);
 	close(s);
-	virtio_mmio_destroy(&t);
-	virtio_net_destroy(net);
-	event_loop_fini(&loop);
-	guest_mem_unmap(&mem);
+	tap_device_down(NULL, &cfg);
 }
 
 Test(virtio_net_tap, guest_talks_to_host_stack)

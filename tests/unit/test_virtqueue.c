@@ -9,6 +9,7 @@
 
 #include "guest_mem.h"
 #include "platform.h"
+#include "virtio_driver.h"
 #include "virtqueue.h"
 
 #define RAM_SIZE  (16ULL << 20)
@@ -19,40 +20,30 @@
 #define TABLE_GPA 0x40000ULL  /* indirect tables */
 #define BUF_GPA	  0x100000ULL /* data buffers */
 
-#define F_INDIRECT  (1ULL << VIRTIO_RING_F_INDIRECT_DESC)
-#define F_EVENT_IDX (1ULL << VIRTIO_RING_F_EVENT_IDX)
-
-static struct guest_mem mem;
 static struct virtq vq;
 static struct virtq_seg segs[8];
 static struct virtq_chain chain;
-static uint16_t driver_avail_idx; /* the test driver's next avail idx */
+static struct drv_ring ring; /* the driver's side of vq */
 
-static void *gp(gpa_t gpa, uint64_t len)
+/* vq: QSIZE entries at DESC/AVAIL/USED of `ram_size` bytes of RAM, not enabled. */
+static void queue_in_ram(uint64_t ram_size)
 {
-	void *p = guest_ptr(&mem, gpa, len);
-	cr_assert_not_null(p);
-	return p;
-}
-
-static void setup(void)
-{
-	cr_assert_eq(guest_mem_map(&mem, RAM_SIZE, false), 0);
-	virtq_init(&vq, &mem, 256);
+	ram_map(ram_size);
+	virtq_init(&vq, &guest_ram, 256);
 	vq.size = QSIZE;
 	vq.desc_gpa = DESC_GPA;
 	vq.avail_gpa = AVAIL_GPA;
 	vq.used_gpa = USED_GPA;
-	virtq_chain_init(&chain, segs, 8);
-	driver_avail_idx = 0;
+	drv_ring_layout(&ring, 0, QSIZE, DESC_GPA, AVAIL_GPA, USED_GPA);
 }
 
-static void teardown(void)
+static void setup(void)
 {
-	guest_mem_unmap(&mem);
+	queue_in_ram(RAM_SIZE);
+	virtq_chain_init(&chain, segs, 8);
 }
 
-TestSuite(virtq, .init = setup, .fini = teardown);
+TestSuite(virtq, .init = setup, .fini = ram_unmap);
 
 static void enable(uint64_t features)
 {
@@ -72,35 +63,14 @@ static void set_desc(unsigned i, uint64_t addr, uint32_t len, uint16_t flags, ui
 	set_desc_in(DESC_GPA, i, addr, len, flags, next);
 }
 
-static struct vring_avail *avail(void)
+/* The chain just popped: `nsegs` segments, the first `readable` of them readable, `rbytes` bytes
+ * readable and `wbytes` writable in all. */
+static void expect_chain(unsigned nsegs, unsigned readable, uint32_t rbytes, uint32_t wbytes)
 {
-	return gp(AVAIL_GPA, 6 + 2 * QSIZE);
-}
-
-static struct vring_used *used(void)
-{
-	return gp(USED_GPA, 6 + 8 * QSIZE);
-}
-
-/* Makes chain `head` available and publishes the index. */
-static void post(uint16_t head)
-{
-	avail()->ring[driver_avail_idx % QSIZE] = head;
-	driver_avail_idx++;
-	avail()->idx = driver_avail_idx;
-}
-
-static uint16_t used_event_field_set(uint16_t v)
-{
-	avail()->ring[QSIZE] = v;
-	return v;
-}
-
-static uint16_t avail_event_field(void)
-{
-	uint16_t v;
-	memcpy(&v, (uint8_t *)used() + 4 + 8 * QSIZE, 2);
-	return v;
+	cr_assert_eq(chain.num_segs, nsegs);
+	cr_assert_eq(chain.num_readable, readable);
+	cr_assert_eq(chain.readable_bytes, rbytes);
+	cr_assert_eq(chain.writable_bytes, wbytes);
 }
 
 /* ---- Good chains ------------------------------------------------------------- */
@@ -122,14 +92,11 @@ Test(virtq, single_readable)
 {
 	enable(0);
 	set_desc(3, BUF_GPA, 100, 0, 0);
-	post(3);
+	drv_post(&ring, 3);
 	cr_assert_eq(virtq_pop(&vq, &chain), 1);
 	cr_assert_eq(chain.head, 3);
-	cr_assert_eq(chain.num_segs, 1);
-	cr_assert_eq(chain.num_readable, 1);
-	cr_assert_eq(chain.readable_bytes, 100);
-	cr_assert_eq(chain.writable_bytes, 0);
-	cr_assert_eq(chain.segs[0].host, mem.host + BUF_GPA);
+	expect_chain(1, 1, 100, 0);
+	cr_assert_eq(chain.segs[0].host, guest_ram.host + BUF_GPA);
 	cr_assert_eq(chain.segs[0].len, 100);
 	cr_assert_not(chain.segs[0].writable);
 	cr_assert_eq(vq.last_avail_idx, 1);
@@ -142,14 +109,11 @@ Test(virtq, mixed_readable_then_writable)
 	set_desc(0, BUF_GPA, 16, VRING_DESC_F_NEXT, 5);
 	set_desc(5, BUF_GPA + 0x1000, 512, VRING_DESC_F_NEXT, 2);
 	set_desc(2, BUF_GPA + 0x2000, 1, VRING_DESC_F_WRITE, 0);
-	post(0);
+	drv_post(&ring, 0);
 	cr_assert_eq(virtq_pop(&vq, &chain), 1);
-	cr_assert_eq(chain.num_segs, 3);
-	cr_assert_eq(chain.num_readable, 2);
-	cr_assert_eq(chain.readable_bytes, 528);
-	cr_assert_eq(chain.writable_bytes, 1);
+	expect_chain(3, 2, 528, 1);
 	cr_assert(chain.segs[2].writable);
-	cr_assert_eq(chain.segs[2].host, mem.host + BUF_GPA + 0x2000);
+	cr_assert_eq(chain.segs[2].host, guest_ram.host + BUF_GPA + 0x2000);
 }
 
 Test(virtq, indirect_chain)
@@ -159,14 +123,11 @@ Test(virtq, indirect_chain)
 	set_desc_in(TABLE_GPA, 2, BUF_GPA + 0x100, 8, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 1);
 	set_desc_in(TABLE_GPA, 1, BUF_GPA + 0x200, 4, VRING_DESC_F_WRITE, 0);
 	set_desc(7, TABLE_GPA, 3 * 16, VRING_DESC_F_INDIRECT, 0);
-	post(7);
+	drv_post(&ring, 7);
 	cr_assert_eq(virtq_pop(&vq, &chain), 1);
 	cr_assert_eq(chain.head, 7);
-	cr_assert_eq(chain.num_segs, 3);
-	cr_assert_eq(chain.num_readable, 1);
-	cr_assert_eq(chain.readable_bytes, 16);
-	cr_assert_eq(chain.writable_bytes, 12);
-	cr_assert_eq(chain.segs[2].host, mem.host + BUF_GPA + 0x200);
+	expect_chain(3, 1, 16, 12);
+	cr_assert_eq(chain.segs[2].host, guest_ram.host + BUF_GPA + 0x200);
 }
 
 Test(virtq, direct_then_indirect)
@@ -176,7 +137,7 @@ Test(virtq, direct_then_indirect)
 	set_desc(1, BUF_GPA, 16, VRING_DESC_F_NEXT, 2);
 	/* The WRITE flag on the descriptor naming a table is ignored. */
 	set_desc(2, TABLE_GPA, 16, VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE, 0);
-	post(1);
+	drv_post(&ring, 1);
 	cr_assert_eq(virtq_pop(&vq, &chain), 1);
 	cr_assert_eq(chain.num_segs, 2);
 	cr_assert_eq(chain.num_readable, 1);
@@ -188,7 +149,7 @@ Test(virtq, unaligned_indirect_table)
 	enable(F_INDIRECT);
 	set_desc_in(TABLE_GPA + 4, 0, BUF_GPA, 32, VRING_DESC_F_WRITE, 0);
 	set_desc(0, TABLE_GPA + 4, 16, VRING_DESC_F_INDIRECT, 0);
-	post(0);
+	drv_post(&ring, 0);
 	cr_assert_eq(virtq_pop(&vq, &chain), 1);
 	cr_assert_eq(chain.writable_bytes, 32);
 }
@@ -198,7 +159,7 @@ Test(virtq, chain_as_long_as_the_queue)
 	enable(0);
 	for (unsigned i = 0; i < 8; i++)
 		set_desc(i, BUF_GPA + i, 1, i < 7 ? VRING_DESC_F_NEXT : 0, (uint16_t)(i + 1));
-	post(0);
+	drv_post(&ring, 0);
 	cr_assert_eq(virtq_pop(&vq, &chain), 1);
 	cr_assert_eq(chain.num_segs, 8);
 }
@@ -207,9 +168,9 @@ Test(virtq, buffer_at_the_very_end_of_ram)
 {
 	enable(0);
 	set_desc(0, RAM_SIZE - 64, 64, VRING_DESC_F_WRITE, 0);
-	post(0);
+	drv_post(&ring, 0);
 	cr_assert_eq(virtq_pop(&vq, &chain), 1);
-	cr_assert_eq(chain.segs[0].host, mem.host + RAM_SIZE - 64);
+	cr_assert_eq(chain.segs[0].host, guest_ram.host + RAM_SIZE - 64);
 }
 
 Test(virtq, avail_idx_exactly_size_ahead)
@@ -217,7 +178,7 @@ Test(virtq, avail_idx_exactly_size_ahead)
 	enable(0);
 	for (unsigned i = 0; i < QSIZE; i++) {
 		set_desc(i, BUF_GPA, 4, 0, 0);
-		post((uint16_t)i);
+		drv_post(&ring, (uint16_t)i);
 	}
 	for (unsigned i = 0; i < QSIZE; i++) {
 		cr_assert_eq(virtq_pop(&vq, &chain), 1);
@@ -230,7 +191,7 @@ Test(virtq, unpop_gives_the_chain_back)
 {
 	enable(0);
 	set_desc(4, BUF_GPA, 4, VRING_DESC_F_WRITE, 0);
-	post(4);
+	drv_post(&ring, 4);
 	cr_assert_eq(virtq_pop(&vq, &chain), 1);
 	virtq_unpop(&vq);
 	cr_assert_eq(vq.last_avail_idx, 0);
@@ -243,7 +204,7 @@ Test(virtq, unpop_gives_the_chain_back)
 /* Posts `head` and expects the pop to fail with `err`, consuming nothing. */
 static void expect_refused(uint16_t head, int err)
 {
-	post(head);
+	drv_post(&ring, head);
 	cr_assert_eq(virtq_pop(&vq, &chain), err);
 	cr_assert_eq(vq.last_avail_idx, 0, "a refused chain must not be consumed");
 }
@@ -424,10 +385,10 @@ Test(virtq, avail_idx_too_far_ahead)
 {
 	enable(0);
 	set_desc(0, BUF_GPA, 4, 0, 0);
-	avail()->ring[0] = 0;
-	avail()->idx = QSIZE + 1;
+	ring.avail->ring[0] = 0;
+	ring.avail->idx = QSIZE + 1;
 	cr_assert_eq(virtq_pop(&vq, &chain), -EINVAL);
-	avail()->idx = 0x8000;
+	ring.avail->idx = 0x8000;
 	cr_assert_eq(virtq_pop(&vq, &chain), -EINVAL);
 	cr_assert_eq(vq.last_avail_idx, 0);
 }
@@ -435,47 +396,25 @@ Test(virtq, avail_idx_too_far_ahead)
 Test(virtq, total_length_overflow)
 {
 	/* Two 2.75 GiB buffers in a 4 GiB guest (never touched). */
-	struct guest_mem big;
-	cr_assert_eq(guest_mem_map(&big, 4ULL << 30, false), 0);
-	struct virtq bq;
-	virtq_init(&bq, &big, 16);
-	bq.size = 16;
-	bq.desc_gpa = DESC_GPA;
-	bq.avail_gpa = AVAIL_GPA;
-	bq.used_gpa = USED_GPA;
-	cr_assert_eq(virtq_enable(&bq, 0), 0);
-	struct vring_desc *d = guest_ptr(&big, DESC_GPA, 32);
-	d[0] = (struct vring_desc){0x1000, 0xB0000000u, VRING_DESC_F_NEXT, 1};
-	d[1] = (struct vring_desc){0x1000, 0xB0000000u, 0, 0};
-	struct vring_avail *a = guest_ptr(&big, AVAIL_GPA, 6 + 32);
-	a->ring[0] = 0;
-	a->idx = 1;
-	cr_assert_eq(virtq_pop(&bq, &chain), -EOVERFLOW);
-	guest_mem_unmap(&big);
+	queue_in_ram(4ULL << 30);
+	enable(0);
+	set_desc(0, 0x1000, 0xB0000000u, VRING_DESC_F_NEXT, 1);
+	set_desc(1, 0x1000, 0xB0000000u, 0, 0);
+	drv_post(&ring, 0);
+	cr_assert_eq(virtq_pop(&vq, &chain), -EOVERFLOW);
 }
 
 Test(virtq, descriptor_in_high_ram_split_across_regions)
 {
 	/* A buffer starting in low RAM and running into the MMIO gap. */
-	struct guest_mem big;
-	cr_assert_eq(guest_mem_map(&big, 4ULL << 30, false), 0);
-	struct virtq bq;
-	virtq_init(&bq, &big, 16);
-	bq.size = 16;
-	bq.desc_gpa = DESC_GPA;
-	bq.avail_gpa = AVAIL_GPA;
-	bq.used_gpa = USED_GPA;
-	cr_assert_eq(virtq_enable(&bq, 0), 0);
-	struct vring_desc *d = guest_ptr(&big, DESC_GPA, 32);
-	d[0] = (struct vring_desc){big.low_size - 8, 16, 0, 0};
-	struct vring_avail *a = guest_ptr(&big, AVAIL_GPA, 6 + 32);
-	a->ring[0] = 0;
-	a->idx = 1;
-	cr_assert_eq(virtq_pop(&bq, &chain), -EFAULT);
-	d[0] = (struct vring_desc){HIGH_RAM_START, 16, 0, 0};
-	cr_assert_eq(virtq_pop(&bq, &chain), 1, "a buffer in high RAM is fine");
-	cr_assert_eq(chain.segs[0].host, big.host + big.low_size);
-	guest_mem_unmap(&big);
+	queue_in_ram(4ULL << 30);
+	enable(0);
+	set_desc(0, guest_ram.low_size - 8, 16, 0, 0);
+	drv_post(&ring, 0);
+	cr_assert_eq(virtq_pop(&vq, &chain), -EFAULT);
+	set_desc(0, HIGH_RAM_START, 16, 0, 0);
+	cr_assert_eq(virtq_pop(&vq, &chain), 1, "a buffer in high RAM is fine");
+	cr_assert_eq(chain.segs[0].host, guest_ram.host + guest_ram.low_size);
 }
 
 /* ---- Ring checks at enable ------------------------------------------------- */
@@ -534,11 +473,11 @@ Test(virtq, push_publishes_entry_and_index)
 {
 	enable(0);
 	cr_assert_eq(virtq_push(&vq, 5, 77), 0);
-	cr_assert_eq(used()->idx, 1);
-	cr_assert_eq(used()->ring[0].id, 5);
-	cr_assert_eq(used()->ring[0].len, 77);
+	cr_assert_eq(ring.used->idx, 1);
+	cr_assert_eq(ring.used->ring[0].id, 5);
+	cr_assert_eq(ring.used->ring[0].len, 77);
 	cr_assert_eq(virtq_push(&vq, QSIZE, 0), -EINVAL);
-	cr_assert_eq(used()->idx, 1);
+	cr_assert_eq(ring.used->idx, 1);
 }
 
 Test(virtq, used_ring_wraps)
@@ -546,8 +485,8 @@ Test(virtq, used_ring_wraps)
 	enable(0);
 	for (unsigned i = 0; i < QSIZE + 3; i++)
 		cr_assert_eq(virtq_push(&vq, (uint16_t)(i % QSIZE), i), 0);
-	cr_assert_eq(used()->idx, QSIZE + 3);
-	cr_assert_eq(used()->ring[2].len, QSIZE + 2);
+	cr_assert_eq(ring.used->idx, QSIZE + 3);
+	cr_assert_eq(ring.used->ring[2].len, QSIZE + 2);
 }
 
 Test(virtq, no_interrupt_flag_without_event_idx)
@@ -556,10 +495,10 @@ Test(virtq, no_interrupt_flag_without_event_idx)
 	cr_assert_eq(virtq_push(&vq, 0, 0), 0);
 	cr_assert(virtq_should_notify(&vq));
 	cr_assert_not(virtq_should_notify(&vq), "nothing new pushed");
-	avail()->flags = VRING_AVAIL_F_NO_INTERRUPT;
+	ring.avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
 	cr_assert_eq(virtq_push(&vq, 0, 0), 0);
 	cr_assert_not(virtq_should_notify(&vq));
-	avail()->flags = 0;
+	ring.avail->flags = 0;
 	cr_assert_eq(virtq_push(&vq, 0, 0), 0);
 	cr_assert(virtq_should_notify(&vq));
 }
@@ -567,8 +506,8 @@ Test(virtq, no_interrupt_flag_without_event_idx)
 Test(virtq, event_idx_ignores_no_interrupt_flag)
 {
 	enable(F_EVENT_IDX);
-	avail()->flags = VRING_AVAIL_F_NO_INTERRUPT;
-	used_event_field_set(0);
+	ring.avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
+	drv_set_used_event(&ring, 0);
 	cr_assert_eq(virtq_push(&vq, 0, 0), 0);
 	cr_assert(virtq_should_notify(&vq));
 }
@@ -576,10 +515,10 @@ Test(virtq, event_idx_ignores_no_interrupt_flag)
 Test(virtq, event_idx_used_event)
 {
 	enable(F_EVENT_IDX);
-	used_event_field_set(0);
+	drv_set_used_event(&ring, 0);
 	cr_assert_eq(virtq_push(&vq, 0, 0), 0); /* used idx 1 */
 	cr_assert(virtq_should_notify(&vq), "first decision always notifies");
-	used_event_field_set(3);		/* the driver wants to hear when idx passes 3 */
+	drv_set_used_event(&ring, 3);		/* the driver wants to hear when idx passes 3 */
 	cr_assert_eq(virtq_push(&vq, 0, 0), 0); /* 2 */
 	cr_assert_not(virtq_should_notify(&vq));
 	cr_assert_eq(virtq_push(&vq, 0, 0), 0); /* 3 */
@@ -593,10 +532,10 @@ Test(virtq, event_idx_used_event)
 Test(virtq, event_idx_batch_crossing_event)
 {
 	enable(F_EVENT_IDX);
-	used_event_field_set(0);
+	drv_set_used_event(&ring, 0);
 	cr_assert_eq(virtq_push(&vq, 0, 0), 0);
 	cr_assert(virtq_should_notify(&vq));
-	used_event_field_set(2);
+	drv_set_used_event(&ring, 2);
 	for (int i = 0; i < 4; i++)
 		cr_assert_eq(virtq_push(&vq, 0, 0), 0); /* 1 -> 5 crosses 2 */
 	cr_assert(virtq_should_notify(&vq));
@@ -606,19 +545,19 @@ Test(virtq, event_idx_avail_event_published)
 {
 	enable(F_EVENT_IDX);
 	cr_assert_eq(virtq_pop(&vq, &chain), 0);
-	cr_assert_eq(avail_event_field(), 0, "empty: kick me at the next buffer");
+	cr_assert_eq(drv_avail_event(&ring), 0, "empty: kick me at the next buffer");
 	set_desc(0, BUF_GPA, 4, 0, 0);
 	set_desc(1, BUF_GPA, 4, 0, 0);
-	post(0);
-	post(1);
+	drv_post(&ring, 0);
+	drv_post(&ring, 1);
 	cr_assert_eq(virtq_pop(&vq, &chain), 1);
-	cr_assert_eq(avail_event_field(), 1);
+	cr_assert_eq(drv_avail_event(&ring), 1);
 	cr_assert_eq(virtq_pop(&vq, &chain), 1);
-	cr_assert_eq(avail_event_field(), 2);
+	cr_assert_eq(drv_avail_event(&ring), 2);
 	cr_assert_eq(virtq_pop(&vq, &chain), 0);
-	cr_assert_eq(avail_event_field(), 2);
+	cr_assert_eq(drv_avail_event(&ring), 2);
 	/* What a driver would decide with that avail_event. */
-	cr_assert(vring_need_event(avail_event_field(), 3, 2));
+	cr_assert(vring_need_event(drv_avail_event(&ring), 3, 2));
 }
 
 /* ---- Copy helpers ----------------------------------------------------------- */
@@ -633,7 +572,7 @@ Test(virtq, chain_read_write_across_segments)
 	set_desc(1, BUF_GPA + 0x1000, 6, VRING_DESC_F_NEXT, 2);
 	set_desc(2, BUF_GPA + 0x2000, 3, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 3);
 	set_desc(3, BUF_GPA + 0x2800, 3, VRING_DESC_F_WRITE, 0);
-	post(0);
+	drv_post(&ring, 0);
 	cr_assert_eq(virtq_pop(&vq, &chain), 1);
 	char out[12] = {0};
 	cr_assert_eq(virtq_chain_read(&chain, 0, out, 11), 0);

@@ -1,0 +1,135 @@
+/* test_util.c - shared unit-test helpers: deadlines, loop barriers, temp files, bytes, configs. */
+#include "test_util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "platform.h"
+
+uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- Event-loop barrier ---------------------------------------------------------------------- */
+
+struct barrier {
+	int fd;
+	_Atomic bool reached;
+};
+
+static void barrier_reached(void *opaque, uint32_t events)
+{
+	struct barrier *b = opaque;
+	eventfd_t v;
+	(void)events;
+	(void)eventfd_read(b->fd, &v);
+	atomic_store(&b->reached, true);
+}
+
+void loop_settle(struct event_loop *l, unsigned rounds)
+{
+	for (unsigned i = 0; i < rounds; i++) {
+		struct barrier b = {.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};
+		cr_assert_geq(b.fd, 0, "eventfd: %s", strerror(errno));
+		cr_assert_eq(event_loop_add(l, b.fd, EPOLLIN, barrier_reached, &b), 0);
+		cr_assert_eq(eventfd_write(b.fd, 1), 0);
+		bool ok = WAIT_UNTIL(atomic_load(&b.reached), 5000);
+		cr_assert_eq(event_loop_remove(l, b.fd), 0);
+		close(b.fd);
+		cr_assert(ok, "the event loop did not reach a barrier within 5 s (round %u)",
+			  i + 1);
+	}
+}
+
+/* ---- Temporary files ------------------------------------------------------------------------- */
+
+const char *tmp_dir(void)
+{
+	const char *d = getenv("TMPDIR");
+	struct stat st;
+	if (d && d[0] == '/' && strlen(d) <= 64 && stat(d, &st) == 0 && S_ISDIR(st.st_mode))
+		return d;
+	return "/tmp";
+}
+
+void make_tmp_dir(char *out, size_t size, const char *prefix)
+{
+	int n = snprintf(out, size, "%s/minnow-%s-XXXXXX", tmp_dir(), prefix);
+	cr_assert(n > 0 && (size_t)n < size, "temporary directory name too long");
+	cr_assert_not_null(mkdtemp(out), "mkdtemp %s: %s", out, strerror(errno));
+}
+
+int make_tmp_file(char *out, size_t size, const char *dir, const char *prefix)
+{
+	int n = snprintf(out, size, "%s/minnow-%s-XXXXXX", dir ? dir : tmp_dir(), prefix);
+	cr_assert(n > 0 && (size_t)n < size, "temporary file name too long");
+	int fd = mkstemp(out);
+	cr_assert_geq(fd, 0, "mkstemp %s: %s", out, strerror(errno));
+	return fd;
+}
+
+void remove_tmp_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char p[PATH_MAX];
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		unlink(p);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+/* ---- Bytes ----------------------------------------------------------------------------------- */
+
+uint8_t byte_sum(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	uint8_t s = 0;
+	for (size_t i = 0; i < n; i++)
+		s = (uint8_t)(s + b[i]);
+	return s;
+}
+
+bool all_bytes(const void *p, size_t n, uint8_t v)
+{
+	const uint8_t *b = p;
+	for (size_t i = 0; i < n; i++) {
+		if (b[i] != v)
+			return false;
+	}
+	return true;
+}
+
+/* ---- Platform descriptions ------------------------------------------------------------------- */
+
+struct acpi_config test_acpi_config(unsigned vcpus, unsigned virtio, bool uart)
+{
+	struct acpi_config c;
+	memset(&c, 0, sizeof(c));
+	c.n_vcpus = vcpus;
+	c.n_virtio = virtio;
+	c.uart = uart;
+	for (unsigned i = 0; i < virtio; i++) {
+		c.virtio[i].base = VIRTIO_MMIO_BASE + i * VIRTIO_MMIO_STRIDE;
+		c.virtio[i].gsi = VIRTIO_GSI_BASE + i;
+	}
+	return c;
+}

@@ -1,0 +1,93 @@
+/* test_util.h - unit-test helpers: case tables, deadlines, loop barriers, temp files, bytes. */
+#ifndef MINNOW_TEST_UTIL_H
+#define MINNOW_TEST_UTIL_H
+
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#include "acpi.h"
+#include "event_loop.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- Tables of cases --------------------------------------------------------------------------
+ * TABLE_TEST(suite, name, table, c) { ... } defines a Criterion parameterized test that runs its
+ * body once per entry of the file-scope array `table`, each run a test of its own, with
+ * `const typeof(table[0]) *c` pointing at the entry. Criterion copies parameters into the process
+ * that runs the test, where pointers inside them (strings, functions) would not hold, so the
+ * parameter is only the index and the body reads the table in its own process. Criterion names a
+ * failed case only by its test, so each entry should carry a name the body's messages show. */
+#define TABLE_TEST(suite, name, table, c)                                                          \
+	ParameterizedTestParameters(suite, name)                                                   \
+	{                                                                                          \
+		static size_t idx[ARRAY_SIZE(table)];                                              \
+		for (size_t i = 0; i < ARRAY_SIZE(table); i++)                                     \
+			idx[i] = i;                                                                \
+		return cr_make_param_array(size_t, idx, ARRAY_SIZE(table));                        \
+	}                                                                                          \
+	static void suite##_##name##_case(const __typeof__((table)[0]) *c);                        \
+	ParameterizedTest(size_t *i, suite, name)                                                  \
+	{                                                                                          \
+		suite##_##name##_case(&(table)[*i]);                                               \
+	}                                                                                          \
+	static void suite##_##name##_case(const __typeof__((table)[0]) *c)
+
+/* ---- Time and waiting ------------------------------------------------------------------------ */
+
+/* Milliseconds on the monotonic clock. */
+uint64_t now_ms(void);
+
+/* Evaluates `cond` until it holds, sleeping 200 us between tries, for at most `ms` milliseconds
+ * (`cond` is evaluated at least once); the value of the last evaluation. */
+#define WAIT_UNTIL(cond, ms)                                                                       \
+	__extension__({                                                                            \
+		uint64_t wait_end_ = now_ms() + (ms);                                              \
+		bool wait_ok_;                                                                     \
+		while (!(wait_ok_ = (cond)) && now_ms() < wait_end_)                               \
+			usleep(200);                                                               \
+		wait_ok_;                                                                          \
+	})
+
+/* Makes sure the running loop `l` has dealt with everything that was ready when it was called:
+ * `rounds` times, adds an eventfd to the loop, signals it and waits (asserted, 5 s) for its
+ * callback. epoll hands out ready fds in order, so every fd ready before the barrier had its
+ * callback first; a callback that makes more work (a new fd, a level-triggered fd with data left)
+ * is caught by the next round. This is how a test waits for "nothing happened" without a sleep. */
+void loop_settle(struct event_loop *l, unsigned rounds);
+
+/* ---- Temporary files ------------------------------------------------------------------------- */
+
+/* The directory for temporary files: $TMPDIR when it is an absolute path of a directory short
+ * enough to hold a Unix socket path below it (at most 64 bytes), else /tmp. */
+const char *tmp_dir(void);
+
+/* Makes a fresh directory "tmp_dir()/minnow-PREFIX-XXXXXX" (mkdtemp) and writes its path into
+ * `out` (`size` bytes). Asserts. */
+void make_tmp_dir(char *out, size_t size, const char *prefix);
+
+/* Makes a fresh empty file "DIR/minnow-PREFIX-XXXXXX" (mkstemp; DIR NULL: tmp_dir()), writes its
+ * path into `out` (`size` bytes) and returns the open fd. Asserts. */
+int make_tmp_file(char *out, size_t size, const char *dir, const char *prefix);
+
+/* Removes the files directly inside `dir`, then `dir`. Quiet: for teardown. */
+void remove_tmp_dir(const char *dir);
+
+/* ---- Bytes ----------------------------------------------------------------------------------- */
+
+/* The 8-bit sum of `n` bytes (ACPI and MP table checksums make it 0). */
+uint8_t byte_sum(const void *p, size_t n);
+
+/* Whether all `n` bytes at `p` are `v`. */
+bool all_bytes(const void *p, size_t n, uint8_t v);
+
+/* ---- Platform descriptions ------------------------------------------------------------------- */
+
+/* An ACPI / MP table description: `vcpus` CPUs, `virtio` virtio-mmio slots at their standard
+ * bases and GSIs, and the UART when `uart`. */
+struct acpi_config test_acpi_config(unsigned vcpus, unsigned virtio, bool uart);
+
+#endif
