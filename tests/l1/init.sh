@@ -22,6 +22,11 @@ dmesg -n 1 # kernel messages would interleave with the result lines
 for m in $(cat /etc/minnow-modules); do
 	insmod "$m" || echo "l1: insmod $m failed"
 done
+# /var/tmp on a disk file system: tmpfs (6.1) has no O_DIRECT, which
+# [drive] cache = none needs.
+mkdir -p /var/tmp
+truncate -s 1G /tmp/var-tmp.img && mke2fs -q /tmp/var-tmp.img &&
+	mount -o loop /tmp/var-tmp.img /var/tmp || echo "l1: no disk file system on /var/tmp"
 PARTS=$(cat /etc/l1-parts)
 echo "l1: parts: ${PARTS:-none}"
 if [ -c /dev/kvm ]; then
