@@ -7,6 +7,7 @@
 # optional /etc/l1-extra.sh, /etc/l1-shell, /etc/l1-out.
 # Runs under busybox ash.
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+echo # the firmware's terminal escapes end on a line of their own
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
@@ -25,8 +26,12 @@ done
 # /var/tmp on a disk file system: tmpfs (6.1) has no O_DIRECT, which
 # [drive] cache = none needs.
 mkdir -p /var/tmp
-truncate -s 1G /tmp/var-tmp.img && mke2fs -q /tmp/var-tmp.img &&
+truncate -s 1G /tmp/var-tmp.img && mke2fs -F /tmp/var-tmp.img >/dev/null &&
 	mount -o loop /tmp/var-tmp.img /var/tmp || echo "l1: no disk file system on /var/tmp"
+set -a # run.sh L1_ENV
+# shellcheck disable=SC1091
+. /etc/l1-env
+set +a
 PARTS=$(cat /etc/l1-parts)
 echo "l1: parts: ${PARTS:-none}"
 if [ -c /dev/kvm ]; then

@@ -189,7 +189,12 @@ uds_path = $W/vsock.sock"
 	vsock-echo -t 140 -r uds-connect $W/vsock.sock 5000 host-hello >$W/vsock-host-connect.out 2>&1 &
 	p2=$!
 	run vsock
-	sleep 1
+	# The host ends finish their exchange and exit: wait up to 10 s.
+	i=0
+	while [ $i -lt 100 ] && { kill -0 $p1 || kill -0 $p2; } 2>/dev/null; do
+		usleep 100000
+		i=$((i + 1))
+	done
 	kill $p1 $p2 2>/dev/null
 	wait
 	cat $W/vsock-host-listen.out $W/vsock-host-connect.out >>$W/vsock.out
