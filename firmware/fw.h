@@ -134,6 +134,11 @@ int test_portio(const struct fw_boot_info *bi);
 int test_mmio_wild(const struct fw_boot_info *bi);
 int test_triple_fault(const struct fw_boot_info *bi);
 
+/* ---- pvpanic.c: the pvpanic scenarios ---- */
+
+int test_panic(const struct fw_boot_info *bi);
+int test_pvpanic_probe(const struct fw_boot_info *bi);
+
 /* ---- lib.c: what the compiler may call ---- */
 
 void *memcpy(void *dst, const void *src, size_t n);

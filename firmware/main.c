@@ -21,6 +21,8 @@ static const struct scenario scenarios[] = {
     {"portio", test_portio},
     {"triple-fault", test_triple_fault},
     {"mmio-wild", test_mmio_wild},
+    {"panic", test_panic},
+    {"pvpanic-probe", test_pvpanic_probe},
     {"virtio-rng", test_virtio_rng},
     {"virtio-blk", test_virtio_blk},
     {"virtio-console", test_virtio_console},

@@ -10,11 +10,16 @@
 #define RSDP_SLOT	 64 /* bytes kept for the RSDP at ACPI_TABLES_ADDR */
 #define TABLE_ALIGN	 16 /* every table starts on a paragraph */
 #define UART_REG_SPAN	 8  /* the 16550 decodes 8 one-byte registers */
+#define PVPANIC_REG_SPAN 1  /* pvpanic: one 8-bit register */
 #define MAX_XSDT_ENTRIES 4
+
+/* _STA: present, enabled, shown in the UI, functioning. */
+#define ACPI_STA_PRESENT 0x0F
 
 _Static_assert(RSDP_SLOT >= sizeof(struct acpi_rsdp) && RSDP_SLOT % TABLE_ALIGN == 0, "rsdp slot");
 _Static_assert(ACPI_TABLES_ADDR % TABLE_ALIGN == 0, "acpi tables aligned");
 _Static_assert(UART_MMIO_BASE + UART_MMIO_SIZE <= 0x100000000ULL, "uart below 4 GiB");
+_Static_assert(PVPANIC_MMIO_BASE + PVPANIC_MMIO_SIZE <= 0x100000000ULL, "pvpanic below 4 GiB");
 
 /* The part of guest RAM the tables go into, filled from `next` upwards. */
 struct area {
@@ -105,6 +110,26 @@ static void dsdt_uart(struct aml *a)
 	aml_pkg_end(a, dev);
 }
 
+/* The pvpanic device as QEMU describes it (_HID QEMU0001), which Linux's
+ * pvpanic-mmio driver binds to: the register alone as a 1-byte
+ * Memory32Fixed, no interrupt. No RDPT/WRPT methods: Linux uses the
+ * register directly. */
+static void dsdt_pvpanic(struct aml *a)
+{
+	size_t dev = aml_device_begin(a, "PEVT");
+	aml_name_decl(a, "_HID");
+	aml_string(a, "QEMU0001");
+	aml_name_decl(a, "_STA");
+	aml_integer(a, ACPI_STA_PRESENT);
+	struct aml res;
+	aml_init(&res);
+	aml_res_memory32_fixed(&res, true, (uint32_t)(PVPANIC_MMIO_BASE + PVPANIC_REG_EVENTS),
+			       PVPANIC_REG_SPAN);
+	resource_name(a, &res);
+	aml_free(&res);
+	aml_pkg_end(a, dev);
+}
+
 static void dsdt_virtio(struct aml *a, unsigned uid, uint64_t base, unsigned gsi)
 {
 	char name[8];
@@ -143,6 +168,8 @@ static int build_dsdt(struct area *ar, const struct acpi_config *cfg, gpa_t *at)
 	size_t sb = aml_scope_begin(&a, "\\_SB");
 	if (cfg->uart)
 		dsdt_uart(&a);
+	if (cfg->pvpanic)
+		dsdt_pvpanic(&a);
 	for (unsigned i = 0; i < cfg->n_virtio; i++)
 		dsdt_virtio(&a, i, cfg->virtio[i].base, cfg->virtio[i].gsi);
 	aml_pkg_end(&a, sb);

@@ -20,6 +20,7 @@ struct acpi_config {
 	} virtio[VIRTIO_MMIO_SLOTS];
 	unsigned n_virtio; /* entries used in virtio[], <= VIRTIO_MMIO_SLOTS */
 	bool uart;	   /* the 16550 at UART_MMIO_BASE on UART_GSI */
+	bool pvpanic;	   /* the pvpanic device at PVPANIC_MMIO_BASE (DSDT only) */
 };
 
 /* OEM identity written into every table. */

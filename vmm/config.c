@@ -278,6 +278,7 @@ void config_defaults(struct vm_config *cfg)
 	cfg->memory = 128ULL << 20;
 	cfg->prefault = false;
 	cfg->acpi = true;
+	cfg->pvpanic = true;
 	cfg->boot_timeout_ms = 0;
 	cfg->format = KERNEL_AUTO;
 	cfg->cmdline_devices = true;

@@ -60,6 +60,7 @@ struct vm_config {
 	uint64_t memory;	    /* bytes, GUEST_MEM_MIN..MAX, MiB multiple; default 128M */
 	bool prefault;		    /* populate guest RAM at start; default false */
 	bool acpi;		    /* default true */
+	bool pvpanic;		    /* the pvpanic device (in the DSDT); default true */
 	unsigned boot_timeout_ms;   /* 0 = none (default) */
 
 	/* [kernel] */

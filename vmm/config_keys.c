@@ -251,6 +251,7 @@ static const struct key_def vm_keys[] = {
      .align = 1ULL << 20},
     {.name = "prefault", .set = set_bool, .off = VM(prefault)},
     {.name = "acpi", .set = set_bool, .off = VM(acpi)},
+    {.name = "pvpanic", .set = set_bool, .off = VM(pvpanic)},
     {.name = "boot_timeout", .set = set_duration, .off = VM(boot_timeout_ms)},
 };
 

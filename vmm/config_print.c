@@ -20,6 +20,7 @@ void config_print(const struct vm_config *cfg, FILE *out)
 	fprintf(out, "[vm]\nname = %s\nvcpus = %u\nmemory = %s\nprefault = %s\nacpi = %s\n",
 		cfg->name, cfg->vcpus, cfg_fmt_size(cfg->memory, size, sizeof(size)),
 		onoff(cfg->prefault), onoff(cfg->acpi));
+	fprintf(out, "pvpanic = %s\n", onoff(cfg->pvpanic));
 	if (cfg->boot_timeout_ms && cfg->boot_timeout_ms % 1000 == 0)
 		fprintf(out, "boot_timeout = %us\n", cfg->boot_timeout_ms / 1000);
 	else if (cfg->boot_timeout_ms)

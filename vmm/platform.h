@@ -67,6 +67,22 @@
 #define ACPI_REG_RESET	   0x02
 #define ACPI_RESET_VALUE   0x06
 #define ACPI_SLP_TYP_S5	   5
+
+/* pvpanic (ACPI _HID QEMU0001, Linux's pvpanic-mmio driver): one 8-bit
+ * register at offset PVPANIC_REG_EVENTS, 1-byte accesses. Reading it gives
+ * the events minnow supports; writing reports one. PANICKED ends the VM
+ * (exit status 126, guest_crash); CRASH_LOADED (the guest panicked and
+ * runs its kdump kernel) is logged and the VM goes on. Bit meanings as in
+ * QEMU's docs/specs/pvpanic.rst and Linux's uapi/misc/pvpanic.h (bit 2,
+ * QEMU's SHUTDOWN, is not offered). Present unless [vm] pvpanic = off;
+ * only the DSDT describes it, so with acpi = off a guest cannot find it. */
+#define PVPANIC_MMIO_BASE    0xD0003000ULL
+#define PVPANIC_MMIO_SIZE    0x1000ULL
+#define PVPANIC_REG_EVENTS   0x00
+#define PVPANIC_PANICKED     (1u << 0)
+#define PVPANIC_CRASH_LOADED (1u << 1)
+#define PVPANIC_EVENTS	     (PVPANIC_PANICKED | PVPANIC_CRASH_LOADED)
+
 #define VIRTIO_MMIO_BASE   0xD0010000ULL /* first virtio-mmio slot */
 #define VIRTIO_MMIO_STRIDE 0x1000ULL	 /* one 4 KiB page per slot */
 #define VIRTIO_MMIO_SLOTS  19		 /* GSIs VIRTIO_GSI_BASE..23 */
@@ -116,7 +132,8 @@ _Static_assert(ACPI_TABLES_ADDR + ACPI_TABLES_SIZE <= HIGH_MEMORY_START, "acpi b
 _Static_assert(UART_MMIO_BASE >= MMIO_GAP_START, "uart in gap");
 _Static_assert(UART_MMIO_BASE + UART_MMIO_SIZE <= CONTROL_MMIO_BASE, "uart/control");
 _Static_assert(CONTROL_MMIO_BASE + CONTROL_MMIO_SIZE <= ACPI_MMIO_BASE, "control/acpi");
-_Static_assert(ACPI_MMIO_BASE + ACPI_MMIO_SIZE <= VIRTIO_MMIO_BASE, "acpi/virtio");
+_Static_assert(ACPI_MMIO_BASE + ACPI_MMIO_SIZE <= PVPANIC_MMIO_BASE, "acpi/pvpanic");
+_Static_assert(PVPANIC_MMIO_BASE + PVPANIC_MMIO_SIZE <= VIRTIO_MMIO_BASE, "pvpanic/virtio");
 _Static_assert(VIRTIO_MMIO_BASE + VIRTIO_MMIO_SLOTS * VIRTIO_MMIO_STRIDE <= IOAPIC_MMIO_BASE,
 	       "virtio/ioapic");
 _Static_assert(IOAPIC_MMIO_BASE + IOAPIC_MMIO_SIZE <= LAPIC_MMIO_BASE, "ioapic/lapic");

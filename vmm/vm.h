@@ -15,6 +15,7 @@
 #include "guest_mem.h"
 #include "ioapic.h"
 #include "loader.h"
+#include "pvpanic.h"
 #include "uart.h"
 #include "virtio_mmio.h"
 #include "virtio_rng.h"
@@ -30,7 +31,7 @@
 #define EXIT_EMULATION	  122 /* KVM_EXIT_INTERNAL_ERROR: instruction could not run */
 #define EXIT_FAIL_ENTRY	  123 /* KVM_EXIT_FAIL_ENTRY: invalid vCPU state */
 #define EXIT_BOOT_TIMEOUT 124 /* no "boot complete" within [vm] boot_timeout */
-#define EXIT_GUEST_CRASH  126 /* guest reported a crash (KVM_SYSTEM_EVENT_CRASH) */
+#define EXIT_GUEST_CRASH  126 /* guest reported a crash: pvpanic, KVM_SYSTEM_EVENT_CRASH */
 #define EXIT_SIGNAL_BASE  128 /* + signal number: SIGINT, SIGTERM, SIGHUP */
 
 /* Why the VM ended; each has a stable name for JSON output. */
@@ -43,7 +44,7 @@ enum vm_end_reason {
 	END_EMULATION,
 	END_FAIL_ENTRY,
 	END_BOOT_TIMEOUT,
-	END_CRASH,
+	END_CRASH, /* pvpanic PANICKED / KVM_SYSTEM_EVENT_CRASH */
 	END_SIGNAL,
 	END_HOST_ERROR,
 };
@@ -69,6 +70,7 @@ struct vm {
 	bool uart_ready;
 	struct control control;
 	struct acpi_pm pm;
+	struct pvpanic pvpanic; /* on the bus only with [vm] pvpanic */
 	struct event_loop loop; /* device work: ioeventfds, backends */
 	bool loop_ready;
 	struct vm_virtio virtio[VIRTIO_MMIO_SLOTS];

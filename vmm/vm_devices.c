@@ -39,6 +39,11 @@ static void pm_reset(void *opaque)
 	vm_end(opaque, END_RESET, EXIT_GUEST_RESET);
 }
 
+static void guest_panicked(void *opaque)
+{
+	vm_end(opaque, END_CRASH, EXIT_GUEST_CRASH);
+}
+
 static int add_range(struct vm *vm, uint64_t base, uint64_t size, const struct mmio_ops *ops,
 		     void *opaque, const char *name)
 {
@@ -72,7 +77,13 @@ static int create_platform(struct vm *vm)
 	    (r = add_range(vm, ACPI_MMIO_BASE, ACPI_MMIO_SIZE, &acpi_pm_mmio_ops, &vm->pm,
 			   "acpi-pm")) < 0)
 		return r;
-	return 0;
+	if (vm->cfg->pvpanic) {
+		struct pvpanic_hooks panic = {guest_panicked, vm};
+		pvpanic_init(&vm->pvpanic, &panic);
+		r = add_range(vm, PVPANIC_MMIO_BASE, PVPANIC_MMIO_SIZE, &pvpanic_mmio_ops,
+			      &vm->pvpanic, "pvpanic");
+	}
+	return r;
 }
 
 /* Puts device `dev` (model `ops`) in the next virtio slot. */
@@ -217,6 +228,7 @@ int vm_devices_tables(struct vm *vm)
 	memset(&ac, 0, sizeof(ac));
 	ac.n_vcpus = vm->cfg->vcpus;
 	ac.uart = true;
+	ac.pvpanic = vm->cfg->pvpanic;
 	for (unsigned slot = 0; slot < vm->n_virtio; slot++) {
 		ac.virtio[slot].base = virtio_mmio_slot_base(slot);
 		ac.virtio[slot].gsi = virtio_mmio_slot_gsi(slot);

@@ -8,7 +8,7 @@
 # shellcheck disable=SC2016
 
 ALL="firmware-hello-in-L1 boot-complete exit-status console-ttyS0 smp-2 poweroff elf-vmlinux pvh \
-console-hvc0 ext4-root net vsock acpi-off guest-kernel-acpi-off guest-kernel-pvh"
+console-hvc0 ext4-root net vsock acpi-off pvpanic pvpanic-off guest-kernel-acpi-off guest-kernel-pvh"
 WANT=$(cat /etc/linux-tests 2>/dev/null)
 [ -n "$WANT" ] || WANT=$ALL
 [ "$WANT" != none ] || WANT=
@@ -218,6 +218,29 @@ if wanted acpi-off; then
 	run acpioff
 	check acpi-off '[ $ST = 101 ] && [ "$REASON" = guest_exit ]' \
 		"expected status 101 (guest_exit: booted on 1 CPU without ACPI)"
+fi
+
+# pvpanic: the initrd loads the stock kernel's pvpanic-mmio driver, which
+# binds to QEMU0001 in the DSDT. A panic writes PANICKED from the panic
+# notifiers, before panic=-1 reboots, so minnow ends with 126 (guest_crash),
+# not 120 (reset). With [vm] pvpanic = off the reboot is all minnow sees.
+if wanted pvpanic; then
+	CUR=pvpanic
+	ini pvpanic /l2/bzImage bzimage "$BASE minnow.exec=${Q}echo pvpanic-cap=\$(cat /sys/bus/platform/devices/QEMU0001:00/capability); echo c >/proc/sysrq-trigger${Q}"
+	run pvpanic
+	check pvpanic '[ $ST = 126 ] && [ "$REASON" = guest_crash ] && has pvpanic-cap=3 &&
+		grep -q "panicked (pvpanic" $W/pvpanic.err' \
+		"expected pvpanic-cap=3, status 126 (guest_crash) and minnow's message"
+fi
+
+if wanted pvpanic-off; then
+	CUR=pvpanicoff
+	VM_EXTRA="pvpanic = off"
+	ini pvpanicoff /l2/bzImage bzimage "$BASE minnow.exec=${Q}echo c >/proc/sysrq-trigger${Q}"
+	VM_EXTRA=
+	run pvpanicoff
+	check pvpanic-off '[ $ST = 120 ] && [ "$REASON" = reset ]' \
+		"expected status 120 (reset: without pvpanic, panic=-1 reboots)"
 fi
 
 # The small kernel of `make guest-kernel` (everything built in, no initrd

@@ -201,6 +201,13 @@ static void check_dsdt(const struct tables *t, const struct acpi_config *c)
 	static const uint8_t pnp0501[] = {0x0C, 0x41, 0xD0, 0x05, 0x01}; /* EisaId("PNP0501") */
 	cr_assert_eq(count_bytes(d, d->length, pnp0501, sizeof(pnp0501)), c->uart ? 1u : 0u);
 	cr_assert_eq(count_bytes(d, d->length, "_S5_", 4), 1);
+	/* pvpanic: _HID "QEMU0001", Memory32Fixed(ReadWrite, base, 1) */
+	cr_assert_eq(count_bytes(d, d->length, "QEMU0001", 9), c->pvpanic ? 1u : 0u);
+	uint8_t pvp[12] = {0x86, 0x09, 0x00, 0x01};
+	uint32_t pvp_base = (uint32_t)(PVPANIC_MMIO_BASE + PVPANIC_REG_EVENTS), pvp_len = 1;
+	memcpy(pvp + 4, &pvp_base, 4);
+	memcpy(pvp + 8, &pvp_len, 4);
+	cr_assert_eq(count_bytes(d, d->length, pvp, sizeof(pvp)), c->pvpanic ? 1u : 0u);
 	for (unsigned i = 0; i < c->n_virtio; i++) {
 		uint8_t mem32[12] = {0x86, 0x09, 0x00, 0x01};
 		uint32_t base = (uint32_t)c->virtio[i].base, len = VIRTIO_MMIO_STRIDE;
@@ -250,6 +257,13 @@ Test(acpi, tables_for_each_config)
 Test(acpi, without_uart_no_spcr_no_com)
 {
 	struct acpi_config c = test_acpi_config(2, 3, false);
+	check_all(&c);
+}
+
+Test(acpi, without_pvpanic_no_qemu0001)
+{
+	struct acpi_config c = test_acpi_config(2, 3, true);
+	c.pvpanic = false;
 	check_all(&c);
 }
 
@@ -396,6 +410,15 @@ static void check_dsdt_text(const char *dsl, const struct acpi_config *c)
 		snprintf(s, sizeof(s), "0x%08X,\n", UART_GSI);
 		cr_assert_not_null(strstr(dsl, s), "UART GSI missing:\n%s", dsl);
 	}
+	/* pvpanic: what Linux's pvpanic-mmio driver matches and maps. */
+	cr_assert_eq(count_str(dsl, "Name (_HID, \"QEMU0001\")"), c->pvpanic ? 1u : 0u, "%s", dsl);
+	cr_assert_eq(count_str(dsl, "Name (_STA, 0x0F)"), c->pvpanic ? 1u : 0u, "%s", dsl);
+	snprintf(s, sizeof(s),
+		 "Memory32Fixed (ReadWrite,\n"
+		 "                    0x%08llX,         // Address Base\n"
+		 "                    0x00000001,         // Address Length",
+		 (unsigned long long)(PVPANIC_MMIO_BASE + PVPANIC_REG_EVENTS));
+	cr_assert_eq(count_str(dsl, s), c->pvpanic ? 1u : 0u, "pvpanic resource:\n%s", dsl);
 	for (unsigned i = 0; i < c->n_virtio; i++) {
 		snprintf(s, sizeof(s), "Device (VR%02u)", i);
 		cr_assert_eq(count_str(dsl, s), 1, "%s missing:\n%s", s, dsl);
@@ -464,6 +487,15 @@ Test(acpi, iasl_accepts_x2apic_and_no_uart)
 	if (!have_iasl())
 		cr_skip_test("iasl not installed (Debian package acpica-tools)");
 	struct acpi_config c = test_acpi_config(300, 2, false);
+	iasl_check(&c);
+}
+
+Test(acpi, iasl_accepts_no_pvpanic)
+{
+	if (!have_iasl())
+		cr_skip_test("iasl not installed (Debian package acpica-tools)");
+	struct acpi_config c = test_acpi_config(1, 1, true);
+	c.pvpanic = false;
 	iasl_check(&c);
 }
 

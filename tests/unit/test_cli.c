@@ -171,7 +171,7 @@ static const struct {
      {"check", MINIMAL, "--set", "vm.nokey=1", NULL},
      2,
      "minnow: --set vm.nokey=1: [vm] nokey: unknown key (known: name, vcpus, memory, prefault, "
-     "acpi, boot_timeout)\n"},
+     "acpi, pvpanic, boot_timeout)\n"},
     {"--set of a bad value",
      {"check", MINIMAL, "--set", "vm.vcpus=2", "--set", "vm.memory=12Q", NULL},
      2,

@@ -54,6 +54,7 @@ static void assert_same(const struct vm_config *a, const struct vm_config *b)
 	cr_assert_eq(a->memory, b->memory);
 	cr_assert_eq(a->prefault, b->prefault);
 	cr_assert_eq(a->acpi, b->acpi);
+	cr_assert_eq(a->pvpanic, b->pvpanic);
 	cr_assert_eq(a->boot_timeout_ms, b->boot_timeout_ms);
 	cr_assert_str_eq(a->kernel.path, b->kernel.path);
 	cr_assert_str_eq(a->initrd.path, b->initrd.path);
@@ -113,6 +114,7 @@ Test(config, minimal_file_has_defaults)
 	cr_assert_eq(cfg.memory, 128ULL << 20);
 	cr_assert_not(cfg.prefault);
 	cr_assert(cfg.acpi);
+	cr_assert(cfg.pvpanic);
 	cr_assert_eq(cfg.boot_timeout_ms, 0);
 	cr_assert_str_eq(cfg.kernel.path, KERNEL);
 	cr_assert_str_eq(cfg.kernel.at.file, MINIMAL);
@@ -139,9 +141,10 @@ Test(config, full_file)
 	cr_assert_eq(cfg.memory, 1ULL << 30);
 	cr_assert(cfg.prefault);
 	cr_assert_not(cfg.acpi);
+	cr_assert_not(cfg.pvpanic);
 	cr_assert_eq(cfg.boot_timeout_ms, 2500);
 	cr_assert_str_eq(cfg.initrd.path, INITRD);
-	cr_assert_eq(cfg.initrd.at.line, 12);
+	cr_assert_eq(cfg.initrd.at.line, 13);
 	cr_assert_str_eq(cfg.cmdline, "console=ttyS0 root=/dev/vda rw init=/sbin/init");
 	cr_assert_eq(cfg.format, KERNEL_BZIMAGE);
 	cr_assert_not(cfg.cmdline_devices);
@@ -155,7 +158,7 @@ Test(config, full_file)
 	cr_assert(cfg.drives[0].readonly);
 	cr_assert_eq(cfg.drives[0].cache, CACHE_NONE);
 	cr_assert_str_eq(cfg.drives[0].serial, "ROOT-0001");
-	cr_assert_eq(cfg.drives[0].at.line, 22);
+	cr_assert_eq(cfg.drives[0].at.line, 23);
 	cr_assert_str_eq(cfg.drives[1].name, "scratch");
 	cr_assert_not(cfg.drives[1].readonly);
 	cr_assert_eq(cfg.drives[1].cache, CACHE_WRITEBACK);
@@ -391,7 +394,8 @@ BAD(drive_without_name, KSECT "[drive]\npath = " DISK "\n",
 BAD(bad_drive_name, KSECT "[drive.my disk]\npath = " DISK "\n",
     "vm.ini:3: [drive.my disk]: bad name 'my disk' (1-63 characters of A-Z a-z 0-9 . _ -)")
 BAD(unknown_key, "[vm]\nname = a\nmem = 1G\n" KSECT,
-    "vm.ini:3: [vm] mem: unknown key (known: name, vcpus, memory, prefault, acpi, boot_timeout)")
+    "vm.ini:3: [vm] mem: unknown key (known: name, vcpus, memory, prefault, acpi, pvpanic, "
+    "boot_timeout)")
 BAD(duplicate_key, "[vm]\nvcpus = 1\n\nvcpus = 2\n" KSECT,
     "vm.ini:4: [vm] vcpus: duplicate key (first at line 2)")
 BAD(duplicate_section, "[vm]\nvcpus = 2\n" KSECT "[vm]\nmemory = 1G\n",

@@ -87,7 +87,7 @@ bool all_bytes(const void *p, size_t n, uint8_t v);
 /* ---- Platform descriptions ------------------------------------------------------------------- */
 
 /* An ACPI / MP table description: `vcpus` CPUs, `virtio` virtio-mmio slots at their standard
- * bases and GSIs, and the UART when `uart`. */
+ * bases and GSIs, the UART when `uart`, and the pvpanic device. */
 struct acpi_config test_acpi_config(unsigned vcpus, unsigned virtio, bool uart);
 
 #endif
