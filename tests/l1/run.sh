@@ -18,7 +18,7 @@
 #   GUEST_TESTS     the guest-tier binary (default build/guest-tests)
 #   LINUX_KERNEL    the kernel for L1 and L2 (default: newest /boot/vmlinuz-*-cloud-amd64)
 #   L1_TIMEOUT      seconds for the whole L1 run (default 2400)
-#   L1_SMP          L1 vCPUs (default 2)
+#   L1_SMP          L1 vCPUs (default 1: see the QEMU command line below)
 #   QEMU            default qemu-system-x86_64
 #   GUEST_KERNEL_DIR  where `make guest-kernel` put bzImage and vmlinux
 #                   (default build/guest-kernel); its tests skip without them
@@ -40,7 +40,7 @@ MINNOW=${MINNOW:-./minnow}
 GUEST_TESTS=${GUEST_TESTS:-build/guest-tests}
 QEMU=${QEMU:-qemu-system-x86_64}
 TIMEOUT=${L1_TIMEOUT:-2400}
-SMP=${L1_SMP:-2}
+SMP=${L1_SMP:-1}
 PARTS=${L1_PARTS:-linux}
 [ "$PARTS" != none ] || PARTS=
 KERNEL=${LINUX_KERNEL:-$(ls /boot/vmlinuz-*-cloud-amd64 2>/dev/null | sort -V | tail -n 1)}
@@ -158,10 +158,13 @@ echo "l1: images ready in $((t1 - t0)) s (L1 initrd $(($(wc -c <"$W/l1.cpio") / 
 
 # ---- boot L1 ----------------------------------------------------------------
 # 6 GiB: the guest tier boots VMs of up to 4 GiB (host memory is only used
-# as touched). One TCG thread for both vCPUs: with QEMU 7.2's multi-threaded
-# TCG and nested SVM, about one L1 boot in five froze for good mid-run
-# (under load, 5 of 22); single-threaded, none of 10 under the same load,
-# and no slower.
+# as touched). One vCPU, one TCG thread: with QEMU 7.2's multi-threaded TCG,
+# two vCPUs and nested SVM, about one L1 boot in five froze for good in the
+# guest tier under load (5 of 22; QEMU's monitor showed both vCPUs spinning,
+# the console silent); single-threaded TCG with two vCPUs never froze (0 of
+# 10) but time-slices them 100 ms at a time, which stalls an L2 Linux boot
+# spinning on its second CPU for minutes. One vCPU: 0 of 10 froze, and L2
+# vCPUs are L1 threads like any other.
 QEMU_L1="$QEMU -M pc -accel tcg,thread=single -cpu EPYC,+svm,+npt -m 6144 -smp $SMP -nodefaults
 -no-user-config -nographic -serial stdio -kernel $KERNEL -initrd $W/l1.cpio -no-reboot"
 if [ -n "${L1_OUT:-}" ]; then
