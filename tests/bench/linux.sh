@@ -1,12 +1,12 @@
 #!/bin/sh
-# linux.sh - make bench-linux: in one L1 boot (tests/linux/run.sh), boots the stock Debian kernel + minnow's initrd N times under minnow and under QEMU microvm (-accel kvm) and prints exec->boot complete and exec->exit (median, min, max) with the QEMU/minnow ratio.
+# linux.sh - make bench-linux: in one L1 boot (tests/l1/run.sh), boots the stock Debian kernel + minnow's initrd N times under minnow and under QEMU microvm (-accel kvm) and prints exec->boot complete and exec->exit (median, min, max) with the QEMU/minnow ratio.
 #
 # Inside L1 everything runs at TCG speed: only the ratio means anything.
 # "Boot complete" is the same point in minnow-init for both: minnow's control
 # device write (boot_complete_us) and, under QEMU (no control device), the
 # "minnow-init: ready" console line, timestamped when the harness reads it.
 # Environment: BENCH_LINUX_RUNS (default 5), MINNOW, QEMU, LINUX_KERNEL (see
-# tests/linux/run.sh). Results also in build/bench/linux.json. A benchmark, not
+# tests/l1/run.sh). Results also in build/bench/linux.json. A benchmark, not
 # a test: exits non-zero only when nothing could be measured.
 set -eu
 cd "$(dirname "$0")/../.."
@@ -21,9 +21,9 @@ esac
 mkdir -p build/bench
 L1SCRIPT=build/bench/linux-l1.sh
 OUT=build/bench/linux.json
-LOG=build/linux/l1/l1.log
+LOG=build/l1/l1.log
 
-# ---- what L1's init runs (sourced by tests/linux/l1-init.sh) ---------------
+# ---- what L1's init runs (sourced by tests/l1/init.sh after tests/linux/l1-part.sh)
 {
 	echo "RUNS=$RUNS"
 	cat <<'EOF'
@@ -66,8 +66,9 @@ EOF
 } >"$L1SCRIPT"
 
 echo "bench-linux: $RUNS runs each of minnow and QEMU microvm in one L1 boot (TCG: minutes)"
-LINUX_TESTS=none LINUX_L1_EXTRA=$L1SCRIPT LINUX_L1_QEMU=1 LINUX_TIMEOUT=$((180 + RUNS * 150)) \
-	sh tests/linux/run.sh >build/bench/linux-run.log 2>&1 || true
+# The Linux part with no tests defines ini() and the L2 files for L1SCRIPT.
+L1_PARTS=linux LINUX_TESTS=none L1_EXTRA=$L1SCRIPT L1_QEMU=1 L1_TIMEOUT=$((180 + RUNS * 150)) \
+	sh tests/l1/run.sh >build/bench/linux-run.log 2>&1 || true
 if ! grep -q '^BENCH ' "$LOG" 2>/dev/null; then
 	echo "bench-linux: no measurements; see build/bench/linux-run.log and $LOG" >&2
 	tail -n 20 build/bench/linux-run.log >&2

@@ -56,7 +56,7 @@ run() {
 	REASON=$(sed -n 's/.*"exit_reason":"\([^"]*\)".*/\1/p' "$W/$1.json")
 	BOOT=$(sed -n 's/.*"boot_complete_us":\([0-9a-z]*\).*/\1/p' "$W/$1.json")
 	echo "l1: $1: status $ST ($REASON) in $DT s, boot_complete_us=$BOOT"
-	# For build/linux/l1/l1.log (run.sh shows only failures on the terminal).
+	# For build/l1/l1.log (run.sh shows only failures on the terminal).
 	tail -n 40 "$W/$1.out" | awk -v p="  > $1: " '{ print p $0 }'
 }
 
