@@ -98,8 +98,7 @@ done
 
 if [ -n "$l1_parts" ]; then
 	echo "== L1 host for:$l1_parts (a few minutes: L1 runs under QEMU TCG)"
-	# shellcheck disable=SC2086 # one blank-separated list
-	L1_PARTS=$(echo $l1_parts) MINNOW=./minnow GUEST_TESTS=$GUEST sh tests/l1/run.sh
+	L1_PARTS=${l1_parts# } MINNOW=./minnow GUEST_TESTS=$GUEST sh tests/l1/run.sh
 	for p in $l1_parts; do
 		grep "^TEST $p " build/l1/results >"$R/$p.results" 2>/dev/null
 	done

@@ -11,14 +11,14 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 
 COV=build/cov
-[ -x $COV/minnow ] && [ -x $COV/unit-tests ] || {
+if [ ! -x $COV/minnow ] || [ ! -x $COV/unit-tests ]; then
 	echo "coverage: build it first: make $COV/minnow $COV/unit-tests" >&2
 	exit 1
-}
-command -v gcov >/dev/null && command -v gcov-tool >/dev/null || {
+fi
+if ! command -v gcov >/dev/null || ! command -v gcov-tool >/dev/null; then
 	echo "coverage: needs gcov and gcov-tool (apt-get install gcc)" >&2
 	exit 1
-}
+fi
 find $COV -name '*.gcda' -delete
 rm -rf $COV/l1-out
 

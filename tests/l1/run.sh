@@ -43,6 +43,7 @@ TIMEOUT=${L1_TIMEOUT:-2400}
 SMP=${L1_SMP:-1}
 PARTS=${L1_PARTS:-linux}
 [ "$PARTS" != none ] || PARTS=
+# shellcheck disable=SC2012 # Debian's kernel file names have no blanks
 KERNEL=${LINUX_KERNEL:-$(ls /boot/vmlinuz-*-cloud-amd64 2>/dev/null | sort -V | tail -n 1)}
 W=build/l1
 FW=build/firmware
@@ -59,8 +60,9 @@ skip_all() {
 }
 
 command -v "$QEMU" >/dev/null 2>&1 || skip_all "no $QEMU (apt-get install qemu-system-x86)"
-[ -n "$KERNEL" ] && [ -r "$KERNEL" ] ||
+if [ -z "$KERNEL" ] || [ ! -r "$KERNEL" ]; then
 	skip_all "no readable /boot/vmlinuz-*-cloud-amd64 (apt-get install linux-image-cloud-amd64)"
+fi
 command -v busybox >/dev/null 2>&1 || skip_all "no busybox (apt-get install busybox-static)"
 command -v cpio >/dev/null 2>&1 || skip_all "no cpio (apt-get install cpio)"
 command -v mkfs.ext4 >/dev/null 2>&1 || skip_all "no mkfs.ext4 (apt-get install e2fsprogs)"
@@ -142,6 +144,7 @@ printf '%s\n' "${GUEST_FILTER:-}" >"$W/root/etc/guest-filter"
 [ -z "${L1_EXTRA:-}" ] || cp "$L1_EXTRA" "$W/root/etc/l1-extra.sh"
 [ "${L1_SHELL:-0}" != 1 ] || : >"$W/root/etc/l1-shell"
 [ -z "${L1_OUT:-}" ] || : >"$W/root/etc/l1-out"
+# shellcheck disable=SC2086 # one word per line
 printf '%s\n' ${L1_ENV:-} >"$W/root/etc/l1-env"
 # The examples run unchanged in L1's /: build/linux/* are the L2 files.
 mkdir -p "$W/root/examples" "$W/root/build/linux"

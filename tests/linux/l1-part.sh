@@ -5,7 +5,7 @@
 # kernel's files (tests/l1/run.sh); /etc/linux-tests names the tests to run
 # (empty: all). check() evaluates its conditions later, hence the single
 # quotes.
-# shellcheck disable=SC2016
+# shellcheck disable=SC2016,SC2086 # $W (tests/l1/lib.sh) has no blanks
 
 ALL="firmware-hello-in-L1 boot-complete exit-status console-ttyS0 smp-2 poweroff elf-vmlinux pvh \
 console-hvc0 ext4-root net vsock acpi-off pvpanic pvpanic-off guest-kernel-acpi-off guest-kernel-pvh"
