@@ -6,6 +6,7 @@
 
 #include "acpi_pm.h"
 #include "platform.h"
+#include "test_util.h"
 
 static unsigned poweroffs, resets;
 static struct acpi_pm pm;
@@ -33,14 +34,12 @@ TestSuite(acpi_pm, .init = setup);
 
 static void wr(uint64_t offset, uint64_t value, unsigned len)
 {
-	acpi_pm_mmio_ops.write(&pm, offset, &value, len);
+	mmio_wr(&acpi_pm_mmio_ops, &pm, offset, value, len);
 }
 
 static uint64_t rd(uint64_t offset, unsigned len)
 {
-	uint64_t value = 0;
-	acpi_pm_mmio_ops.read(&pm, offset, &value, len);
-	return value;
+	return mmio_rd(&acpi_pm_mmio_ops, &pm, offset, len);
 }
 
 #define SLP(type, en) (((type) << ACPI_SLP_TYP_SHIFT) | ((en) ? ACPI_SLP_EN : 0))

@@ -8,6 +8,7 @@
 #include "bus.h"
 #include "platform.h"
 #include "pvpanic.h"
+#include "test_util.h"
 
 static unsigned panics;
 static struct pvpanic dev;
@@ -29,14 +30,12 @@ TestSuite(pvpanic, .init = setup);
 
 static void wr(uint64_t offset, uint64_t value, unsigned len)
 {
-	pvpanic_mmio_ops.write(&dev, offset, &value, len);
+	mmio_wr(&pvpanic_mmio_ops, &dev, offset, value, len);
 }
 
 static uint64_t rd(uint64_t offset, unsigned len)
 {
-	uint64_t value = 0;
-	pvpanic_mmio_ops.read(&dev, offset, &value, len);
-	return value;
+	return mmio_rd(&pvpanic_mmio_ops, &dev, offset, len);
 }
 
 Test(pvpanic, read_gives_the_supported_events)

@@ -22,6 +22,20 @@ uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* ---- MMIO devices ---------------------------------------------------------------------------- */
+
+void mmio_wr(const struct mmio_ops *ops, void *dev, uint64_t offset, uint64_t value, unsigned len)
+{
+	ops->write(dev, offset, &value, len);
+}
+
+uint64_t mmio_rd(const struct mmio_ops *ops, void *dev, uint64_t offset, unsigned len)
+{
+	uint64_t value = 0;
+	ops->read(dev, offset, &value, len);
+	return value;
+}
+
 /* ---- Event-loop barrier ---------------------------------------------------------------------- */
 
 struct barrier {

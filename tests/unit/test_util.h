@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "acpi.h"
+#include "bus.h"
 #include "event_loop.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -75,6 +76,14 @@ int make_tmp_file(char *out, size_t size, const char *dir, const char *prefix);
 
 /* Removes the files directly inside `dir`, then `dir`. Quiet: for teardown. */
 void remove_tmp_dir(const char *dir);
+
+/* ---- MMIO devices ---------------------------------------------------------------------------- */
+
+/* A guest's `len`-byte write of `value` at `offset` into device `dev` through its ops. */
+void mmio_wr(const struct mmio_ops *ops, void *dev, uint64_t offset, uint64_t value, unsigned len);
+
+/* A guest's `len`-byte read at `offset` from device `dev` through its ops, zero-extended. */
+uint64_t mmio_rd(const struct mmio_ops *ops, void *dev, uint64_t offset, unsigned len);
 
 /* ---- Bytes ----------------------------------------------------------------------------------- */
 
