@@ -25,7 +25,7 @@ done
 # /var/tmp on a disk file system: tmpfs (6.1) has no O_DIRECT, which
 # [drive] cache = none needs.
 mkdir -p /var/tmp
-truncate -s 1G /tmp/var-tmp.img && mke2fs -q /tmp/var-tmp.img &&
+truncate -s 1G /tmp/var-tmp.img && mke2fs -F -q /tmp/var-tmp.img &&
 	mount -o loop /tmp/var-tmp.img /var/tmp || echo "l1: no disk file system on /var/tmp"
 PARTS=$(cat /etc/l1-parts)
 echo "l1: parts: ${PARTS:-none}"
