@@ -27,6 +27,7 @@ FW_OBJS = \
 	$(FW_DIR)/irq.o \
 	$(FW_DIR)/smp.o \
 	$(FW_DIR)/tests.o \
+	$(FW_DIR)/ends.o \
 	$(FW_DIR)/lib.o \
 	$(FW_DIR)/virtio.o \
 	$(FW_DIR)/virtio_blk.o \
