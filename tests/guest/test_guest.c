@@ -323,8 +323,7 @@ static const struct end_case end_cases[] = {
     /* Code fetched from MMIO with nothing behind it: KVM has no bytes to
      * run or emulate (KVM_EXIT_INTERNAL_ERROR); minnow names the rip. */
     {"emulation failure", "test=exec-mmio", NULL, 122, "emulation_failure",
-     "exec-mmio calling 0xe0000000",
-     "KVM internal error (suberror 1) at rip 0xe0000000; instruction bytes: unavailable"},
+     "exec-mmio calling 0xe0000000", "at rip 0xe0000000; instruction bytes: unavailable"},
     /* An MMIO access by an instruction KVM's emulator lacks (crc32): the
      * bytes are known and printed. */
     {"emulation failure, bytes", "test=mmio-crc32", NULL, 122, "emulation_failure",
