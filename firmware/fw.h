@@ -139,6 +139,15 @@ int test_triple_fault(const struct fw_boot_info *bi);
 int test_panic(const struct fw_boot_info *bi);
 int test_pvpanic_probe(const struct fw_boot_info *bi);
 
+/* ---- ends.c: scenarios that end the VM in each way (or never) ---- */
+
+int test_idle(const struct fw_boot_info *bi);
+int test_boot_hang(const struct fw_boot_info *bi);
+int test_exec_mmio(const struct fw_boot_info *bi);
+int test_mmio_crc32(const struct fw_boot_info *bi);
+int test_acpi_reset(const struct fw_boot_info *bi);
+int test_acpi_poweroff(const struct fw_boot_info *bi);
+
 /* ---- lib.c: what the compiler may call ---- */
 
 void *memcpy(void *dst, const void *src, size_t n);

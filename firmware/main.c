@@ -30,6 +30,13 @@ static const struct scenario scenarios[] = {
     {"virtio-net", test_virtio_net},
     {"virtio-vsock", test_virtio_vsock},
     {"blk-bench", test_blk_bench},
+    {"blk-ioerr", test_blk_ioerr},
+    {"idle", test_idle},
+    {"boot-hang", test_boot_hang},
+    {"acpi-reset", test_acpi_reset},
+    {"acpi-poweroff", test_acpi_poweroff},
+    {"exec-mmio", test_exec_mmio},
+    {"mmio-crc32", test_mmio_crc32},
 };
 
 bool cmdline_value(const char *cmdline, const char *key, char *buf, size_t len)
@@ -79,13 +86,19 @@ static int run_exit(const char *arg)
 		fw_printf("minnow-test: bad exit status '%s' (want 0..255)\n", arg);
 		return FW_EXIT_USAGE;
 	}
+	fw_printf("minnow-test: exit:%d\n", (int)n);
 	return (int)n;
 }
 
 void fw_main(const struct fw_boot_info *bi)
 {
+	char name[32];
+	if (!cmdline_value(bi->cmdline, "test", name, sizeof(name)))
+		memcpy(name, "hello", 6);
 	bool ctl = control_probe();
-	control_boot_done();
+	/* test=boot-hang never says it booted: [vm] boot_timeout must end it. */
+	if (strcmp(name, "boot-hang") != 0)
+		control_boot_done();
 	console_init(ctl);
 	idt_init(IDT_EXCEPTIONS);
 
@@ -93,9 +106,6 @@ void fw_main(const struct fw_boot_info *bi)
 		fw_printf("minnow-test: boot error: %s\n", bi->error);
 		fw_exit(FW_EXIT_USAGE);
 	}
-	char name[32];
-	if (!cmdline_value(bi->cmdline, "test", name, sizeof(name)))
-		memcpy(name, "hello", 6);
 	if (!strncmp(name, "exit:", 5))
 		fw_exit(run_exit(name + 5));
 	if (!strncmp(name, "evil-", 5))

@@ -305,5 +305,6 @@ int test_virtio_vsock(const struct fw_boot_info *bi);
 /* test=evil-NAME: `name` is what follows "evil-". */
 int test_virtio_evil(const struct fw_boot_info *bi, const char *name);
 int test_blk_bench(const struct fw_boot_info *bi);
+int test_blk_ioerr(const struct fw_boot_info *bi);
 
 #endif

@@ -332,3 +332,70 @@ int test_virtio_blk(const struct fw_boot_info *bi)
 	fw_printf("minnow-test: virtio-blk %s\n", ok ? "ok" : "FAILED");
 	return ok ? FW_EXIT_OK : FW_EXIT_FAIL;
 }
+
+/* ---- blk-ioerr: the host's file system fills up under the drive ---- */
+
+#define IOERR_HOST_SECTORS 128u /* the host's data at the start: 64 KiB */
+#define IOERR_FIRST	   256u /* the writes start here, past that data */
+#define IOERR_CHUNK	   128u /* sectors per write: 64 KiB */
+
+/* Reads the host's data; its FNV-1a in *hash. Returns the status. */
+static int ioerr_read_host(struct blk *b, uint64_t *buf, uint32_t *hash)
+{
+	int st = blk_rw(b, VIRTIO_BLK_T_IN, 0, buf, IOERR_HOST_SECTORS);
+	*hash = fnv1a((const uint8_t *)buf, IOERR_HOST_SECTORS * SECTOR);
+	return st;
+}
+
+/* Writes patterned 64 KiB chunks until one fails (the image lies on a full
+ * file system: VIRTIO_BLK_S_IOERR), then checks that the device still
+ * works: no NEEDS_RESET, the host's data and the first chunk read back. */
+int test_blk_ioerr(const struct fw_boot_info *bi)
+{
+	virtio_start(bi);
+	struct vdev *d = virtio_find(VIRTIO_ID_BLOCK, 0);
+	if (!d) {
+		fw_printf("minnow-test: blk-ioerr no virtio-blk device\n");
+		return FW_EXIT_FAIL;
+	}
+	struct blk *b = fw_alloc(sizeof(*b), 64);
+	if (!blk_open(b, d, 0, 16))
+		return FW_EXIT_FAIL;
+	uint64_t *buf = fw_alloc(IOERR_CHUNK * SECTOR, 4096);
+	uint32_t before, after;
+	int st1 = ioerr_read_host(b, buf, &before);
+	fw_printf("minnow-test: blk-ioerr before status=%s fnv1a=0x%08x\n", status_name(st1),
+		  before);
+
+	unsigned good = 0;
+	int wst = VIRTIO_BLK_S_OK;
+	uint64_t s = IOERR_FIRST;
+	for (; s + IOERR_CHUNK <= b->capacity; s += IOERR_CHUNK) {
+		blk_fill(buf, s, IOERR_CHUNK);
+		wst = blk_rw(b, VIRTIO_BLK_T_OUT, s, buf, IOERR_CHUNK);
+		if (wst != VIRTIO_BLK_S_OK)
+			break;
+		good++;
+	}
+	fw_printf("minnow-test: blk-ioerr write sector=%lu status=%s after %u good writes\n", s,
+		  status_name(wst), good);
+	uint32_t status = vdev_status(d);
+	fw_printf("minnow-test: blk-ioerr device status=0x%x needs_reset=%u\n", status,
+		  (status & VIRTIO_S_NEEDS_RESET) ? 1 : 0);
+
+	int st2 = ioerr_read_host(b, buf, &after);
+	fw_printf("minnow-test: blk-ioerr after status=%s fnv1a=0x%08x\n", status_name(st2), after);
+	bool first_ok = true;
+	if (good) {
+		fill_words(buf, 0x5A5A5A5A5A5A5A5Aull, IOERR_CHUNK);
+		int st3 = blk_rw(b, VIRTIO_BLK_T_IN, IOERR_FIRST, buf, IOERR_CHUNK);
+		first_ok = st3 == VIRTIO_BLK_S_OK && blk_check(buf, IOERR_FIRST, IOERR_CHUNK) < 0;
+		fw_printf("minnow-test: blk-ioerr first-write status=%s %s\n", status_name(st3),
+			  first_ok ? "match" : "mismatch");
+	}
+	bool ok = st1 == VIRTIO_BLK_S_OK && wst == VIRTIO_BLK_S_IOERR && st2 == VIRTIO_BLK_S_OK &&
+		  before == after && first_ok && (status & VIRTIO_S_DRIVER_OK) &&
+		  !(status & VIRTIO_S_NEEDS_RESET);
+	fw_printf("minnow-test: blk-ioerr %s\n", ok ? "ok" : "FAILED");
+	return ok ? FW_EXIT_OK : FW_EXIT_FAIL;
+}

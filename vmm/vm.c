@@ -402,15 +402,17 @@ int vm_run(struct vm *vm)
 	int r = loop_setup(vm, &l);
 	if (r < 0) {
 		log_error("event loop: %s", strerror(-r));
+		vm_end(vm, END_HOST_ERROR, EXIT_HOST_FAILURE);
 		loop_teardown(&l);
-		return EXIT_HOST_FAILURE;
+		return vm->exit_status;
 	}
 	vcpu_init_signals();
 	r = event_loop_start(&vm->loop);
 	if (r < 0) {
 		log_error("device event loop: %s", strerror(-r));
+		vm_end(vm, END_HOST_ERROR, EXIT_HOST_FAILURE);
 		loop_teardown(&l);
-		return EXIT_HOST_FAILURE;
+		return vm->exit_status;
 	}
 	for (unsigned i = 0; i < vm->n_vcpus && !atomic_load(&vm->ended); i++) {
 		if (vcpu_start(&vm->vcpus[i]) < 0) {

@@ -1,25 +1,33 @@
 /* harness.c - runs minnow with the test firmware for the guest tests: writes
- * the ini file, spawns `minnow run`, pumps stdin/stdout/stderr through poll()
- * under a timeout and reports the exit status and the captured output. */
+ * the ini file, starts `minnow run` (on pipes or on a pseudo-terminal),
+ * pumps stdin/stdout/stderr through poll() until minnow exits (a pidfd says
+ * when) or the timeout passes, and reports the exit status and the output;
+ * plus the shared checks, temporary files and seeded random data. */
 #include "harness.h"
 
 #include <criterion/criterion.h>
+#include <criterion/logging.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #define DEFAULT_TIMEOUT_MS 30000u
 #define MAX_SETS	   32
+#define DRAIN_MS	   2000 /* for output still in the pipes once minnow is gone */
 
 extern char **environ;
 
@@ -58,34 +66,215 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-/* A growing, NUL-terminated byte buffer. */
-struct buf {
-	char *data;
-	size_t len, cap;
-};
-
-static int buf_append(struct buf *b, const char *p, size_t n)
+/* Appends to a growing, NUL-terminated buffer (*data never NULL after). */
+static void append(char **data, size_t *len, size_t *cap, const char *p, size_t n)
 {
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *d = realloc(b->data, cap);
-		if (!d)
-			return -1;
-		b->data = d;
-		b->cap = cap;
+	if (*len + n + 1 > *cap) {
+		size_t c = *cap ? *cap : 4096;
+		while (c < *len + n + 1)
+			c *= 2;
+		char *d = realloc(*data, c);
+		cr_assert(d != NULL, "out of memory");
+		*data = d;
+		*cap = c;
 	}
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return 0;
+	memcpy(*data + *len, p, n);
+	*len += n;
+	(*data)[*len] = '\0';
 }
+
+/* ---- temporary files and random data ---- */
+
+const char *harness_tmpdir(void)
+{
+	const char *t = getenv("TMPDIR");
+	return t && *t ? t : "/tmp";
+}
+
+int harness_mkstemp(const char *dir, const char *tag, char *path, size_t len)
+{
+	if ((size_t)snprintf(path, len, "%s/minnow-%s-XXXXXX", dir ? dir : harness_tmpdir(), tag) >=
+	    len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return mkostemp(path, O_CLOEXEC);
+}
+
+int harness_mkdtemp(const char *tag, char *path, size_t len)
+{
+	if ((size_t)snprintf(path, len, "%s/minnow-%s-XXXXXX", harness_tmpdir(), tag) >= len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return mkdtemp(path) ? 0 : -1;
+}
+
+static bool seed_used;
+static uint64_t seed_value, rng_state;
+
+uint64_t harness_seed(void)
+{
+	if (!seed_used) {
+		const char *s = getenv("MINNOW_TEST_SEED");
+		char *end = NULL;
+		if (s && *s)
+			seed_value = strtoull(s, &end, 0);
+		if (!s || !*s || *end) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			seed_value = (uint64_t)ts.tv_sec * 1000003u ^ (uint64_t)ts.tv_nsec ^
+				     (uint64_t)getpid() << 32;
+		}
+		rng_state = seed_value * 0x9E3779B97F4A7C15ull + 1; /* never 0 */
+		seed_used = true;
+		cr_log_info("random test data from seed %llu (MINNOW_TEST_SEED=%llu replays it)",
+			    (unsigned long long)seed_value, (unsigned long long)seed_value);
+	}
+	return seed_value;
+}
+
+void harness_random(uint8_t *p, size_t n)
+{
+	harness_seed();
+	for (size_t i = 0; i < n; i++) {
+		rng_state ^= rng_state << 13;
+		rng_state ^= rng_state >> 7;
+		rng_state ^= rng_state << 17;
+		p[i] = (uint8_t)(rng_state >> 24);
+	}
+}
+
+void harness_temp_file(const char *dir, const char *tag, size_t len, char *path, size_t path_len,
+		       uint8_t **data)
+{
+	int fd = harness_mkstemp(dir, tag, path, path_len);
+	cr_assert(fd >= 0, "cannot make a temporary file in %s: %s", dir ? dir : harness_tmpdir(),
+		  strerror(errno));
+	uint8_t *buf = malloc(len ? len : 1);
+	cr_assert(buf != NULL);
+	harness_random(buf, len);
+	ssize_t w = write(fd, buf, len);
+	int e = errno;
+	close(fd);
+	cr_assert_eq(w, (ssize_t)len, "write %s: %s", path, w < 0 ? strerror(e) : "short");
+	if (data)
+		*data = buf;
+	else
+		free(buf);
+}
+
+uint8_t *harness_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rbe");
+	if (!f)
+		return NULL;
+	char *buf = NULL;
+	size_t n = 0, cap = 0;
+	char tmp[65536];
+	size_t got;
+	while ((got = fread(tmp, 1, sizeof(tmp), f)) > 0)
+		append(&buf, &n, &cap, tmp, got);
+	fclose(f);
+	if (!buf)
+		append(&buf, &n, &cap, "", 0);
+	*len = n;
+	return (uint8_t *)buf;
+}
+
+uint32_t harness_fnv1a(const uint8_t *p, size_t n)
+{
+	uint32_t h = 0x811c9dc5u;
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 0x01000193u;
+	}
+	return h;
+}
+
+/* ---- terminals and /proc ---- */
+
+int harness_pty_open(struct harness_pty *p)
+{
+	p->master = p->slave = -1;
+	p->master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+	if (p->master < 0)
+		return -1;
+	if (grantpt(p->master) < 0 || unlockpt(p->master) < 0 ||
+	    ptsname_r(p->master, p->name, sizeof(p->name)) != 0)
+		goto fail;
+	p->slave = open(p->name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (p->slave < 0)
+		goto fail;
+	return 0;
+fail:;
+	int e = errno;
+	close(p->master);
+	p->master = -1;
+	errno = e;
+	return -1;
+}
+
+void harness_pty_close(struct harness_pty *p)
+{
+	if (p->master >= 0)
+		close(p->master);
+	if (p->slave >= 0)
+		close(p->slave);
+	p->master = p->slave = -1;
+}
+
+const char *harness_fd_holder(const char *path, char *buf, size_t len)
+{
+	DIR *proc = opendir("/proc");
+	if (!proc)
+		return NULL;
+	const char *found = NULL;
+	struct dirent *pe;
+	while (!found && (pe = readdir(proc)) != NULL) {
+		char *end;
+		long pid = strtol(pe->d_name, &end, 10);
+		if (*end || pid <= 0 || pid == getpid())
+			continue;
+		char dir[64];
+		snprintf(dir, sizeof(dir), "/proc/%ld/fd", pid);
+		DIR *fds = opendir(dir);
+		if (!fds)
+			continue;
+		struct dirent *fe;
+		while (!found && (fe = readdir(fds)) != NULL) {
+			char link[PATH_MAX], target[PATH_MAX];
+			if (fe->d_name[0] == '.')
+				continue;
+			snprintf(link, sizeof(link), "%s/%s", dir, fe->d_name);
+			ssize_t n = readlink(link, target, sizeof(target) - 1);
+			if (n <= 0)
+				continue;
+			target[n] = '\0';
+			if (strcmp(target, path) != 0)
+				continue;
+			char comm[64] = "?", cpath[64];
+			snprintf(cpath, sizeof(cpath), "/proc/%ld/comm", pid);
+			FILE *f = fopen(cpath, "re");
+			if (f) {
+				if (fgets(comm, sizeof(comm), f))
+					comm[strcspn(comm, "\n")] = '\0';
+				fclose(f);
+			}
+			snprintf(buf, len, "pid %ld (%s) fd %s", pid, comm, fe->d_name);
+			found = buf;
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+	return found;
+}
+
+/* ---- running minnow ---- */
 
 static int write_ini(const struct guest_opts *o, struct guest_result *r)
 {
-	snprintf(r->ini, sizeof(r->ini), "/tmp/minnow-guest-XXXXXX.ini");
-	int fd = mkstemps(r->ini, 4);
+	int fd = harness_mkstemp(NULL, "guest", r->ini, sizeof(r->ini));
 	if (fd < 0)
 		return -1;
 	FILE *f = fdopen(fd, "w");
@@ -111,8 +300,9 @@ static int write_ini(const struct guest_opts *o, struct guest_result *r)
 	return 0;
 }
 
-static void describe(const struct guest_opts *o, struct guest_result *r)
+static void describe(struct guest_result *r)
 {
+	const struct guest_opts *o = r->o;
 	char outcome[96];
 	if (r->timed_out)
 		snprintf(outcome, sizeof(outcome), "timed out after %.0f ms", r->wall_ms);
@@ -121,28 +311,29 @@ static void describe(const struct guest_opts *o, struct guest_result *r)
 	else
 		snprintf(outcome, sizeof(outcome), "exit status %d after %.0f ms", r->status,
 			 r->wall_ms);
-	snprintf(r->desc, sizeof(r->desc), "[%s memory=%s vcpus=%u cmdline='%s'%s] %s",
+	char sets[160] = "";
+	for (size_t i = 0; o->sets && o->sets[i] && i < MAX_SETS; i++)
+		snprintf(sets + strlen(sets), sizeof(sets) - strlen(sets), " --set %s", o->sets[i]);
+	snprintf(r->desc, sizeof(r->desc), "[%s memory=%s vcpus=%u cmdline='%s'%s%s%s] %s",
 		 o->image == FW_PVH ? "pvh" : "bzimage", o->memory ? o->memory : "64M",
 		 o->vcpus ? o->vcpus : 1, o->cmdline ? o->cmdline : "", o->initrd ? " initrd" : "",
-		 outcome);
+		 o->pty ? " on a pty" : "", sets, outcome);
 }
 
-/* Reads what is there from *fd into b; closes it at EOF or error. */
-static void drain(int *fd, struct buf *b)
+/* dup2 that also clears close-on-exec when fd is already `to`. */
+static void move_fd(int fd, int to)
 {
-	char tmp[4096];
-	ssize_t n = read(*fd, tmp, sizeof(tmp));
-	if (n > 0) {
-		buf_append(b, tmp, (size_t)n);
-	} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-		close(*fd);
-		*fd = -1;
-	}
+	if (fd == to)
+		fcntl(fd, F_SETFD, 0);
+	else
+		dup2(fd, to);
 }
 
-static int spawn(const struct guest_opts *o, struct guest_result *r, int pin[2], int pout[2],
-		 int perr[2], pid_t *pid)
+/* Forks and execs minnow: stdin/stdout from the pty or the pipes, stderr
+ * to its pipe, the rlimit. Only async-signal-safe calls in the child. */
+static int spawn(struct guest_result *r, int pin[2], int pout[2], int perr[2])
 {
+	const struct guest_opts *o = r->o;
 	const char *argv[4 + 2 * MAX_SETS + 2];
 	size_t n = 0;
 	argv[n++] = harness_minnow();
@@ -152,138 +343,280 @@ static int spawn(const struct guest_opts *o, struct guest_result *r, int pin[2],
 		argv[n++] = "--set";
 		argv[n++] = o->sets[i];
 	}
-	if (o->timings_json)
+	if (o->timings == TIMINGS_JSON)
 		argv[n++] = "--timings=json";
+	else if (o->timings == TIMINGS_TEXT)
+		argv[n++] = "--timings";
 	argv[n] = NULL;
+	struct rlimit lim = {o->nofile, o->nofile};
 
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, pin[0], 0);
-	posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, perr[1], 2);
-	int rc = posix_spawn(pid, argv[0], &fa, NULL, (char *const *)argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc != 0)
-		snprintf(r->desc, sizeof(r->desc), "cannot run %s: %s", argv[0], strerror(rc));
-	return rc ? -1 : 0;
-}
-
-int guest_run(const struct guest_opts *o, struct guest_result *r)
-{
-	memset(r, 0, sizeof(*r));
-	r->status = -1;
-	struct buf out = {0}, err = {0};
-	buf_append(&out, "", 0);
-	buf_append(&err, "", 0);
-	r->out = out.data;
-	r->err = err.data;
-
-	if (write_ini(o, r) < 0) {
-		snprintf(r->desc, sizeof(r->desc), "cannot write the ini file: %s",
-			 strerror(errno));
+	pid_t pid = fork();
+	if (pid < 0) {
+		snprintf(r->desc, sizeof(r->desc), "fork: %s", strerror(errno));
 		return -1;
 	}
-	int pin[2], pout[2], perr[2];
-	if (pipe2(pin, O_CLOEXEC) || pipe2(pout, O_CLOEXEC) || pipe2(perr, O_CLOEXEC)) {
+	if (pid == 0) {
+		if (o->pty) {
+			setsid();
+			int t = open(o->pty->name, O_RDWR); /* the controlling terminal */
+			if (t < 0)
+				_exit(126);
+			ioctl(t, TIOCSCTTY, 0);
+			move_fd(t, 0);
+			move_fd(t, 1);
+		} else {
+			move_fd(pin[0], 0);
+			move_fd(pout[1], 1);
+		}
+		move_fd(perr[1], 2);
+		if (o->nofile && setrlimit(RLIMIT_NOFILE, &lim) < 0)
+			_exit(126);
+		execve(argv[0], (char *const *)argv, environ);
+		_exit(127);
+	}
+	r->pid = pid;
+	return 0;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+int guest_start(const struct guest_opts *o, struct guest_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->o = o;
+	r->status = -1;
+	r->fd_in = r->fd_out = r->fd_err = r->pidfd = -1;
+	append(&r->out, &r->out_len, &r->out_cap, "", 0);
+	append(&r->err, &r->err_len, &r->err_cap, "", 0);
+	describe(r);
+
+	if (write_ini(o, r) < 0) {
+		snprintf(r->desc, sizeof(r->desc), "cannot write the ini file in %s: %s",
+			 harness_tmpdir(), strerror(errno));
+		return -1;
+	}
+	int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2];
+	if ((!o->pty && (pipe2(pin, O_CLOEXEC) || pipe2(pout, O_CLOEXEC))) ||
+	    pipe2(perr, O_CLOEXEC)) {
 		snprintf(r->desc, sizeof(r->desc), "pipe: %s", strerror(errno));
 		unlink(r->ini);
 		return -1;
 	}
-	double t0 = now_ms();
-	pid_t pid;
-	if (spawn(o, r, pin, pout, perr, &pid) < 0) {
-		close(pin[0]), close(pin[1]), close(pout[0]), close(pout[1]);
-		close(perr[0]), close(perr[1]);
-		unlink(r->ini);
-		return -1;
-	}
-	close(pin[0]);
-	close(pout[1]);
-	close(perr[1]);
 	/* A closed pipe when the guest would write to us after we stopped
 	 * listening must not kill the test process. */
 	signal(SIGPIPE, SIG_IGN);
-
-	int fin = pin[1], fout = pout[0], ferr = perr[0];
-	size_t in_off = 0;
-	if (!o->stdin_data || !o->stdin_len) {
-		close(fin);
-		fin = -1;
+	r->t0 = now_ms();
+	r->deadline = r->t0 + (o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS);
+	int rc = spawn(r, pin, pout, perr);
+	close_fd(&pin[0]);
+	close_fd(&pout[1]);
+	close(perr[1]);
+	if (rc < 0) {
+		close_fd(&pin[1]);
+		close_fd(&pout[0]);
+		close(perr[0]);
+		unlink(r->ini);
+		return -1;
+	}
+	r->fd_err = perr[0];
+	if (o->pty) {
+		r->fd_out = o->pty->master;
+		r->fd_in = o->stdin_len ? o->pty->master : -1;
 	} else {
-		fcntl(fin, F_SETFL, O_NONBLOCK);
+		r->fd_out = pout[0];
+		r->fd_in = pin[1];
+		if (!o->stdin_data || !o->stdin_len)
+			close_fd(&r->fd_in);
 	}
-	unsigned timeout = o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
-	double deadline = t0 + timeout;
-	while (fout >= 0 || ferr >= 0) {
-		struct pollfd p[3];
-		int np = 0, iout = -1, ierr = -1, iin = -1;
-		if (fout >= 0)
-			iout = np, p[np++] = (struct pollfd){.fd = fout, .events = POLLIN};
-		if (ferr >= 0)
-			ierr = np, p[np++] = (struct pollfd){.fd = ferr, .events = POLLIN};
-		if (fin >= 0)
-			iin = np, p[np++] = (struct pollfd){.fd = fin, .events = POLLOUT};
-		double left = deadline - now_ms();
-		if (left <= 0) {
-			kill(pid, SIGKILL);
-			r->timed_out = true;
-			break;
-		}
-		int n = poll(p, (nfds_t)np, (int)left + 1);
-		if (n < 0 && errno != EINTR)
-			break;
-		if (n <= 0)
-			continue;
-		if (iout >= 0 && p[iout].revents)
-			drain(&fout, &out);
-		if (ierr >= 0 && p[ierr].revents)
-			drain(&ferr, &err);
-		if (iin >= 0 && p[iin].revents) {
-			ssize_t w = write(fin, o->stdin_data + in_off, o->stdin_len - in_off);
-			if (w > 0)
-				in_off += (size_t)w;
-			if ((w < 0 && errno != EAGAIN && errno != EINTR) ||
-			    in_off == o->stdin_len) {
-				close(fin);
-				fin = -1;
-			}
-		}
-	}
-	/* Output closed (or timeout): reap the child, still within bounds. */
-	int ws = 0;
-	for (;;) {
-		pid_t w = waitpid(pid, &ws, WNOHANG);
-		if (w == pid)
-			break;
-		if (w < 0 && errno != EINTR)
-			break;
-		if (now_ms() > deadline && !r->timed_out) {
-			kill(pid, SIGKILL);
-			r->timed_out = true;
-		}
-		usleep(1000);
-	}
-	r->wall_ms = now_ms() - t0;
-	if (fin >= 0)
-		close(fin);
-	if (fout >= 0)
-		close(fout);
-	if (ferr >= 0)
-		close(ferr);
-	unlink(r->ini);
-
-	r->ran = true;
-	if (WIFEXITED(ws)) {
-		r->status = WEXITSTATUS(ws);
-	} else if (WIFSIGNALED(ws)) {
-		r->signal = WTERMSIG(ws);
-	}
-	r->out = out.data;
-	r->out_len = out.len;
-	r->err = err.data;
-	r->err_len = err.len;
-	describe(o, r);
+	fcntl(r->fd_out, F_SETFL, O_NONBLOCK);
+	fcntl(r->fd_err, F_SETFL, O_NONBLOCK);
+	if (r->fd_in >= 0)
+		fcntl(r->fd_in, F_SETFL, O_NONBLOCK);
+	r->pidfd = (int)syscall(SYS_pidfd_open, r->pid, 0);
 	return 0;
+}
+
+/* Reads what is there from *fd; forgets it at EOF or error (closes it
+ * unless it is the pty master, which the test owns). */
+static void drain(struct guest_result *r, int *fd, bool is_err)
+{
+	char tmp[4096];
+	ssize_t n;
+	while ((n = read(*fd, tmp, sizeof(tmp))) > 0) {
+		if (is_err)
+			append(&r->err, &r->err_len, &r->err_cap, tmp, (size_t)n);
+		else
+			append(&r->out, &r->out_len, &r->out_cap, tmp, (size_t)n);
+	}
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	/* EOF, or EIO on a pty master whose slave is closed everywhere. */
+	if (!(r->o->pty && *fd == r->o->pty->master))
+		close(*fd);
+	*fd = -1;
+}
+
+static void feed(struct guest_result *r)
+{
+	const struct guest_opts *o = r->o;
+	ssize_t w = write(r->fd_in, o->stdin_data + r->in_off, o->stdin_len - r->in_off);
+	if (w > 0)
+		r->in_off += (size_t)w;
+	if ((w < 0 && errno != EAGAIN && errno != EINTR) || r->in_off == o->stdin_len) {
+		if (!o->pty)
+			close(r->fd_in);
+		r->fd_in = -1;
+	}
+}
+
+static void reap(struct guest_result *r, int options)
+{
+	if (r->exited)
+		return;
+	int ws;
+	pid_t w;
+	do
+		w = waitpid(r->pid, &ws, options);
+	while (w < 0 && errno == EINTR);
+	if (w == r->pid) {
+		r->exited = true;
+		r->wait_status = ws;
+		r->wall_ms = now_ms() - r->t0;
+	}
+}
+
+/* Pumps the fds until `until` (ms), minnow's exit, or the needle. */
+static bool pump(struct guest_result *r, double until, const char *needle)
+{
+	for (;;) {
+		if (needle && strstr(r->out, needle))
+			return true;
+		if (r->exited)
+			return false;
+		double left = until - now_ms();
+		if (left <= 0)
+			return false;
+		struct pollfd p[4];
+		int np = 0, iout = -1, ierr = -1, iin = -1, ipid = -1;
+		if (r->fd_out >= 0)
+			iout = np, p[np++] = (struct pollfd){.fd = r->fd_out, .events = POLLIN};
+		if (r->fd_err >= 0)
+			ierr = np, p[np++] = (struct pollfd){.fd = r->fd_err, .events = POLLIN};
+		if (r->fd_in >= 0)
+			iin = np, p[np++] = (struct pollfd){.fd = r->fd_in, .events = POLLOUT};
+		if (r->pidfd >= 0)
+			ipid = np, p[np++] = (struct pollfd){.fd = r->pidfd, .events = POLLIN};
+		/* Without a pidfd (kernel < 5.3), look at the child every 10 ms. */
+		int wait = r->pidfd >= 0 ? (int)left + 1 : (left < 10 ? (int)left + 1 : 10);
+		int n = poll(p, (nfds_t)np, wait);
+		if (n < 0 && errno != EINTR)
+			return false;
+		if (iout >= 0 && n > 0 && p[iout].revents)
+			drain(r, &r->fd_out, false);
+		if (ierr >= 0 && n > 0 && p[ierr].revents)
+			drain(r, &r->fd_err, true);
+		if (iin >= 0 && n > 0 && p[iin].revents && r->fd_in >= 0)
+			feed(r);
+		if (ipid < 0 || (n > 0 && p[ipid].revents))
+			reap(r, WNOHANG);
+	}
+}
+
+bool guest_wait_output(struct guest_result *r, const char *needle, unsigned timeout_ms)
+{
+	double until = now_ms() + timeout_ms;
+	return pump(r, until < r->deadline ? until : r->deadline, needle);
+}
+
+void guest_wait(struct guest_result *r)
+{
+	pump(r, r->deadline, NULL);
+	if (!r->exited) {
+		kill(r->pid, SIGKILL);
+		r->timed_out = true;
+		reap(r, 0);
+	}
+	/* What minnow wrote before it went: to EOF on the pipes (bounded, in
+	 * case something it started still holds them), what is there on the
+	 * pty. */
+	double until = now_ms() + DRAIN_MS;
+	while ((r->fd_out >= 0 || r->fd_err >= 0) && now_ms() < until) {
+		struct pollfd p[2];
+		int np = 0;
+		if (r->fd_out >= 0)
+			p[np++] = (struct pollfd){.fd = r->fd_out, .events = POLLIN};
+		if (r->fd_err >= 0)
+			p[np++] = (struct pollfd){.fd = r->fd_err, .events = POLLIN};
+		if (poll(p, (nfds_t)np, 100) <= 0 && r->o->pty && r->fd_err < 0)
+			break;
+		if (r->fd_out >= 0)
+			drain(r, &r->fd_out, false);
+		if (r->fd_err >= 0)
+			drain(r, &r->fd_err, true);
+		if (r->o->pty && r->fd_err < 0)
+			break;
+	}
+	if (r->fd_out >= 0 && !(r->o->pty && r->fd_out == r->o->pty->master))
+		close(r->fd_out);
+	if (r->fd_err >= 0)
+		close(r->fd_err);
+	if (r->fd_in >= 0 && !r->o->pty)
+		close(r->fd_in);
+	close_fd(&r->pidfd);
+	r->fd_out = r->fd_err = r->fd_in = -1;
+	unlink(r->ini);
+	r->ran = true;
+	if (WIFEXITED(r->wait_status))
+		r->status = WEXITSTATUS(r->wait_status);
+	else if (WIFSIGNALED(r->wait_status))
+		r->signal = WTERMSIG(r->wait_status);
+	describe(r);
+}
+
+int guest_run(const struct guest_opts *o, struct guest_result *r)
+{
+	if (guest_start(o, r) < 0)
+		return -1;
+	guest_wait(r);
+	return 0;
+}
+
+const char *guest_ctx(struct guest_result *r)
+{
+	static char buf[12288];
+	char seed[96] = "";
+	if (seed_used)
+		snprintf(seed, sizeof(seed), " [random data: MINNOW_TEST_SEED=%llu]",
+			 (unsigned long long)seed_value);
+	if (r->ctx_shown) {
+		snprintf(buf, sizeof(buf), "%s%s (output above)", r->desc, seed);
+		return buf;
+	}
+	r->ctx_shown = true;
+	snprintf(buf, sizeof(buf), "%s%s\n--- stdout ---\n%.5000s\n--- stderr ---\n%.4000s",
+		 r->desc, seed, r->out ? r->out : "", r->err ? r->err : "");
+	return buf;
+}
+
+void guest_assert_ran(struct guest_result *r)
+{
+	cr_assert(r->ran, "could not run minnow: %s", r->desc);
+	cr_assert(!r->timed_out, "minnow did not finish: %s", guest_ctx(r));
+	cr_assert_eq(r->signal, 0, "minnow died: %s", guest_ctx(r));
+	cr_assert(strstr(r->out, "minnow-test: ") != NULL,
+		  "the guest never ran (configuration refused?): %s", guest_ctx(r));
+}
+
+void guest_run_ok(const struct guest_opts *o, struct guest_result *r)
+{
+	harness_require_kvm();
+	guest_run(o, r);
+	guest_assert_ran(r);
 }
 
 void guest_result_free(struct guest_result *r)
@@ -292,6 +625,8 @@ void guest_result_free(struct guest_result *r)
 	free(r->err);
 	r->out = r->err = NULL;
 }
+
+/* ---- reading the output ---- */
 
 static const char *line_after(const char *out, const char *prefix, const char **end)
 {
@@ -328,6 +663,12 @@ char *guest_line(const char *out, const char *prefix, char *buf, size_t len)
 	return buf;
 }
 
+bool guest_has_line(const struct guest_result *r, const char *prefix)
+{
+	char line[8];
+	return guest_line(r->out, prefix, line, sizeof(line)) != NULL;
+}
+
 unsigned guest_count_lines(const char *out, const char *prefix)
 {
 	unsigned n = 0;
@@ -339,35 +680,23 @@ unsigned guest_count_lines(const char *out, const char *prefix)
 	return n;
 }
 
-int harness_temp_random_file(size_t len, char *path, uint8_t *data)
+char *guest_json(const char *err, const char *key, char *buf, size_t len)
 {
-	snprintf(path, 64, "/tmp/minnow-initrd-XXXXXX");
-	int fd = mkstemp(path);
-	if (fd < 0)
-		return -1;
-	/* Random enough and reproducible per run: xorshift seeded by time. */
-	uint64_t x = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull + (uint64_t)getpid();
-	for (size_t i = 0; i < len; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		data[i] = (uint8_t)(x >> 24);
-	}
-	ssize_t w = write(fd, data, len);
-	close(fd);
-	if (w != (ssize_t)len) {
-		unlink(path);
-		return -1;
-	}
-	return 0;
-}
-
-uint32_t harness_fnv1a(const uint8_t *p, size_t n)
-{
-	uint32_t h = 0x811c9dc5u;
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 0x01000193u;
-	}
-	return h;
+	char k[96];
+	snprintf(k, sizeof(k), "\"%s\":", key);
+	const char *p = strstr(err, k);
+	if (!p || !len)
+		return NULL;
+	p += strlen(k);
+	while (*p == ' ')
+		p++;
+	bool quoted = *p == '"';
+	if (quoted)
+		p++;
+	size_t n = quoted ? strcspn(p, "\"") : strcspn(p, ",} \n");
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	return buf;
 }

@@ -1,15 +1,43 @@
 /* harness.h - runs minnow on a generated ini file with the minnow-test
  * firmware, feeding stdin and capturing stdout, stderr and the exit status,
- * under a timeout; plus helpers to read the guest's "minnow-test:" lines. */
+ * under a timeout (on pipes, or on a pseudo-terminal as a user's shell
+ * would); the one run-and-check helper and failure context every guest test
+ * uses; helpers to read the guest's "minnow-test:" lines and --timings;
+ * temporary files under $TMPDIR and reproducible random data. */
 #ifndef MINNOW_GUEST_HARNESS_H
 #define MINNOW_GUEST_HARNESS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+
+/* Elements of an array. */
+#define HARNESS_N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The body of a ParameterizedTestParameters(): one int parameter per row
+ * of `table`, its index. Criterion runs each case in a process of its own
+ * and copies the parameter there, so rows are passed by index, never by
+ * pointer; the test body takes `int *row` and names table[*row] in every
+ * assertion. */
+#define HARNESS_ROWS(table)                                                                        \
+	static int rows_[HARNESS_N(table)];                                                        \
+	for (size_t i_ = 0; i_ < HARNESS_N(table); i_++)                                           \
+		rows_[i_] = (int)i_;                                                               \
+	return cr_make_param_array(int, rows_, HARNESS_N(table))
 
 /* Which image of the firmware to boot. */
 enum fw_image { FW_PVH, FW_BZIMAGE };
+
+/* What --timings minnow is asked for. */
+enum timings_mode { TIMINGS_OFF, TIMINGS_TEXT, TIMINGS_JSON };
+
+/* A pseudo-terminal for minnow (harness_pty_open). */
+struct harness_pty {
+	int master;    /* O_NONBLOCK, O_CLOEXEC */
+	int slave;     /* kept open by the test (termios before/after), O_NOCTTY */
+	char name[64]; /* /dev/pts/N */
+};
 
 /* One VM to run. Zero-initialise, then set what matters. */
 struct guest_opts {
@@ -21,25 +49,37 @@ struct guest_opts {
 	bool console_input;	 /* [console] input = on (else off) */
 	const char *extra_ini;	 /* appended verbatim to the ini (NULL: nothing) */
 	const char *const *sets; /* --set options, NULL-terminated (NULL: none) */
-	bool timings_json;	 /* pass --timings=json */
-	const char *stdin_data;	 /* written to minnow's stdin, then closed */
+	enum timings_mode timings;
+	const char *stdin_data; /* written to minnow's stdin (or the pty), then closed */
 	size_t stdin_len;
 	unsigned timeout_ms; /* 0: 30 s */
+	/* Non-NULL: minnow runs in a session of its own with the pty's slave
+	 * as stdin, stdout and controlling terminal (stderr stays a pipe). */
+	const struct harness_pty *pty;
+	unsigned nofile; /* RLIMIT_NOFILE for minnow (0: inherited) */
 };
 
-/* What came back. */
+/* A run: started by guest_start(), finished by guest_wait(). */
 struct guest_result {
 	bool ran;	/* the child was started and reaped */
 	bool timed_out; /* killed with SIGKILL after the timeout */
 	int status;	/* exit status 0..255, or -1 when killed by a signal */
 	int signal;	/* the terminating signal, else 0 */
-	char *out;	/* stdout, NUL-terminated (never NULL after guest_run) */
+	char *out;	/* stdout, NUL-terminated (never NULL after guest_start) */
 	size_t out_len;
-	char *err; /* stderr, NUL-terminated (never NULL after guest_run) */
+	char *err; /* stderr, NUL-terminated (never NULL after guest_start) */
 	size_t err_len;
 	double wall_ms; /* exec to exit */
-	char ini[256];	/* the ini file used (deleted after the run) */
+	char ini[4096]; /* the ini file used (deleted after the run) */
 	char desc[512]; /* one line for failure messages: ini settings + outcome */
+	pid_t pid;	/* minnow, while it runs */
+	/* Private to harness.c. */
+	const struct guest_opts *o;
+	size_t out_cap, err_cap, in_off;
+	int fd_in, fd_out, fd_err, pidfd;
+	bool exited, ctx_shown;
+	int wait_status;
+	double t0, deadline;
 };
 
 /* Skips the current Criterion test (cr_skip_test) when /dev/kvm cannot be
@@ -53,26 +93,88 @@ const char *harness_firmware(enum fw_image image);
 /* Path of the minnow binary: $MINNOW, default ./minnow. */
 const char *harness_minnow(void);
 
-/* Writes a temporary ini file for `o`, runs `minnow run INI [--set ...]
- * [--timings=json]`, feeds stdin, collects stdout and stderr until the child
- * exits or the timeout passes (then SIGKILL). Returns 0 when the child ran,
- * -1 with `r->desc` explaining when it could not be started. Free with
- * guest_result_free(). */
+/* Writes a temporary ini file for `o`, starts `minnow run INI [--set ...]
+ * [--timings...]`. Returns 0 when the child runs, -1 with `r->desc`
+ * explaining when it could not be started. `o` must outlive the run. */
+int guest_start(const struct guest_opts *o, struct guest_result *r);
+
+/* Collects output until stdout holds `needle`, minnow exits or timeout_ms
+ * pass (never beyond the run's own timeout). True when the needle came. */
+bool guest_wait_output(struct guest_result *r, const char *needle, unsigned timeout_ms);
+
+/* Collects output until minnow exits (SIGKILL at the run's timeout),
+ * reaps it, removes the ini file and describes the outcome in r->desc. */
+void guest_wait(struct guest_result *r);
+
+/* guest_start() then guest_wait(). Returns 0 when the child ran. */
 int guest_run(const struct guest_opts *o, struct guest_result *r);
+
+/* What every guest test does: skips without /dev/kvm, runs `o` and asserts
+ * that minnow ran, finished within the timeout, was not killed and that the
+ * guest printed at least one "minnow-test: " line. */
+void guest_run_ok(const struct guest_opts *o, struct guest_result *r);
+
+/* Asserts the same of a run started with guest_start() and ended with
+ * guest_wait(). */
+void guest_assert_ran(struct guest_result *r);
+
+/* The run, the outcome and the output, for assertion messages; after the
+ * first call for a run only the outcome (the output was printed above).
+ * Names the random-data seed when one was used. Static buffer. */
+const char *guest_ctx(struct guest_result *r);
 
 void guest_result_free(struct guest_result *r);
 
 /* The text after "minnow-test: " + prefix on the first output line that
- * starts so, up to the end of that line, copied into buf (NUL-terminated).
- * Returns buf, or NULL when no line matches. */
+ * starts so, up to the end of that line (without '\r'), copied into buf
+ * (NUL-terminated). Returns buf, or NULL when no line matches. */
 char *guest_line(const char *out, const char *prefix, char *buf, size_t len);
+
+/* Whether a "minnow-test: " + prefix line is there. */
+bool guest_has_line(const struct guest_result *r, const char *prefix);
 
 /* How many output lines start with "minnow-test: " + prefix. */
 unsigned guest_count_lines(const char *out, const char *prefix);
 
-/* Writes `len` random bytes to a new temporary file; returns its path in
- * path (size >= 64) and the bytes in data. Returns 0 or -1. */
-int harness_temp_random_file(size_t len, char *path, uint8_t *data);
+/* The value of "key" in the --timings=json object on stderr, without
+ * quotes (e.g. "signal", "1234", "null"), copied into buf. Returns buf or
+ * NULL when there is no such key. */
+char *guest_json(const char *err, const char *key, char *buf, size_t len);
+
+/* $TMPDIR, default /tmp. */
+const char *harness_tmpdir(void);
+
+/* A new file DIR/minnow-TAG-XXXXXX (DIR NULL: $TMPDIR): its fd
+ * (O_CLOEXEC), its path in path; -1 with errno. */
+int harness_mkstemp(const char *dir, const char *tag, char *path, size_t len);
+
+/* A new directory $TMPDIR/minnow-TAG-XXXXXX; 0 or -1. */
+int harness_mkdtemp(const char *tag, char *path, size_t len);
+
+/* The seed of this test's random data: $MINNOW_TEST_SEED when set, else
+ * from the clock; logged (cr_log_info) and named in guest_ctx() once used. */
+uint64_t harness_seed(void);
+
+/* Fills p with the next n bytes of this test's random stream. */
+void harness_random(uint8_t *p, size_t n);
+
+/* A new temporary file (in DIR, NULL: $TMPDIR) of `len` random bytes; the
+ * path in path, the bytes in *data (malloc'd) when data is not NULL.
+ * Asserts on failure. */
+void harness_temp_file(const char *dir, const char *tag, size_t len, char *path, size_t path_len,
+		       uint8_t **data);
+
+/* The whole file, malloc'd with a NUL after it, length in *len; NULL when
+ * it cannot be read. */
+uint8_t *harness_read_file(const char *path, size_t *len);
+
+/* Opens a pseudo-terminal pair; 0 or -1 (errno). */
+int harness_pty_open(struct harness_pty *p);
+void harness_pty_close(struct harness_pty *p);
+
+/* Some process other than this one with an fd open on `path` (compared
+ * with the /proc/PID/fd links): "pid N (comm) fd M" in buf; NULL if none. */
+const char *harness_fd_holder(const char *path, char *buf, size_t len);
 
 /* FNV-1a, 32 bits, as the firmware computes it. */
 uint32_t harness_fnv1a(const uint8_t *p, size_t n);

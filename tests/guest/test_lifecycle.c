@@ -1,0 +1,290 @@
+/* test_lifecycle.c - minnow as a process on the host: stopped by SIGTERM,
+ * SIGINT, SIGHUP, a hung-up terminal or Ctrl-A x while it runs on a
+ * pseudo-terminal (exit status, exit_reason, the terminal's settings back,
+ * the drive's lock released, the vsock socket file gone, nothing left
+ * holding the terminal or the image); a host failure while it runs
+ * (exit status 1); --timings as text; [vm] prefault. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define WAIT_MS 15000 /* for the guest to say it is idle */
+
+/* ---- stopping a running VM ---- */
+
+enum stop_how { STOP_SIGNAL, STOP_HANGUP, STOP_ESCAPE };
+
+struct stop_case {
+	const char *name;
+	enum stop_how how;
+	int sig; /* STOP_SIGNAL */
+	int status;
+};
+
+/* README.md: 128+N on signal N; Ctrl-A x quits as SIGINT would (vmm/vm.c
+ * read_input); closing the terminal sends its session leader SIGHUP. */
+static const struct stop_case stop_cases[] = {
+    {"SIGTERM", STOP_SIGNAL, SIGTERM, 128 + SIGTERM},
+    {"SIGINT", STOP_SIGNAL, SIGINT, 128 + SIGINT},
+    {"SIGHUP", STOP_SIGNAL, SIGHUP, 128 + SIGHUP},
+    {"terminal hang-up", STOP_HANGUP, 0, 128 + SIGHUP},
+    {"Ctrl-A x", STOP_ESCAPE, 0, 128 + SIGINT},
+};
+
+static bool same_termios(const struct termios *a, const struct termios *b)
+{
+	return a->c_iflag == b->c_iflag && a->c_oflag == b->c_oflag && a->c_cflag == b->c_cflag &&
+	       a->c_lflag == b->c_lflag && !memcmp(a->c_cc, b->c_cc, sizeof(a->c_cc)) &&
+	       cfgetispeed(a) == cfgetispeed(b) && cfgetospeed(a) == cfgetospeed(b);
+}
+
+ParameterizedTestParameters(lifecycle, stop)
+{
+	HARNESS_ROWS(stop_cases);
+}
+
+/* minnow on a pty (console input on: raw mode), with a drive and a vsock
+ * listener, stopped while the guest idles. */
+ParameterizedTest(int *row, lifecycle, stop)
+{
+	const struct stop_case *c = &stop_cases[*row];
+	harness_require_kvm();
+	struct harness_pty pty;
+	cr_assert_eq(harness_pty_open(&pty), 0, "cannot open a pseudo-terminal: %s",
+		     strerror(errno));
+	char dir[4096], img[4200], uds[4200], ini[9000];
+	cr_assert_eq(harness_mkdtemp("stop", dir, sizeof(dir)), 0, "mkdtemp: %s", strerror(errno));
+	snprintf(img, sizeof(img), "%s/disk.img", dir);
+	snprintf(uds, sizeof(uds), "%s/vsock", dir);
+	cr_assert(strlen(uds) < 100, "%s: $TMPDIR too long for a socket path: %s", c->name, uds);
+	FILE *f = fopen(img, "we");
+	cr_assert(f && ftruncate(fileno(f), 1 << 20) == 0, "%s", img);
+	fclose(f);
+	snprintf(ini, sizeof(ini), "[drive.d0]\npath = %s\n\n[vsock]\ncid = 3\nuds_path = %s\n",
+		 img, uds);
+	struct termios before, during, after;
+	cr_assert_eq(tcgetattr(pty.slave, &before), 0);
+
+	struct guest_opts o = {.cmdline = "test=idle",
+			       .console_input = true,
+			       .extra_ini = ini,
+			       .pty = &pty,
+			       .timings = TIMINGS_JSON};
+	struct guest_result r;
+	cr_assert_eq(guest_start(&o, &r), 0, "%s: %s", c->name, r.desc);
+	bool idle = guest_wait_output(&r, "minnow-test: idle", WAIT_MS);
+	if (!idle) {
+		guest_wait(&r);
+		cr_assert_fail("%s: the guest never said it was idle: %s", c->name, guest_ctx(&r));
+	}
+	/* While it runs: raw mode, the socket is there, the image is locked. */
+	cr_expect_eq(tcgetattr(pty.slave, &during), 0);
+	cr_expect(!(during.c_lflag & (ICANON | ECHO | ISIG)),
+		  "%s: console input on a terminal must be in raw mode (c_lflag 0x%x)", c->name,
+		  (unsigned)during.c_lflag);
+	struct stat st;
+	cr_expect(stat(uds, &st) == 0 && S_ISSOCK(st.st_mode), "%s: no vsock socket %s: %s",
+		  c->name, uds, strerror(errno));
+	struct guest_opts o2 = {.cmdline = "test=hello", .extra_ini = ini};
+	struct guest_result r2;
+	guest_run(&o2, &r2);
+	cr_expect(r2.status == 2 && strstr(r2.err, "in use by another process (flock)"),
+		  "%s: a second minnow must find the image locked: %s", c->name, guest_ctx(&r2));
+	guest_result_free(&r2);
+
+	switch (c->how) {
+	case STOP_SIGNAL:
+		kill(r.pid, c->sig);
+		break;
+	case STOP_ESCAPE:
+		cr_expect_eq(write(pty.master, "\x01x", 2), 2);
+		break;
+	case STOP_HANGUP:
+		/* The harness reads the master: forget it before it closes. */
+		close(pty.master);
+		pty.master = -1;
+		r.fd_out = -1;
+		break;
+	}
+	guest_wait(&r);
+	cr_assert(r.ran && !r.timed_out && r.signal == 0, "%s: minnow did not exit by itself: %s",
+		  c->name, guest_ctx(&r));
+	char reason[32] = "";
+	cr_expect_eq(r.status, c->status, "%s: want exit status %d: %s", c->name, c->status,
+		     guest_ctx(&r));
+	cr_expect(
+	    guest_json(r.err, "exit_reason", reason, sizeof(reason)) && !strcmp(reason, "signal"),
+	    "%s: want exit_reason \"signal\", got \"%s\": %s", c->name, reason, guest_ctx(&r));
+	if (c->how == STOP_ESCAPE)
+		cr_expect(strstr(r.err, "quit requested (Ctrl-A x)"),
+			  "%s: stderr should say why: %s", c->name, guest_ctx(&r));
+	/* A hung-up terminal keeps no settings to compare. */
+	if (c->how != STOP_HANGUP) {
+		cr_expect_eq(tcgetattr(pty.slave, &after), 0);
+		cr_expect(same_termios(&before, &after),
+			  "%s: terminal settings not restored (c_lflag 0x%x before, 0x%x after)",
+			  c->name, (unsigned)before.c_lflag, (unsigned)after.c_lflag);
+	}
+	/* minnow removes the vsock socket file it made; nothing else holds
+	 * the terminal or the image. */
+	errno = 0;
+	cr_expect(lstat(uds, &st) < 0 && errno == ENOENT,
+		  "%s: the vsock socket %s is still there after minnow exited", c->name, uds);
+	char who[128];
+	cr_expect(!harness_fd_holder(pty.name, who, sizeof(who)),
+		  "%s: %s still holds the terminal %s after minnow exited", c->name, who, pty.name);
+	cr_expect(!harness_fd_holder(img, who, sizeof(who)),
+		  "%s: %s still holds the image %s after minnow exited", c->name, who, img);
+	/* The lock went with it: the next VM gets the image. */
+	guest_run(&o2, &r2);
+	cr_expect(r2.status == 0 && guest_has_line(&r2, "hello from"),
+		  "%s: the image must be free right after minnow exited: %s", c->name,
+		  guest_ctx(&r2));
+	guest_result_free(&r2);
+	guest_result_free(&r);
+	harness_pty_close(&pty);
+	unlink(img);
+	unlink(uds);
+	rmdir(dir);
+}
+
+/* ---- exit status 1: the host fails minnow while it starts the VM ---- */
+
+/* With too few file descriptors minnow cannot start (exit_reason
+ * startup_failed); with just enough to create the VM, setting up the run
+ * loop fails: still status 1, now "host_error". Found by raising
+ * RLIMIT_NOFILE one at a time from where nothing works. */
+Test(lifecycle, host_error)
+{
+	harness_require_kvm();
+	struct guest_opts o = {.cmdline = "test=hello", .timings = TIMINGS_JSON};
+	struct guest_result r;
+	char reason[32] = "", first[32] = "";
+	unsigned limit;
+	bool host_error = false;
+	for (limit = 4; limit < 64 && !host_error; limit++) {
+		o.nofile = limit;
+		cr_assert_eq(guest_run(&o, &r), 0, "%s", r.desc);
+		cr_assert(r.ran && !r.timed_out && r.signal == 0, "nofile %u: %s", limit,
+			  guest_ctx(&r));
+		/* Without the config file read there is no report at all. */
+		if (!guest_json(r.err, "exit_reason", reason, sizeof(reason)))
+			snprintf(reason, sizeof(reason), "(no report)");
+		if (!first[0] && r.status == 1)
+			snprintf(first, sizeof(first), "%s", reason);
+		if (strcmp(reason, "startup_failed") != 0 && strcmp(reason, "(no report)") != 0) {
+			cr_expect_eq(r.status, 1,
+				     "nofile %u: the first run that got past start-up must fail "
+				     "with 1 (host error), not run the guest: %s",
+				     limit, guest_ctx(&r));
+			cr_expect_str_eq(reason, "host_error", "nofile %u: exit_reason: %s", limit,
+					 guest_ctx(&r));
+			cr_expect(strstr(r.err, "Too many open files"),
+				  "nofile %u: stderr should name the failure: %s", limit,
+				  guest_ctx(&r));
+			char end[32] = "";
+			cr_expect(guest_json(r.err, "vm_end_us", end, sizeof(end)) &&
+				      strcmp(end, "null") != 0,
+				  "nofile %u: vm_end_us must be set: %s", limit, guest_ctx(&r));
+			host_error = true;
+		}
+		if (!host_error)
+			guest_result_free(&r);
+	}
+	cr_assert(host_error, "no RLIMIT_NOFILE below 64 got minnow past start-up");
+	cr_expect_str_eq(first, "startup_failed",
+			 "fewer descriptors must fail start-up with status 1 (\"%s\")", first);
+	guest_result_free(&r);
+}
+
+/* ---- --timings (text) ---- */
+
+static const char *const phases[] = {"config_parsed_us", "vm_created_us", "memory_ready_us",
+				     "kernel_loaded_us", "first_run_us",  "boot_complete_us",
+				     "vm_end_us"};
+
+Test(lifecycle, timings_text)
+{
+	struct guest_opts o = {.cmdline = "test=hello", .timings = TIMINGS_TEXT};
+	struct guest_result r;
+	guest_run_ok(&o, &r);
+	cr_expect_eq(r.status, 0, "hello must exit 0: %s", guest_ctx(&r));
+	cr_expect(strstr(r.err, "minnow timings (microseconds since start):\n"),
+		  "no timings header: %s", guest_ctx(&r));
+	unsigned long long prev = 0;
+	for (size_t i = 0; i < HARNESS_N(phases); i++) {
+		char key[48];
+		snprintf(key, sizeof(key), "\n  %s ", phases[i]);
+		const char *p = strstr(r.err, key);
+		unsigned long long v = 0;
+		cr_expect(p && sscanf(p + strlen(key), "%llu", &v) == 1,
+			  "no number on the %s line: %s", phases[i], guest_ctx(&r));
+		cr_expect(v >= prev, "%s = %llu comes before the previous phase (%llu): %s",
+			  phases[i], v, prev, guest_ctx(&r));
+		prev = v;
+	}
+	/* Microseconds since minnow started, which the harness timed. */
+	cr_expect(prev > 0 && prev <= r.wall_ms * 1000 + 1000,
+		  "vm_end_us %llu not within the %.0f ms minnow ran: %s", prev, r.wall_ms,
+		  guest_ctx(&r));
+	unsigned long long rss = 0, touched = 0;
+	const char *p = strstr(r.err, "  peak RSS ");
+	cr_expect(
+	    p && sscanf(p, "  peak RSS %llu KiB, guest RAM touched %llu KiB", &rss, &touched) == 2,
+	    "no 'peak RSS N KiB, guest RAM touched N KiB' line: %s", guest_ctx(&r));
+	cr_expect(rss > 0 && touched > 0 && touched <= 64 * 1024,
+		  "peak RSS %llu KiB, touched %llu KiB of 64 MiB: %s", rss, touched, guest_ctx(&r));
+	cr_expect(strstr(r.err, "\n  exits to userspace "), "no exits line: %s", guest_ctx(&r));
+	cr_expect(strstr(r.err, "\n  exit: status 0 (guest_exit)\n"),
+		  "want '  exit: status 0 (guest_exit)': %s", guest_ctx(&r));
+	guest_result_free(&r);
+}
+
+/* ---- [vm] prefault: all of guest RAM resident before the guest runs ---- */
+
+struct prefault_case {
+	const char *set;
+	bool all; /* guest_touched_kib == memory, else well below it */
+};
+
+static const struct prefault_case prefault_cases[] = {
+    {"vm.prefault=on", true},
+    {"vm.prefault=off", false},
+};
+
+ParameterizedTestParameters(lifecycle, prefault)
+{
+	HARNESS_ROWS(prefault_cases);
+}
+
+ParameterizedTest(int *row, lifecycle, prefault)
+{
+	const struct prefault_case *c = &prefault_cases[*row];
+	const char *sets[] = {c->set, NULL};
+	struct guest_opts o = {
+	    .cmdline = "test=hello", .memory = "64M", .sets = sets, .timings = TIMINGS_JSON};
+	struct guest_result r;
+	guest_run_ok(&o, &r);
+	cr_expect_eq(r.status, 0, "%s: hello must exit 0: %s", c->set, guest_ctx(&r));
+	char v[32] = "";
+	unsigned long long kib = 0;
+	cr_assert(guest_json(r.err, "guest_touched_kib", v, sizeof(v)) &&
+		      sscanf(v, "%llu", &kib) == 1,
+		  "%s: no guest_touched_kib: %s", c->set, guest_ctx(&r));
+	if (c->all)
+		cr_expect_eq(kib, 64 * 1024, "%s: %llu KiB of 64 MiB resident: %s", c->set, kib,
+			     guest_ctx(&r));
+	else
+		cr_expect(kib < 32 * 1024, "%s: %llu KiB of 64 MiB resident for hello: %s", c->set,
+			  kib, guest_ctx(&r));
+	guest_result_free(&r);
+}
