@@ -34,8 +34,14 @@ extern char **environ;
 void harness_require_kvm(void)
 {
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		cr_skip_test("no usable /dev/kvm: %s", strerror(errno));
+	if (fd < 0) {
+		const char *req = getenv("MINNOW_REQUIRE_KVM");
+		if (req && !strcmp(req, "1"))
+			cr_assert_fail("no usable /dev/kvm: %s (MINNOW_REQUIRE_KVM=1)",
+				       strerror(errno));
+		else
+			cr_skip_test("no usable /dev/kvm: %s", strerror(errno));
+	}
 	close(fd);
 }
 

@@ -83,7 +83,8 @@ struct guest_result {
 };
 
 /* Skips the current Criterion test (cr_skip_test) when /dev/kvm cannot be
- * opened read-write; must be called from a test body. */
+ * opened read-write, or fails it when MINNOW_REQUIRE_KVM=1; must be called
+ * from a test body. */
 void harness_require_kvm(void);
 
 /* Absolute path of the firmware image: $FIRMWARE_DIR (default
