@@ -251,46 +251,58 @@ static int switch_root(const char *dev, const char *type, bool ro)
 
 /* ---- the command -------------------------------------------------------- */
 
-/* Makes fds 0-2 the device behind /dev/console (the last name in
- * /sys/class/tty/console/active, e.g. ttyS0 or hvc0), when it can be opened. */
-static void open_console_tty(void)
+/* Opens the device behind /dev/console (the last name in
+ * /sys/class/tty/console/active, e.g. ttyS0 or hvc0) and makes it the
+ * controlling terminal of init's own new session. init, not the command,
+ * leads the session because a session leader's exit hangs its terminal up,
+ * and a hangup throws away what the UART has not sent yet: the end of the
+ * command's output. Returns the fd, or -1 when there is no such device. */
+static int console_session(void)
 {
 	char names[128], path[160];
 	int fd = open("/sys/class/tty/console/active", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return;
+		return -1;
 	ssize_t n = read(fd, names, sizeof(names) - 1);
 	close(fd);
 	if (n <= 0)
-		return;
+		return -1;
 	names[n] = '\0';
 	names[strcspn(names, "\n")] = '\0';
 	char *last = strrchr(names, ' ');
 	last = last ? last + 1 : names;
 	if (!*last)
-		return;
+		return -1;
 	snprintf(path, sizeof(path), "/dev/%s", last);
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	for (int i = 0; i < 3; i++)
-		dup2(fd, i);
-	if (fd > 2)
-		close(fd);
+	setsid();
+	fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd >= 0 && ioctl(fd, TIOCSCTTY, 0))
+		DEBUG("%s as controlling terminal: %s", path, strerror(errno));
+	return fd;
 }
 
-static pid_t start(const char *cmd)
+/* Runs cmd (NULL: an interactive shell) in a process group of its own, the
+ * foreground one of tty (the console's real device, not /dev/console, which
+ * cannot be a controlling terminal) so that a shell gets job control and ^C.
+ * Returns the child's pid, or -1. */
+static pid_t start(const char *cmd, int tty)
 {
 	pid_t pid = fork();
-	if (pid != 0)
+	if (pid != 0) {
+		if (pid > 0)
+			setpgid(pid, pid); /* whichever of the two runs first */
 		return pid;
+	}
 
-	/* Child: own session with the console's real device (not
-	 * /dev/console, which cannot be a controlling terminal) as controlling
-	 * terminal, so an interactive shell gets job control and ^C. */
-	setsid();
-	open_console_tty();
-	ioctl(STDIN_FILENO, TIOCSCTTY, 0);
+	setpgid(0, 0);
+	if (tty >= 0) {
+		tcsetpgrp(tty, getpid()); /* SIGTTOU is still ignored here */
+		for (int i = 0; i < 3; i++)
+			dup2(tty, i);
+	}
+	signal(SIGTTOU, SIG_DFL);
+	signal(SIGTTIN, SIG_DFL);
+	signal(SIGTSTP, SIG_DFL);
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -389,7 +401,8 @@ int main(void)
 		say("ready");
 	DEBUG("running %s", cmd ? cmd : DEFAULT_SHELL);
 
-	pid_t pid = start(cmd);
+	int tty = console_session();
+	pid_t pid = start(cmd, tty);
 	int status = 1;
 	if (pid < 0)
 		say("fork: %s", strerror(errno));
@@ -398,7 +411,7 @@ int main(void)
 
 	/* Let the console finish sending what the command wrote: minnow ends
 	 * the VM at the EXIT write, and the UART sends at its own pace. */
-	tcdrain(STDOUT_FILENO);
+	tcdrain(tty >= 0 ? tty : STDOUT_FILENO);
 	sync();
 	/* A read-only remount checkpoints ext4's journal: the image is then
 	 * readable by tools that do not replay it. */
