@@ -21,14 +21,8 @@ CONFIG=examples/hello.ini
 PVH=build/firmware/minnow-test.elf
 OUT=build/bench/results.json
 
-for v in "BENCH_RUNS=$RUNS" "BENCH_TIMEOUT=$TIMEOUT"; do
-	case ${v#*=} in
-	'' | *[!0-9]* | 0)
-		echo "bench: ${v%%=*} must be a positive integer, not '${v#*=}'" >&2
-		exit 2
-		;;
-	esac
-done
+. tests/bench/lib.sh
+positive_ints "BENCH_RUNS=$RUNS" "BENCH_TIMEOUT=$TIMEOUT"
 
 # No usable /dev/kvm here (and not already inside L1): measure inside the L1
 # host, where the figures are TCG timings and only the ratios count.

@@ -34,15 +34,9 @@ GUEST_MEM=128M
 # is in slot 7. The firmware uses no ACPI, so acpi=off it is.
 QEMU_LAYOUT=0xfeb00000,0x200,8,5
 
-for v in "BENCH_BLK_RUNS=$RUNS" "BENCH_BLK_MS=$MS" "BENCH_BLK_MIB=$MIB" \
-	"BENCH_BLK_TIMEOUT=$TIMEOUT"; do
-	case ${v#*=} in
-	'' | *[!0-9]* | 0)
-		echo "bench: ${v%%=*} must be a positive integer, not '${v#*=}'" >&2
-		exit 2
-		;;
-	esac
-done
+. tests/bench/lib.sh
+positive_ints "BENCH_BLK_RUNS=$RUNS" "BENCH_BLK_MS=$MS" "BENCH_BLK_MIB=$MIB" \
+	"BENCH_BLK_TIMEOUT=$TIMEOUT"
 if [ "$MIB" -lt 4 ]; then
 	echo "bench: BENCH_BLK_MIB must be at least 4 (two 1 MiB requests and room)" >&2
 	exit 2

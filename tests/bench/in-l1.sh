@@ -29,7 +29,7 @@ EOF
 } >"$L1SCRIPT"
 
 files=
-for f in tests/bench/bench.sh tests/bench/blk.sh examples/hello.ini build/bench-runner \
+for f in tests/bench/bench.sh tests/bench/blk.sh tests/bench/lib.sh examples/hello.ini build/bench-runner \
 	build/bench-hostread build/firmware/minnow-test.elf; do
 	files="$files $f:/src/$f"
 done

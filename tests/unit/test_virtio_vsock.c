@@ -383,8 +383,6 @@ static bool read_line(int fd, char *buf, size_t len)
 	return false;
 }
 
-/* The host connects to guest port `gport` and the guest accepts. Returns
- * the host's socket. */
 /* The host connects and asks for guest port `gport`; the guest receives the REQUEST, which
  * fills c's ports and the device's credit. Returns the host's socket. */
 static int host_asks(struct gconn *c, uint32_t gport)
