@@ -2,7 +2,8 @@
 # "TEST <tier> <suite::name> PASS|FAIL|SKIP <reason>" (awk -v tier=NAME).
 # A failure's reason is Criterion's note on the "not ok" line (timed out,
 # unexpected signal) followed by the first line of its first failed
-# assertion ("file:line: message").
+# assertion ("file:line: message"). Criterion gives every case of a
+# parameterized test the same name: the second and later get "#2", "#3"...
 
 function flush() {
 	if (name != "")
@@ -18,6 +19,8 @@ function flush() {
 	name = line
 	sub(/ .*/, "", name)
 	reason = substr(line, length(name) + 1)
+	if (++seen[name] > 1)
+		name = name "#" seen[name]
 	if (status == "PASS" && reason ~ /# SKIP/) {
 		status = "SKIP"
 		sub(/.*# SKIP */, "", reason)
