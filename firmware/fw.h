@@ -122,6 +122,7 @@ void ioapic_route(unsigned pin, unsigned vector, bool level, unsigned dest);
 
 /* The smp scenario; returns the exit status. */
 int test_smp(const struct fw_boot_info *bi);
+int test_smp_end(const struct fw_boot_info *bi);
 /* C entry of an application processor, on its own stack (entry.S). */
 __attribute__((noreturn)) void ap_main(void);
 

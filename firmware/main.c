@@ -17,6 +17,7 @@ static const struct scenario scenarios[] = {
     {"hello", test_hello},
     {"bootinfo", test_bootinfo},
     {"smp", test_smp},
+    {"smp-end", test_smp_end},
     {"console-echo", test_console_echo},
     {"portio", test_portio},
     {"triple-fault", test_triple_fault},

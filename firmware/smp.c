@@ -1,6 +1,7 @@
 /* smp.c - the smp scenario: start every application processor with
  * INIT-SIPI-SIPI through the xAPIC, let each report its APIC ID, and compare
- * the count with cpus=N from the command line. */
+ * the count with cpus=N from the command line; and smp-end: every CPU ends
+ * the VM at the same moment. */
 #include "fw.h"
 #include "io.h"
 #include "trampoline.h"
@@ -17,6 +18,11 @@
 static uint32_t ap_slots;    /* next free slot in ap_ids */
 static uint32_t ap_reported; /* APs whose ID is stored */
 static uint32_t ap_ids[FW_MAX_CPUS];
+static uint32_t end_together; /* smp-end: APs wait for end_go, then exit */
+static uint32_t end_go;
+
+/* The status every CPU of smp-end writes to the EXIT register. */
+#define SMP_END_STATUS 42
 
 void ap_main(void)
 {
@@ -26,6 +32,11 @@ void ap_main(void)
 		ap_ids[slot] = id;
 		__atomic_fetch_add(&ap_reported, 1, __ATOMIC_RELEASE);
 	}
+	if (__atomic_load_n(&end_together, __ATOMIC_ACQUIRE)) {
+		while (!__atomic_load_n(&end_go, __ATOMIC_ACQUIRE))
+			barrier();
+		fw_exit(SMP_END_STATUS);
+	}
 	cpu_halt_forever();
 }
 
@@ -34,19 +45,25 @@ static uint32_t reported(void)
 	return __atomic_load_n(&ap_reported, __ATOMIC_ACQUIRE);
 }
 
-int test_smp(const struct fw_boot_info *bi)
+/* cpus=N from the command line in *expect (0 when absent); false when bad. */
+static bool expected_cpus(const struct fw_boot_info *bi, uint64_t *expect)
 {
 	char buf[16];
-	uint64_t expect = 0;
+	*expect = 0;
 	if (cmdline_value(bi->cmdline, "cpus", buf, sizeof(buf)) &&
-	    (!parse_u64(buf, &expect) || expect < 1 || expect > FW_MAX_CPUS)) {
+	    (!parse_u64(buf, expect) || *expect < 1 || *expect > FW_MAX_CPUS)) {
 		fw_printf("minnow-test: bad cpus=%s\n", buf);
-		return FW_EXIT_USAGE;
+		return false;
 	}
+	return true;
+}
 
+/* Starts every AP and waits until `expect` CPUs in all (0: as many as
+ * answer) have reported; returns how many APs did. */
+static uint32_t start_aps(uint64_t expect)
+{
 	memcpy((void *)(uintptr_t)AP_TRAMPOLINE_ADDR, ap_trampoline_start,
 	       (size_t)(ap_trampoline_end - ap_trampoline_start));
-	unsigned bsp = lapic_id();
 	lapic_enable();
 	lapic_send_ipi(0, ICR_ALL_BUT_SELF | ICR_ASSERT | ICR_LEVEL | ICR_INIT);
 	fw_delay_us(10000);
@@ -61,8 +78,16 @@ int test_smp(const struct fw_boot_info *bi)
 		barrier();
 	if (reported() >= want_aps)
 		fw_delay_us(EXTRA_WAIT_US);
+	return reported();
+}
 
-	uint32_t n = reported();
+int test_smp(const struct fw_boot_info *bi)
+{
+	uint64_t expect;
+	if (!expected_cpus(bi, &expect))
+		return FW_EXIT_USAGE;
+	unsigned bsp = lapic_id();
+	uint32_t n = start_aps(expect);
 	unsigned ids[FW_MAX_CPUS + 1];
 	ids[0] = bsp;
 	for (uint32_t i = 0; i < n; i++)
@@ -82,4 +107,18 @@ int test_smp(const struct fw_boot_info *bi)
 	if (!expect)
 		return FW_EXIT_OK;
 	return n == expect ? FW_EXIT_OK : FW_EXIT_FAIL;
+}
+
+int test_smp_end(const struct fw_boot_info *bi)
+{
+	uint64_t expect;
+	if (!expected_cpus(bi, &expect))
+		return FW_EXIT_USAGE;
+	__atomic_store_n(&end_together, 1, __ATOMIC_RELEASE);
+	uint32_t n = start_aps(expect) + 1;
+	fw_printf("minnow-test: smp-end cpus=%u status=%d\n", n, SMP_END_STATUS);
+	if (expect && n != expect)
+		return FW_EXIT_FAIL;
+	__atomic_store_n(&end_go, 1, __ATOMIC_RELEASE);
+	fw_exit(SMP_END_STATUS);
 }

@@ -295,6 +295,34 @@ ParameterizedTest(int *row, smp, vcpus)
 	guest_result_free(&r);
 }
 
+/* Every vCPU writes the EXIT register at the same moment, many times over:
+ * the first one ends the VM, the others' vm_end() calls and kicks race the
+ * main thread's joins (run it under --enable-sanitizers or --enable-tsan
+ * too). Each run must end with the guest's status, never a crash. */
+#define SMP_END_RUNS 25
+
+Test(smp, all_cpus_end_the_vm_at_once)
+{
+	for (int i = 0; i < SMP_END_RUNS; i++) {
+		struct guest_opts o = {.image = FW_PVH,
+				       .cmdline = "test=smp-end cpus=4",
+				       .vcpus = 4,
+				       .timings = TIMINGS_JSON};
+		struct guest_result r;
+		guest_run_ok(&o, &r);
+		char reason[32] = "";
+		guest_json(r.err, "exit_reason", reason, sizeof(reason));
+		cr_assert(guest_has_line(&r, "smp-end cpus=4"),
+			  "run %d: not all 4 CPUs came up: %s", i + 1, guest_ctx(&r));
+		cr_assert_eq(r.status, 42, "run %d: want the guest's status 42: %s", i + 1,
+			     guest_ctx(&r));
+		cr_assert_str_eq(reason, "guest_exit", "run %d: %s", i + 1, guest_ctx(&r));
+		cr_assert(r.err[0] == '{' && strchr(r.err, '\n') == r.err + r.err_len - 1,
+			  "run %d: want only the timings on stderr: %s", i + 1, guest_ctx(&r));
+		guest_result_free(&r);
+	}
+}
+
 /* ---- every way the VM ends: exit status and exit_reason ---- */
 
 /* README.md "Exit status". 1 (host error) and 128+N (signals) are in
