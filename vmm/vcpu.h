@@ -23,10 +23,12 @@ struct vcpu {
 int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned index);
 
 /* Starts the vCPU's thread, which runs the guest until the VM ends.
- * Returns 0 or -errno. */
+ * Returns 0 or -errno. The caller holds vm.c's end lock (vm_run), so that
+ * vm_end() sees thread_started and the thread id consistently. */
 int vcpu_start(struct vcpu *vcpu);
 
-/* Makes a running KVM_RUN return promptly (immediate_exit + signal). */
+/* Makes a running KVM_RUN return promptly (immediate_exit + signal).
+ * Called by vm_end() only, under its lock: never after vcpu_destroy(). */
 void vcpu_kick(struct vcpu *vcpu);
 
 /* Waits for the thread (if started) and frees the vCPU. */

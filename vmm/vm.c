@@ -45,6 +45,10 @@ const char *vm_end_reason_name(enum vm_end_reason reason)
 	return end_reason_names[reason];
 }
 
+/* Orders the end of the VM against the main thread's joins: the first
+ * vm_end() records the reason and kicks every started vCPU while holding it,
+ * vcpu_start() marks a thread started under it, and vm_run() takes it once
+ * before joining, so no kick can reach a vCPU that is joined or unmapped. */
 static pthread_mutex_t end_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void vm_end(struct vm *vm, enum vm_end_reason reason, int status)
@@ -57,12 +61,12 @@ void vm_end(struct vm *vm, enum vm_end_reason reason, int status)
 	vm->end_reason = reason;
 	vm->exit_status = status;
 	atomic_store(&vm->ended, 1);
+	for (unsigned i = 0; i < vm->n_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
 	pthread_mutex_unlock(&end_lock);
 	timing_mark(T_VM_END);
 	if (vm->end_fd >= 0)
 		(void)eventfd_write(vm->end_fd, 1);
-	for (unsigned i = 0; i < vm->n_vcpus; i++)
-		vcpu_kick(&vm->vcpus[i]);
 }
 
 static int add_memslot(struct vm *vm, uint32_t slot, gpa_t gpa, uint64_t size, void *host)
@@ -415,7 +419,10 @@ int vm_run(struct vm *vm)
 		return vm->exit_status;
 	}
 	for (unsigned i = 0; i < vm->n_vcpus && !atomic_load(&vm->ended); i++) {
-		if (vcpu_start(&vm->vcpus[i]) < 0) {
+		pthread_mutex_lock(&end_lock);
+		r = vcpu_start(&vm->vcpus[i]);
+		pthread_mutex_unlock(&end_lock);
+		if (r < 0) {
 			vm_end(vm, END_HOST_ERROR, EXIT_HOST_FAILURE);
 			break;
 		}
@@ -430,7 +437,11 @@ int vm_run(struct vm *vm)
 		for (int i = 0; i < n; i++)
 			handle_event(vm, &l, evs[i].data.u64);
 	}
-	/* vm_end() has kicked every vCPU out of KVM_RUN: join them. */
+	/* vm_end() has kicked every vCPU out of KVM_RUN, under end_lock:
+	 * once the lock is ours its kicks are done, and later calls return at
+	 * once. Join them. */
+	pthread_mutex_lock(&end_lock);
+	pthread_mutex_unlock(&end_lock);
 	for (unsigned i = 0; i < vm->n_vcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	loop_teardown(&l);
