@@ -3,16 +3,11 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "log.h"
-
-/* How long a THR write may wait for a non-blocking out_fd to drain before
- * the byte is dropped (and later output is dropped until a write succeeds). */
-#define UART_OUT_WAIT_MS 100
 
 #define UART_IER_MASK	(UART_ERBFI | UART_ETBEI | UART_ELSI | UART_EDSSI)
 #define UART_MCR_MASK	(UART_DTR | UART_RTS | UART_OUT1 | UART_OUT2 | UART_LOOP)
@@ -121,33 +116,6 @@ static void rx_clear(struct uart *u)
 	maybe_wake(u);
 }
 
-/* Writes one byte to out_fd: retried on EINTR, waited for (bounded) when
- * the fd is non-blocking and full, dropped on any other error. */
-static void out_byte(struct uart *u, uint8_t byte)
-{
-	if (u->out_fd < 0)
-		return;
-	for (;;) {
-		ssize_t n = write(u->out_fd, &byte, 1);
-		if (n == 1) {
-			u->out_stalled = false;
-			return;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !u->out_stalled) {
-			struct pollfd pfd = {.fd = u->out_fd, .events = POLLOUT};
-			int r = poll(&pfd, 1, UART_OUT_WAIT_MS);
-			if (r > 0)
-				continue;
-			if (r < 0 && errno == EINTR)
-				continue;
-			u->out_stalled = true;
-		}
-		return; /* dropped */
-	}
-}
-
 static void write_thr(struct uart *u, uint8_t val)
 {
 	u->thr_irq_pending = false;
@@ -158,7 +126,8 @@ static void write_thr(struct uart *u, uint8_t val)
 		else
 			u->lsr_err |= UART_OE;
 	} else {
-		out_byte(u, val);
+		out_sink_batch(&u->out);
+		out_sink_write(&u->out, &val, 1);
 	}
 	/* The byte left at once: THR is empty again. */
 	u->thr_irq_pending = true;
@@ -308,7 +277,7 @@ const struct mmio_ops uart_mmio_ops = {
 int uart_init(struct uart *u, int out_fd, const struct irq_sink *irq, unsigned gsi)
 {
 	memset(u, 0, sizeof(*u));
-	u->out_fd = out_fd;
+	out_sink_init(&u->out, out_fd, "uart");
 	u->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (u->wake_fd < 0)
 		return -errno;

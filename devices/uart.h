@@ -11,6 +11,7 @@
 
 #include "bus.h"
 #include "irq.h"
+#include "out_sink.h"
 
 #define UART_FIFO_SIZE 16   /* the 16550A's FIFO depth (loopback capacity) */
 #define UART_INPUT_BUF 4096 /* bytes of host input the UART holds for the guest */
@@ -80,8 +81,8 @@ enum uart_reg {
  * touched with `lock` held. */
 struct uart {
 	pthread_mutex_t lock;
-	int out_fd;  /* -1: output discarded; not owned (never closed) */
-	int wake_fd; /* eventfd made by uart_init(), see uart_rx_space() */
+	struct out_sink out; /* THR bytes go here, one batch per byte */
+	int wake_fd;	     /* eventfd made by uart_init(), see uart_rx_space() */
 	struct irq_sink irq;
 	unsigned gsi;
 	/* registers as the guest programmed them */
@@ -91,7 +92,6 @@ struct uart {
 	bool thr_irq_pending; /* THR-empty interrupt not yet acknowledged */
 	bool irq_level;	      /* the level last passed to irq.set_level */
 	bool input_blocked;   /* the feeder was told there is no room */
-	bool out_stalled;     /* out_fd would block: drop output without waiting */
 	/* input: bytes waiting to be read by the guest (ring) */
 	uint8_t in[UART_INPUT_BUF];
 	size_t in_head, in_len;
@@ -103,7 +103,8 @@ struct uart {
  * Nothing a guest does here can crash the VMM. */
 extern const struct mmio_ops uart_mmio_ops;
 
-/* Initialises `u`: output to out_fd (-1 for none), interrupts to irq/gsi
+/* Initialises `u`: output to out_fd (-1 for none; never closed here)
+ * through an out_sink (u->out: a caller may set its on_gone), interrupts to irq/gsi
  * (irq may be NULL: no interrupts). irq->set_level() is called with the
  * UART's lock held, only when the line level changes (level = an interrupt
  * is pending && MCR.OUT2 && !loopback); it must not call back into the

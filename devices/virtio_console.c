@@ -26,11 +26,6 @@
 #define TX_QUEUE 1 /* transmitq: guest to host */
 #define F_SIZE	 (1ULL << VIRTIO_CONSOLE_F_SIZE)
 
-/* Writes that make no progress although poll() said the fd was writable
- * (EAGAIN from an fd someone made non-blocking) before output counts as
- * stalled. */
-#define OUT_MAX_IDLE_WRITES 100
-
 struct virtio_console {
 	struct event_loop *loop;
 	struct virtio_mmio *t; /* set at activate; used by the input callback */
@@ -41,15 +36,9 @@ struct virtio_console {
 	bool size_told;	     /* the driver was sent a config interrupt */
 
 	/* output */
-	int out_fd;		 /* -1: output = none */
-	bool out_owned;		 /* opened here: closed at destroy */
-	bool out_poll;		 /* pipe, terminal, socket: poll before writing */
-	bool out_stalled;	 /* gave up waiting: drop until writable again */
-	bool stall_logged;	 /* the stall message was printed */
-	bool write_error_logged; /* a write error was printed */
-	unsigned wait_left_ms;	 /* waiting budget of the current batch */
-	uint64_t tx_bytes;	 /* bytes the guest sent */
-	uint64_t dropped_bytes;	 /* of those, not written (stall, error, none) */
+	struct out_sink out; /* fd -1: output = none */
+	bool out_owned;	     /* fd opened here: closed at destroy */
+	uint64_t tx_bytes;   /* bytes the guest sent */
 
 	/* input */
 	int in_fd;	   /* -1: none */
@@ -61,13 +50,6 @@ struct virtio_console {
 	size_t pending_off, pending_len;
 	uint8_t pending[VIRTIO_CONSOLE_PENDING];
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* The size of the terminal on stdout; false when it is not one. */
 static bool term_size(uint16_t *cols, uint16_t *rows)
@@ -96,88 +78,6 @@ static void size_update(struct virtio_console *con, struct virtio_mmio *t, bool 
 
 /* ---- Output ---------------------------------------------------------------- */
 
-/* Waits until out_fd takes bytes (or reports an error, which write() will
- * then return), charging the time to the batch's budget. False when the
- * budget ran out, or at once while the output is stalled. */
-static bool out_writable(struct virtio_console *con)
-{
-	struct pollfd p = {.fd = con->out_fd, .events = POLLOUT};
-	for (;;) {
-		int timeout = con->out_stalled ? 0 : (int)con->wait_left_ms;
-		uint64_t start = timeout ? now_ms() : 0;
-		int n = poll(&p, 1, timeout);
-		if (timeout) {
-			uint64_t spent = now_ms() - start;
-			con->wait_left_ms -=
-			    spent < con->wait_left_ms ? (unsigned)spent : con->wait_left_ms;
-		}
-		if (n > 0 || (n < 0 && errno != EINTR))
-			return true;
-		if (n == 0 && (con->out_stalled || con->wait_left_ms == 0))
-			return false;
-	}
-}
-
-/* Output stopped taking bytes: drop `len` of them, and everything else
- * until it takes bytes again. */
-static void out_stall(struct virtio_console *con, size_t len)
-{
-	con->dropped_bytes += len;
-	con->out_stalled = true;
-	con->wait_left_ms = 0;
-	if (!con->stall_logged) {
-		con->stall_logged = true;
-		log_error("virtio-console: output blocked for %d ms; dropping guest output while "
-			  "it stays blocked",
-			  VIRTIO_CONSOLE_STALL_MS);
-	}
-}
-
-/* Writes [buf, buf + len) to the output: all of it, unless the output
- * stalls or fails (then the rest is dropped). */
-static void out_write(struct virtio_console *con, const uint8_t *buf, size_t len)
-{
-	size_t done = 0;
-	unsigned idle = 0;
-	if (con->out_fd < 0) {
-		con->dropped_bytes += len;
-		return;
-	}
-	while (done < len) {
-		size_t chunk = len - done;
-		if (con->out_poll) {
-			if (chunk > PIPE_BUF)
-				chunk = PIPE_BUF;
-			if (!out_writable(con)) {
-				out_stall(con, len - done);
-				return;
-			}
-		}
-		ssize_t n = write(con->out_fd, buf + done, chunk);
-		if (n > 0) {
-			done += (size_t)n;
-			con->out_stalled = false;
-			idle = 0;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if ((n == 0 || errno == EAGAIN || errno == EWOULDBLOCK) && con->out_poll) {
-			if (++idle < OUT_MAX_IDLE_WRITES)
-				continue;
-			out_stall(con, len - done);
-			return;
-		}
-		if (!con->write_error_logged) {
-			con->write_error_logged = true;
-			log_error("virtio-console: output: %s; dropping guest output",
-				  n < 0 ? strerror(errno) : "write returned 0");
-		}
-		con->dropped_bytes += len - done;
-		return;
-	}
-}
-
 /* queue_notify for transmitq: every chain's bytes to the output, in order. */
 static void tx_kick(struct virtio_console *con, struct virtio_mmio *t)
 {
@@ -188,14 +88,14 @@ static void tx_kick(struct virtio_console *con, struct virtio_mmio *t)
 	bool writable = false;
 	int r;
 	virtq_chain_init(&chain, segs, VIRTIO_CONSOLE_MAX_SEGS);
-	con->wait_left_ms = VIRTIO_CONSOLE_STALL_MS;
+	out_sink_batch(&con->out);
 	while ((r = virtq_pop(vq, &chain)) > 0) {
 		if (chain.num_readable != chain.num_segs) {
 			writable = true;
 			break;
 		}
 		for (unsigned i = 0; i < chain.num_readable; i++)
-			out_write(con, segs[i].host, segs[i].len);
+			out_sink_write(&con->out, segs[i].host, segs[i].len);
 		con->tx_bytes += chain.readable_bytes;
 		(void)virtq_push(vq, chain.head, 0);
 		pushed++;
@@ -448,18 +348,19 @@ struct virtio_console *virtio_console_create(const struct vm_config *cfg, int in
 	con->in_fd = in_fd;
 	con->in_pollable = true;
 	con->in_tty = in_fd >= 0 && isatty(in_fd);
+	int out_fd = -1;
 	switch (cfg->vconsole_output) {
 	case CONSOLE_STDIO:
-		con->out_fd = STDOUT_FILENO;
+		out_fd = STDOUT_FILENO;
 		con->size_offered = isatty(STDOUT_FILENO) && term_size(&con->cols, &con->rows) &&
 				    con->cols && con->rows;
 		if (!con->size_offered)
 			con->cols = con->rows = 0;
 		break;
 	case CONSOLE_FILE:
-		con->out_fd = open(cfg->vconsole_path.path,
-				   O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
-		if (con->out_fd < 0) {
+		out_fd = open(cfg->vconsole_path.path,
+			      O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+		if (out_fd < 0) {
 			snprintf(err, errlen, "%s: %s", cfg->vconsole_path.path, strerror(errno));
 			free(con);
 			return NULL;
@@ -467,25 +368,27 @@ struct virtio_console *virtio_console_create(const struct vm_config *cfg, int in
 		con->out_owned = true;
 		break;
 	case CONSOLE_SOCKET:
-		con->out_fd = connect_unix(cfg->vconsole_path.path, err, errlen);
-		if (con->out_fd < 0) {
+		out_fd = connect_unix(cfg->vconsole_path.path, err, errlen);
+		if (out_fd < 0) {
 			free(con);
 			return NULL;
 		}
 		con->out_owned = true;
 		if (con->in_fd < 0) /* the socket is the input too */
-			con->in_fd = con->out_fd;
+			con->in_fd = out_fd;
 		break;
 	case CONSOLE_NONE:
 	default:
-		con->out_fd = -1;
 		break;
 	}
-	struct stat st;
-	if (con->out_fd >= 0)
-		con->out_poll =
-		    fstat(con->out_fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode));
+	out_sink_init(&con->out, out_fd, "virtio-console");
 	return con;
+}
+
+void virtio_console_on_gone(struct virtio_console *con, void (*gone)(void *), void *opaque)
+{
+	con->out.on_gone = gone;
+	con->out.opaque = opaque;
 }
 
 void virtio_console_destroy(struct virtio_console *con)
@@ -494,10 +397,9 @@ void virtio_console_destroy(struct virtio_console *con)
 		return;
 	input_unwatch(con);
 	if (con->out_owned)
-		close(con->out_fd);
-	if (con->dropped_bytes && con->out_fd >= 0)
+		close(con->out.fd);
+	if (con->out.dropped && con->out.fd >= 0)
 		log_debug("virtio-console: %llu of %llu output bytes dropped",
-			  (unsigned long long)con->dropped_bytes,
-			  (unsigned long long)con->tx_bytes);
+			  (unsigned long long)con->out.dropped, (unsigned long long)con->tx_bytes);
 	free(con);
 }

@@ -6,12 +6,12 @@
 
 #include "config.h"
 #include "event_loop.h"
+#include "out_sink.h"
 #include "virtio_mmio.h"
 
 #define VIRTIO_CONSOLE_QUEUE_SIZE 256  /* QueueNumMax of receiveq and transmitq */
 #define VIRTIO_CONSOLE_MAX_SEGS	  64   /* segments accepted in one chain */
 #define VIRTIO_CONSOLE_PENDING	  4096 /* input read ahead of the guest's buffers */
-#define VIRTIO_CONSOLE_STALL_MS	  1000 /* longest wait for a blocked output */
 
 struct virtio_console;
 
@@ -35,14 +35,10 @@ struct virtio_console;
  * writable one on transmitq, a chain of more than VIRTIO_CONSOLE_MAX_SEGS
  * segments, or a bad chain is a guest error: DEVICE_NEEDS_RESET.
  *
- * Output. A write is retried on EINTR and short counts. Pipes, terminals
- * and sockets are polled before each write of at most PIPE_BUF bytes; when
- * one stays unwritable for VIRTIO_CONSOLE_STALL_MS in one batch, the rest
- * is dropped, and further output is dropped without waiting until it is
- * writable again (logged once). Write errors (EPIPE, ENOSPC...) drop the
- * bytes and are logged once. With a loop, transmitq runs on the loop
- * thread, whose signals are blocked: a closed pipe gives EPIPE, not
- * SIGPIPE.
+ * Output goes through an out_sink (out_sink.h: bounded waits, then
+ * dropped while stalled; EPIPE ends it), one batch per transmitq kick.
+ * With a loop, transmitq runs on the loop thread, whose signals are
+ * blocked: a closed pipe gives EPIPE, not SIGPIPE.
  *
  * Input. With a loop, in_fd is watched on it while the device is active
  * and the guest has receive buffers; each readiness event reads up to
@@ -67,6 +63,10 @@ extern const struct virtio_device_ops virtio_console_ops;
  * opened). */
 struct virtio_console *virtio_console_create(const struct vm_config *cfg, int in_fd,
 					     struct event_loop *loop, char *err, size_t errlen);
+
+/* Calls gone(opaque) once when the output's reader goes away (EPIPE; see
+ * out_sink.h). Call before the device is active. */
+void virtio_console_on_gone(struct virtio_console *con, void (*gone)(void *), void *opaque);
 
 /* Stops watching in_fd and frees the device (closes a file it opened);
  * NULL is fine. Call with the loop stopped, or else while the transport

@@ -1,6 +1,6 @@
 /* ends.c - the scenarios that end the VM in each way the platform knows
- * (or never end it themselves): idle, boot-hang, acpi-reset, acpi-poweroff,
- * exec-mmio and mmio-crc32. The ACPI ones find their registers as an OS would: RSDP
+ * (or never end it themselves): idle, uart-flood, boot-hang, acpi-reset,
+ * acpi-poweroff, exec-mmio and mmio-crc32. The ACPI ones find their registers as an OS would: RSDP
  * in the BIOS area, XSDT, FADT (reset register, sleep control register)
  * and \_S5 in the DSDT. */
 #include "fw.h"
@@ -48,6 +48,23 @@ int test_idle(const struct fw_boot_info *bi)
 	sleep_us((uint32_t)ms * 1000);
 	fw_printf("minnow-test: idle done after %lu ms\n", ms);
 	return FW_EXIT_OK;
+}
+
+/* test=uart-flood [kib=N]: N KiB (default 256) of 64-byte lines on the
+ * console, then "flood done" and halts for good (the host ends the VM). */
+int test_uart_flood(const struct fw_boot_info *bi)
+{
+	char arg[24];
+	uint64_t kib = 256;
+	if (cmdline_value(bi->cmdline, "kib", arg, sizeof(arg)) &&
+	    (!parse_u64(arg, &kib) || kib > 65536)) {
+		fw_printf("minnow-test: uart-flood: bad kib=%s\n", arg);
+		return FW_EXIT_USAGE;
+	}
+	for (uint64_t i = 0; i < kib * 16; i++)
+		fw_printf("minnow-test: flood %010lu .................................\n", i);
+	fw_printf("minnow-test: flood done\n");
+	cpu_halt_forever();
 }
 
 /* test=boot-hang: fw_main() has not written BOOT_DONE for this one. */

@@ -33,6 +33,7 @@ static const struct scenario scenarios[] = {
     {"blk-bench", test_blk_bench},
     {"blk-ioerr", test_blk_ioerr},
     {"idle", test_idle},
+    {"uart-flood", test_uart_flood},
     {"boot-hang", test_boot_hang},
     {"acpi-reset", test_acpi_reset},
     {"acpi-poweroff", test_acpi_poweroff},

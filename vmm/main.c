@@ -1,6 +1,7 @@
 /* main.c - the minnow command line: run or check a VM described by an ini file. */
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +135,9 @@ static void collect_report(struct vm *vm, struct run_report *rep)
 int main(int argc, char **argv)
 {
 	timing_start();
+	/* A closed stdout is an EPIPE the consoles handle (vm_console_gone),
+	 * not a death that leaves the terminal raw. */
+	signal(SIGPIPE, SIG_IGN);
 	struct options opt;
 	int r = parse_args(argc, argv, &opt);
 	if (r != 0)

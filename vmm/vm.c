@@ -69,6 +69,11 @@ void vm_end(struct vm *vm, enum vm_end_reason reason, int status)
 		(void)eventfd_write(vm->end_fd, 1);
 }
 
+void vm_console_gone(void *vm)
+{
+	vm_end(vm, END_SIGNAL, EXIT_SIGNAL_BASE + SIGPIPE);
+}
+
 static int add_memslot(struct vm *vm, uint32_t slot, gpa_t gpa, uint64_t size, void *host)
 {
 	struct kvm_userspace_memory_region region = {

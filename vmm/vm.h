@@ -109,6 +109,11 @@ int vm_run(struct vm *vm);
  * main loop and kicks every vCPU out of KVM_RUN. Any thread. */
 void vm_end(struct vm *vm, enum vm_end_reason reason, int status);
 
+/* An out_sink on_gone hook (opaque: the vm): the console's reader went
+ * away, so the VM ends as a local program would on SIGPIPE (status 141,
+ * exit_reason "signal"), with the terminal restored. Any thread. */
+void vm_console_gone(void *vm);
+
 /* Frees everything vm_create() made, in reverse order. */
 void vm_destroy(struct vm *vm);
 

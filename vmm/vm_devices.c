@@ -63,6 +63,8 @@ static int create_platform(struct vm *vm)
 	r = uart_init(&vm->uart, vm->console_fd, &sink, UART_GSI);
 	if (r < 0)
 		return r;
+	vm->uart.out.on_gone = vm_console_gone;
+	vm->uart.out.opaque = vm;
 	vm->uart_ready = true;
 	struct control_hooks control = {control_boot_done, control_exit, vm};
 	control_init(&vm->control, &control);
@@ -176,6 +178,8 @@ static int create_virtio(struct vm *vm)
 		    virtio_console_create(cfg, in_fd, &vm->loop, err, sizeof(err));
 		if (!con)
 			return backend_failed("vconsole", &cfg->vconsole_path.at, err);
+		if (cfg->vconsole_output == CONSOLE_STDIO)
+			virtio_console_on_gone(con, vm_console_gone, vm);
 		if (add_virtio(vm, &virtio_console_ops, con, destroy_console, "virtio-console") < 0)
 			return EXIT_HOST_FAILURE;
 	}

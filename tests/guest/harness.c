@@ -72,6 +72,11 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+double harness_now_ms(void)
+{
+	return now_ms();
+}
+
 /* Appends to a growing, NUL-terminated buffer (*data never NULL after). */
 static void append(char **data, size_t *len, size_t *cap, const char *p, size_t n)
 {
@@ -368,8 +373,11 @@ static int spawn(struct guest_result *r, int pin[2], int pout[2], int perr[2])
 			if (t < 0)
 				_exit(126);
 			ioctl(t, TIOCSCTTY, 0);
+			if (o->stdout_mode == STDOUT_CAPTURE)
+				move_fd(t, 1);
+			else
+				move_fd(pout[1], 1);
 			move_fd(t, 0);
-			move_fd(t, 1);
 		} else {
 			move_fd(pin[0], 0);
 			move_fd(pout[1], 1);
@@ -396,7 +404,7 @@ int guest_start(const struct guest_opts *o, struct guest_result *r)
 	memset(r, 0, sizeof(*r));
 	r->o = o;
 	r->status = -1;
-	r->fd_in = r->fd_out = r->fd_err = r->pidfd = -1;
+	r->fd_in = r->fd_out = r->fd_err = r->pidfd = r->fd_unread = -1;
 	append(&r->out, &r->out_len, &r->out_cap, "", 0);
 	append(&r->err, &r->err_len, &r->err_cap, "", 0);
 	describe(r);
@@ -407,7 +415,8 @@ int guest_start(const struct guest_opts *o, struct guest_result *r)
 		return -1;
 	}
 	int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2];
-	if ((!o->pty && (pipe2(pin, O_CLOEXEC) || pipe2(pout, O_CLOEXEC))) ||
+	if ((!o->pty && pipe2(pin, O_CLOEXEC)) ||
+	    ((!o->pty || o->stdout_mode != STDOUT_CAPTURE) && pipe2(pout, O_CLOEXEC)) ||
 	    pipe2(perr, O_CLOEXEC)) {
 		snprintf(r->desc, sizeof(r->desc), "pipe: %s", strerror(errno));
 		unlink(r->ini);
@@ -439,7 +448,15 @@ int guest_start(const struct guest_opts *o, struct guest_result *r)
 		if (!o->stdin_data || !o->stdin_len)
 			close_fd(&r->fd_in);
 	}
-	fcntl(r->fd_out, F_SETFL, O_NONBLOCK);
+	if (o->stdout_mode != STDOUT_CAPTURE) {
+		r->fd_out = -1;
+		if (o->stdout_mode == STDOUT_UNREAD)
+			r->fd_unread = pout[0];
+		else
+			close_fd(&pout[0]);
+	}
+	if (r->fd_out >= 0)
+		fcntl(r->fd_out, F_SETFL, O_NONBLOCK);
 	fcntl(r->fd_err, F_SETFL, O_NONBLOCK);
 	if (r->fd_in >= 0)
 		fcntl(r->fd_in, F_SETFL, O_NONBLOCK);
@@ -496,11 +513,12 @@ static void reap(struct guest_result *r, int options)
 	}
 }
 
-/* Pumps the fds until `until` (ms), minnow's exit, or the needle. */
-static bool pump(struct guest_result *r, double until, const char *needle)
+/* Pumps the fds until `until` (ms), minnow's exit, or the needle (on
+ * stderr when in_err, else on stdout). */
+static bool pump(struct guest_result *r, double until, const char *needle, bool in_err)
 {
 	for (;;) {
-		if (needle && strstr(r->out, needle))
+		if (needle && strstr(in_err ? r->err : r->out, needle))
 			return true;
 		if (r->exited)
 			return false;
@@ -536,12 +554,18 @@ static bool pump(struct guest_result *r, double until, const char *needle)
 bool guest_wait_output(struct guest_result *r, const char *needle, unsigned timeout_ms)
 {
 	double until = now_ms() + timeout_ms;
-	return pump(r, until < r->deadline ? until : r->deadline, needle);
+	return pump(r, until < r->deadline ? until : r->deadline, needle, false);
+}
+
+bool guest_wait_stderr(struct guest_result *r, const char *needle, unsigned timeout_ms)
+{
+	double until = now_ms() + timeout_ms;
+	return pump(r, until < r->deadline ? until : r->deadline, needle, true);
 }
 
 void guest_wait(struct guest_result *r)
 {
-	pump(r, r->deadline, NULL);
+	pump(r, r->deadline, NULL, false);
 	if (!r->exited) {
 		kill(r->pid, SIGKILL);
 		r->timed_out = true;
@@ -574,6 +598,7 @@ void guest_wait(struct guest_result *r)
 	if (r->fd_in >= 0 && !r->o->pty)
 		close(r->fd_in);
 	close_fd(&r->pidfd);
+	close_fd(&r->fd_unread);
 	r->fd_out = r->fd_err = r->fd_in = -1;
 	unlink(r->ini);
 	r->ran = true;

@@ -29,6 +29,13 @@
 /* Which image of the firmware to boot. */
 enum fw_image { FW_PVH, FW_BZIMAGE };
 
+/* What minnow's stdout is. */
+enum stdout_mode {
+	STDOUT_CAPTURE, /* a pipe (or the pty) read into guest_result.out */
+	STDOUT_UNREAD,	/* a pipe kept open and never read */
+	STDOUT_CLOSED,	/* a pipe whose reader is gone (writes get EPIPE) */
+};
+
 /* What --timings minnow is asked for. */
 enum timings_mode { TIMINGS_OFF, TIMINGS_TEXT, TIMINGS_JSON };
 
@@ -57,6 +64,9 @@ struct guest_opts {
 	 * as stdin, stdout and controlling terminal (stderr stays a pipe). */
 	const struct harness_pty *pty;
 	unsigned nofile; /* RLIMIT_NOFILE for minnow (0: inherited) */
+	/* Not STDOUT_CAPTURE: stdout is such a pipe, also with a pty (which
+	 * then stays stdin and controlling terminal only). */
+	enum stdout_mode stdout_mode;
 };
 
 /* A run: started by guest_start(), finished by guest_wait(). */
@@ -76,7 +86,7 @@ struct guest_result {
 	/* Private to harness.c. */
 	const struct guest_opts *o;
 	size_t out_cap, err_cap, in_off;
-	int fd_in, fd_out, fd_err, pidfd;
+	int fd_in, fd_out, fd_err, pidfd, fd_unread;
 	bool exited, ctx_shown;
 	int wait_status;
 	double t0, deadline;
@@ -102,6 +112,9 @@ int guest_start(const struct guest_opts *o, struct guest_result *r);
 /* Collects output until stdout holds `needle`, minnow exits or timeout_ms
  * pass (never beyond the run's own timeout). True when the needle came. */
 bool guest_wait_output(struct guest_result *r, const char *needle, unsigned timeout_ms);
+
+/* The same for stderr: until it holds `needle`. */
+bool guest_wait_stderr(struct guest_result *r, const char *needle, unsigned timeout_ms);
 
 /* Collects output until minnow exits (SIGKILL at the run's timeout),
  * reaps it, removes the ini file and describes the outcome in r->desc. */
@@ -141,6 +154,9 @@ unsigned guest_count_lines(const char *out, const char *prefix);
  * quotes (e.g. "signal", "1234", "null"), copied into buf. Returns buf or
  * NULL when there is no such key. */
 char *guest_json(const char *err, const char *key, char *buf, size_t len);
+
+/* Milliseconds on the monotonic clock (the clock of guest_result.t0). */
+double harness_now_ms(void);
 
 /* $TMPDIR, default /tmp. */
 const char *harness_tmpdir(void);

@@ -3,7 +3,8 @@
  * pseudo-terminal (exit status, exit_reason, the terminal's settings back,
  * the drive's lock released, the vsock socket file gone, nothing left
  * holding the terminal or the image); a host failure while it runs
- * (exit status 1); --timings as text; [vm] prefault. */
+ * (exit status 1); a stdout nobody reads or that nobody reads any more;
+ * --timings as text; [vm] prefault. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <errno.h>
@@ -155,6 +156,82 @@ ParameterizedTest(int *row, lifecycle, stop)
 	unlink(img);
 	unlink(uds);
 	rmdir(dir);
+}
+
+/* ---- the console's reader: stalled, or gone ---- */
+
+/* stdout a pipe nobody reads and a guest that writes four times what the
+ * pipe holds: minnow gives up waiting (out_sink.h), and SIGTERM still ends
+ * it at once with 143. */
+Test(lifecycle, stdout_never_read)
+{
+	harness_require_kvm();
+	struct guest_opts o = {.cmdline = "test=uart-flood kib=256",
+			       .stdout_mode = STDOUT_UNREAD,
+			       .timings = TIMINGS_JSON,
+			       .timeout_ms = 120000};
+	struct guest_result r;
+	cr_assert_eq(guest_start(&o, &r), 0, "%s", r.desc);
+	bool stalled = guest_wait_stderr(&r, "output blocked", 100000);
+	double sent = harness_now_ms();
+	kill(r.pid, SIGTERM);
+	guest_wait(&r);
+	cr_assert(stalled, "minnow never gave up on the full pipe: %s", guest_ctx(&r));
+	cr_assert(r.ran && !r.timed_out && r.signal == 0, "%s", guest_ctx(&r));
+	double took = r.t0 + r.wall_ms - sent;
+	cr_expect_eq(r.status, 128 + SIGTERM, "want 143: %s", guest_ctx(&r));
+	cr_expect_lt(took, 1000, "SIGTERM took %.0f ms to end minnow: %s", took, guest_ctx(&r));
+	guest_result_free(&r);
+}
+
+struct gone_case {
+	const char *name;
+	bool pty; /* stdin a terminal in raw mode (console input on) */
+};
+
+static const struct gone_case gone_cases[] = {
+    {"stdin a pipe", false},
+    {"stdin a terminal", true},
+};
+
+ParameterizedTestParameters(lifecycle, stdout_reader_gone)
+{
+	HARNESS_ROWS(gone_cases);
+}
+
+/* `minnow run x.ini | head -1`: once the reader is gone the VM ends as a
+ * local program would on SIGPIPE (141), cleanly: the terminal restored. */
+ParameterizedTest(int *row, lifecycle, stdout_reader_gone)
+{
+	const struct gone_case *c = &gone_cases[*row];
+	harness_require_kvm();
+	struct harness_pty pty;
+	struct termios before, after;
+	if (c->pty) {
+		cr_assert_eq(harness_pty_open(&pty), 0, "pty: %s", strerror(errno));
+		cr_assert_eq(tcgetattr(pty.slave, &before), 0);
+	}
+	struct guest_opts o = {.cmdline = "test=idle",
+			       .console_input = c->pty,
+			       .pty = c->pty ? &pty : NULL,
+			       .stdout_mode = STDOUT_CLOSED,
+			       .timings = TIMINGS_JSON};
+	struct guest_result r;
+	cr_assert_eq(guest_run(&o, &r), 0, "%s: %s", c->name, r.desc);
+	cr_assert(r.ran && !r.timed_out && r.signal == 0, "%s: %s", c->name, guest_ctx(&r));
+	char reason[32] = "";
+	guest_json(r.err, "exit_reason", reason, sizeof(reason));
+	cr_expect_eq(r.status, 128 + SIGPIPE, "%s: want 141: %s", c->name, guest_ctx(&r));
+	cr_expect_str_eq(reason, "signal", "%s: %s", c->name, guest_ctx(&r));
+	cr_expect(strstr(r.err, "reader went away"), "%s: stderr should say why: %s", c->name,
+		  guest_ctx(&r));
+	if (c->pty) {
+		cr_expect_eq(tcgetattr(pty.slave, &after), 0);
+		cr_expect(same_termios(&before, &after), "%s: terminal left changed: %s", c->name,
+			  guest_ctx(&r));
+		harness_pty_close(&pty);
+	}
+	guest_result_free(&r);
 }
 
 /* ---- exit status 1: the host fails minnow while it starts the VM ---- */
