@@ -225,7 +225,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 {
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = cfg;
-	vm->kvm_fd = vm->vm_fd = vm->console_fd = -1;
+	vm->kvm_fd = vm->vm_fd = vm->console_fd = vm->vcon_in_fd = vm->vcon_feed_fd = -1;
 	bus_init(&vm->bus);
 	vm->end_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->end_fd < 0)
@@ -249,14 +249,15 @@ struct loop {
 	int epfd;
 	int sig_fd;
 	int timer_fd;
-	int in_fd;  /* -1 once input is closed */
-	int in_raw; /* input is a terminal in raw mode */
-	int escape; /* the last byte was ESCAPE_CHAR */
+	int in_fd;   /* -1 once input is closed */
+	int in_raw;  /* input is a terminal in raw mode */
+	int feed_fd; /* input goes to this pipe (virtio-console), else the UART */
+	int escape;  /* the last byte was ESCAPE_CHAR */
 	uint8_t pending[256];
 	size_t pending_len, pending_off;
 };
 
-enum { EV_END, EV_SIGNAL, EV_TIMER, EV_INPUT, EV_UART_WAKE };
+enum { EV_END, EV_SIGNAL, EV_TIMER, EV_INPUT, EV_UART_WAKE, EV_FEED_READY };
 
 static int watch(int epfd, int fd, uint64_t tag, uint32_t events)
 {
@@ -270,19 +271,43 @@ static void input_pause(struct loop *l, int pause)
 	epoll_ctl(l->epfd, EPOLL_CTL_MOD, l->in_fd, &ev);
 }
 
-/* Hands pending input to the UART; pauses reading while it is full. */
-static void feed_uart(struct vm *vm, struct loop *l)
+/* Hands up to n bytes of input to the console that takes it; returns how
+ * many it took (0: full for now). A console pipe that fails (the device
+ * is gone) takes and drops everything. */
+static size_t deliver(struct vm *vm, struct loop *l, const uint8_t *p, size_t n)
+{
+	if (l->feed_fd < 0)
+		return uart_receive(&vm->uart, p, n);
+	ssize_t w;
+	do
+		w = write(l->feed_fd, p, n);
+	while (w < 0 && errno == EINTR);
+	if (w >= 0)
+		return (size_t)w;
+	if (errno == EAGAIN)
+		return 0;
+	return n;
+}
+
+/* Hands pending input to its console; pauses reading while it is full
+ * (the UART wakes the loop through wake_fd, a console pipe through
+ * EV_FEED_READY). */
+static void feed(struct vm *vm, struct loop *l)
 {
 	while (l->pending_off < l->pending_len) {
-		size_t n = uart_receive(&vm->uart, l->pending + l->pending_off,
-					l->pending_len - l->pending_off);
+		size_t n =
+		    deliver(vm, l, l->pending + l->pending_off, l->pending_len - l->pending_off);
 		if (n == 0) {
 			input_pause(l, 1);
+			if (l->feed_fd >= 0) /* EEXIST when already watched */
+				(void)watch(l->epfd, l->feed_fd, EV_FEED_READY, EPOLLOUT);
 			return;
 		}
 		l->pending_off += n;
 	}
 	l->pending_len = l->pending_off = 0;
+	if (l->feed_fd >= 0) /* ENOENT when not watched */
+		epoll_ctl(l->epfd, EPOLL_CTL_DEL, l->feed_fd, NULL);
 	if (l->in_fd >= 0)
 		input_pause(l, 0);
 }
@@ -315,13 +340,13 @@ static void read_input(struct vm *vm, struct loop *l)
 		}
 		l->pending[l->pending_len++] = buf[i];
 	}
-	feed_uart(vm, l);
+	feed(vm, l);
 }
 
 static int loop_setup(struct vm *vm, struct loop *l)
 {
 	memset(l, 0, sizeof(*l));
-	l->sig_fd = l->timer_fd = l->in_fd = -1;
+	l->sig_fd = l->timer_fd = l->in_fd = l->feed_fd = -1;
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (l->epfd < 0)
 		return -errno;
@@ -354,9 +379,13 @@ static int loop_setup(struct vm *vm, struct loop *l)
 			l->in_fd = STDIN_FILENO;
 			l->in_raw = term_raw(STDIN_FILENO);
 		}
-	} else if (vm->cfg->vconsole && vm->cfg->vconsole_output != CONSOLE_SOCKET) {
-		/* virtio-console port 0 reads stdin: keystrokes go through raw. */
-		term_raw(STDIN_FILENO);
+	} else if (vm->vcon_feed_fd >= 0) {
+		/* virtio-console port 0 takes the terminal, through the loop. */
+		if (watch(l->epfd, STDIN_FILENO, EV_INPUT, EPOLLIN) < 0)
+			return -errno;
+		l->in_fd = STDIN_FILENO;
+		l->in_raw = term_raw(STDIN_FILENO);
+		l->feed_fd = vm->vcon_feed_fd;
 	}
 	return 0;
 }
@@ -398,7 +427,10 @@ static void handle_event(struct vm *vm, struct loop *l, uint64_t tag)
 		break;
 	case EV_UART_WAKE:
 		(void)eventfd_read(vm->uart.wake_fd, &value);
-		feed_uart(vm, l);
+		feed(vm, l);
+		break;
+	case EV_FEED_READY:
+		feed(vm, l);
 		break;
 	default:
 		break;
@@ -466,6 +498,11 @@ void vm_destroy(struct vm *vm)
 	vm_devices_destroy(vm);
 	if (vm->console_fd > STDERR_FILENO)
 		close(vm->console_fd);
+	if (vm->vcon_in_fd >= 0)
+		close(vm->vcon_in_fd);
+	if (vm->vcon_feed_fd >= 0)
+		close(vm->vcon_feed_fd);
+	vm->vcon_in_fd = vm->vcon_feed_fd = -1;
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)

@@ -78,6 +78,10 @@ struct vm {
 	struct virtio_rng rng;
 	gpa_t rsdp;	/* ACPI RSDP, 0 without ACPI */
 	int console_fd; /* UART output: stdout, a file, or -1 */
+	/* virtio-console input when stdin is a terminal: the main loop reads
+	 * the terminal (Ctrl-A x is seen there) and writes this pipe, which
+	 * the device reads; -1 otherwise. */
+	int vcon_in_fd, vcon_feed_fd;
 	struct boot_entry entry;
 	struct vcpu *vcpus;
 	unsigned n_vcpus;

@@ -2,6 +2,7 @@
 #include "vm_devices.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <string.h>
 #include <unistd.h>
@@ -174,6 +175,17 @@ static int create_virtio(struct vm *vm)
 		int in_fd = cfg->console_input || cfg->vconsole_output == CONSOLE_SOCKET
 				? -1
 				: STDIN_FILENO;
+		/* A terminal goes through the main loop (vm.h vcon_feed_fd),
+		 * so that its escape works on this console too. */
+		int p[2];
+		if (in_fd == STDIN_FILENO && isatty(STDIN_FILENO)) {
+			if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
+				log_error("virtio-console: pipe: %s", strerror(errno));
+				return EXIT_HOST_FAILURE;
+			}
+			vm->vcon_in_fd = in_fd = p[0];
+			vm->vcon_feed_fd = p[1];
+		}
 		struct virtio_console *con =
 		    virtio_console_create(cfg, in_fd, &vm->loop, err, sizeof(err));
 		if (!con)

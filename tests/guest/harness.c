@@ -189,7 +189,8 @@ uint8_t *harness_read_file(const char *path, size_t *len)
 	fclose(f);
 	if (!buf)
 		append(&buf, &n, &cap, "", 0);
-	*len = n;
+	if (len)
+		*len = n;
 	return (uint8_t *)buf;
 }
 
@@ -301,7 +302,12 @@ static int write_ini(const struct guest_opts *o, struct guest_result *r)
 		fprintf(f, "cmdline = %s\n", o->cmdline);
 	if (o->initrd)
 		fprintf(f, "initrd = %s\n", o->initrd);
-	fprintf(f, "\n[console]\noutput = stdio\ninput = %s\n", o->console_input ? "on" : "off");
+	fprintf(f, "\n[console]\n");
+	if (o->console_file)
+		fprintf(f, "output = file\npath = %s\n", o->console_file);
+	else
+		fprintf(f, "output = stdio\n");
+	fprintf(f, "input = %s\n", o->console_input ? "on" : "off");
 	if (o->extra_ini)
 		fprintf(f, "\n%s\n", o->extra_ini);
 	if (fclose(f) != 0) {

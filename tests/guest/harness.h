@@ -49,13 +49,14 @@ struct harness_pty {
 /* One VM to run. Zero-initialise, then set what matters. */
 struct guest_opts {
 	enum fw_image image;
-	const char *cmdline;	 /* [kernel] cmdline (NULL: none) */
-	const char *memory;	 /* [vm] memory, e.g. "64M" (NULL: 64M) */
-	unsigned vcpus;		 /* [vm] vcpus (0: 1) */
-	const char *initrd;	 /* [kernel] initrd path (NULL: none) */
-	bool console_input;	 /* [console] input = on (else off) */
-	const char *extra_ini;	 /* appended verbatim to the ini (NULL: nothing) */
-	const char *const *sets; /* --set options, NULL-terminated (NULL: none) */
+	const char *cmdline;	  /* [kernel] cmdline (NULL: none) */
+	const char *memory;	  /* [vm] memory, e.g. "64M" (NULL: 64M) */
+	unsigned vcpus;		  /* [vm] vcpus (0: 1) */
+	const char *initrd;	  /* [kernel] initrd path (NULL: none) */
+	bool console_input;	  /* [console] input = on (else off) */
+	const char *console_file; /* [console] output = file at this path (NULL: stdio) */
+	const char *extra_ini;	  /* appended verbatim to the ini (NULL: nothing) */
+	const char *const *sets;  /* --set options, NULL-terminated (NULL: none) */
 	enum timings_mode timings;
 	const char *stdin_data; /* written to minnow's stdin (or the pty), then closed */
 	size_t stdin_len;
@@ -109,8 +110,9 @@ const char *harness_minnow(void);
  * explaining when it could not be started. `o` must outlive the run. */
 int guest_start(const struct guest_opts *o, struct guest_result *r);
 
-/* Collects output until stdout holds `needle`, minnow exits or timeout_ms
- * pass (never beyond the run's own timeout). True when the needle came. */
+/* Collects output until stdout holds `needle` (NULL: only collects),
+ * minnow exits or timeout_ms pass (never beyond the run's own timeout).
+ * True when the needle came. */
 bool guest_wait_output(struct guest_result *r, const char *needle, unsigned timeout_ms);
 
 /* The same for stderr: until it holds `needle`. */
@@ -181,8 +183,8 @@ void harness_random(uint8_t *p, size_t n);
 void harness_temp_file(const char *dir, const char *tag, size_t len, char *path, size_t path_len,
 		       uint8_t **data);
 
-/* The whole file, malloc'd with a NUL after it, length in *len; NULL when
- * it cannot be read. */
+/* The whole file, malloc'd with a NUL after it, length in *len (len may be
+ * NULL); NULL when it cannot be read. */
 uint8_t *harness_read_file(const char *path, size_t *len);
 
 /* Opens a pseudo-terminal pair; 0 or -1 (errno). */

@@ -29,16 +29,18 @@ struct stop_case {
 	enum stop_how how;
 	int sig; /* STOP_SIGNAL */
 	int status;
+	bool vconsole; /* the terminal feeds virtio-console, not the UART */
 };
 
 /* README.md: 128+N on signal N; Ctrl-A x quits as SIGINT would (vmm/vm.c
  * read_input); closing the terminal sends its session leader SIGHUP. */
 static const struct stop_case stop_cases[] = {
-    {"SIGTERM", STOP_SIGNAL, SIGTERM, 128 + SIGTERM},
-    {"SIGINT", STOP_SIGNAL, SIGINT, 128 + SIGINT},
-    {"SIGHUP", STOP_SIGNAL, SIGHUP, 128 + SIGHUP},
-    {"terminal hang-up", STOP_HANGUP, 0, 128 + SIGHUP},
-    {"Ctrl-A x", STOP_ESCAPE, 0, 128 + SIGINT},
+    {"SIGTERM", STOP_SIGNAL, SIGTERM, 128 + SIGTERM, false},
+    {"SIGINT", STOP_SIGNAL, SIGINT, 128 + SIGINT, false},
+    {"SIGHUP", STOP_SIGNAL, SIGHUP, 128 + SIGHUP, false},
+    {"terminal hang-up", STOP_HANGUP, 0, 128 + SIGHUP, false},
+    {"Ctrl-A x", STOP_ESCAPE, 0, 128 + SIGINT, false},
+    {"Ctrl-A x on virtio-console", STOP_ESCAPE, 0, 128 + SIGINT, true},
 };
 
 static bool same_termios(const struct termios *a, const struct termios *b)
@@ -62,27 +64,46 @@ ParameterizedTest(int *row, lifecycle, stop)
 	struct harness_pty pty;
 	cr_assert_eq(harness_pty_open(&pty), 0, "cannot open a pseudo-terminal: %s",
 		     strerror(errno));
-	char dir[4096], img[4200], uds[4200], ini[9000];
+	char dir[4096], img[4200], uds[4200], log[4200], base[9000], ini[9100];
 	cr_assert_eq(harness_mkdtemp("stop", dir, sizeof(dir)), 0, "mkdtemp: %s", strerror(errno));
 	snprintf(img, sizeof(img), "%s/disk.img", dir);
 	snprintf(uds, sizeof(uds), "%s/vsock", dir);
+	snprintf(log, sizeof(log), "%s/uart.log", dir);
 	cr_assert(strlen(uds) < 100, "%s: $TMPDIR too long for a socket path: %s", c->name, uds);
 	FILE *f = fopen(img, "we");
 	cr_assert(f && ftruncate(fileno(f), 1 << 20) == 0, "%s", img);
 	fclose(f);
-	snprintf(ini, sizeof(ini), "[drive.d0]\npath = %s\n\n[vsock]\ncid = 3\nuds_path = %s\n",
+	snprintf(base, sizeof(base), "[drive.d0]\npath = %s\n\n[vsock]\ncid = 3\nuds_path = %s\n",
 		 img, uds);
+	snprintf(ini, sizeof(ini), "%s%s", base,
+		 c->vconsole ? "\n[vconsole]\noutput = stdio\n" : "");
 	struct termios before, during, after;
 	cr_assert_eq(tcgetattr(pty.slave, &before), 0);
 
+	/* With virtio-console on the terminal, the UART (where the firmware
+	 * writes) goes to a file. */
 	struct guest_opts o = {.cmdline = "test=idle",
-			       .console_input = true,
+			       .console_input = !c->vconsole,
+			       .console_file = c->vconsole ? log : NULL,
 			       .extra_ini = ini,
 			       .pty = &pty,
 			       .timings = TIMINGS_JSON};
 	struct guest_result r;
 	cr_assert_eq(guest_start(&o, &r), 0, "%s: %s", c->name, r.desc);
-	bool idle = guest_wait_output(&r, "minnow-test: idle", WAIT_MS);
+	bool idle = false;
+	if (c->vconsole) {
+		/* Polls the file while pumping minnow's output (20 ms at a time). */
+		for (double end = harness_now_ms() + WAIT_MS;
+		     !idle && !r.exited && harness_now_ms() < end;) {
+			char *text = (char *)harness_read_file(log, NULL);
+			idle = text && strstr(text, "minnow-test: idle");
+			free(text);
+			if (!idle)
+				guest_wait_output(&r, NULL, 20);
+		}
+	} else {
+		idle = guest_wait_output(&r, "minnow-test: idle", WAIT_MS);
+	}
 	if (!idle) {
 		guest_wait(&r);
 		cr_assert_fail("%s: the guest never said it was idle: %s", c->name, guest_ctx(&r));
@@ -95,7 +116,7 @@ ParameterizedTest(int *row, lifecycle, stop)
 	struct stat st;
 	cr_expect(stat(uds, &st) == 0 && S_ISSOCK(st.st_mode), "%s: no vsock socket %s: %s",
 		  c->name, uds, strerror(errno));
-	struct guest_opts o2 = {.cmdline = "test=hello", .extra_ini = ini};
+	struct guest_opts o2 = {.cmdline = "test=hello", .extra_ini = base};
 	struct guest_result r2;
 	guest_run(&o2, &r2);
 	cr_expect(r2.status == 2 && strstr(r2.err, "in use by another process (flock)"),
@@ -155,6 +176,7 @@ ParameterizedTest(int *row, lifecycle, stop)
 	harness_pty_close(&pty);
 	unlink(img);
 	unlink(uds);
+	unlink(log);
 	rmdir(dir);
 }
 
