@@ -13,6 +13,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "cmdline.h"
 #include "cpuid.h"
 #include "kvm.h"
 #include "log.h"
@@ -151,24 +152,32 @@ static int open_console(struct vm *vm)
 	return -EINVAL;
 }
 
-/* The command line the guest gets: the config's, plus the virtio-mmio
+/* Appends " word" (no blank when out is empty). */
+static int append_word(char *out, size_t size, const char *word)
+{
+	size_t len = strlen(out);
+	int n = snprintf(out + len, size - len, "%s%s", len ? " " : "", word);
+	return n < 0 || (size_t)n >= size - len ? -ENOSPC : 0;
+}
+
+/* The command line the guest gets: the config's with console=ttyS0 bound
+ * to the MMIO UART from the first message (cmdline.h), plus the virtio-mmio
  * devices (cmdline_devices), plus "reboot=acpi" with ACPI unless the user
- * chose a reboot method: on a hardware-reduced ACPI machine without EFI,
- * Linux would otherwise jump to a BIOS reset vector that is not there. */
+ * chose a reboot method (on a hardware-reduced ACPI machine without EFI,
+ * Linux would otherwise jump to a BIOS reset vector that is not there),
+ * plus "pci=off" unless the user chose a pci= option: the machine has no
+ * PCI bus, and probing for one costs a Linux boot some 230 port I/O exits. */
 static int build_cmdline(const struct vm *vm, char *out, size_t size)
 {
 	const struct vm_config *cfg = vm->cfg;
-	int n = snprintf(out, size, "%s", cfg->cmdline);
-	if (n < 0 || (size_t)n >= size)
+	if (cmdline_early_console(cfg->cmdline, out, size, UART_MMIO_BASE) < 0)
 		return -ENOSPC;
 	if (cfg->cmdline_devices && vm_devices_cmdline(vm, out, size) < 0)
 		return -ENOSPC;
-	if (cfg->acpi && !strstr(cfg->cmdline, "reboot=")) {
-		size_t len = strlen(out);
-		n = snprintf(out + len, size - len, "%sreboot=acpi", len ? " " : "");
-		if (n < 0 || (size_t)n >= size - len)
-			return -ENOSPC;
-	}
+	if (cfg->acpi && !strstr(cfg->cmdline, "reboot=") && append_word(out, size, "reboot=acpi"))
+		return -ENOSPC;
+	if (!strstr(cfg->cmdline, "pci=") && append_word(out, size, "pci=off"))
+		return -ENOSPC;
 	return 0;
 }
 

@@ -7,7 +7,7 @@
 # quotes.
 # shellcheck disable=SC2016,SC2086 # $W (tests/l1/lib.sh) has no blanks
 
-ALL="firmware-hello-in-L1 boot-complete exit-status console-ttyS0 smp-2 poweroff elf-vmlinux pvh \
+ALL="firmware-hello-in-L1 boot-complete exit-status console-ttyS0 early-console smp-2 poweroff elf-vmlinux pvh \
 console-hvc0 ext4-root net vsock acpi-off pvpanic pvpanic-off guest-kernel-acpi-off guest-kernel-pvh"
 WANT=$(cat /etc/linux-tests 2>/dev/null)
 [ -n "$WANT" ] || WANT=$ALL
@@ -105,6 +105,22 @@ if wanted boot-complete || wanted exit-status || wanted console-ttyS0 || wanted 
 	check exit-status '[ $ST = 7 ] && [ "$REASON" = guest_exit ]' "expected status 7 (guest_exit)"
 	check console-ttyS0 'has marker-ttyS0' "the guest's echo did not reach minnow's stdout via ttyS0"
 	check smp-2 'has cpus-online=0-1' "expected cpus-online=0-1"
+fi
+
+# console=ttyS0 as users write it: minnow binds it to the MMIO UART from
+# the kernel's first message (vmm/cmdline.h), so nothing goes to the legacy
+# COM1 port: the first line is the banner and port I/O exits stay few.
+if wanted early-console; then
+	CUR=early
+	ini early /l2/bzImage bzimage "console=ttyS0 panic=-1 minnow.exec=${Q}echo early-done; exit 4${Q}"
+	run early
+	PIO=$(sed -n 's/.*"pio_exits":\([0-9]*\).*/\1/p' "$W/early.json")
+	FIRST=$(grep -m1 . "$W/early.out")
+	LINES=$(wc -l <"$W/early.out")
+	DT="$DT s, $LINES lines, pio_exits=$PIO, first line: ${FIRST%%\(*}"
+	check early-console '[ $ST = 4 ] && has early-done && [ -n "$PIO" ] && [ "$PIO" -lt 100 ] &&
+		case "$FIRST" in *"Linux version"*) true ;; *) false ;; esac' \
+		"expected the banner first, early-done, status 4 and under 100 port I/O exits"
 fi
 
 if wanted poweroff; then

@@ -1,0 +1,82 @@
+/* cmdline.c - the kernel command line as minnow passes it on (cmdline.h). */
+#include "cmdline.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+/* The length of the word at p (blanks outside double quotes end it). */
+static size_t word_len(const char *p)
+{
+	bool quoted = false;
+	size_t n = 0;
+	for (; p[n] && (quoted || (p[n] != ' ' && p[n] != '\t' && p[n] != '\n')); n++)
+		if (p[n] == '"')
+			quoted = !quoted;
+	return n;
+}
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n';
+}
+
+static bool starts(const char *w, size_t len, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return len >= n && !memcmp(w, prefix, n);
+}
+
+/* Whether the kernel's own words (before "--") decide the early console. */
+static bool decides(const char *in)
+{
+	for (const char *p = in; *p;) {
+		if (is_blank(*p)) {
+			p++;
+			continue;
+		}
+		size_t len = word_len(p);
+		if (len == 2 && !memcmp(p, "--", 2))
+			return false;
+		if (starts(p, len, "earlycon") || starts(p, len, "console=uart"))
+			return true;
+		p += len;
+	}
+	return false;
+}
+
+int cmdline_early_console(const char *in, char *out, size_t size, uint64_t uart_base)
+{
+	if (size == 0)
+		return -ENOSPC;
+	bool keep = decides(in);
+	size_t o = 0;
+	for (const char *p = in; *p;) {
+		size_t len = is_blank(*p) ? 1 : word_len(p);
+		char word[256];
+		const char *src = p;
+		size_t n = len;
+		if (!keep && len == 2 && !memcmp(p, "--", 2))
+			keep = true; /* the rest is init's */
+		else if (!keep && starts(p, len, "console=ttyS0") &&
+			 (len == strlen("console=ttyS0") || p[strlen("console=ttyS0")] == ',')) {
+			const char *opts = p + strlen("console=ttyS0");
+			int w =
+			    snprintf(word, sizeof(word), "console=uart8250,mmio,0x%" PRIx64 "%.*s",
+				     uart_base, (int)(len - strlen("console=ttyS0")), opts);
+			if (w < 0 || (size_t)w >= sizeof(word))
+				return -ENOSPC;
+			src = word;
+			n = (size_t)w;
+		}
+		if (o + n >= size)
+			return -ENOSPC;
+		memcpy(out + o, src, n);
+		o += n;
+		p += len;
+	}
+	out[o] = '\0';
+	return 0;
+}
