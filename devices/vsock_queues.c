@@ -28,7 +28,8 @@ static int pop_rx(struct virtio_vsock *vs, struct virtq_chain *chain)
 		vs->rx_starved = true;
 		return 0;
 	}
-	if (chain->num_readable || chain->writable_bytes <= HDR_SIZE) {
+	/* A buffer that holds just the header is legal (control packets). */
+	if (chain->num_readable || chain->writable_bytes < HDR_SIZE) {
 		virtio_mmio_fail(t, "rx buffer of %llu writable bytes (%u readable segments)",
 				 (unsigned long long)chain->writable_bytes, chain->num_readable);
 		return -EINVAL;
@@ -127,6 +128,16 @@ static int read_one(struct virtio_vsock *vs, struct vsock_conn *c)
 	struct virtio_mmio *t = atomic_load(&vs->transport);
 	struct virtq *vq = virtio_mmio_queue(t, VSOCK_RX_QUEUE);
 	uint64_t max = chain.writable_bytes - HDR_SIZE;
+	if (max == 0) {
+		/* No room for data: the buffer carries a CREDIT_UPDATE instead,
+		 * so that the ring moves on to the guest's next buffer. */
+		struct virtio_vsock_hdr h;
+		vsock_conn_header(c, &h, VIRTIO_VSOCK_OP_CREDIT_UPDATE);
+		(void)virtq_chain_write(&chain, 0, &h, HDR_SIZE);
+		(void)virtq_push(vq, chain.head, HDR_SIZE);
+		vs->rx_pushed = true;
+		return 1;
+	}
 	if (max > credit)
 		max = credit;
 	if (max > VSOCK_MAX_RW)

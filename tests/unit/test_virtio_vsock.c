@@ -577,6 +577,34 @@ Test(vsock, host_connect_request_response_and_data)
 	cr_assert_not(drv_needs_reset(&t));
 }
 
+/* A buffer of just the header (44 bytes) is legal: a control packet fits,
+ * and when data waits behind it, it carries a CREDIT_UPDATE so that the
+ * data goes in the next buffer. */
+Test(vsock, header_only_rx_buffer)
+{
+	driver_up_with(F_VERSION_1, 0);
+	rxq.desc[0] = (struct vring_desc){RX_BUF_GPA, (uint32_t)HDR, VRING_DESC_F_WRITE, 0};
+	drv_post(&rxq, 0);
+	drv_kick(&rxq);
+	struct gconn c = {0};
+	int fd = establish_from_host(&c, 77); /* the REQUEST went in the small buffer */
+	cr_assert_not(drv_needs_reset(&t), "a 44-byte rx buffer is legal");
+	host_write(fd, "hello", 5);
+	struct pkt p;
+	cr_assert(g_recv_opt(&p, 5000, false), "the small buffer was not used");
+	cr_assert_eq(op_of(&p), OP_CREDIT_UPDATE, "op %u", op_of(&p));
+	absorb(&c, &p);
+	rxq.desc[1] =
+	    (struct vring_desc){RX_BUF_GPA + RX_BUF_LEN, RX_BUF_LEN, VRING_DESC_F_WRITE, 0};
+	drv_post(&rxq, 1);
+	drv_kick(&rxq);
+	expect(&c, &p, OP_RW);
+	cr_assert_eq(p.len, 5);
+	cr_assert_eq(memcmp(p.data, "hello", 5), 0);
+	cr_assert_not(drv_needs_reset(&t));
+	close(fd);
+}
+
 Test(vsock, host_connect_before_driver_waits_through_reset)
 {
 	int fd = host_connect();
@@ -1195,10 +1223,11 @@ Test(vsock, writable_tx_descriptor_fails_device)
 	cr_assert(WAIT_UNTIL(drv_needs_reset(&t), 5000));
 }
 
+/* One byte short of a header: no packet fits. */
 Test(vsock, tiny_rx_buffer_fails_device)
 {
 	driver_up_with(F_VERSION_1, 0);
-	rxq.desc[0] = (struct vring_desc){RX_BUF_GPA, HDR, VRING_DESC_F_WRITE, 0};
+	rxq.desc[0] = (struct vring_desc){RX_BUF_GPA, HDR - 1, VRING_DESC_F_WRITE, 0};
 	drv_post(&rxq, 0);
 	drv_kick(&rxq);
 	struct gconn c = {.gport = 1, .hport = 2};
