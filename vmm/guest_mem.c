@@ -16,20 +16,36 @@ void guest_mem_layout(struct guest_mem *mem, uint64_t size)
 	mem->high_size = size - mem->low_size;
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
+/* Makes every page of [p, p + size) resident and writable. */
+static void populate(uint8_t *p, uint64_t size)
+{
+	if (madvise(p, size, MADV_POPULATE_WRITE) == 0)
+		return;
+	/* Older kernels: one write per page. */
+	long page = sysconf(_SC_PAGESIZE);
+	for (uint64_t off = 0; off < size; off += (uint64_t)page)
+		((volatile uint8_t *)p)[off] = 0;
+}
+
 int guest_mem_map(struct guest_mem *mem, uint64_t size, bool prefault)
 {
 	guest_mem_layout(mem, size);
-	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
-	if (prefault)
-		flags |= MAP_POPULATE;
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, -1, 0);
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED) {
 		int err = errno;
 		guest_mem_layout(mem, 0);
 		return -err;
 	}
-	/* Transparent huge pages make first touches cheaper; advisory only. */
+	/* Transparent huge pages make first touches cheaper; advisory only.
+	 * Before populating, so that prefaulted RAM gets them too. */
 	(void)madvise(p, size, MADV_HUGEPAGE);
+	if (prefault)
+		populate(p, size);
 	mem->host = p;
 	return 0;
 }

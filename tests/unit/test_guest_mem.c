@@ -2,6 +2,10 @@
  * range checks at every edge. */
 #include <criterion/criterion.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "guest_mem.h"
 #include "platform.h"
@@ -93,4 +97,54 @@ Test(guest_mem, map_and_touch)
 	cr_assert_eq(*(uint32_t *)(m.host + 0x1000), 0xdeadbeef);
 	guest_mem_unmap(&m);
 	cr_assert_null(m.host);
+}
+
+/* AnonHugePages of the mapping that holds `addr`, in KiB (-1: not found). */
+static long anon_huge_kib(const void *addr)
+{
+	FILE *f = fopen("/proc/self/smaps", "re");
+	cr_assert_not_null(f);
+	char line[256];
+	bool in = false;
+	long kib = -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long start, end;
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2 &&
+		    strchr(line, '-') < strchr(line, ' '))
+			in = start <= (unsigned long)addr && (unsigned long)addr < end;
+		else if (in && sscanf(line, "AnonHugePages: %ld kB", &kib) == 1)
+			break;
+	}
+	fclose(f);
+	return kib;
+}
+
+/* prefault = on: every page resident before the guest runs, and with the
+ * huge-page advice already given, so that prefaulted RAM gets huge pages
+ * where the host allows them. */
+Test(guest_mem, prefault_populates_with_huge_pages)
+{
+	const uint64_t size = 64ULL << 20;
+	struct guest_mem m;
+	cr_assert_eq(guest_mem_map(&m, size, true), 0);
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned char vec[(64 << 20) / 4096];
+	cr_assert_eq(mincore(m.host, size, vec), 0);
+	size_t resident = 0;
+	for (size_t i = 0; i < size / (size_t)page; i++)
+		resident += vec[i] & 1;
+	cr_expect_eq(resident, size / (size_t)page, "%zu of %llu pages resident", resident,
+		     (unsigned long long)(size / (size_t)page));
+	char thp[128] = "";
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "re");
+	if (f) {
+		if (!fgets(thp, sizeof(thp), f))
+			thp[0] = '\0';
+		fclose(f);
+	}
+	long kib = anon_huge_kib(m.host);
+	guest_mem_unmap(&m);
+	if (!strstr(thp, "[always]") && !strstr(thp, "[madvise]"))
+		cr_skip_test("transparent huge pages are off on this host (%s)", thp);
+	cr_expect_gt(kib, 0, "no huge pages in prefaulted RAM (AnonHugePages %ld kB)", kib);
 }
