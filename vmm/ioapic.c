@@ -25,6 +25,17 @@ void ioapic_rte_to_msi(uint64_t rte, uint32_t *address, uint32_t *data)
 	*data = vector | (delivery << 8) | (level << 15) | (1u << 14);
 }
 
+/* What KVM's route for an entry is made of: nothing while masked, else
+ * the MSI it sends. Entries with the same key need no new routing. */
+static uint64_t route_key(uint64_t rte)
+{
+	if (rte & IOAPIC_RTE_MASKED)
+		return 0;
+	uint32_t address, data;
+	ioapic_rte_to_msi(rte, &address, &data);
+	return (uint64_t)address << 32 | data;
+}
+
 /* Rebuilds KVM's GSI routing: one MSI route per unmasked pin. Lock held. */
 static void update_routes(struct ioapic *io)
 {
@@ -177,7 +188,7 @@ static int write_register(struct ioapic *io, uint32_t value)
 	if (!(rte & IOAPIC_RTE_LEVEL))
 		rte &= ~IOAPIC_RTE_REMOTE_IRR;
 	io->redir[pin] = rte;
-	if (rte != old)
+	if (route_key(rte) != route_key(old))
 		update_routes(io);
 	bool unmasked = (old & IOAPIC_RTE_MASKED) && !(rte & IOAPIC_RTE_MASKED);
 	if (!(rte & IOAPIC_RTE_MASKED))

@@ -122,6 +122,27 @@ Test(ioapic, resample_hook_on_unmask_and_route_updates)
 	cr_assert_eq(resampled, 1, "no unmask transition");
 }
 
+/* KVM_SET_GSI_ROUTING is rebuilt only when a route changes: not for writes
+ * to a masked entry, not for a rewrite of the same value, not for the
+ * half-written entry Linux leaves masked while it programs the other half. */
+Test(ioapic, routes_rebuilt_only_when_a_route_changes)
+{
+	struct ioapic io;
+	ioapic_init(&io, -1);
+	uint64_t n = io.route_updates;
+	set_rte(&io, 3, IOAPIC_RTE_MASKED | 0x30);
+	set_rte(&io, 3, IOAPIC_RTE_MASKED | 0x31 | (1ULL << 56));
+	cr_expect_eq(io.route_updates, n, "masked entries have no route");
+	set_rte(&io, 3, 0x31 | (1ULL << 56));
+	cr_expect_eq(io.route_updates, n + 1, "unmasking makes a route");
+	set_rte(&io, 3, 0x31 | (1ULL << 56));
+	cr_expect_eq(io.route_updates, n + 1, "the same entry again");
+	set_rte(&io, 3, 0x32 | (1ULL << 56));
+	cr_expect_eq(io.route_updates, n + 2, "a new vector (the unchanged high half: none)");
+	set_rte(&io, 3, IOAPIC_RTE_MASKED | 0x32 | (1ULL << 56));
+	cr_expect_eq(io.route_updates, n + 3, "masking removes the route");
+}
+
 Test(ioapic, read_only_bits_and_bad_accesses)
 {
 	struct ioapic io;
