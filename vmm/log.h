@@ -5,7 +5,14 @@
 
 #include <stdint.h>
 
-/* Prints "minnow: " + the formatted message + newline to stderr. */
+/* How long a message may wait for stderr to take it (see log_error). */
+#define LOG_STALL_MS 1000
+
+/* Prints "minnow: " + the formatted message + newline to stderr, as one
+ * write. When stderr takes nothing for LOG_STALL_MS the line is dropped,
+ * and later ones are dropped without waiting until it takes bytes again
+ * (then their count is printed): a stuck reader never holds up a vCPU.
+ * Thread-safe. */
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Like log_error, only when verbose logging is on (--verbose). */

@@ -32,6 +32,13 @@ uint64_t timing_now_us(void)
 	return (uint64_t)(ns / 1000);
 }
 
+uint64_t monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 void timing_mark(enum timing_phase phase)
 {
 	uint64_t expected = UINT64_MAX;

@@ -23,6 +23,10 @@ void timing_start(void);
 /* Microseconds since timing_start(). Thread-safe. */
 uint64_t timing_now_us(void);
 
+/* Milliseconds on the monotonic clock (not since timing_start(): for
+ * deadlines and rate limits). Thread-safe. */
+uint64_t monotonic_ms(void);
+
 /* Records `phase` now, only the first time it is reached. Thread-safe. */
 void timing_mark(enum timing_phase phase);
 
