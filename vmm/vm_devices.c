@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -55,7 +57,8 @@ static int add_range(struct vm *vm, uint64_t base, uint64_t size, const struct m
 	return r;
 }
 
-static int create_platform(struct vm *vm)
+/* Sets up the platform devices' state (before any is on the bus). */
+static int init_platform(struct vm *vm)
 {
 	int r = ioapic_init(&vm->ioapic, vm->vm_fd);
 	if (r < 0)
@@ -71,20 +74,45 @@ static int create_platform(struct vm *vm)
 	control_init(&vm->control, &control);
 	struct acpi_pm_hooks pm = {pm_poweroff, pm_reset, vm};
 	acpi_pm_init(&vm->pm, &pm);
-	if ((r = add_range(vm, IOAPIC_MMIO_BASE, IOAPIC_MMIO_SIZE, &ioapic_mmio_ops, &vm->ioapic,
-			   "ioapic")) < 0 ||
-	    (r = add_range(vm, UART_MMIO_BASE, UART_MMIO_SIZE, &uart_mmio_ops, &vm->uart, "uart")) <
-		0 ||
-	    (r = add_range(vm, CONTROL_MMIO_BASE, CONTROL_MMIO_SIZE, &control_mmio_ops,
-			   &vm->control, "control")) < 0 ||
-	    (r = add_range(vm, ACPI_MMIO_BASE, ACPI_MMIO_SIZE, &acpi_pm_mmio_ops, &vm->pm,
-			   "acpi-pm")) < 0)
-		return r;
-	if (vm->cfg->pvpanic) {
-		struct pvpanic_hooks panic = {guest_panicked, vm};
-		pvpanic_init(&vm->pvpanic, &panic);
-		r = add_range(vm, PVPANIC_MMIO_BASE, PVPANIC_MMIO_SIZE, &pvpanic_mmio_ops,
-			      &vm->pvpanic, "pvpanic");
+	struct pvpanic_hooks panic = {guest_panicked, vm};
+	pvpanic_init(&vm->pvpanic, &panic);
+	return 0;
+}
+
+/* A platform device: where it sits, its handlers, its state in struct vm,
+ * and whether the config wants it (NULL: always). */
+struct platform_device {
+	const char *name;
+	uint64_t base, size;
+	const struct mmio_ops *ops;
+	size_t state; /* offsetof(struct vm, ...) */
+	bool (*wanted)(const struct vm_config *cfg);
+};
+
+static bool pvpanic_wanted(const struct vm_config *cfg)
+{
+	return cfg->pvpanic;
+}
+
+static const struct platform_device platform_devices[] = {
+    {"ioapic", IOAPIC_MMIO_BASE, IOAPIC_MMIO_SIZE, &ioapic_mmio_ops, offsetof(struct vm, ioapic),
+     NULL},
+    {"uart", UART_MMIO_BASE, UART_MMIO_SIZE, &uart_mmio_ops, offsetof(struct vm, uart), NULL},
+    {"control", CONTROL_MMIO_BASE, CONTROL_MMIO_SIZE, &control_mmio_ops,
+     offsetof(struct vm, control), NULL},
+    {"acpi-pm", ACPI_MMIO_BASE, ACPI_MMIO_SIZE, &acpi_pm_mmio_ops, offsetof(struct vm, pm), NULL},
+    {"pvpanic", PVPANIC_MMIO_BASE, PVPANIC_MMIO_SIZE, &pvpanic_mmio_ops,
+     offsetof(struct vm, pvpanic), pvpanic_wanted},
+};
+
+static int create_platform(struct vm *vm)
+{
+	int r = init_platform(vm);
+	for (size_t i = 0; r == 0 && i < sizeof(platform_devices) / sizeof(platform_devices[0]);
+	     i++) {
+		const struct platform_device *d = &platform_devices[i];
+		if (!d->wanted || d->wanted(vm->cfg))
+			r = add_range(vm, d->base, d->size, d->ops, (char *)vm + d->state, d->name);
 	}
 	return r;
 }
@@ -116,26 +144,6 @@ static int add_virtio(struct vm *vm, const struct virtio_device_ops *ops, void *
 	return add_range(vm, v->t.base, VIRTIO_MMIO_STRIDE, &virtio_mmio_ops, &v->t, name);
 }
 
-static void destroy_blk(void *dev)
-{
-	virtio_blk_destroy(dev);
-}
-
-static void destroy_net(void *dev)
-{
-	virtio_net_destroy(dev);
-}
-
-static void destroy_console(void *dev)
-{
-	virtio_console_destroy(dev);
-}
-
-static void destroy_vsock(void *dev)
-{
-	virtio_vsock_destroy(dev);
-}
-
 /* A backend the config names could not be set up: say what and where. */
 static int backend_failed(const char *what, const struct config_origin *at, const char *err)
 {
@@ -146,67 +154,157 @@ static int backend_failed(const char *what, const struct config_origin *at, cons
 	return EXIT_CONFIG;
 }
 
+/* What a virtio device type's create() reports when it fails: the config
+ * section and where it was set, and whether the host failed (status 1)
+ * rather than the backend the config names (status 2). */
+struct create_error {
+	char section[CONFIG_NAME_MAX + 8];
+	const struct config_origin *at;
+	char msg[PATH_MAX + 200];
+	bool host_failure;
+};
+
+/* A virtio device type: how many the config has, how one is made (NULL
+ * with *e filled in when its backend cannot be set up) and freed. Slots
+ * are given in table order, then config order. */
+struct virtio_type {
+	const char *name;
+	const struct virtio_device_ops *ops;
+	size_t (*count)(const struct vm_config *cfg);
+	void *(*create)(struct vm *vm, size_t i, struct create_error *e);
+	void (*destroy)(void *dev); /* NULL: the state lives in struct vm */
+};
+
+static size_t drive_count(const struct vm_config *cfg)
+{
+	return cfg->n_drives;
+}
+
+static void *drive_create(struct vm *vm, size_t i, struct create_error *e)
+{
+	const struct drive_config *d = &vm->cfg->drives[i];
+	snprintf(e->section, sizeof(e->section), "drive.%s", d->name);
+	e->at = &d->at;
+	return virtio_blk_create(d, &vm->loop, e->msg, sizeof(e->msg));
+}
+
+static void drive_destroy(void *dev)
+{
+	virtio_blk_destroy(dev);
+}
+
+static size_t net_count(const struct vm_config *cfg)
+{
+	return cfg->n_nets;
+}
+
+static void *net_create(struct vm *vm, size_t i, struct create_error *e)
+{
+	const struct net_config *n = &vm->cfg->nets[i];
+	snprintf(e->section, sizeof(e->section), "net.%s", n->name);
+	e->at = &n->at;
+	return virtio_net_create(n, &vm->loop, e->msg, sizeof(e->msg));
+}
+
+static void net_destroy(void *dev)
+{
+	virtio_net_destroy(dev);
+}
+
+static size_t vconsole_count(const struct vm_config *cfg)
+{
+	return cfg->vconsole;
+}
+
+static void *vconsole_create(struct vm *vm, size_t i, struct create_error *e)
+{
+	(void)i;
+	const struct vm_config *cfg = vm->cfg;
+	snprintf(e->section, sizeof(e->section), "vconsole");
+	e->at = &cfg->vconsole_path.at;
+	/* stdin feeds the UART unless [console] input = off; a socket
+	 * console reads its own socket. */
+	int in_fd =
+	    cfg->console_input || cfg->vconsole_output == CONSOLE_SOCKET ? -1 : STDIN_FILENO;
+	/* A terminal goes through the main loop (vm.h vcon_feed_fd), so that
+	 * its escape works on this console too. */
+	int p[2];
+	if (in_fd == STDIN_FILENO && isatty(STDIN_FILENO)) {
+		if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
+			snprintf(e->msg, sizeof(e->msg), "pipe: %s", strerror(errno));
+			e->host_failure = true;
+			return NULL;
+		}
+		vm->vcon_in_fd = in_fd = p[0];
+		vm->vcon_feed_fd = p[1];
+	}
+	struct virtio_console *con =
+	    virtio_console_create(cfg, in_fd, &vm->loop, e->msg, sizeof(e->msg));
+	if (con && cfg->vconsole_output == CONSOLE_STDIO)
+		virtio_console_on_gone(con, vm_console_gone, vm);
+	return con;
+}
+
+static void vconsole_destroy(void *dev)
+{
+	virtio_console_destroy(dev);
+}
+
+static size_t rng_count(const struct vm_config *cfg)
+{
+	return cfg->rng;
+}
+
+static void *rng_create(struct vm *vm, size_t i, struct create_error *e)
+{
+	(void)i;
+	(void)e;
+	virtio_rng_init(&vm->rng);
+	return &vm->rng;
+}
+
+static size_t vsock_count(const struct vm_config *cfg)
+{
+	return cfg->vsock;
+}
+
+static void *vsock_create(struct vm *vm, size_t i, struct create_error *e)
+{
+	(void)i;
+	const struct vm_config *cfg = vm->cfg;
+	snprintf(e->section, sizeof(e->section), "vsock");
+	e->at = &cfg->vsock_uds.at;
+	return virtio_vsock_create(cfg->vsock_cid, cfg->vsock_uds.path, &vm->loop, e->msg,
+				   sizeof(e->msg));
+}
+
+static void vsock_destroy(void *dev)
+{
+	virtio_vsock_destroy(dev);
+}
+
+static const struct virtio_type virtio_types[] = {
+    {"virtio-blk", &virtio_blk_ops, drive_count, drive_create, drive_destroy},
+    {"virtio-net", &virtio_net_ops, net_count, net_create, net_destroy},
+    {"virtio-console", &virtio_console_ops, vconsole_count, vconsole_create, vconsole_destroy},
+    {"virtio-rng", &virtio_rng_ops, rng_count, rng_create, NULL},
+    {"virtio-vsock", &virtio_vsock_ops, vsock_count, vsock_create, vsock_destroy},
+};
+
 static int create_virtio(struct vm *vm)
 {
-	const struct vm_config *cfg = vm->cfg;
-	char err[PATH_MAX + 200];
-	char section[CONFIG_NAME_MAX + 8];
-	for (size_t i = 0; i < cfg->n_drives; i++) {
-		const struct drive_config *d = &cfg->drives[i];
-		snprintf(section, sizeof(section), "drive.%s", d->name);
-		struct virtio_blk *blk = virtio_blk_create(d, &vm->loop, err, sizeof(err));
-		if (!blk)
-			return backend_failed(section, &d->at, err);
-		if (add_virtio(vm, &virtio_blk_ops, blk, destroy_blk, "virtio-blk") < 0)
-			return EXIT_HOST_FAILURE;
-	}
-	for (size_t i = 0; i < cfg->n_nets; i++) {
-		const struct net_config *n = &cfg->nets[i];
-		snprintf(section, sizeof(section), "net.%s", n->name);
-		struct virtio_net *net = virtio_net_create(n, &vm->loop, err, sizeof(err));
-		if (!net)
-			return backend_failed(section, &n->at, err);
-		if (add_virtio(vm, &virtio_net_ops, net, destroy_net, "virtio-net") < 0)
-			return EXIT_HOST_FAILURE;
-	}
-	if (cfg->vconsole) {
-		/* stdin feeds the UART unless [console] input = off; a socket
-		 * console reads its own socket. */
-		int in_fd = cfg->console_input || cfg->vconsole_output == CONSOLE_SOCKET
-				? -1
-				: STDIN_FILENO;
-		/* A terminal goes through the main loop (vm.h vcon_feed_fd),
-		 * so that its escape works on this console too. */
-		int p[2];
-		if (in_fd == STDIN_FILENO && isatty(STDIN_FILENO)) {
-			if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
-				log_error("virtio-console: pipe: %s", strerror(errno));
-				return EXIT_HOST_FAILURE;
+	for (size_t k = 0; k < sizeof(virtio_types) / sizeof(virtio_types[0]); k++) {
+		const struct virtio_type *type = &virtio_types[k];
+		for (size_t i = 0; i < type->count(vm->cfg); i++) {
+			struct create_error e = {.at = NULL};
+			void *dev = type->create(vm, i, &e);
+			if (!dev) {
+				int status = backend_failed(e.section, e.at, e.msg);
+				return e.host_failure ? EXIT_HOST_FAILURE : status;
 			}
-			vm->vcon_in_fd = in_fd = p[0];
-			vm->vcon_feed_fd = p[1];
+			if (add_virtio(vm, type->ops, dev, type->destroy, type->name) < 0)
+				return EXIT_HOST_FAILURE;
 		}
-		struct virtio_console *con =
-		    virtio_console_create(cfg, in_fd, &vm->loop, err, sizeof(err));
-		if (!con)
-			return backend_failed("vconsole", &cfg->vconsole_path.at, err);
-		if (cfg->vconsole_output == CONSOLE_STDIO)
-			virtio_console_on_gone(con, vm_console_gone, vm);
-		if (add_virtio(vm, &virtio_console_ops, con, destroy_console, "virtio-console") < 0)
-			return EXIT_HOST_FAILURE;
-	}
-	if (cfg->rng) {
-		virtio_rng_init(&vm->rng);
-		if (add_virtio(vm, &virtio_rng_ops, &vm->rng, NULL, "virtio-rng") < 0)
-			return EXIT_HOST_FAILURE;
-	}
-	if (cfg->vsock) {
-		struct virtio_vsock *vs = virtio_vsock_create(cfg->vsock_cid, cfg->vsock_uds.path,
-							      &vm->loop, err, sizeof(err));
-		if (!vs)
-			return backend_failed("vsock", &cfg->vsock_uds.at, err);
-		if (add_virtio(vm, &virtio_vsock_ops, vs, destroy_vsock, "virtio-vsock") < 0)
-			return EXIT_HOST_FAILURE;
 	}
 	return 0;
 }
