@@ -169,6 +169,7 @@ int main(int argc, char **argv)
 	if (opt.timings)
 		collect_report(&vm, &rep);
 	vm_destroy(&vm);
+	timing_mark(T_TORN_DOWN);
 	struct rusage ru;
 	if (opt.timings && getrusage(RUSAGE_SELF, &ru) == 0)
 		rep.peak_rss_kib = (uint64_t)ru.ru_maxrss;

@@ -15,6 +15,7 @@ static const char *const names[T_COUNT] = {
     [T_FIRST_RUN] = "first_run_us",
     [T_BOOT_COMPLETE] = "boot_complete_us",
     [T_VM_END] = "vm_end_us",
+    [T_TORN_DOWN] = "torn_down_us",
 };
 
 void timing_start(void)

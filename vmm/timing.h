@@ -14,6 +14,7 @@ enum timing_phase {
 	T_FIRST_RUN,
 	T_BOOT_COMPLETE,
 	T_VM_END,
+	T_TORN_DOWN, /* every thread joined, devices and guest RAM freed */
 	T_COUNT
 };
 

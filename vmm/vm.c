@@ -457,7 +457,8 @@ int vm_run(struct vm *vm)
 		return vm->exit_status;
 	}
 	vcpu_init_signals();
-	r = event_loop_start(&vm->loop);
+	/* The device thread serves virtio queues and backends only. */
+	r = vm->n_virtio ? event_loop_start(&vm->loop) : 0;
 	if (r < 0) {
 		log_error("device event loop: %s", strerror(-r));
 		vm_end(vm, END_HOST_ERROR, EXIT_HOST_FAILURE);

@@ -7,6 +7,7 @@
  * --timings as text; [vm] prefault. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -256,6 +257,57 @@ ParameterizedTest(int *row, lifecycle, stdout_reader_gone)
 	guest_result_free(&r);
 }
 
+/* ---- threads: one per vCPU, plus the device thread only with virtio ---- */
+
+struct threads_case {
+	const char *name;
+	const char *extra_ini;
+	unsigned vcpus, threads; /* main + vCPUs (+ the device thread) */
+};
+
+static const struct threads_case threads_cases[] = {
+    {"no virtio device", NULL, 2, 3},
+    {"virtio-rng", "[rng]\n", 2, 4},
+};
+
+ParameterizedTestParameters(lifecycle, threads)
+{
+	HARNESS_ROWS(threads_cases);
+}
+
+/* How many threads process `pid` has (entries of /proc/PID/task). */
+static unsigned thread_count(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	unsigned n = 0;
+	if (!d)
+		return 0;
+	for (struct dirent *e; (e = readdir(d));)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+ParameterizedTest(int *row, lifecycle, threads)
+{
+	const struct threads_case *c = &threads_cases[*row];
+	harness_require_kvm();
+	struct guest_opts o = {
+	    .cmdline = "test=idle", .vcpus = c->vcpus, .extra_ini = c->extra_ini};
+	struct guest_result r;
+	cr_assert_eq(guest_start(&o, &r), 0, "%s: %s", c->name, r.desc);
+	bool idle = guest_wait_output(&r, "minnow-test: idle", WAIT_MS);
+	unsigned n = idle ? thread_count(r.pid) : 0;
+	kill(r.pid, SIGTERM);
+	guest_wait(&r);
+	cr_assert(idle, "%s: the guest never said it was idle: %s", c->name, guest_ctx(&r));
+	cr_expect_eq(n, c->threads, "%s, %u vCPUs: %u threads, want %u", c->name, c->vcpus, n,
+		     c->threads);
+	guest_result_free(&r);
+}
+
 /* ---- exit status 1: the host fails minnow while it starts the VM ---- */
 
 /* With too few file descriptors minnow cannot start (exit_reason
@@ -309,7 +361,7 @@ Test(lifecycle, host_error)
 
 static const char *const phases[] = {"config_parsed_us", "vm_created_us", "memory_ready_us",
 				     "kernel_loaded_us", "first_run_us",  "boot_complete_us",
-				     "vm_end_us"};
+				     "vm_end_us",	 "torn_down_us"};
 
 Test(lifecycle, timings_text)
 {
@@ -333,7 +385,7 @@ Test(lifecycle, timings_text)
 	}
 	/* Microseconds since minnow started, which the harness timed. */
 	cr_expect(prev > 0 && prev <= r.wall_ms * 1000 + 1000,
-		  "vm_end_us %llu not within the %.0f ms minnow ran: %s", prev, r.wall_ms,
+		  "torn_down_us %llu not within the %.0f ms minnow ran: %s", prev, r.wall_ms,
 		  guest_ctx(&r));
 	unsigned long long rss = 0, touched = 0;
 	const char *p = strstr(r.err, "  peak RSS ");
