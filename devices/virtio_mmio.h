@@ -205,6 +205,13 @@ struct virtq *virtio_mmio_queue(struct virtio_mmio *t, unsigned queue);
  * interrupt. Call once after a batch of virtq_push(). */
 void virtio_mmio_notify_used(struct virtio_mmio *t, unsigned queue);
 
+/* Asks for queue_notify(queue) to run again later on the event loop, as if
+ * the driver had kicked, behind the callbacks already waiting there: for a
+ * device that stopped serving a queue with work left, so that other devices
+ * get their turn. Returns false, scheduling nothing, when the transport has
+ * no event loop. */
+bool virtio_mmio_requeue(struct virtio_mmio *t, unsigned queue);
+
 /* The device changed its config space: bumps ConfigGeneration, sets
  * InterruptStatus bit 1 and signals the interrupt. */
 void virtio_mmio_config_changed(struct virtio_mmio *t);
