@@ -90,9 +90,11 @@ struct virtio_device_ops {
 	 * for every ready queue, for buffers posted before DRIVER_OK. */
 	int (*activate)(void *dev, struct virtio_mmio *t);
 
-	/* The driver kicked queue `queue` (ready, device active). Pop chains
+	/* The driver kicked queue `queue` (ready, device active), or the
+	 * device asked to be called again (virtio_mmio_requeue()). Pop chains
 	 * with virtq_pop(virtio_mmio_queue(t, queue), ...), push them back
-	 * with virtq_push(), then call virtio_mmio_notify_used(t, queue). On
+	 * with virtq_push(), then call virtio_mmio_notify_used(t, queue):
+	 * serve_queue() (serve_queue.h) does all that within a budget. On
 	 * a guest error call virtio_mmio_fail() and return. Spurious calls
 	 * happen and must be harmless. Required when num_queues > 0. */
 	void (*queue_notify)(void *dev, struct virtio_mmio *t, unsigned queue);
