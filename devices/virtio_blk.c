@@ -1,5 +1,8 @@
 /* virtio_blk.c - virtio block device: requests served synchronously with
- * preadv/pwritev, fdatasync and fallocate on a locked host image. */
+ * preadv/pwritev, fdatasync and fallocate on a locked host image, on the
+ * event-loop thread, BLK_BUDGET_CHAINS requests / BLK_BUDGET_BYTES bytes
+ * per turn (serve_queue()); data segments are bounded by size_max and
+ * seg_max, so one request moves at most seg_max * size_max bytes. */
 #include "virtio_blk.h"
 
 #include <assert.h>
@@ -19,8 +22,13 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "serve_queue.h"
+
 #define BLK_REQUEST_QUEUE 0
 #define BLK_MAX_SEGS	  (VIRTIO_BLK_SEG_MAX + 2)
+#define BLK_MAX_SEGS_STR  "256"	      /* BLK_MAX_SEGS, for a message */
+#define BLK_BUDGET_CHAINS 32	      /* requests served per event-loop turn, */
+#define BLK_BUDGET_BYTES  (8u << 20)  /* and bytes: then other devices' turn */
 #define BLK_HDR_SIZE	  16u	      /* struct virtio_blk_outhdr */
 #define BLK_ZERO_SEG_SIZE 16u	      /* struct virtio_blk_discard_write_zeroes */
 #define BOUNCE_SIZE	  (1u << 20)  /* O_DIRECT bounce buffer for misaligned guest buffers */
@@ -42,15 +50,16 @@ _Static_assert(offsetof(struct virtio_blk_config, max_discard_sectors) == 36, "c
 _Static_assert(offsetof(struct virtio_blk_config, max_write_zeroes_sectors) == 48, "config layout");
 _Static_assert(BLK_CONFIG_SIZE == 60, "config layout");
 _Static_assert(BLK_MAX_SEGS <= VIRTIO_BLK_QUEUE_SIZE, "a chain fits the queue");
+_Static_assert(BLK_MAX_SEGS == 256, "BLK_MAX_SEGS_STR");
 _Static_assert(BLK_MAX_SEGS <= IOV_MAX, "one preadv per request");
 
 #define F(bit) (1ULL << (bit))
 #define BLK_RW_FEATURES                                                                            \
-	(F(VIRTIO_BLK_F_FLUSH) | F(VIRTIO_BLK_F_BLK_SIZE) | F(VIRTIO_BLK_F_SEG_MAX) |              \
-	 F(VIRTIO_BLK_F_DISCARD) | F(VIRTIO_BLK_F_WRITE_ZEROES))
+	(F(VIRTIO_BLK_F_FLUSH) | F(VIRTIO_BLK_F_BLK_SIZE) | F(VIRTIO_BLK_F_SIZE_MAX) |             \
+	 F(VIRTIO_BLK_F_SEG_MAX) | F(VIRTIO_BLK_F_DISCARD) | F(VIRTIO_BLK_F_WRITE_ZEROES))
 #define BLK_RO_FEATURES                                                                            \
-	(F(VIRTIO_BLK_F_FLUSH) | F(VIRTIO_BLK_F_BLK_SIZE) | F(VIRTIO_BLK_F_SEG_MAX) |              \
-	 F(VIRTIO_BLK_F_RO))
+	(F(VIRTIO_BLK_F_FLUSH) | F(VIRTIO_BLK_F_BLK_SIZE) | F(VIRTIO_BLK_F_SIZE_MAX) |             \
+	 F(VIRTIO_BLK_F_SEG_MAX) | F(VIRTIO_BLK_F_RO))
 
 struct virtio_blk {
 	char path[PATH_MAX];
@@ -280,6 +289,21 @@ static void log_io_error(struct virtio_blk *blk, const char *what, uint64_t sect
 		    (unsigned long long)sector, strerror(-err));
 }
 
+/* Whether the data segments respect what config space promises: at most
+ * seg_max of them, none longer than size_max (virtio 1.x 5.2.4). The spec
+ * makes these limits advice for the driver, not a ring rule, so a request
+ * beyond them fails alone (IOERR) rather than the device. */
+static bool within_segment_limits(const struct iovec *iov, unsigned n)
+{
+	if (n > VIRTIO_BLK_SEG_MAX)
+		return false;
+	for (unsigned i = 0; i < n; i++) {
+		if (iov[i].iov_len > VIRTIO_BLK_SIZE_MAX)
+			return false;
+	}
+	return true;
+}
+
 static uint8_t do_in_out(struct virtio_blk *blk, struct blk_req *rq)
 {
 	bool write = rq->type == VIRTIO_BLK_T_OUT;
@@ -293,6 +317,8 @@ static uint8_t do_in_out(struct virtio_blk *blk, struct blk_req *rq)
 		return VIRTIO_BLK_S_IOERR;
 	struct iovec iov[BLK_MAX_SEGS];
 	unsigned n = chain_iov(rq->chain, !write, write ? BLK_HDR_SIZE : 0, len, iov);
+	if (!within_segment_limits(iov, n))
+		return VIRTIO_BLK_S_IOERR;
 	int r = image_rw(blk, write, iov, n, len, rq->sector * VIRTIO_BLK_SECTOR);
 	if (r < 0) {
 		log_io_error(blk, write ? "write" : "read", rq->sector, r);
@@ -429,34 +455,37 @@ static void blk_reset(void *dev)
 	blk->negotiated = 0;
 }
 
+/* queue_server.serve for the request queue: one request, or a guest error
+ * for a chain that cannot carry one. */
+static int blk_serve(void *dev, struct virtio_mmio *t, const struct virtq_chain *chain,
+		     uint32_t *used_len)
+{
+	const char *bad = malformed(chain);
+	if (bad) {
+		virtio_mmio_fail(t, "request (descriptor %u): %s", chain->head, bad);
+		return -1;
+	}
+	*used_len = serve_chain(dev, chain);
+	return 0;
+}
+
 static void blk_queue_notify(void *dev, struct virtio_mmio *t, unsigned queue)
 {
-	struct virtio_blk *blk = dev;
-	struct virtq *vq = virtio_mmio_queue(t, queue);
 	struct virtq_seg segs[BLK_MAX_SEGS];
-	struct virtq_chain chain;
-	if (!vq || queue != BLK_REQUEST_QUEUE)
+	if (queue != BLK_REQUEST_QUEUE)
 		return;
-	virtq_chain_init(&chain, segs, BLK_MAX_SEGS);
-	unsigned served = 0;
-	const char *bad = NULL;
-	int r;
-	while ((r = virtq_pop(vq, &chain)) > 0) {
-		bad = malformed(&chain);
-		if (bad)
-			break;
-		(void)virtq_push(vq, chain.head, serve_chain(blk, &chain));
-		served++;
-	}
-	if (served)
-		virtio_mmio_notify_used(t, queue);
-	if (bad)
-		virtio_mmio_fail(t, "request (descriptor %u): %s", chain.head, bad);
-	else if (r == -E2BIG)
-		virtio_mmio_fail(t, "request queue: chain longer than seg_max + 2 = %u segments",
-				 BLK_MAX_SEGS);
-	else if (r < 0)
-		virtio_mmio_fail(t, "request queue: %s", strerror(-r));
+	struct queue_server server = {
+	    .queue = queue,
+	    .queue_name = "request queue",
+	    .too_long = "chain longer than seg_max + 2 = " BLK_MAX_SEGS_STR " segments",
+	    .segs = segs,
+	    .seg_cap = BLK_MAX_SEGS,
+	    .max_chains = BLK_BUDGET_CHAINS,
+	    .max_bytes = BLK_BUDGET_BYTES,
+	    .serve = blk_serve,
+	    .opaque = dev,
+	};
+	(void)serve_queue(t, &server);
 }
 
 const struct virtio_device_ops virtio_blk_ops = {
@@ -537,6 +566,7 @@ static void fill_config(struct virtio_blk *blk)
 	struct virtio_blk_config *c = &blk->config;
 	memset(c, 0, sizeof(*c));
 	c->capacity = htole64(blk->capacity);
+	c->size_max = htole32(VIRTIO_BLK_SIZE_MAX);
 	c->seg_max = htole32(VIRTIO_BLK_SEG_MAX);
 	c->blk_size = htole32(blk->direct ? blk->lba_align : VIRTIO_BLK_SECTOR);
 	if (!blk->readonly) {

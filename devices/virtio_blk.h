@@ -12,9 +12,10 @@
 /* Limits told to the driver in config space (virtio 1.x section 5.2.4). */
 #define VIRTIO_BLK_QUEUE_SIZE 256 /* QueueNumMax of the one request queue */
 #define VIRTIO_BLK_SEG_MAX                                                                         \
-	254 /* data segments per request; a chain may                                              \
-	     * have seg_max + 2 (header, status) */
-#define VIRTIO_BLK_SECTOR 512u
+	254			       /* data segments per request; a chain may                   \
+					* have seg_max + 2 (header, status) */
+#define VIRTIO_BLK_SIZE_MAX (1u << 20) /* size_max: bytes in one data segment */
+#define VIRTIO_BLK_SECTOR   512u
 #define VIRTIO_BLK_MAX_ZERO_SECTORS                                                                \
 	(1u << 21)		   /* max_discard_sectors and                                      \
 				    * max_write_zeroes_sectors (1 GiB) */
@@ -24,7 +25,11 @@ struct virtio_blk;
 
 /* The device model for virtio_mmio_create(); dev is a struct virtio_blk.
  * Its `features` are those of a read-write drive: FLUSH, BLK_SIZE,
- * SEG_MAX, DISCARD, WRITE_ZEROES. The ops table is shared by every drive,
+ * SIZE_MAX, SEG_MAX, DISCARD, WRITE_ZEROES. A read or write with more than
+ * VIRTIO_BLK_SEG_MAX data segments, or one longer than VIRTIO_BLK_SIZE_MAX,
+ * fails with VIRTIO_BLK_S_IOERR (the device carries on); a chain of more
+ * than VIRTIO_BLK_SEG_MAX + 2 descriptors (the queue size) is a ring error
+ * and the device needs a reset. The ops table is shared by every drive,
  * so a read-only drive cannot offer VIRTIO_BLK_F_RO through it; see
  * virtio_blk_features(). */
 extern const struct virtio_device_ops virtio_blk_ops;
@@ -38,7 +43,8 @@ extern const struct virtio_device_ops virtio_blk_ops;
  * err naming the file: "PATH: in use by another process (flock)",
  * "PATH: <strerror>", or why O_DIRECT cannot be used there. `loop` is not
  * used: requests are served synchronously in queue_notify, on the event
- * loop thread. */
+ * loop thread, a bounded number per turn so that other devices are not
+ * held up (serve_queue.h). */
 struct virtio_blk *virtio_blk_create(const struct drive_config *cfg, struct event_loop *loop,
 				     char *err, size_t errlen);
 

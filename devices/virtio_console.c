@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "serve_queue.h"
+
 #define RX_QUEUE 0 /* receiveq: host to guest */
 #define TX_QUEUE 1 /* transmitq: guest to host */
 #define F_SIZE	 (1ULL << VIRTIO_CONSOLE_F_SIZE)
@@ -78,39 +80,43 @@ static void size_update(struct virtio_console *con, struct virtio_mmio *t, bool 
 
 /* ---- Output ---------------------------------------------------------------- */
 
+/* queue_server.serve for transmitq: the chain's bytes to the output. */
+static int tx_serve(void *dev, struct virtio_mmio *t, const struct virtq_chain *chain,
+		    uint32_t *used_len)
+{
+	struct virtio_console *con = dev;
+	if (chain->num_readable != chain->num_segs) {
+		virtio_mmio_fail(t, "transmitq: chain %u has a device-writable buffer",
+				 chain->head);
+		return -1;
+	}
+	for (unsigned i = 0; i < chain->num_readable; i++)
+		out_sink_write(&con->out, chain->segs[i].host, chain->segs[i].len);
+	con->tx_bytes += chain->readable_bytes;
+	*used_len = 0;
+	return 0;
+}
+
 /* queue_notify for transmitq: every chain's bytes to the output, in order. */
 static void tx_kick(struct virtio_console *con, struct virtio_mmio *t)
 {
-	struct virtq *vq = virtio_mmio_queue(t, TX_QUEUE);
 	struct virtq_seg segs[VIRTIO_CONSOLE_MAX_SEGS];
-	struct virtq_chain chain;
-	unsigned pushed = 0;
-	bool writable = false;
-	int r;
-	virtq_chain_init(&chain, segs, VIRTIO_CONSOLE_MAX_SEGS);
+	struct queue_server server = {
+	    .queue = TX_QUEUE,
+	    .queue_name = "transmitq",
+	    .segs = segs,
+	    .seg_cap = VIRTIO_CONSOLE_MAX_SEGS,
+	    .max_chains = VIRTIO_CONSOLE_TX_BUDGET,
+	    .serve = tx_serve,
+	    .opaque = con,
+	};
 	out_sink_batch(&con->out);
-	while ((r = virtq_pop(vq, &chain)) > 0) {
-		if (chain.num_readable != chain.num_segs) {
-			writable = true;
-			break;
-		}
-		for (unsigned i = 0; i < chain.num_readable; i++)
-			out_sink_write(&con->out, segs[i].host, segs[i].len);
-		con->tx_bytes += chain.readable_bytes;
-		(void)virtq_push(vq, chain.head, 0);
-		pushed++;
-	}
-	if (pushed) {
-		virtio_mmio_notify_used(t, TX_QUEUE);
+	if (serve_queue(t, &server) > 0) {
 		/* Not on the empty kick at DRIVER_OK: guest output means its
 		 * console is up. */
 		size_update(con, t, !con->size_told);
 		con->size_told = true;
 	}
-	if (r < 0)
-		virtio_mmio_fail(t, "transmitq: %s", strerror(-r));
-	else if (writable)
-		virtio_mmio_fail(t, "transmitq: chain %u has a device-writable buffer", chain.head);
 }
 
 /* ---- Input ----------------------------------------------------------------- */

@@ -12,6 +12,7 @@
 #define VIRTIO_CONSOLE_QUEUE_SIZE 256  /* QueueNumMax of receiveq and transmitq */
 #define VIRTIO_CONSOLE_MAX_SEGS	  64   /* segments accepted in one chain */
 #define VIRTIO_CONSOLE_PENDING	  4096 /* input read ahead of the guest's buffers */
+#define VIRTIO_CONSOLE_TX_BUDGET  64   /* transmitq chains per event-loop turn */
 
 struct virtio_console;
 
@@ -36,7 +37,9 @@ struct virtio_console;
  * segments, or a bad chain is a guest error: DEVICE_NEEDS_RESET.
  *
  * Output goes through an out_sink (out_sink.h: bounded waits, then
- * dropped while stalled; EPIPE ends it), one batch per transmitq kick.
+ * dropped while stalled; EPIPE ends it), one batch per transmitq turn of
+ * at most VIRTIO_CONSOLE_TX_BUDGET chains (the rest is served on a later
+ * turn, after other devices').
  * With a loop, transmitq runs on the loop thread, whose signals are
  * blocked: a closed pipe gives EPIPE, not SIGPIPE.
  *

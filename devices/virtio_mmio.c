@@ -298,6 +298,14 @@ void virtio_mmio_notify_used(struct virtio_mmio *t, unsigned queue)
 		raise_interrupt(t, VIRTIO_MMIO_INT_VRING);
 }
 
+bool virtio_mmio_requeue(struct virtio_mmio *t, unsigned queue)
+{
+	if (queue >= t->ops->num_queues || t->queues[queue].kick_fd < 0)
+		return false;
+	(void)eventfd_write(t->queues[queue].kick_fd, 1);
+	return true;
+}
+
 void virtio_mmio_config_changed(struct virtio_mmio *t)
 {
 	t->config_generation++;

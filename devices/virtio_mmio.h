@@ -90,9 +90,11 @@ struct virtio_device_ops {
 	 * for every ready queue, for buffers posted before DRIVER_OK. */
 	int (*activate)(void *dev, struct virtio_mmio *t);
 
-	/* The driver kicked queue `queue` (ready, device active). Pop chains
+	/* The driver kicked queue `queue` (ready, device active), or the
+	 * device asked to be called again (virtio_mmio_requeue()). Pop chains
 	 * with virtq_pop(virtio_mmio_queue(t, queue), ...), push them back
-	 * with virtq_push(), then call virtio_mmio_notify_used(t, queue). On
+	 * with virtq_push(), then call virtio_mmio_notify_used(t, queue):
+	 * serve_queue() (serve_queue.h) does all that within a budget. On
 	 * a guest error call virtio_mmio_fail() and return. Spurious calls
 	 * happen and must be harmless. Required when num_queues > 0. */
 	void (*queue_notify)(void *dev, struct virtio_mmio *t, unsigned queue);
@@ -204,6 +206,13 @@ struct virtq *virtio_mmio_queue(struct virtio_mmio *t, unsigned queue);
  * them (virtq_should_notify), sets InterruptStatus bit 0 and signals the
  * interrupt. Call once after a batch of virtq_push(). */
 void virtio_mmio_notify_used(struct virtio_mmio *t, unsigned queue);
+
+/* Asks for queue_notify(queue) to run again later on the event loop, as if
+ * the driver had kicked, behind the callbacks already waiting there: for a
+ * device that stopped serving a queue with work left, so that other devices
+ * get their turn. Returns false, scheduling nothing, when the transport has
+ * no event loop. */
+bool virtio_mmio_requeue(struct virtio_mmio *t, unsigned queue);
 
 /* The device changed its config space: bumps ConfigGeneration, sets
  * InterruptStatus bit 1 and signals the interrupt. */

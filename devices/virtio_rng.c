@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "serve_queue.h"
+
 #define RNG_REQUEST_QUEUE 0
 
 void virtio_rng_init(struct virtio_rng *rng)
@@ -51,28 +53,33 @@ static uint32_t serve_chain(const struct virtq_chain *chain)
 	return written;
 }
 
-static void rng_queue_notify(void *dev, struct virtio_mmio *t, unsigned queue)
+/* queue_server.serve: one chain of random bytes. */
+static int rng_serve(void *dev, struct virtio_mmio *t, const struct virtq_chain *chain,
+		     uint32_t *used_len)
 {
 	struct virtio_rng *rng = dev;
-	struct virtq *vq = virtio_mmio_queue(t, queue);
+	(void)t;
+	*used_len = serve_chain(chain);
+	rng->bytes_served += *used_len;
+	rng->requests++;
+	return 0;
+}
+
+static void rng_queue_notify(void *dev, struct virtio_mmio *t, unsigned queue)
+{
 	struct virtq_seg segs[VIRTIO_RNG_MAX_SEGS];
-	struct virtq_chain chain;
-	if (!vq || queue != RNG_REQUEST_QUEUE)
+	if (queue != RNG_REQUEST_QUEUE)
 		return;
-	virtq_chain_init(&chain, segs, VIRTIO_RNG_MAX_SEGS);
-	int r;
-	unsigned served = 0;
-	while ((r = virtq_pop(vq, &chain)) > 0) {
-		uint32_t written = serve_chain(&chain);
-		rng->bytes_served += written;
-		rng->requests++;
-		served++;
-		(void)virtq_push(vq, chain.head, written);
-	}
-	if (served)
-		virtio_mmio_notify_used(t, queue);
-	if (r < 0)
-		virtio_mmio_fail(t, "request queue: %s", strerror(-r));
+	struct queue_server server = {
+	    .queue = queue,
+	    .queue_name = "request queue",
+	    .segs = segs,
+	    .seg_cap = VIRTIO_RNG_MAX_SEGS,
+	    .max_chains = VIRTIO_RNG_BUDGET_CHAINS,
+	    .serve = rng_serve,
+	    .opaque = dev,
+	};
+	(void)serve_queue(t, &server);
 }
 
 const struct virtio_device_ops virtio_rng_ops = {

@@ -10,6 +10,7 @@
 #define VIRTIO_RNG_QUEUE_SIZE	 64    /* QueueNumMax of the request queue */
 #define VIRTIO_RNG_MAX_SEGS	 16    /* segments accepted in one chain */
 #define VIRTIO_RNG_MAX_PER_CHAIN 65536 /* bytes served per chain at most */
+#define VIRTIO_RNG_BUDGET_CHAINS 16    /* chains served per event-loop turn */
 
 /* Device state. Touched only under the transport's lock. */
 struct virtio_rng {

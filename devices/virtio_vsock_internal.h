@@ -24,6 +24,7 @@
 #define VSOCK_EVENT_QUEUE    2
 #define VSOCK_QUEUE_SIZE     256
 #define VSOCK_MAX_SEGS	     VSOCK_QUEUE_SIZE /* segments per chain we accept */
+#define VSOCK_TX_BUDGET	     64		      /* tx chains served per event-loop turn */
 #define VSOCK_MAX_CONNS	     64
 #define VSOCK_MAX_ORPHANS    256	  /* queued RSTs for packets without a connection */
 #define VSOCK_MAX_RW	     (64u * 1024) /* payload per RW packet to the guest */
@@ -51,7 +52,7 @@ struct virtio_vsock {
 	int listen_fd, wake_fd, timer_fd;
 	bool destroying;
 	bool rx_starved; /* the rx queue ran dry: wait for the driver's kick */
-	bool rx_pushed, tx_pushed;
+	bool rx_pushed;	 /* rx chains pushed since the last settle */
 	struct vsock_conn *conns;
 	unsigned n_conns;
 	struct vsock_conn *zombies; /* dropped off the loop thread, fds still watched */
@@ -96,12 +97,14 @@ bool vsock_can_send(struct virtio_vsock *vs);
  * guest for a while, control packets first. May end `c` (vsock_apply()). */
 void vsock_read_host(struct virtio_vsock *vs, struct vsock_conn *c);
 
-/* Pops every tx chain of transport `t`, hands each guest packet to its connection (or
- * answers it with an RST) and pushes the chains back; fails the device for a bad chain. */
+/* Pops up to VSOCK_TX_BUDGET tx chains of transport `t` (the rest is served on a later
+ * event-loop turn, see serve_queue()), hands each guest packet to its connection (or
+ * answers it with an RST), pushes the chains back and notifies the driver; fails the device
+ * for a bad chain. */
 void vsock_process_tx(struct virtio_vsock *vs, struct virtio_mmio *t);
 
 /* Sends what is pending, sets each socket's epoll events to match its state, arms the
- * timer and raises the used-buffer interrupts. Call after every piece of work. */
+ * timer and raises the rx queue's used-buffer interrupt. Call after every piece of work. */
 void vsock_settle(struct virtio_vsock *vs);
 
 /* ---- Host sockets and connections (vsock_host.c) ----------------------------------- */

@@ -10,6 +10,8 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "serve_queue.h"
+
 /* ---- Device -> guest (rx queue) ------------------------------------------------- */
 
 /* Takes an rx buffer. Returns 1, 0 when there is none (rx_starved), or
@@ -256,25 +258,33 @@ static void guest_packet(struct virtio_vsock *vs, const struct virtq_chain *chai
 	vsock_apply(vs, c, vsock_conn_on_packet(c, &h, vs->tx_iov, n_iov));
 }
 
+/* queue_server.serve for the tx queue: one guest packet. */
+static int tx_serve(void *dev, struct virtio_mmio *t, const struct virtq_chain *chain,
+		    uint32_t *used_len)
+{
+	if (chain->num_readable != chain->num_segs || chain->readable_bytes < HDR_SIZE) {
+		virtio_mmio_fail(t, "tx chain: %llu readable bytes, %u writable segments",
+				 (unsigned long long)chain->readable_bytes,
+				 chain->num_segs - chain->num_readable);
+		return -1;
+	}
+	guest_packet(dev, chain);
+	*used_len = 0;
+	return 0;
+}
+
 void vsock_process_tx(struct virtio_vsock *vs, struct virtio_mmio *t)
 {
-	struct virtq *vq = virtio_mmio_queue(t, VSOCK_TX_QUEUE);
-	struct virtq_chain chain;
-	virtq_chain_init(&chain, vs->tx_segs, VSOCK_MAX_SEGS);
-	int r;
-	while ((r = virtq_pop(vq, &chain)) > 0) {
-		if (chain.num_readable != chain.num_segs || chain.readable_bytes < HDR_SIZE) {
-			virtio_mmio_fail(t, "tx chain: %llu readable bytes, %u writable segments",
-					 (unsigned long long)chain.readable_bytes,
-					 chain.num_segs - chain.num_readable);
-			return;
-		}
-		guest_packet(vs, &chain);
-		(void)virtq_push(vq, chain.head, 0);
-		vs->tx_pushed = true;
-	}
-	if (r < 0)
-		virtio_mmio_fail(t, "tx queue: %s", strerror(-r));
+	struct queue_server server = {
+	    .queue = VSOCK_TX_QUEUE,
+	    .queue_name = "tx queue",
+	    .segs = vs->tx_segs,
+	    .seg_cap = VSOCK_MAX_SEGS,
+	    .max_chains = VSOCK_TX_BUDGET,
+	    .serve = tx_serve,
+	    .opaque = vs,
+	};
+	(void)serve_queue(t, &server);
 }
 
 /* ---- After every piece of work ------------------------------------------------------ */
@@ -297,7 +307,8 @@ static void arm_timer(struct virtio_vsock *vs)
 }
 
 /* Sends what is pending, sets each socket's epoll events to match its
- * state, arms the timer and raises the used-buffer interrupts. */
+ * state, arms the timer and raises the rx queue's used-buffer interrupt
+ * (the tx queue's is raised by serve_queue()). */
 void vsock_settle(struct virtio_vsock *vs)
 {
 	flush_control(vs);
@@ -318,7 +329,5 @@ void vsock_settle(struct virtio_vsock *vs)
 	struct virtio_mmio *t = atomic_load(&vs->transport);
 	if (t && vs->rx_pushed)
 		virtio_mmio_notify_used(t, VSOCK_RX_QUEUE);
-	if (t && vs->tx_pushed)
-		virtio_mmio_notify_used(t, VSOCK_TX_QUEUE);
-	vs->rx_pushed = vs->tx_pushed = false;
+	vs->rx_pushed = false;
 }

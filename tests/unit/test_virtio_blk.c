@@ -231,13 +231,14 @@ Test(virtio_blk, identity_features_and_config_space)
 	cr_assert_eq(drv_rd(&d.t, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_BLOCK);
 	uint64_t f = drv_device_features(&d.t);
 	uint64_t want = FB(VIRTIO_BLK_F_FLUSH) | FB(VIRTIO_BLK_F_BLK_SIZE) |
-			FB(VIRTIO_BLK_F_SEG_MAX) | FB(VIRTIO_BLK_F_DISCARD) |
-			FB(VIRTIO_BLK_F_WRITE_ZEROES);
+			FB(VIRTIO_BLK_F_SIZE_MAX) | FB(VIRTIO_BLK_F_SEG_MAX) |
+			FB(VIRTIO_BLK_F_DISCARD) | FB(VIRTIO_BLK_F_WRITE_ZEROES);
 	cr_assert_eq(f & want, want, "features 0x%llx", (unsigned long long)f);
 	cr_assert_eq(f & FB(VIRTIO_BLK_F_RO), 0);
 	cr_assert_eq(virtio_blk_features(d.blk) & ~VIRTIO_MMIO_TRANSPORT_FEATURES, want);
 	cr_assert_eq(drv_cfg(&d.t, offsetof(struct virtio_blk_config, capacity), 8), CAPACITY);
 	cr_assert_eq(virtio_blk_capacity(d.blk), CAPACITY);
+	cr_assert_eq(cfg32(&d, offsetof(struct virtio_blk_config, size_max)), VIRTIO_BLK_SIZE_MAX);
 	cr_assert_eq(cfg32(&d, offsetof(struct virtio_blk_config, seg_max)), VIRTIO_BLK_SEG_MAX);
 	cr_assert_eq(cfg32(&d, offsetof(struct virtio_blk_config, blk_size)), 512);
 	cr_assert_eq(cfg32(&d, offsetof(struct virtio_blk_config, max_discard_sectors)),
@@ -638,6 +639,59 @@ Test(virtio_blk, chain_longer_than_seg_max_needs_reset)
 			cr_assert(drv_needs_reset(&d.t));
 		}
 	}
+	drive_down(&d);
+}
+
+/* An indirect read of sector 0 whose chain is the header, `ndata` data descriptors of a
+ * sector each and, when `status_shares` is set, a last descriptor holding one more sector
+ * of data and the status byte (so that ndata + 2 descriptors carry ndata + 1 segments).
+ * Returns the status byte. */
+static uint8_t indirect_read(struct drive *d, unsigned ndata, bool status_shares)
+{
+	unsigned n = ndata + 2;
+	struct vring_desc *table = gp(TABLE_GPA, 16ULL * n);
+	put_header(d, VIRTIO_BLK_T_IN, 0);
+	table[0] = (struct vring_desc){d->hdr_gpa, 16, VRING_DESC_F_NEXT, 1};
+	for (unsigned i = 0; i < ndata; i++)
+		table[1 + i] =
+		    (struct vring_desc){DATA_GPA + i * SECTOR, SECTOR,
+					VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, (uint16_t)(2 + i)};
+	gpa_t last = status_shares ? DATA_GPA + ndata * SECTOR : d->status_gpa;
+	table[n - 1] =
+	    (struct vring_desc){last, status_shares ? SECTOR + 1 : 1, VRING_DESC_F_WRITE, 0};
+	uint8_t *status = gp(status_shares ? last + SECTOR : last, 1);
+	*status = NO_STATUS;
+	d->q.desc[0] = (struct vring_desc){TABLE_GPA, 16 * n, VRING_DESC_F_INDIRECT, 0};
+	drv_post(&d->q, 0);
+	drv_kick(&d->q);
+	(void)drv_next_used(&d->q);
+	return *status;
+}
+
+Test(virtio_blk, requests_beyond_size_max_or_seg_max_get_ioerr)
+{
+	make_image(NULL, img, sizeof(img), 4u << 20);
+	struct drive_config c = drive_cfg(img, false, CACHE_WRITEBACK, NULL);
+	struct drive d;
+	drive_up(&d, &c, 0);
+	/* One segment of size_max: fine; one sector more: IOERR, nothing read. */
+	cr_assert_eq(rw(&d, VIRTIO_BLK_T_IN, 0, 0, VIRTIO_BLK_SIZE_MAX, NULL), VIRTIO_BLK_S_OK);
+	memset(gp(DATA_GPA, VIRTIO_BLK_SIZE_MAX + SECTOR), 0, VIRTIO_BLK_SIZE_MAX + SECTOR);
+	uint32_t used = 0;
+	cr_assert_eq(rw(&d, VIRTIO_BLK_T_IN, 0, 0, VIRTIO_BLK_SIZE_MAX + SECTOR, &used),
+		     VIRTIO_BLK_S_IOERR);
+	cr_assert_eq(used, 1, "only the status byte");
+	ram_expect_zero(DATA_GPA, VIRTIO_BLK_SIZE_MAX + SECTOR, "data of the refused read");
+	cr_assert_eq(rw(&d, VIRTIO_BLK_T_OUT, 0, 0, VIRTIO_BLK_SIZE_MAX + SECTOR, NULL),
+		     VIRTIO_BLK_S_IOERR);
+	cr_assert(image_is_pattern(img, 0, VIRTIO_BLK_SIZE_MAX + SECTOR), "image untouched");
+	/* seg_max data segments in seg_max + 2 descriptors: fine; seg_max + 1 data segments
+	 * in as many descriptors (data shares the status descriptor): IOERR. */
+	cr_assert_eq(indirect_read(&d, VIRTIO_BLK_SEG_MAX, false), VIRTIO_BLK_S_OK);
+	cr_assert_eq(indirect_read(&d, VIRTIO_BLK_SEG_MAX, true), VIRTIO_BLK_S_IOERR);
+	/* Neither is a device error. */
+	cr_assert_not(drv_needs_reset(&d.t));
+	cr_assert_eq(rw(&d, VIRTIO_BLK_T_IN, 0, 0, SECTOR, NULL), VIRTIO_BLK_S_OK);
 	drive_down(&d);
 }
 
