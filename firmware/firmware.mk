@@ -7,12 +7,12 @@ FW_DIR = $(B)/firmware
 FW_IMAGES = $(FW_DIR)/minnow-test.elf $(FW_DIR)/minnow-test.bzimage
 
 FW_CFLAGS = -std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-	-Wmissing-prototypes -Wformat=2 -Wvla -Wno-unused-parameter -Ivmm -Ifirmware \
+	-Wmissing-prototypes -Wformat=2 -Wvla -Wno-unused-parameter -Ivmm/x86 -Ifirmware \
 	-ffreestanding -nostdlib -mgeneral-regs-only -mno-red-zone -mno-sse -mno-mmx \
 	-mno-80387 -mno-popcnt -fno-pic -fno-pie -static -fno-stack-protector \
 	-fcf-protection=none -fno-asynchronous-unwind-tables -fno-unwind-tables \
 	-fno-tree-loop-distribute-patterns -fno-common -mcmodel=small
-FW_ASFLAGS = -Ivmm -Ifirmware -D__ASSEMBLER__
+FW_ASFLAGS = -Ivmm/x86 -Ifirmware -D__ASSEMBLER__
 FW_LDFLAGS = -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,noexecstack \
 	-Wl,--no-warn-rwx-segments -Wl,-z,max-page-size=0x1000
 

@@ -16,13 +16,13 @@
 LINUX_DIR = $(B)/linux
 LINUX_PROGS = $(LINUX_DIR)/minnow-init $(LINUX_DIR)/vsock-echo
 # Static glibc binaries: no sanitizers, they do not link statically.
-LINUX_CFLAGS = -std=c11 -D_GNU_SOURCE -O2 $(WARN) -Ivmm -static
+LINUX_CFLAGS = -std=c11 -D_GNU_SOURCE -O2 $(WARN) -Ivmm/x86 -static
 LINUX_KERNEL ?= $(shell ls /boot/vmlinuz-*-cloud-amd64 2>/dev/null | sort -V | tail -n 1)
 LINUX_KVER = $(patsubst vmlinuz-%,%,$(notdir $(LINUX_KERNEL)))
 
 linux-progs: $(LINUX_PROGS)
 
-$(LINUX_PROGS): $(LINUX_DIR)/%: firmware/%.c firmware/linux.mk vmm/platform.h
+$(LINUX_PROGS): $(LINUX_DIR)/%: firmware/%.c firmware/linux.mk vmm/x86/platform.h
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
 	$(Q)$(CC) $(LINUX_CFLAGS) -o $@ $<

@@ -64,7 +64,7 @@ else
 fi
 
 echo "== line coverage (unit + guest tiers)"
-for src in vmm/*.c devices/*.c; do
+for src in vmm/*/*.c devices/*/*.c; do
 	obj=$COV/$(dirname "$src")
 	gcov -n -o "$obj" "$src" 2>/dev/null | awk -v f="$src" '
 		$0 ~ "^File .*" f "'"'"'" { mine = 1; next }

@@ -1,4 +1,4 @@
-/* fuzz_log.c - vmm/log.c for the fuzz harnesses: messages formatted, then dropped. */
+/* fuzz_log.c - vmm/core/log.c for the fuzz harnesses: messages formatted, then dropped. */
 #include "log.h"
 
 #include <stdarg.h>

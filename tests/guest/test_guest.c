@@ -102,7 +102,7 @@ ParameterizedTest(int *row, bootinfo, cmdline_initrd)
 
 /* ---- the exact command line: the config's plus minnow's additions ---- */
 
-/* vmm/vm.c build_cmdline(): the config's cmdline, then one
+/* vmm/core/vm.c build_cmdline(): the config's cmdline, then one
  * " virtio_mmio.device=4K@<slot base>:<gsi>" per device in slot order
  * (drives, nets, vconsole, rng, vsock) unless cmdline_devices = off, then
  * " reboot=acpi" when ACPI is on and the config's cmdline has no reboot=,

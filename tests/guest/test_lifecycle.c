@@ -33,7 +33,7 @@ struct stop_case {
 	bool vconsole; /* the terminal feeds virtio-console, not the UART */
 };
 
-/* README.md: 128+N on signal N; Ctrl-A x quits as SIGINT would (vmm/vm.c
+/* README.md: 128+N on signal N; Ctrl-A x quits as SIGINT would (vmm/core/vm.c
  * read_input); closing the terminal sends its session leader SIGHUP. */
 static const struct stop_case stop_cases[] = {
     {"SIGTERM", STOP_SIGNAL, SIGTERM, 128 + SIGTERM, false},

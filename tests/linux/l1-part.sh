@@ -108,7 +108,7 @@ if wanted boot-complete || wanted exit-status || wanted console-ttyS0 || wanted 
 fi
 
 # console=ttyS0 as users write it: minnow binds it to the MMIO UART from
-# the kernel's first message (vmm/cmdline.h), so nothing goes to the legacy
+# the kernel's first message (vmm/boot/cmdline.h), so nothing goes to the legacy
 # COM1 port: the first line is the banner and port I/O exits stay few.
 if wanted early-console; then
 	CUR=early

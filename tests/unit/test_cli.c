@@ -18,7 +18,7 @@
 #define DIR	"tests/unit/configs/"
 #define MINIMAL DIR "minimal.ini"
 
-/* vmm/main.c's usage(), word for word. */
+/* vmm/core/main.c's usage(), word for word. */
 #define USAGE                                                                                      \
 	"Usage: minnow run CONFIG.ini [options]   boot the VM the file describes\n"                \
 	"       minnow check CONFIG.ini [options] validate it and print the resolved config\n"     \
@@ -32,7 +32,7 @@
 	"122 emulation failure, 123 entry failure, 124 boot timeout, 126 guest crash,\n"           \
 	"128+N on signal N. See README.md.\n"
 
-/* What `minnow run` says when there is no /dev/kvm (vmm/kvm.c). */
+/* What `minnow run` says when there is no /dev/kvm (vmm/core/kvm.c). */
 #define NO_KVM                                                                                     \
 	"minnow: /dev/kvm: No such file or directory (load the kvm module: modprobe kvm_intel or " \
 	"kvm_amd, or run where /dev/kvm exists)\n"
