@@ -1,39 +1,30 @@
-/* virtio_blk.c - virtio block device: requests served synchronously with
- * preadv/pwritev, fdatasync and fallocate on a locked host image, on the
- * event-loop thread, BLK_BUDGET_CHAINS requests / BLK_BUDGET_BYTES bytes
- * per turn (serve_queue()); data segments are bounded by size_max and
+/* virtio_blk.c - virtio block device model: requests served synchronously
+ * through the disk back end (disk.h) on the event-loop thread, BLK_BUDGET_CHAINS requests /
+ * BLK_BUDGET_BYTES bytes per turn (serve_queue()); data segments are bounded by size_max and
  * seg_max, so one request moves at most seg_max * size_max bytes. */
 #include "virtio_blk.h"
 
 #include <assert.h>
 #include <endian.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <linux/fs.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_ids.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <sys/uio.h>
-#include <unistd.h>
 
+#include "disk.h"
 #include "serve_queue.h"
 
 #define BLK_REQUEST_QUEUE 0
 #define BLK_MAX_SEGS	  (VIRTIO_BLK_SEG_MAX + 2)
-#define BLK_MAX_SEGS_STR  "256"	      /* BLK_MAX_SEGS, for a message */
-#define BLK_BUDGET_CHAINS 32	      /* requests served per event-loop turn, */
-#define BLK_BUDGET_BYTES  (8u << 20)  /* and bytes: then other devices' turn */
-#define BLK_HDR_SIZE	  16u	      /* struct virtio_blk_outhdr */
-#define BLK_ZERO_SEG_SIZE 16u	      /* struct virtio_blk_discard_write_zeroes */
-#define BOUNCE_SIZE	  (1u << 20)  /* O_DIRECT bounce buffer for misaligned guest buffers */
-#define ZERO_BUF_SIZE	  (64u << 10) /* also the largest O_DIRECT offset alignment taken */
-#define ZERO_BUF_ALIGN	  4096u
+#define BLK_MAX_SEGS_STR  "256"	     /* BLK_MAX_SEGS, for a message */
+#define BLK_BUDGET_CHAINS 32	     /* requests served per event-loop turn, */
+#define BLK_BUDGET_BYTES  (8u << 20) /* and bytes: then other devices' turn */
+#define BLK_HDR_SIZE	  16u	     /* struct virtio_blk_outhdr */
+#define BLK_ZERO_SEG_SIZE 16u	     /* struct virtio_blk_discard_write_zeroes */
 
 /* The fields up to write_zeroes_may_unmap (and its padding): everything the
  * offered features describe; newer fields (secure erase, zoned) are left
@@ -62,183 +53,12 @@ _Static_assert(BLK_MAX_SEGS <= IOV_MAX, "one preadv per request");
 	 F(VIRTIO_BLK_F_SEG_MAX) | F(VIRTIO_BLK_F_RO))
 
 struct virtio_blk {
-	char path[PATH_MAX];
-	int fd;
-	bool readonly;
-	bool direct;		     /* O_DIRECT (cache = none) */
-	uint32_t mem_align;	     /* O_DIRECT buffer address alignment */
-	uint32_t lba_align;	     /* O_DIRECT offset and length alignment */
-	uint8_t *bounce;	     /* BOUNCE_SIZE bytes, mem_align-aligned; direct only */
-	bool zero_range_unsupported; /* fallocate(ZERO_RANGE) said EOPNOTSUPP once */
-	uint64_t capacity;	     /* 512-byte sectors */
-	uint64_t negotiated;	     /* driver features, from activate */
+	struct disk disk;    /* the image (back end) */
+	uint64_t negotiated; /* driver features, from activate */
 	char serial[VIRTIO_BLK_ID_BYTES];
 	struct virtio_blk_config config; /* little-endian, as the guest reads it */
 	struct log_limit log_limit;
 };
-
-/* Never written: the source of zeros when ZERO_RANGE is not supported. */
-static uint8_t zero_buf[ZERO_BUF_SIZE] __attribute__((aligned(ZERO_BUF_ALIGN)));
-
-/* ---- Host I/O --------------------------------------------------------------------- */
-
-/* Transfers all of iov[0 .. n) at `off`, retrying short transfers and
- * EINTR. Consumes `iov` (it is advanced in place). Returns 0 or -errno;
- * -EIO when the file ends early. */
-static int full_rw(int fd, bool write, struct iovec *iov, unsigned n, uint64_t off)
-{
-	while (n > 0) {
-		if (iov->iov_len == 0) {
-			iov++;
-			n--;
-			continue;
-		}
-		ssize_t r = write ? pwritev(fd, iov, (int)n, (off_t)off)
-				  : preadv(fd, iov, (int)n, (off_t)off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			return -EIO;
-		off += (uint64_t)r;
-		size_t done = (size_t)r;
-		while (n > 0 && done >= iov->iov_len) {
-			done -= iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (uint8_t *)iov->iov_base + done;
-			iov->iov_len -= done;
-		}
-	}
-	return 0;
-}
-
-/* Whether O_DIRECT can take these buffers as they are. */
-static bool iov_aligned(const struct virtio_blk *blk, const struct iovec *iov, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++) {
-		if ((uintptr_t)iov[i].iov_base % blk->mem_align || iov[i].iov_len % blk->lba_align)
-			return false;
-	}
-	return true;
-}
-
-/* Copies between a flat buffer and the iovecs, starting `pos` bytes into
- * the iovecs; the caller keeps pos + len within their total. */
-static void iov_copy(const struct iovec *iov, unsigned n, uint64_t pos, uint8_t *buf, size_t len,
-		     bool to_iov)
-{
-	for (unsigned i = 0; i < n && len > 0; i++) {
-		if (pos >= iov[i].iov_len) {
-			pos -= iov[i].iov_len;
-			continue;
-		}
-		size_t k = iov[i].iov_len - pos < len ? iov[i].iov_len - pos : len;
-		uint8_t *p = (uint8_t *)iov[i].iov_base + pos;
-		if (to_iov)
-			memcpy(p, buf, k);
-		else
-			memcpy(buf, p, k);
-		buf += k;
-		len -= k;
-		pos = 0;
-	}
-}
-
-/* Reads or writes `len` bytes at byte offset `off` between the image and
- * the iovecs (which may be consumed). With O_DIRECT, misaligned guest
- * buffers go through the bounce buffer, BOUNCE_SIZE bytes at a time. */
-static int image_rw(struct virtio_blk *blk, bool write, struct iovec *iov, unsigned n, uint64_t len,
-		    uint64_t off)
-{
-	if (!blk->direct || iov_aligned(blk, iov, n))
-		return full_rw(blk->fd, write, iov, n, off);
-	if (off % blk->lba_align || len % blk->lba_align)
-		return -EINVAL;
-	for (uint64_t done = 0; done < len;) {
-		size_t k = len - done < BOUNCE_SIZE ? (size_t)(len - done) : BOUNCE_SIZE;
-		struct iovec b = {blk->bounce, k};
-		if (write)
-			iov_copy(iov, n, done, blk->bounce, k, false);
-		int r = full_rw(blk->fd, write, &b, 1, off + done);
-		if (r < 0)
-			return r;
-		if (!write)
-			iov_copy(iov, n, done, blk->bounce, k, true);
-		done += k;
-	}
-	return 0;
-}
-
-/* Writes zeros over [off, off + len) with pwrite. */
-static int write_zeros(struct virtio_blk *blk, uint64_t off, uint64_t len)
-{
-	while (len > 0) {
-		size_t k = len < ZERO_BUF_SIZE ? (size_t)len : ZERO_BUF_SIZE;
-		struct iovec z = {zero_buf, k};
-		int r = full_rw(blk->fd, true, &z, 1, off);
-		if (r < 0)
-			return r;
-		off += k;
-		len -= k;
-	}
-	return 0;
-}
-
-static int do_fallocate(int fd, int mode, uint64_t off, uint64_t len)
-{
-	int r;
-	do
-		r = fallocate(fd, mode, (off_t)off, (off_t)len);
-	while (r < 0 && errno == EINTR);
-	return r < 0 ? -errno : 0;
-}
-
-static bool not_supported(int r)
-{
-	return r == -EOPNOTSUPP || r == -ENOSYS;
-}
-
-/* Deallocates [off, off + len); a file system that cannot punch holes
- * makes it a no-op, which a discard may be. */
-static int image_discard(struct virtio_blk *blk, uint64_t off, uint64_t len)
-{
-	int r = do_fallocate(blk->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
-	return not_supported(r) ? 0 : r;
-}
-
-/* Makes [off, off + len) read as zeros: punching a hole when the driver
- * allows unmapping, else (or when that fails as unsupported) ZERO_RANGE,
- * else writing zeros. */
-static int image_write_zeroes(struct virtio_blk *blk, uint64_t off, uint64_t len, bool unmap)
-{
-	if (unmap) {
-		int r = do_fallocate(blk->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
-		if (!not_supported(r))
-			return r;
-	}
-	if (!blk->zero_range_unsupported) {
-		int r = do_fallocate(blk->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, off, len);
-		if (!not_supported(r))
-			return r;
-		blk->zero_range_unsupported = true;
-	}
-	return write_zeros(blk, off, len);
-}
-
-static int image_flush(struct virtio_blk *blk)
-{
-	if (blk->readonly)
-		return 0;
-	int r;
-	do
-		r = fdatasync(blk->fd);
-	while (r < 0 && errno == EINTR);
-	return r < 0 ? -errno : 0;
-}
 
 /* ---- Requests ----------------------------------------------------------------------- */
 
@@ -280,12 +100,12 @@ static unsigned chain_iov(const struct virtq_chain *c, bool writable, uint64_t s
 /* Whether [sector, sector + count) lies within the capacity, overflow-safe. */
 static bool in_range(const struct virtio_blk *blk, uint64_t sector, uint64_t count)
 {
-	return sector <= blk->capacity && count <= blk->capacity - sector;
+	return sector <= blk->disk.capacity && count <= blk->disk.capacity - sector;
 }
 
 static void log_io_error(struct virtio_blk *blk, const char *what, uint64_t sector, int err)
 {
-	log_limited(&blk->log_limit, "virtio-blk %s: %s at sector %llu: %s", blk->path, what,
+	log_limited(&blk->log_limit, "virtio-blk %s: %s at sector %llu: %s", blk->disk.path, what,
 		    (unsigned long long)sector, strerror(-err));
 }
 
@@ -311,7 +131,7 @@ static uint8_t do_in_out(struct virtio_blk *blk, struct blk_req *rq)
 	uint64_t len = write ? rq->out_len : rq->in_len;
 	if (len == 0 || (write ? rq->in_len : rq->out_len) != 0)
 		return VIRTIO_BLK_S_IOERR;
-	if (write && blk->readonly)
+	if (write && blk->disk.readonly)
 		return VIRTIO_BLK_S_IOERR; /* spec 5.2.6.2: RO drives fail writes with IOERR */
 	if (len % VIRTIO_BLK_SECTOR || !in_range(blk, rq->sector, len / VIRTIO_BLK_SECTOR))
 		return VIRTIO_BLK_S_IOERR;
@@ -319,7 +139,7 @@ static uint8_t do_in_out(struct virtio_blk *blk, struct blk_req *rq)
 	unsigned n = chain_iov(rq->chain, !write, write ? BLK_HDR_SIZE : 0, len, iov);
 	if (!within_segment_limits(iov, n))
 		return VIRTIO_BLK_S_IOERR;
-	int r = image_rw(blk, write, iov, n, len, rq->sector * VIRTIO_BLK_SECTOR);
+	int r = disk_rw(&blk->disk, write, iov, n, len, rq->sector * VIRTIO_BLK_SECTOR);
 	if (r < 0) {
 		log_io_error(blk, write ? "write" : "read", rq->sector, r);
 		return VIRTIO_BLK_S_IOERR;
@@ -344,7 +164,7 @@ static uint8_t do_zero(struct virtio_blk *blk, struct blk_req *rq)
 {
 	bool discard = rq->type == VIRTIO_BLK_T_DISCARD;
 	uint64_t feature = F(discard ? VIRTIO_BLK_F_DISCARD : VIRTIO_BLK_F_WRITE_ZEROES);
-	if (blk->readonly || !(blk->negotiated & feature))
+	if (blk->disk.readonly || !(blk->negotiated & feature))
 		return VIRTIO_BLK_S_UNSUPP;
 	uint64_t nseg = rq->out_len / BLK_ZERO_SEG_SIZE;
 	if (nseg == 0 || rq->out_len % BLK_ZERO_SEG_SIZE || nseg > VIRTIO_BLK_MAX_ZERO_SEG)
@@ -367,8 +187,9 @@ static uint8_t do_zero(struct virtio_blk *blk, struct blk_req *rq)
 		if (len == 0)
 			continue;
 		bool unmap = le32toh(segs[i].flags) & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP;
-		int r = discard ? image_discard(blk, sector * VIRTIO_BLK_SECTOR, len)
-				: image_write_zeroes(blk, sector * VIRTIO_BLK_SECTOR, len, unmap);
+		int r = discard
+			    ? disk_discard(&blk->disk, sector * VIRTIO_BLK_SECTOR, len)
+			    : disk_write_zeroes(&blk->disk, sector * VIRTIO_BLK_SECTOR, len, unmap);
 		if (r < 0) {
 			log_io_error(blk, discard ? "discard" : "write-zeroes", sector, r);
 			return VIRTIO_BLK_S_IOERR;
@@ -384,9 +205,9 @@ static uint8_t do_request(struct virtio_blk *blk, struct blk_req *rq)
 	case VIRTIO_BLK_T_OUT:
 		return do_in_out(blk, rq);
 	case VIRTIO_BLK_T_FLUSH: {
-		int r = image_flush(blk);
+		int r = disk_flush(&blk->disk);
 		if (r < 0)
-			log_limited(&blk->log_limit, "virtio-blk %s: flush: %s", blk->path,
+			log_limited(&blk->log_limit, "virtio-blk %s: flush: %s", blk->disk.path,
 				    strerror(-r));
 		return r < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
 	}
@@ -504,137 +325,33 @@ const struct virtio_device_ops virtio_blk_ops = {
 
 uint64_t virtio_blk_features(const struct virtio_blk *blk)
 {
-	return blk->readonly ? BLK_RO_FEATURES : BLK_RW_FEATURES;
+	return blk->disk.readonly ? BLK_RO_FEATURES : BLK_RW_FEATURES;
 }
 
 uint64_t virtio_blk_capacity(const struct virtio_blk *blk)
 {
-	return blk->capacity;
+	return blk->disk.capacity;
 }
 
 /* ---- Set-up -------------------------------------------------------------------------- */
-
-static bool pow2_in(uint32_t v, uint32_t lo, uint32_t hi)
-{
-	return v >= lo && v <= hi && (v & (v - 1)) == 0;
-}
-
-/* The O_DIRECT alignment of the open image: statx(STATX_DIOALIGN) where
- * the kernel knows it, else 512. Returns 0 or -errno (-EINVAL: the file
- * does not support direct I/O, or wants alignments this device cannot
- * meet). */
-static int direct_alignment(struct virtio_blk *blk)
-{
-	struct statx stx;
-	blk->mem_align = VIRTIO_BLK_SECTOR;
-	blk->lba_align = VIRTIO_BLK_SECTOR;
-	if (statx(blk->fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) < 0 ||
-	    !(stx.stx_mask & STATX_DIOALIGN))
-		return 0;
-	if (stx.stx_dio_offset_align == 0)
-		return -EINVAL;
-	if (stx.stx_dio_mem_align > blk->mem_align)
-		blk->mem_align = stx.stx_dio_mem_align;
-	if (stx.stx_dio_offset_align > blk->lba_align)
-		blk->lba_align = stx.stx_dio_offset_align;
-	if (!pow2_in(blk->mem_align, 1, ZERO_BUF_ALIGN) ||
-	    !pow2_in(blk->lba_align, VIRTIO_BLK_SECTOR, ZERO_BUF_SIZE))
-		return -EINVAL;
-	return 0;
-}
-
-/* Size of the image in bytes: st_size for a file, BLKGETSIZE64 for a
- * block device. */
-static int image_size(struct virtio_blk *blk, uint64_t *size)
-{
-	struct stat st;
-	if (fstat(blk->fd, &st) < 0)
-		return -errno;
-	if (S_ISREG(st.st_mode)) {
-		*size = (uint64_t)st.st_size;
-		return 0;
-	}
-	if (!S_ISBLK(st.st_mode))
-		return -ENODEV;
-	if (ioctl(blk->fd, BLKGETSIZE64, size) < 0)
-		return -errno;
-	return 0;
-}
 
 static void fill_config(struct virtio_blk *blk)
 {
 	struct virtio_blk_config *c = &blk->config;
 	memset(c, 0, sizeof(*c));
-	c->capacity = htole64(blk->capacity);
+	c->capacity = htole64(blk->disk.capacity);
 	c->size_max = htole32(VIRTIO_BLK_SIZE_MAX);
 	c->seg_max = htole32(VIRTIO_BLK_SEG_MAX);
-	c->blk_size = htole32(blk->direct ? blk->lba_align : VIRTIO_BLK_SECTOR);
-	if (!blk->readonly) {
+	c->blk_size = htole32(disk_block_size(&blk->disk));
+	if (!blk->disk.readonly) {
 		c->max_discard_sectors = htole32(VIRTIO_BLK_MAX_ZERO_SECTORS);
 		c->max_discard_seg = htole32(VIRTIO_BLK_MAX_ZERO_SEG);
 		c->discard_sector_alignment =
-		    htole32((blk->direct ? blk->lba_align : VIRTIO_BLK_SECTOR) / VIRTIO_BLK_SECTOR);
+		    htole32(disk_block_size(&blk->disk) / VIRTIO_BLK_SECTOR);
 		c->max_write_zeroes_sectors = htole32(VIRTIO_BLK_MAX_ZERO_SECTORS);
 		c->max_write_zeroes_seg = htole32(VIRTIO_BLK_MAX_ZERO_SEG);
 		c->write_zeroes_may_unmap = 1;
 	}
-}
-
-/* Opens, locks and sizes the image. Returns 0, or -1 with err filled. */
-static int open_image(struct virtio_blk *blk, char *err, size_t errlen)
-{
-	int flags = (blk->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY;
-	blk->fd = open(blk->path, flags | (blk->direct ? O_DIRECT : 0));
-	if (blk->fd < 0 && errno == EINVAL && blk->direct) {
-		snprintf(err, errlen,
-			 "%s: cannot be opened with O_DIRECT for cache = none (its file system "
-			 "does not support direct I/O, e.g. tmpfs): %s",
-			 blk->path, strerror(EINVAL));
-		return -1;
-	}
-	if (blk->fd < 0) {
-		snprintf(err, errlen, "%s: %s", blk->path, strerror(errno));
-		return -1;
-	}
-	if (flock(blk->fd, (blk->readonly ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
-		if (errno == EWOULDBLOCK)
-			snprintf(err, errlen, "%s: in use by another process (flock)", blk->path);
-		else
-			snprintf(err, errlen, "%s: flock: %s", blk->path, strerror(errno));
-		return -1;
-	}
-	uint64_t size = 0;
-	int r = image_size(blk, &size);
-	if (r == -ENODEV) {
-		snprintf(err, errlen, "%s: not a regular file or block device", blk->path);
-		return -1;
-	}
-	if (r < 0) {
-		snprintf(err, errlen, "%s: %s", blk->path, strerror(-r));
-		return -1;
-	}
-	blk->capacity = size / VIRTIO_BLK_SECTOR;
-	if (size % VIRTIO_BLK_SECTOR)
-		log_error("%s: size %llu is not a multiple of 512 bytes: the guest sees %llu "
-			  "sectors, the last %llu bytes are left out",
-			  blk->path, (unsigned long long)size, (unsigned long long)blk->capacity,
-			  (unsigned long long)(size % VIRTIO_BLK_SECTOR));
-	if (blk->direct) {
-		r = direct_alignment(blk);
-		if (r < 0) {
-			snprintf(err, errlen,
-				 "%s: direct I/O (cache = none) is not supported there, or needs "
-				 "an alignment minnow cannot meet",
-				 blk->path);
-			return -1;
-		}
-		if (posix_memalign((void **)&blk->bounce, blk->mem_align, BOUNCE_SIZE)) {
-			blk->bounce = NULL;
-			snprintf(err, errlen, "%s: %s", blk->path, strerror(ENOMEM));
-			return -1;
-		}
-	}
-	return 0;
 }
 
 struct virtio_blk *virtio_blk_create(const struct drive_config *cfg, struct event_loop *loop,
@@ -646,14 +363,12 @@ struct virtio_blk *virtio_blk_create(const struct drive_config *cfg, struct even
 		snprintf(err, errlen, "%s: %s", cfg->path.path, strerror(ENOMEM));
 		return NULL;
 	}
-	blk->fd = -1;
+	blk->disk.fd = -1;
 	blk->log_limit.burst = 10;
-	snprintf(blk->path, sizeof(blk->path), "%s", cfg->path.path);
-	blk->readonly = cfg->readonly;
-	blk->direct = cfg->cache == CACHE_NONE;
 	/* NUL-padded, no terminator when 20 bytes long (spec 5.2.6). */
 	memcpy(blk->serial, cfg->serial, strnlen(cfg->serial, sizeof(blk->serial)));
-	if (open_image(blk, err, errlen) < 0) {
+	if (disk_open(&blk->disk, cfg->path.path, cfg->readonly, cfg->cache == CACHE_NONE, err,
+		      errlen) < 0) {
 		virtio_blk_destroy(blk);
 		return NULL;
 	}
@@ -665,8 +380,6 @@ void virtio_blk_destroy(struct virtio_blk *blk)
 {
 	if (!blk)
 		return;
-	if (blk->fd >= 0)
-		close(blk->fd);
-	free(blk->bounce);
+	disk_close(&blk->disk);
 	free(blk);
 }
