@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "timing.h"
 #include "virtio_mmio.h"
 #include "virtio_vsock.h"
 #include "virtqueue.h"
@@ -64,13 +65,6 @@ struct virtio_vsock {
 	struct iovec rx_iov[VSOCK_MAX_SEGS], tx_iov[VSOCK_MAX_SEGS];
 	struct log_limit log_limit;
 };
-
-static inline uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* Unless said otherwise, call the functions below with vs->lock held, and the transport lock
  * taken before it once there is a transport: from a device op, or between vsock_lock() and

@@ -126,7 +126,7 @@ void vsock_apply(struct virtio_vsock *vs, struct vsock_conn *c, enum vsock_actio
 		vsock_drop_conn(vs, c);
 	} else if (c->state == VSOCK_CLOSING && c->fd >= 0) {
 		release_fd(vs, c);
-		c->deadline_ms = now_ms() + VSOCK_CLOSE_MS;
+		c->deadline_ms = monotonic_ms() + VSOCK_CLOSE_MS;
 	}
 }
 
@@ -321,7 +321,7 @@ void vsock_on_timer(void *opaque, uint32_t events)
 	struct virtio_mmio *t = vsock_lock(vs);
 	if (!vs->destroying) {
 		vs->timer_at = 0;
-		uint64_t now = now_ms();
+		uint64_t now = monotonic_ms();
 		struct vsock_conn *next;
 		for (struct vsock_conn *c = vs->conns; c; c = next) {
 			next = c->next;

@@ -92,7 +92,7 @@ static void flush_control(struct virtio_vsock *vs)
 			c->pending &= ~(1u << bit);
 			if (ops[bit] == VIRTIO_VSOCK_OP_REQUEST) {
 				c->request_sent = true;
-				c->deadline_ms = now_ms() + VSOCK_REQUEST_MS;
+				c->deadline_ms = monotonic_ms() + VSOCK_REQUEST_MS;
 			}
 		}
 	}
