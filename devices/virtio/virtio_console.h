@@ -40,8 +40,7 @@ struct virtio_console;
  * dropped while stalled; EPIPE ends it), one batch per transmitq turn of
  * at most VIRTIO_CONSOLE_TX_BUDGET chains (the rest is served on a later
  * turn, after other devices').
- * With a loop, transmitq runs on the loop thread, whose signals are
- * blocked: a closed pipe gives EPIPE, not SIGPIPE.
+ * minnow ignores SIGPIPE: a closed pipe gives EPIPE.
  *
  * Input. With a loop, in_fd is watched on it while the device is active
  * and the guest has receive buffers; each readiness event reads up to

@@ -170,24 +170,50 @@ static void dispatch(struct event_loop *l, uint64_t tag, uint32_t events)
 	pthread_mutex_unlock(&l->lock);
 }
 
-static void *loop_thread(void *arg)
+/* Waits for and dispatches events until the stop eventfd fires. Returns 0,
+ * or -errno when epoll_wait fails (logged). */
+static int loop_body(struct event_loop *l)
 {
-	struct event_loop *l = arg;
 	for (;;) {
 		struct epoll_event evs[EVENTS_PER_WAIT];
 		int n = epoll_wait(l->epfd, evs, EVENTS_PER_WAIT, -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			log_error("event loop: epoll_wait: %s", strerror(errno));
-			return NULL;
+			int err = errno;
+			log_error("event loop: epoll_wait: %s", strerror(err));
+			return -err;
 		}
 		for (int i = 0; i < n; i++) {
 			if (evs[i].data.u64 == STOP_TAG)
-				return NULL;
+				return 0;
 			dispatch(l, evs[i].data.u64, evs[i].events);
 		}
 	}
+}
+
+static void *loop_thread(void *arg)
+{
+	(void)loop_body(arg);
+	return NULL;
+}
+
+int event_loop_run(struct event_loop *l)
+{
+	if (l->running)
+		return -EALREADY;
+	l->thread = pthread_self();
+	l->running = true;
+	int r = loop_body(l);
+	l->running = false;
+	eventfd_t value;
+	(void)eventfd_read(l->stop_fd, &value); /* ready for another run */
+	return r;
+}
+
+void event_loop_quit(struct event_loop *l)
+{
+	(void)eventfd_write(l->stop_fd, 1);
 }
 
 int event_loop_start(struct event_loop *l)

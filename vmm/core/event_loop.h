@@ -1,5 +1,8 @@
-/* event_loop.h - one epoll thread for device work: ioeventfd doorbells,
- * backend sockets and files; callbacks run on that thread only. */
+/* event_loop.h - the epoll loop: ioeventfd doorbells, backend sockets and
+ * files, and minnow's own fds (signals, console input, timers, VM end);
+ * callbacks run on the loop's thread only. minnow runs it on its main
+ * thread (event_loop_run); unit tests may give it a thread of its own
+ * (event_loop_start). */
 #ifndef MINNOW_EVENT_LOOP_H
 #define MINNOW_EVENT_LOOP_H
 
@@ -71,6 +74,15 @@ int event_loop_remove(struct event_loop *l, int fd);
 /* Starts the loop thread. Returns 0, -EALREADY if running, or -errno from
  * pthread_create (its positive error code negated). */
 int event_loop_start(struct event_loop *l);
+
+/* Runs the loop on the calling thread, which is the loop thread until
+ * event_loop_quit() makes it return. Returns 0, -EALREADY if running, or
+ * -errno when epoll_wait fails (logged). */
+int event_loop_run(struct event_loop *l);
+
+/* Makes event_loop_run() return after the callback that runs now, if any.
+ * Any thread, including from a callback. */
+void event_loop_quit(struct event_loop *l);
 
 /* Wakes the loop thread through the stop eventfd and joins it; callbacks
  * have all returned when this returns. No-op when not running. Must not be

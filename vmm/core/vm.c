@@ -253,9 +253,10 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	return 0;
 }
 
-/* The main thread's loop: console input, boot timeout, signals, VM end. */
+/* The main thread's own fds on the event loop (vm->loop, which serves the
+ * devices too): console input, boot timeout, signals, VM end. */
 struct loop {
-	int epfd;
+	struct vm *vm;
 	int sig_fd;
 	int timer_fd;
 	int in_fd;   /* -1 once input is closed */
@@ -266,18 +267,12 @@ struct loop {
 	size_t pending_len, pending_off;
 };
 
-enum { EV_END, EV_SIGNAL, EV_TIMER, EV_INPUT, EV_UART_WAKE, EV_FEED_READY };
-
-static int watch(int epfd, int fd, uint64_t tag, uint32_t events)
-{
-	struct epoll_event ev = {.events = events, .data.u64 = tag};
-	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
-}
+static void on_input(void *opaque, uint32_t events);
+static void on_feed_ready(void *opaque, uint32_t events);
 
 static void input_pause(struct loop *l, int pause)
 {
-	struct epoll_event ev = {.events = pause ? 0 : EPOLLIN, .data.u64 = EV_INPUT};
-	epoll_ctl(l->epfd, EPOLL_CTL_MOD, l->in_fd, &ev);
+	(void)event_loop_modify(&l->vm->loop, l->in_fd, pause ? 0 : EPOLLIN);
 }
 
 /* Hands up to n bytes of input to the console that takes it; returns how
@@ -300,7 +295,7 @@ static size_t deliver(struct vm *vm, struct loop *l, const uint8_t *p, size_t n)
 
 /* Hands pending input to its console; pauses reading while it is full
  * (the UART wakes the loop through wake_fd, a console pipe through
- * EV_FEED_READY). */
+ * on_feed_ready). */
 static void feed(struct vm *vm, struct loop *l)
 {
 	while (l->pending_off < l->pending_len) {
@@ -309,14 +304,15 @@ static void feed(struct vm *vm, struct loop *l)
 		if (n == 0) {
 			input_pause(l, 1);
 			if (l->feed_fd >= 0) /* EEXIST when already watched */
-				(void)watch(l->epfd, l->feed_fd, EV_FEED_READY, EPOLLOUT);
+				(void)event_loop_add(&vm->loop, l->feed_fd, EPOLLOUT, on_feed_ready,
+						     l);
 			return;
 		}
 		l->pending_off += n;
 	}
 	l->pending_len = l->pending_off = 0;
 	if (l->feed_fd >= 0) /* ENOENT when not watched */
-		epoll_ctl(l->epfd, EPOLL_CTL_DEL, l->feed_fd, NULL);
+		(void)event_loop_remove(&vm->loop, l->feed_fd);
 	if (l->in_fd >= 0)
 		input_pause(l, 0);
 }
@@ -328,7 +324,7 @@ static void read_input(struct vm *vm, struct loop *l)
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n <= 0) {
-		epoll_ctl(l->epfd, EPOLL_CTL_DEL, l->in_fd, NULL);
+		(void)event_loop_remove(&vm->loop, l->in_fd);
 		l->in_fd = -1;
 		return;
 	}
@@ -352,13 +348,67 @@ static void read_input(struct vm *vm, struct loop *l)
 	feed(vm, l);
 }
 
+static void on_input(void *opaque, uint32_t events)
+{
+	struct loop *l = opaque;
+	(void)events;
+	read_input(l->vm, l);
+}
+
+static void on_feed_ready(void *opaque, uint32_t events)
+{
+	struct loop *l = opaque;
+	(void)events;
+	feed(l->vm, l);
+}
+
+static void on_uart_wake(void *opaque, uint32_t events)
+{
+	struct loop *l = opaque;
+	eventfd_t value;
+	(void)events;
+	(void)eventfd_read(l->vm->uart.wake_fd, &value);
+	feed(l->vm, l);
+}
+
+static void on_signal(void *opaque, uint32_t events)
+{
+	struct loop *l = opaque;
+	struct signalfd_siginfo si;
+	(void)events;
+	if (read(l->sig_fd, &si, sizeof(si)) == sizeof(si)) {
+		log_error("stopping the VM on signal %u", si.ssi_signo);
+		vm_end(l->vm, END_SIGNAL, EXIT_SIGNAL_BASE + (int)si.ssi_signo);
+	}
+}
+
+static void on_timer(void *opaque, uint32_t events)
+{
+	struct loop *l = opaque;
+	uint64_t value;
+	(void)events;
+	(void)!read(l->timer_fd, &value, sizeof(value));
+	if (timing_get(T_BOOT_COMPLETE) == UINT64_MAX) {
+		log_error("boot timeout: no boot-complete signal from the guest within %u ms",
+			  l->vm->cfg->boot_timeout_ms);
+		vm_end(l->vm, END_BOOT_TIMEOUT, EXIT_BOOT_TIMEOUT);
+	}
+}
+
+/* vm_end() wrote end_fd: the loop returns to vm_run(). */
+static void on_end(void *opaque, uint32_t events)
+{
+	struct loop *l = opaque;
+	(void)events;
+	event_loop_quit(&l->vm->loop);
+}
+
 static int loop_setup(struct vm *vm, struct loop *l)
 {
+	struct event_loop *ev = &vm->loop;
 	memset(l, 0, sizeof(*l));
+	l->vm = vm;
 	l->sig_fd = l->timer_fd = l->in_fd = l->feed_fd = -1;
-	l->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (l->epfd < 0)
-		return -errno;
 	sigset_t sigs;
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
@@ -366,32 +416,36 @@ static int loop_setup(struct vm *vm, struct loop *l)
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* inherited by vCPU threads */
 	l->sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (l->sig_fd < 0 || watch(l->epfd, l->sig_fd, EV_SIGNAL, EPOLLIN) < 0)
+	int r;
+	if (l->sig_fd < 0)
 		return -errno;
-	if (watch(l->epfd, vm->end_fd, EV_END, EPOLLIN) < 0)
-		return -errno;
-	if (vm->uart.wake_fd >= 0 && watch(l->epfd, vm->uart.wake_fd, EV_UART_WAKE, EPOLLIN) < 0)
-		return -errno;
+	if ((r = event_loop_add(ev, l->sig_fd, EPOLLIN, on_signal, l)) < 0 ||
+	    (r = event_loop_add(ev, vm->end_fd, EPOLLIN, on_end, l)) < 0)
+		return r;
+	if (vm->uart.wake_fd >= 0 &&
+	    (r = event_loop_add(ev, vm->uart.wake_fd, EPOLLIN, on_uart_wake, l)) < 0)
+		return r;
 	if (vm->cfg->boot_timeout_ms) {
 		l->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 		struct itimerspec its = {
 		    .it_value = {vm->cfg->boot_timeout_ms / 1000,
 				 (long)(vm->cfg->boot_timeout_ms % 1000) * 1000000},
 		};
-		if (l->timer_fd < 0 || timerfd_settime(l->timer_fd, 0, &its, NULL) < 0 ||
-		    watch(l->epfd, l->timer_fd, EV_TIMER, EPOLLIN) < 0)
+		if (l->timer_fd < 0 || timerfd_settime(l->timer_fd, 0, &its, NULL) < 0)
 			return -errno;
+		if ((r = event_loop_add(ev, l->timer_fd, EPOLLIN, on_timer, l)) < 0)
+			return r;
 	}
 	if (vm->cfg->console_input) {
 		/* epoll refuses regular files: those are read as they are. */
-		if (watch(l->epfd, STDIN_FILENO, EV_INPUT, EPOLLIN) == 0) {
+		if (event_loop_add(ev, STDIN_FILENO, EPOLLIN, on_input, l) == 0) {
 			l->in_fd = STDIN_FILENO;
 			l->in_raw = term_raw(STDIN_FILENO);
 		}
 	} else if (vm->vcon_feed_fd >= 0) {
 		/* virtio-console port 0 takes the terminal, through the loop. */
-		if (watch(l->epfd, STDIN_FILENO, EV_INPUT, EPOLLIN) < 0)
-			return -errno;
+		if ((r = event_loop_add(ev, STDIN_FILENO, EPOLLIN, on_input, l)) < 0)
+			return r;
 		l->in_fd = STDIN_FILENO;
 		l->in_raw = term_raw(STDIN_FILENO);
 		l->feed_fd = vm->vcon_feed_fd;
@@ -399,51 +453,19 @@ static int loop_setup(struct vm *vm, struct loop *l)
 	return 0;
 }
 
-static void loop_teardown(struct loop *l)
+/* Takes the main thread's fds off the loop (the devices' stay) and closes
+ * those it made. */
+static void loop_teardown(struct vm *vm, struct loop *l)
 {
+	int fds[] = {l->sig_fd, vm->end_fd, vm->uart.wake_fd, l->timer_fd, l->in_fd, l->feed_fd};
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (fds[i] >= 0)
+			(void)event_loop_remove(&vm->loop, fds[i]); /* -ENOENT: not on it */
 	if (l->sig_fd >= 0)
 		close(l->sig_fd);
 	if (l->timer_fd >= 0)
 		close(l->timer_fd);
-	if (l->epfd >= 0)
-		close(l->epfd);
 	term_restore();
-}
-
-static void handle_event(struct vm *vm, struct loop *l, uint64_t tag)
-{
-	uint64_t value;
-	switch (tag) {
-	case EV_SIGNAL: {
-		struct signalfd_siginfo si;
-		if (read(l->sig_fd, &si, sizeof(si)) == sizeof(si)) {
-			log_error("stopping the VM on signal %u", si.ssi_signo);
-			vm_end(vm, END_SIGNAL, EXIT_SIGNAL_BASE + (int)si.ssi_signo);
-		}
-		break;
-	}
-	case EV_TIMER:
-		(void)read(l->timer_fd, &value, sizeof(value));
-		if (timing_get(T_BOOT_COMPLETE) == UINT64_MAX) {
-			log_error(
-			    "boot timeout: no boot-complete signal from the guest within %u ms",
-			    vm->cfg->boot_timeout_ms);
-			vm_end(vm, END_BOOT_TIMEOUT, EXIT_BOOT_TIMEOUT);
-		}
-		break;
-	case EV_INPUT:
-		read_input(vm, l);
-		break;
-	case EV_UART_WAKE:
-		(void)eventfd_read(vm->uart.wake_fd, &value);
-		feed(vm, l);
-		break;
-	case EV_FEED_READY:
-		feed(vm, l);
-		break;
-	default:
-		break;
-	}
 }
 
 int vm_run(struct vm *vm)
@@ -453,18 +475,10 @@ int vm_run(struct vm *vm)
 	if (r < 0) {
 		log_error("event loop: %s", strerror(-r));
 		vm_end(vm, END_HOST_ERROR, EXIT_HOST_FAILURE);
-		loop_teardown(&l);
+		loop_teardown(vm, &l);
 		return vm->exit_status;
 	}
 	vcpu_init_signals();
-	/* The device thread serves virtio queues and backends only. */
-	r = vm->n_virtio ? event_loop_start(&vm->loop) : 0;
-	if (r < 0) {
-		log_error("device event loop: %s", strerror(-r));
-		vm_end(vm, END_HOST_ERROR, EXIT_HOST_FAILURE);
-		loop_teardown(&l);
-		return vm->exit_status;
-	}
 	for (unsigned i = 0; i < vm->n_vcpus && !atomic_load(&vm->ended); i++) {
 		pthread_mutex_lock(&end_lock);
 		r = vcpu_start(&vm->vcpus[i]);
@@ -474,16 +488,11 @@ int vm_run(struct vm *vm)
 			break;
 		}
 	}
-	while (!atomic_load(&vm->ended)) {
-		struct epoll_event evs[8];
-		int n = epoll_wait(l.epfd, evs, 8, -1);
-		if (n < 0 && errno != EINTR) {
-			log_error("epoll_wait: %s", strerror(errno));
-			vm_end(vm, END_HOST_ERROR, EXIT_HOST_FAILURE);
-		}
-		for (int i = 0; i < n; i++)
-			handle_event(vm, &l, evs[i].data.u64);
-	}
+	/* One loop on this thread serves the devices and minnow's own fds
+	 * until vm_end() writes end_fd (on_end). */
+	r = event_loop_run(&vm->loop);
+	if (r < 0)
+		vm_end(vm, END_HOST_ERROR, EXIT_HOST_FAILURE);
 	/* vm_end() has kicked every vCPU out of KVM_RUN, under end_lock:
 	 * once the lock is ours its kicks are done, and later calls return at
 	 * once. Join them. */
@@ -491,7 +500,7 @@ int vm_run(struct vm *vm)
 	pthread_mutex_unlock(&end_lock);
 	for (unsigned i = 0; i < vm->n_vcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
-	loop_teardown(&l);
+	loop_teardown(vm, &l);
 	return vm->exit_status;
 }
 
