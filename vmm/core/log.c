@@ -1,55 +1,45 @@
 /* log.c - stderr logging with a per-call-site rate limit and bounded writes. */
 #include "log.h"
 
-#include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <string.h>
 #include <unistd.h>
 
+#include "out_sink.h"
 #include "timing.h"
 
 static int verbose;
 static pthread_mutex_t limit_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
-static bool stderr_stalled; /* gave up waiting: drop lines until a write works */
+static struct out_sink err_sink; /* stderr, quiet; set up at the first line */
+static bool err_sink_ready;
 static unsigned dropped_lines;
 
-/* Writes one whole line to stderr, waiting at most LOG_STALL_MS for it to
- * take bytes (none while stalled), so that a stuck reader never holds up
- * the thread that logs (often a vCPU). Lines that cannot go are counted
- * and their number said once stderr takes bytes again. */
+/* Writes one whole line to stderr through a quiet out_sink: at most
+ * LOG_STALL_MS of waiting per line, nothing while stderr stays stuck, so
+ * that a stuck reader never holds up the thread that logs (often a vCPU).
+ * Lines that cannot go are counted, and their number is said before the
+ * next line that can. */
 static void write_line(const char *line, size_t len)
 {
 	pthread_mutex_lock(&write_lock);
-	struct pollfd p = {.fd = STDERR_FILENO, .events = POLLOUT};
-	int ready = poll(&p, 1, stderr_stalled ? 0 : LOG_STALL_MS);
-	if (ready <= 0) {
-		stderr_stalled = ready == 0 || errno != EINTR;
-		dropped_lines++;
-		pthread_mutex_unlock(&write_lock);
-		return;
+	if (!err_sink_ready) {
+		out_sink_init(&err_sink, STDERR_FILENO, "log");
+		err_sink.quiet = true;
+		err_sink_ready = true;
 	}
-	stderr_stalled = false;
+	out_sink_batch(&err_sink);
 	if (dropped_lines) {
 		char note[64];
 		int n =
 		    snprintf(note, sizeof(note), "minnow: (%u log lines dropped)\n", dropped_lines);
-		dropped_lines = 0;
-		(void)!write(STDERR_FILENO, note, (size_t)n);
+		if (out_sink_write(&err_sink, note, (size_t)n) == (size_t)n)
+			dropped_lines = 0;
 	}
-	for (size_t done = 0; done < len;) {
-		ssize_t n = write(STDERR_FILENO, line + done, len - done);
-		if (n > 0)
-			done += (size_t)n;
-		else if (n < 0 && errno == EINTR)
-			continue;
-		else
-			break;
-	}
+	if (dropped_lines || out_sink_write(&err_sink, line, len) < len)
+		dropped_lines++;
 	pthread_mutex_unlock(&write_lock);
 }
 

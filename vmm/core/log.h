@@ -5,8 +5,10 @@
 
 #include <stdint.h>
 
+#include "out_sink.h"
+
 /* How long a message may wait for stderr to take it (see log_error). */
-#define LOG_STALL_MS 1000
+#define LOG_STALL_MS OUT_SINK_STALL_MS
 
 /* Prints "minnow: " + the formatted message + newline to stderr, as one
  * write. When stderr takes nothing for LOG_STALL_MS the line is dropped,

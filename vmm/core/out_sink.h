@@ -1,5 +1,6 @@
-/* out_sink.h - where a guest console's output goes (stdout, a file, a
- * socket): bounded writes, one policy for the UART and virtio-console. */
+/* out_sink.h - where output goes (a guest console's: stdout, a file, a
+ * socket; minnow's own log: stderr): bounded writes, one policy for the
+ * UART, virtio-console and the log. */
 #ifndef MINNOW_OUT_SINK_H
 #define MINNOW_OUT_SINK_H
 
@@ -17,13 +18,15 @@
  * signal that interrupts the wait (a vCPU being kicked at the end of the
  * VM) drops the rest of the write at once. EPIPE means the reader went
  * away: on_gone (when set) is called once, and everything later is dropped;
- * other write errors drop the bytes and are logged once. Not thread-safe:
+ * other write errors drop the bytes. Stalls, EPIPE and errors are logged
+ * once each, unless quiet. Not thread-safe:
  * the owning device serialises its calls. */
 struct out_sink {
 	int fd;		  /* -1: everything is dropped; never closed here */
 	const char *name; /* for messages, e.g. "uart" */
 	void (*on_gone)(void *opaque);
 	void *opaque;
+	bool quiet; /* says nothing of its own (the log's sink: no messages about itself) */
 	/* private to out_sink.c */
 	bool poll_first, stalled, stall_logged, error_logged, gone;
 	unsigned wait_left_ms;
@@ -31,7 +34,8 @@ struct out_sink {
 	uint64_t written, dropped;
 };
 
-/* Sets up `s` for fd (-1: none), named `name` in messages; on_gone unset. */
+/* Sets up `s` for fd (-1: none), named `name` in messages; on_gone unset,
+ * not quiet. */
 void out_sink_init(struct out_sink *s, int fd, const char *name);
 
 /* Starts a batch: the output may be waited for OUT_SINK_STALL_MS again. */

@@ -63,16 +63,19 @@ static void stall(struct out_sink *s)
 	s->wait_left_ms = 0;
 	if (!s->stall_logged) {
 		s->stall_logged = true;
-		log_error("%s: output blocked for %d ms; dropping guest output while it stays "
-			  "blocked",
-			  s->name, OUT_SINK_STALL_MS);
+		if (!s->quiet)
+			log_error(
+			    "%s: output blocked for %d ms; dropping guest output while it stays "
+			    "blocked",
+			    s->name, OUT_SINK_STALL_MS);
 	}
 }
 
 static void gone(struct out_sink *s)
 {
 	s->gone = true;
-	log_error("%s: the output's reader went away (EPIPE)", s->name);
+	if (!s->quiet)
+		log_error("%s: the output's reader went away (EPIPE)", s->name);
 	if (s->on_gone)
 		s->on_gone(s->opaque);
 }
@@ -119,8 +122,9 @@ size_t out_sink_write(struct out_sink *s, const void *buf, size_t len)
 		}
 		if (!s->error_logged) {
 			s->error_logged = true;
-			log_error("%s: output: %s; dropping guest output", s->name,
-				  n < 0 ? strerror(errno) : "write returned 0");
+			if (!s->quiet)
+				log_error("%s: output: %s; dropping guest output", s->name,
+					  n < 0 ? strerror(errno) : "write returned 0");
 		}
 		break;
 	}
