@@ -363,7 +363,6 @@ struct virtio_blk *virtio_blk_create(const struct drive_config *cfg, struct even
 		snprintf(err, errlen, "%s: %s", cfg->path.path, strerror(ENOMEM));
 		return NULL;
 	}
-	blk->disk.fd = -1;
 	blk->log_limit.burst = 10;
 	/* NUL-padded, no terminator when 20 bytes long (spec 5.2.6). */
 	memcpy(blk->serial, cfg->serial, strnlen(cfg->serial, sizeof(blk->serial)));

@@ -47,6 +47,10 @@ static bool decides(const char *in)
 	return false;
 }
 
+/* The word minnow rewrites, with or without ",OPTIONS" after it. */
+static const char ttys0[] = "console=ttyS0";
+#define TTYS0_LEN (sizeof(ttys0) - 1)
+
 int cmdline_early_console(const char *in, char *out, size_t size, uint64_t uart_base)
 {
 	if (size == 0)
@@ -60,12 +64,11 @@ int cmdline_early_console(const char *in, char *out, size_t size, uint64_t uart_
 		size_t n = len;
 		if (!keep && len == 2 && !memcmp(p, "--", 2))
 			keep = true; /* the rest is init's */
-		else if (!keep && starts(p, len, "console=ttyS0") &&
-			 (len == strlen("console=ttyS0") || p[strlen("console=ttyS0")] == ',')) {
-			const char *opts = p + strlen("console=ttyS0");
+		else if (!keep && starts(p, len, ttys0) &&
+			 (len == TTYS0_LEN || p[TTYS0_LEN] == ',')) {
 			int w =
 			    snprintf(word, sizeof(word), "console=uart8250,mmio,0x%" PRIx64 "%.*s",
-				     uart_base, (int)(len - strlen("console=ttyS0")), opts);
+				     uart_base, (int)(len - TTYS0_LEN), p + TTYS0_LEN);
 			if (w < 0 || (size_t)w >= sizeof(word))
 				return -ENOSPC;
 			src = word;
