@@ -106,7 +106,7 @@ ParameterizedTest(int *row, bootinfo, cmdline_initrd)
  * " virtio_mmio.device=4K@<slot base>:<gsi>" per device in slot order
  * (drives, nets, vconsole, rng, vsock) unless cmdline_devices = off, then
  * " reboot=acpi" when ACPI is on and the config's cmdline has no reboot=,
- * then " pci=off" unless it has a pci= option. */
+ * then " pci=noearly" unless it has a pci= option. */
 struct cmdline_case {
 	const char *name;
 	const char *cmdline;
@@ -119,17 +119,19 @@ struct cmdline_case {
 #define DEV1 "virtio_mmio.device=4K@0xd0011000:6"
 
 static const struct cmdline_case cmdline_cases[] = {
-    {"no devices", "test=bootinfo", false, NULL, "test=bootinfo reboot=acpi pci=off"},
+    {"no devices", "test=bootinfo", false, NULL, "test=bootinfo reboot=acpi pci=noearly"},
     {"two devices", "test=bootinfo", true, NULL,
-     "test=bootinfo " DEV0 " " DEV1 " reboot=acpi pci=off"},
+     "test=bootinfo " DEV0 " " DEV1 " reboot=acpi pci=noearly"},
     {"cmdline_devices = off", "test=bootinfo", true, "kernel.cmdline_devices=off",
-     "test=bootinfo reboot=acpi pci=off"},
-    {"acpi = off", "test=bootinfo", true, "vm.acpi=off", "test=bootinfo " DEV0 " " DEV1 " pci=off"},
-    {"own reboot= method", "test=bootinfo reboot=t", false, NULL, "test=bootinfo reboot=t pci=off"},
+     "test=bootinfo reboot=acpi pci=noearly"},
+    {"acpi = off", "test=bootinfo", true, "vm.acpi=off",
+     "test=bootinfo " DEV0 " " DEV1 " pci=noearly"},
+    {"own reboot= method", "test=bootinfo reboot=t", false, NULL,
+     "test=bootinfo reboot=t pci=noearly"},
     {"own pci= option", "test=bootinfo pci=nomsi", false, NULL,
      "test=bootinfo pci=nomsi reboot=acpi"},
     {"console=ttyS0 on the MMIO UART", "test=bootinfo console=ttyS0,115200", false, NULL,
-     "test=bootinfo console=uart8250,mmio,0xd0000000,115200 reboot=acpi pci=off"},
+     "test=bootinfo console=uart8250,mmio,0xd0000000,115200 reboot=acpi pci=noearly"},
 };
 
 ParameterizedTestParameters(cmdline, exact)
