@@ -196,10 +196,8 @@ static void input_watch(struct virtio_console *con)
 	}
 }
 
-/* Stops watching in_fd. Called from on_input itself (where
- * event_loop_remove() does not wait) or at destroy without the transport
- * lock; never from a transport callback on another thread, where it could
- * wait for on_input, which needs the lock held there. */
+/* Stops watching in_fd. On the loop thread (every device callback) or
+ * with the loop not running (destroy). */
 static void input_unwatch(struct virtio_console *con)
 {
 	if (!con->in_watched)
@@ -299,9 +297,7 @@ static void console_queue_notify(void *dev, struct virtio_mmio *t, unsigned queu
 static void console_reset(void *dev)
 {
 	struct virtio_console *con = dev;
-	/* in_fd stays watched until its callback sees the device inactive:
-	 * removing it here could wait for that callback, which needs the
-	 * lock we hold. */
+	input_unwatch(con); /* the next rx kick watches it again */
 	con->pending_off = con->pending_len = 0;
 }
 
