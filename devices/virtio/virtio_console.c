@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "serve_queue.h"
+#include "virtio_type.h"
 
 #define RX_QUEUE 0 /* receiveq: host to guest */
 #define TX_QUEUE 1 /* transmitq: guest to host */
@@ -405,3 +406,31 @@ void virtio_console_destroy(struct virtio_console *con)
 			  (unsigned long long)con->out.dropped, (unsigned long long)con->tx_bytes);
 	free(con);
 }
+
+/* ---- The device type ----------------------------------------------------------------- */
+
+static size_t console_count(const struct vm_config *cfg)
+{
+	return cfg->vconsole;
+}
+
+static void *console_type_create(const struct device_env *env, size_t i, struct device_error *e)
+{
+	(void)i;
+	snprintf(e->section, sizeof(e->section), "vconsole");
+	e->at = &env->cfg->vconsole_path.at;
+	struct virtio_console *con =
+	    virtio_console_create(env->cfg, env->console_in_fd, env->loop, e->msg, sizeof(e->msg));
+	if (con && env->cfg->vconsole_output == CONSOLE_STDIO)
+		virtio_console_on_gone(con, env->console_gone, env->opaque);
+	return con;
+}
+
+static void console_type_destroy(void *dev)
+{
+	virtio_console_destroy(dev);
+}
+
+const struct virtio_type virtio_console_type = {"virtio-console", &virtio_console_ops,
+						console_count, console_type_create,
+						console_type_destroy};

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
+#include "virtio_type.h"
 
 /* ---- Locking ------------------------------------------------------------------ */
 
@@ -183,3 +184,27 @@ void virtio_vsock_destroy(struct virtio_vsock *vs)
 		unlink(vs->uds_path);
 	free(vs);
 }
+
+/* ---- The device type ----------------------------------------------------------------- */
+
+static size_t vsock_count(const struct vm_config *cfg)
+{
+	return cfg->vsock;
+}
+
+static void *vsock_type_create(const struct device_env *env, size_t i, struct device_error *e)
+{
+	(void)i;
+	snprintf(e->section, sizeof(e->section), "vsock");
+	e->at = &env->cfg->vsock_uds.at;
+	return virtio_vsock_create(env->cfg->vsock_cid, env->cfg->vsock_uds.path, env->loop, e->msg,
+				   sizeof(e->msg));
+}
+
+static void vsock_type_destroy(void *dev)
+{
+	virtio_vsock_destroy(dev);
+}
+
+const struct virtio_type virtio_vsock_type = {"virtio-vsock", &virtio_vsock_ops, vsock_count,
+					      vsock_type_create, vsock_type_destroy};
