@@ -250,8 +250,16 @@ int event_loop_call(struct event_loop *l, event_loop_call_fn fn, void *arg)
 	return c.state == CALL_DONE ? 0 : -ESHUTDOWN;
 }
 
-/* Waits for and dispatches events until the stop eventfd fires. Returns 0,
- * or -errno when epoll_wait fails (logged). */
+/* Asks the loop to end its run: it returns before the next event. */
+static void request_stop(struct event_loop *l)
+{
+	atomic_store(&l->stopping, true);
+	(void)eventfd_write(l->stop_fd, 1); /* wakes epoll_wait */
+}
+
+/* Waits for and dispatches events until a stop is requested, which ends the
+ * run before the next event, even one fetched together with others.
+ * Returns 0, or -errno when epoll_wait fails (logged). */
 static int loop_body(struct event_loop *l)
 {
 	for (;;) {
@@ -265,16 +273,22 @@ static int loop_body(struct event_loop *l)
 			return -err;
 		}
 		for (int i = 0; i < n; i++) {
-			if (evs[i].data.u64 == STOP_TAG)
-				return 0; /* before anything else that is due */
-		}
-		for (int i = 0; i < n; i++) {
+			if (atomic_load(&l->stopping))
+				return 0;
 			if (evs[i].data.u64 == CALL_TAG)
 				run_calls(l);
-			else
+			else if (evs[i].data.u64 != STOP_TAG)
 				dispatch(l, evs[i].data.u64, evs[i].events);
 		}
 	}
+}
+
+/* The run is over: ready for another. */
+static void reset_stop(struct event_loop *l)
+{
+	eventfd_t value;
+	(void)eventfd_read(l->stop_fd, &value);
+	atomic_store(&l->stopping, false);
 }
 
 static void *loop_thread(void *arg)
@@ -299,14 +313,13 @@ int event_loop_run(struct event_loop *l)
 	int r = loop_body(l);
 	close_calls(l);
 	l->running = false;
-	eventfd_t value;
-	(void)eventfd_read(l->stop_fd, &value); /* ready for another run */
+	reset_stop(l);
 	return r;
 }
 
 void event_loop_quit(struct event_loop *l)
 {
-	(void)eventfd_write(l->stop_fd, 1);
+	request_stop(l);
 }
 
 int event_loop_start(struct event_loop *l)
@@ -332,11 +345,10 @@ void event_loop_stop(struct event_loop *l)
 {
 	if (!l->running)
 		return;
-	(void)eventfd_write(l->stop_fd, 1);
+	request_stop(l);
 	pthread_join(l->thread, NULL);
 	l->running = false;
-	eventfd_t value;
-	(void)eventfd_read(l->stop_fd, &value); /* ready for another start */
+	reset_stop(l);
 }
 
 bool event_loop_on_thread(struct event_loop *l)

@@ -53,8 +53,9 @@ struct event_loop {
 	pthread_cond_t callback_done; /* signalled when a callback returns */
 	int running_slot;	      /* slot whose callback runs now, or -1 */
 	int epfd;
-	int stop_fd;				     /* eventfd written by event_loop_stop() */
-	int call_fd;				     /* eventfd written by event_loop_call() */
+	int stop_fd;	       /* eventfd: wakes the loop to stop */
+	_Atomic bool stopping; /* quit or stop asked: return before the next event */
+	int call_fd;	       /* eventfd written by event_loop_call() */
 	struct event_loop_call *calls, **calls_tail; /* waiting, oldest first */
 	pthread_cond_t call_done;		     /* signalled when calls finish */
 	bool calls_closed;			     /* the run ended: event_loop_call() refuses */
