@@ -27,6 +27,7 @@
 
 #define DEFAULT_TIMEOUT_MS 30000u
 #define MAX_SETS	   32
+#define MAX_ARGS	   16
 #define DRAIN_MS	   2000 /* for output still in the pipes once minnow is gone */
 
 extern char **environ;
@@ -351,11 +352,13 @@ static void move_fd(int fd, int to)
 static int spawn(struct guest_result *r, int pin[2], int pout[2], int perr[2])
 {
 	const struct guest_opts *o = r->o;
-	const char *argv[4 + 2 * MAX_SETS + 2];
+	const char *argv[4 + 2 * MAX_SETS + MAX_ARGS + 2];
 	size_t n = 0;
 	argv[n++] = harness_minnow();
-	argv[n++] = "run";
+	argv[n++] = o->command ? o->command : "run";
 	argv[n++] = r->ini;
+	for (size_t i = 0; o->args && o->args[i] && i < MAX_ARGS; i++)
+		argv[n++] = o->args[i];
 	for (size_t i = 0; o->sets && o->sets[i] && i < MAX_SETS; i++) {
 		argv[n++] = "--set";
 		argv[n++] = o->sets[i];

@@ -57,6 +57,8 @@ struct guest_opts {
 	const char *console_file; /* [console] output = file at this path (NULL: stdio) */
 	const char *extra_ini;	  /* appended verbatim to the ini (NULL: nothing) */
 	const char *const *sets;  /* --set options, NULL-terminated (NULL: none) */
+	const char *command;	  /* minnow's command (NULL: "run") */
+	const char *const *args;  /* more arguments after the ini, NULL-terminated */
 	enum timings_mode timings;
 	const char *stdin_data; /* written to minnow's stdin (or the pty), then closed */
 	size_t stdin_len;

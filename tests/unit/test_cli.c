@@ -22,6 +22,9 @@
 #define USAGE                                                                                      \
 	"Usage: minnow run CONFIG.ini [options]   boot the VM the file describes\n"                \
 	"       minnow check CONFIG.ini [options] validate it and print the resolved config\n"     \
+	"       minnow batch CONFIG.ini -n N [-j J] [options]\n"                                   \
+	"                                         boot N VMs of it, J at once; JSON lines\n"       \
+	"                                         (minnow batch --help)\n"                         \
 	"       minnow --help | --version\n"                                                       \
 	"Options:\n"                                                                               \
 	"  --set SECTION.KEY=VALUE  override a config key (repeatable)\n"                          \
@@ -154,6 +157,41 @@ static const struct {
      {"check", MINIMAL, "--timings=xml", NULL},
      2,
      "minnow: --timings takes 'text' or 'json', not 'xml'\n"},
+    /* minnow batch: bad input starts no VM. */
+    {"batch without -n", {"batch", MINIMAL, NULL}, 2, "minnow batch: how many VMs? (-n N)\n"},
+    {"batch -n 0",
+     {"batch", MINIMAL, "-n", "0", NULL},
+     2,
+     "minnow batch: -n takes a number from 1 to 1000000, not '0'\n"},
+    {"batch -j above -n",
+     {"batch", MINIMAL, "-n", "2", "-j", "3", NULL},
+     2,
+     "minnow batch: -j 3 is more than the 2 VMs of -n\n"},
+    {"batch without a config",
+     {"batch", "-n", "2", NULL},
+     2,
+     "minnow batch: no config file (minnow batch CONFIG.ini -n N)\n"},
+    {"batch -n without a value",
+     {"batch", MINIMAL, "-n", NULL},
+     2,
+     "minnow batch: -n needs a value\n"},
+    {"batch unknown option",
+     {"batch", MINIMAL, "-n", "2", "--frob", NULL},
+     2,
+     "minnow batch: unknown option '--frob' (minnow batch --help)\n"},
+    {"batch unwritable --json",
+     {"batch", MINIMAL, "-n", "2", "--json", "/nonexistent/x.json", NULL},
+     2,
+     "minnow batch: --json /nonexistent/x.json: No such file or directory\n"},
+    {"batch missing --logs",
+     {"batch", MINIMAL, "-n", "2", "--logs", "/nonexistent", NULL},
+     2,
+     "minnow batch: --logs /nonexistent: No such file or directory\n"},
+    {"batch bad {i}",
+     {"batch", MINIMAL, "-n", "2", "--set", "vm.name={ix}", NULL},
+     2,
+     "minnow: --set vm.name={ix}: [vm] name: '{ix}': the instance number is written {i} or "
+     "{i+N} (VM 0)\n"},
     {"negative --index",
      {"check", MINIMAL, "--index", "-1", NULL},
      2,

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "batch.h"
 #include "config.h"
 #include "log.h"
 #include "timing.h"
@@ -22,6 +23,9 @@ static void usage(FILE *out)
 	    out,
 	    "Usage: minnow run CONFIG.ini [options]   boot the VM the file describes\n"
 	    "       minnow check CONFIG.ini [options] validate it and print the resolved config\n"
+	    "       minnow batch CONFIG.ini -n N [-j J] [options]\n"
+	    "                                         boot N VMs of it, J at once; JSON lines\n"
+	    "                                         (minnow batch --help)\n"
 	    "       minnow --help | --version\n"
 	    "Options:\n"
 	    "  --set SECTION.KEY=VALUE  override a config key (repeatable)\n"
@@ -160,6 +164,8 @@ int main(int argc, char **argv)
 	/* A closed stdout is an EPIPE the consoles handle (vm_console_gone),
 	 * not a death that leaves the terminal raw. */
 	signal(SIGPIPE, SIG_IGN);
+	if (argc > 1 && strcmp(argv[1], "batch") == 0)
+		return batch_main(argc - 1, argv + 1);
 	struct options opt;
 	int r = parse_args(argc, argv, &opt);
 	if (r != 0)

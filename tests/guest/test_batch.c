@@ -1,0 +1,241 @@
+/* test_batch.c - minnow batch with the test unikernel: one JSON line per VM
+ * and a summary, {i} per VM, --fail-fast, SIGTERM, and a batch of 1000 VMs
+ * that leaves nothing behind (fds, processes, files). */
+#include <criterion/criterion.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+/* The JSON line of VM `index` in the batch's stdout, or NULL. */
+static const char *vm_line(const char *out, long index, char *buf, size_t len)
+{
+	char key[40];
+	snprintf(key, sizeof(key), "{\"index\":%ld,", index);
+	const char *p = strstr(out, key);
+	if (!p)
+		return NULL;
+	const char *e = strchr(p, '\n');
+	size_t n = e ? (size_t)(e - p) : strlen(p);
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* The value of "key" in a JSON text (number, or string without quotes). */
+static long json_long(const char *json, const char *key)
+{
+	char k[64];
+	snprintf(k, sizeof(k), "\"%s\":", key);
+	const char *p = strstr(json, k);
+	return p ? strtol(p + strlen(k), NULL, 10) : -1;
+}
+
+static const char *summary(const struct guest_result *r)
+{
+	const char *s = strstr(r->out, "{\"summary\":");
+	cr_assert_not_null(s, "no summary line: %s", guest_ctx((struct guest_result *)r));
+	return s;
+}
+
+/* Lines of the batch's stdout that are a VM's report. */
+static unsigned vm_lines(const char *out)
+{
+	unsigned n = 0;
+	for (const char *p = out; (p = strstr(p, "{\"index\":")); p++)
+		n += p == out || p[-1] == '\n';
+	return n;
+}
+
+/* The batch finished by itself, in time. */
+static void assert_ended(struct guest_result *r)
+{
+	cr_assert(r->ran && !r->timed_out && !r->signal, "%s", guest_ctx(r));
+}
+
+/* VM processes (`minnow run`) whose command line mentions `needle` (a
+ * batch's ini file). */
+static unsigned processes_with(const char *needle)
+{
+	DIR *d = opendir("/proc");
+	unsigned n = 0;
+	for (struct dirent *e; d && (e = readdir(d));) {
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		char path[300], buf[4096];
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		for (size_t i = 0; i < len; i++)
+			buf[i] = buf[i] ? buf[i] : ' ';
+		buf[len] = '\0';
+		n += strstr(buf, needle) && strstr(buf, " run ");
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* Checks every VM's line (0..n-1, each once, exit 0) and the summary. */
+static void assert_all_ok(struct guest_result *r, long n)
+{
+	char line[4096];
+	for (long i = 0; i < n; i++) {
+		cr_assert_not_null(vm_line(r->out, i, line, sizeof(line)), "no line for VM %ld: %s",
+				   i, guest_ctx(r));
+		cr_assert_eq(json_long(line, "exit_status"), 0, "VM %ld: %s", i, line);
+		cr_assert(strstr(line, "\"exit_reason\":\"guest_exit\""), "VM %ld: %s", i, line);
+		cr_assert_geq(json_long(line, "boot_complete_us"), 1, "VM %ld: %s", i, line);
+	}
+	cr_assert_eq(vm_lines(r->out), (unsigned)n, "%s", guest_ctx(r));
+	const char *s = summary(r);
+	cr_assert_eq(json_long(s, "vms"), n, "%s", s);
+	cr_assert_eq(json_long(s, "ok"), n, "%s", s);
+	cr_assert_eq(json_long(s, "started"), n, "%s", s);
+	cr_assert(strstr(s, "\"exit_reasons\":{\"guest_exit\":"), "%s", s);
+	cr_assert(strstr(s, "\"boot_complete_us\":{\"n\":"), "%s", s);
+	cr_assert_eq(json_long(s, "fds_at_end"), json_long(s, "fds_at_start"), "fds leaked: %s", s);
+	cr_assert(strstr(r->err, "minnow batch:"), "no table on stderr: %s", guest_ctx(r));
+}
+
+Test(batch, one_line_per_vm_and_a_summary)
+{
+	harness_require_kvm();
+	const char *args[] = {"-n", "20", "-j", "2", NULL};
+	struct guest_opts o = {.cmdline = "test=hello", .command = "batch", .args = args};
+	struct guest_result r;
+	guest_run(&o, &r);
+	assert_ended(&r);
+	cr_assert_eq(r.status, 0, "%s", guest_ctx(&r));
+	assert_all_ok(&r, 20);
+	guest_result_free(&r);
+}
+
+/* {i} gives each VM its own console file, and the guest's cmdline. */
+Test(batch, each_vm_gets_its_number)
+{
+	harness_require_kvm();
+	char dir[256], set_path[320];
+	cr_assert_eq(harness_mkdtemp("batch", dir, sizeof(dir)), 0);
+	snprintf(set_path, sizeof(set_path), "console.path=%s/vm{i}.log", dir);
+	const char *sets[] = {"console.output=file", set_path,
+			      "kernel.cmdline=test=bootinfo vm={i+100}", NULL};
+	const char *args[] = {"-n", "5", "-j", "2", NULL};
+	struct guest_opts o = {.command = "batch", .args = args, .sets = sets};
+	struct guest_result r;
+	guest_run(&o, &r);
+	assert_ended(&r);
+	cr_assert_eq(r.status, 0, "%s", guest_ctx(&r));
+	assert_all_ok(&r, 5);
+	for (int i = 0; i < 5; i++) {
+		char path[320], want[32], text[8192];
+		snprintf(path, sizeof(path), "%s/vm%d.log", dir, i);
+		snprintf(want, sizeof(want), "vm=%d", 100 + i);
+		FILE *f = fopen(path, "r");
+		cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+		size_t n = fread(text, 1, sizeof(text) - 1, f);
+		fclose(f);
+		text[n] = '\0';
+		cr_assert(strstr(text, "minnow-test: entry="), "%s: %s", path, text);
+		cr_assert(strstr(text, want), "%s does not show its cmdline (%s): %s", path, want,
+			  text);
+		unlink(path);
+	}
+	rmdir(dir);
+	guest_result_free(&r);
+}
+
+Test(batch, fail_fast_stops_at_the_first_failure)
+{
+	harness_require_kvm();
+	const char *args[] = {"-n", "10", "-j", "1", "--fail-fast", NULL};
+	struct guest_opts o = {.cmdline = "test=exit:7", .command = "batch", .args = args};
+	struct guest_result r;
+	guest_run(&o, &r);
+	assert_ended(&r);
+	cr_assert_eq(r.status, 1, "%s", guest_ctx(&r));
+	char line[4096];
+	cr_assert_not_null(vm_line(r.out, 0, line, sizeof(line)), "%s", guest_ctx(&r));
+	cr_assert_eq(json_long(line, "exit_status"), 7, "%s", line);
+	cr_assert_null(vm_line(r.out, 1, line, sizeof(line)), "a VM after the failure ran");
+	const char *s = summary(&r);
+	cr_assert_eq(json_long(s, "started"), 1, "%s", s);
+	cr_assert_eq(json_long(s, "failed"), 1, "%s", s);
+	guest_result_free(&r);
+}
+
+/* SIGTERM stops every running VM, prints the summary, exits 143, and
+ * leaves no VM behind. */
+Test(batch, sigterm_stops_every_vm)
+{
+	harness_require_kvm();
+	const char *args[] = {"-n", "50", "-j", "3", NULL};
+	struct guest_opts o = {.cmdline = "test=idle", .command = "batch", .args = args};
+	struct guest_result r;
+	cr_assert_eq(guest_start(&o, &r), 0, "%s", r.desc);
+	/* The ini's name is unique to this run: its VMs carry it in argv. */
+	char ini[sizeof(r.ini)];
+	snprintf(ini, sizeof(ini), "%s", r.ini);
+	double t0 = harness_now_ms();
+	while (processes_with(ini) < 3 && harness_now_ms() - t0 < 15000)
+		usleep(20 * 1000);
+	usleep(100 * 1000); /* no fourth VM may start meanwhile */
+	unsigned seen = processes_with(ini);
+	kill(r.pid, SIGTERM);
+	double t1 = harness_now_ms();
+	guest_wait(&r);
+	double took = harness_now_ms() - t1;
+	cr_assert_eq(seen, 3, "-j 3: %u VMs ran at once", seen);
+	cr_assert_eq(r.status, 128 + SIGTERM, "%s", guest_ctx(&r));
+	cr_assert_lt(took, 5000, "took %.0f ms to stop", took);
+	const char *s = summary(&r);
+	cr_assert_eq(json_long(s, "started"), 3, "%s", s);
+	cr_assert_eq(json_long(s, "vms"), 3, "%s", s);
+	cr_assert(strstr(s, "\"stopped_by\":\"Terminated\""), "%s", s);
+	cr_assert_eq(vm_lines(r.out), 3, "%s", guest_ctx(&r));
+	cr_assert_eq(processes_with(ini), 0, "VMs left running after the batch");
+	guest_result_free(&r);
+}
+
+/* Files in $TMPDIR. */
+static unsigned tmp_files(void)
+{
+	DIR *d = opendir(harness_tmpdir());
+	unsigned n = 0;
+	for (struct dirent *e; d && (e = readdir(d));)
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
+Test(batch, a_thousand_vms_leave_nothing_behind, .timeout = 900)
+{
+	harness_require_kvm();
+	const char *args[] = {"-n", "1000", "-j", "2", NULL};
+	struct guest_opts o = {
+	    .cmdline = "test=hello", .command = "batch", .args = args, .timeout_ms = 850 * 1000};
+	unsigned files_before = tmp_files();
+	struct guest_result r;
+	guest_run(&o, &r);
+	assert_ended(&r);
+	cr_assert_eq(r.status, 0, "%s", guest_ctx(&r));
+	assert_all_ok(&r, 1000);
+	/* The harness's own ini file is gone by now too. */
+	cr_assert_eq(tmp_files(), files_before, "files left in %s", harness_tmpdir());
+	cr_assert_eq(processes_with(r.ini), 0, "VMs left running after the batch");
+	fprintf(stderr, "batch: 1000 VMs: %s\n", strstr(r.err, "minnow batch:"));
+	guest_result_free(&r);
+}

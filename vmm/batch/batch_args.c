@@ -1,0 +1,121 @@
+/* batch_args.c - the command line of `minnow batch`. */
+#include "batch_args.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void batch_usage(void *stream)
+{
+	fprintf(stream,
+		"Usage: minnow batch CONFIG.ini -n N [options]\n"
+		"Boots N VMs of CONFIG.ini, at most J at once; {i} in any value of the file or\n"
+		"of --set is the VM's number (0..N-1), {i+K} adds K. One JSON line per VM when\n"
+		"it ends, then a summary line; a table of the phases on stderr.\n"
+		"Options:\n"
+		"  -n N                     how many VMs (1..%d)\n"
+		"  -j J                     at most J at once (default: the CPUs, at most N)\n"
+		"  --set SECTION.KEY=VALUE  override a config key of every VM (repeatable)\n"
+		"  --json FILE              write the JSON lines to FILE instead of stdout\n"
+		"  --logs DIR               keep VM i's stdout and stderr in DIR/i.out, DIR/i.err\n"
+		"  --fail-fast              stop the batch at the first VM that does not exit 0\n"
+		"Exit status: 0 when every VM exited 0, 1 when one did not, 2 for bad input\n"
+		"(no VM started), 128+N when stopped by signal N.\n",
+		BATCH_MAX_VMS);
+}
+
+/* A whole decimal number in [lo, hi]. */
+static bool number(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+int batch_parse_args(int argc, char **argv, long cpus, struct batch_options *o, char *err,
+		     size_t errlen)
+{
+	static const struct option longopts[] = {
+	    {"set", required_argument, NULL, 's'},  {"json", required_argument, NULL, 'J'},
+	    {"logs", required_argument, NULL, 'L'}, {"fail-fast", no_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
+	};
+	memset(o, 0, sizeof(*o));
+	opterr = 0;
+	optind = 1;
+	int c;
+	while ((c = getopt_long(argc, argv, "+:n:j:h", longopts, NULL)) != -1 || optind < argc) {
+		if (c == -1) {
+			if (o->config) {
+				snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+				return -1;
+			}
+			o->config = argv[optind++];
+			continue;
+		}
+		switch (c) {
+		case 'n':
+			if (!number(optarg, 1, BATCH_MAX_VMS, &o->n)) {
+				snprintf(err, errlen, "-n takes a number from 1 to %d, not '%s'",
+					 BATCH_MAX_VMS, optarg);
+				return -1;
+			}
+			break;
+		case 'j':
+			if (!number(optarg, 1, BATCH_MAX_VMS, &o->jobs)) {
+				snprintf(err, errlen, "-j takes a number from 1 to %d, not '%s'",
+					 BATCH_MAX_VMS, optarg);
+				return -1;
+			}
+			break;
+		case 's':
+			if (o->n_sets == BATCH_MAX_SETS) {
+				snprintf(err, errlen, "too many --set options (max %d)",
+					 BATCH_MAX_SETS);
+				return -1;
+			}
+			o->sets[o->n_sets++] = optarg;
+			break;
+		case 'J':
+			o->json = optarg;
+			break;
+		case 'L':
+			o->logs = optarg;
+			break;
+		case 'f':
+			o->fail_fast = true;
+			break;
+		case 'h':
+			o->help = true;
+			return 0;
+		case ':':
+			snprintf(err, errlen, "%s needs a value", argv[optind - 1]);
+			return -1;
+		default:
+			snprintf(err, errlen, "unknown option '%s' (minnow batch --help)",
+				 argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (!o->config) {
+		snprintf(err, errlen, "no config file (minnow batch CONFIG.ini -n N)");
+		return -1;
+	}
+	if (!o->n) {
+		snprintf(err, errlen, "how many VMs? (-n N)");
+		return -1;
+	}
+	if (o->jobs > o->n) {
+		snprintf(err, errlen, "-j %ld is more than the %ld VMs of -n", o->jobs, o->n);
+		return -1;
+	}
+	if (!o->jobs)
+		o->jobs = cpus < 1 ? 1 : cpus > o->n ? o->n : cpus;
+	return 0;
+}
