@@ -34,6 +34,12 @@ void control_boot_done(void)
 		control_write(CONTROL_REG_BOOT_DONE, 1);
 }
 
+void control_mark(uint32_t mark)
+{
+	if (present)
+		control_write(CONTROL_REG_MARK, mark);
+}
+
 /* The TSC rate from CPUID leaf 0x16 (base MHz) when offered, else a guess:
  * only used when the control device is absent (under other VMMs). */
 static uint32_t guess_tsc_mhz(void)

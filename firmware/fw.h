@@ -73,6 +73,9 @@ bool control_probe(void);
 bool control_present(void);
 /* Writes BOOT_DONE (no-op without the control device). */
 void control_boot_done(void);
+/* Writes MARK: the guest reached `mark` (CONTROL_MARK_*; no-op without the
+ * control device). */
+void control_mark(uint32_t mark);
 /* Microseconds from an arbitrary origin, modulo 2^32: TIME_US of the
  * control device, else the TSC scaled by a rough frequency. Compare two
  * readings only by unsigned difference. */

@@ -3,6 +3,7 @@
  * test= on the command line (default hello). */
 #include "fw.h"
 #include "io.h"
+#include "platform.h"
 #include "virtio.h"
 
 /* Vectors covered by the IDT in every scenario: the exceptions. */
@@ -98,6 +99,7 @@ void fw_main(const struct fw_boot_info *bi)
 	if (!cmdline_value(bi->cmdline, "test", name, sizeof(name)))
 		memcpy(name, "hello", 6);
 	bool ctl = control_probe();
+	control_mark(CONTROL_MARK_INIT);
 	/* test=boot-hang never says it booted: [vm] boot_timeout must end it. */
 	if (strcmp(name, "boot-hang") != 0)
 		control_boot_done();
@@ -108,6 +110,7 @@ void fw_main(const struct fw_boot_info *bi)
 		fw_printf("minnow-test: boot error: %s\n", bi->error);
 		fw_exit(FW_EXIT_USAGE);
 	}
+	control_mark(CONTROL_MARK_COMMAND);
 	if (!strncmp(name, "exit:", 5))
 		fw_exit(run_exit(name + 5));
 	if (!strncmp(name, "evil-", 5))

@@ -60,6 +60,13 @@ static void control_write(void *opaque, uint64_t offset, const void *data, unsig
 		if (c->hooks.exit)
 			c->hooks.exit(c->hooks.opaque, (int)(value & 0xff));
 		break;
+	case CONTROL_REG_MARK:
+		if (value == 0 || value >= CONTROL_MARKS)
+			log_limited(&bad_access_limit, "control: mark %u out of range (1..%u)",
+				    value, CONTROL_MARKS - 1);
+		else
+			timing_guest_mark(value);
+		break;
 	default:
 		log_limited(&bad_access_limit, "control: write to unknown register 0x%llx",
 			    (unsigned long long)offset);

@@ -1,5 +1,6 @@
 /* control.h - the minnow control device: a page of MMIO registers through
- * which the guest says "boot complete" and "exit with status N". The
+ * which the guest says "boot complete", "exit with status N" and "reached
+ * mark N" (timestamped for --timings and minnow bench). The
  * register map is in platform.h (CONTROL_REG_*). */
 #ifndef MINNOW_CONTROL_H
 #define MINNOW_CONTROL_H

@@ -46,6 +46,19 @@ ParameterizedTest(int *row, boot, hello)
 	cr_expect(guest_json(r.err, "boot_complete_us", v, sizeof(v)) && v[0] >= '0' && v[0] <= '9',
 		  "%s: --timings=json: no number \"boot_complete_us\" on stderr: %s",
 		  image_name(im), guest_ctx(&r));
+	/* The firmware marks its main (init) before it says it booted, and its
+	 * test (command) after; both between the first KVM_RUN and the end. */
+	const char *order[] = {"first_run_us", "guest_init_us", "boot_complete_us",
+			       "guest_command_us", "vm_end_us"};
+	unsigned long long prev = 0;
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		cr_assert(guest_json(r.err, order[i], v, sizeof(v)) && v[0] >= '0' && v[0] <= '9',
+			  "%s: no number \"%s\": %s", image_name(im), order[i], guest_ctx(&r));
+		unsigned long long t = strtoull(v, NULL, 10);
+		cr_assert_geq(t, prev, "%s: %s (%llu) before the phase ahead of it (%llu)",
+			      image_name(im), order[i], t, prev);
+		prev = t;
+	}
 	guest_result_free(&r);
 }
 

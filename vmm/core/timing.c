@@ -2,10 +2,14 @@
 #include "timing.h"
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <time.h>
+
+#include "platform.h"
 
 static struct timespec t0;
 static _Atomic uint64_t marks[T_COUNT];
+static _Atomic uint64_t guest_marks[CONTROL_MARKS];
 
 static const char *const names[T_COUNT] = {
     [T_CONFIG_PARSED] = "config_parsed_us",
@@ -23,6 +27,8 @@ void timing_start(void)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int i = 0; i < T_COUNT; i++)
 		atomic_store(&marks[i], UINT64_MAX);
+	for (unsigned i = 0; i < CONTROL_MARKS; i++)
+		atomic_store(&guest_marks[i], UINT64_MAX);
 }
 
 uint64_t timing_now_us(void)
@@ -56,6 +62,50 @@ const char *timing_name(enum timing_phase phase)
 	return names[phase];
 }
 
+void timing_guest_mark(unsigned n)
+{
+	uint64_t expected = UINT64_MAX;
+	if (n > 0 && n < CONTROL_MARKS)
+		atomic_compare_exchange_strong(&guest_marks[n], &expected, timing_now_us());
+}
+
+uint64_t timing_get_guest_mark(unsigned n)
+{
+	return n > 0 && n < CONTROL_MARKS ? atomic_load(&guest_marks[n]) : UINT64_MAX;
+}
+
+/* The key of guest mark n, e.g. "guest_init_us". */
+static void guest_mark_name(unsigned n, char *buf, size_t len)
+{
+	if (n == CONTROL_MARK_INIT)
+		snprintf(buf, len, "guest_init_us");
+	else if (n == CONTROL_MARK_COMMAND)
+		snprintf(buf, len, "guest_command_us");
+	else
+		snprintf(buf, len, "guest_mark_%u_us", n);
+}
+
+/* Prints the guest's marks: the named ones always, the others when reached. */
+static void print_guest_marks(FILE *out, int json)
+{
+	for (unsigned n = 1; n < CONTROL_MARKS; n++) {
+		uint64_t v = timing_get_guest_mark(n);
+		bool named = n == CONTROL_MARK_INIT || n == CONTROL_MARK_COMMAND;
+		if (v == UINT64_MAX && !named)
+			continue;
+		char name[32];
+		guest_mark_name(n, name, sizeof(name));
+		if (json && v == UINT64_MAX)
+			fprintf(out, "\"%s\":null,", name);
+		else if (json)
+			fprintf(out, "\"%s\":%llu,", name, (unsigned long long)v);
+		else if (v == UINT64_MAX)
+			fprintf(out, "  %-18s %10s\n", name, "-");
+		else
+			fprintf(out, "  %-18s %10llu\n", name, (unsigned long long)v);
+	}
+}
+
 void timing_print(FILE *out, int json, const struct run_report *rep)
 {
 	if (json) {
@@ -67,6 +117,7 @@ void timing_print(FILE *out, int json, const struct run_report *rep)
 			else
 				fprintf(out, "\"%s\":%llu,", names[i], (unsigned long long)v);
 		}
+		print_guest_marks(out, json);
 		fprintf(
 		    out,
 		    "\"peak_rss_kib\":%llu,\"guest_touched_kib\":%llu,\"pio_exits\":%llu,"
@@ -88,6 +139,7 @@ void timing_print(FILE *out, int json, const struct run_report *rep)
 		else
 			fprintf(out, "  %-18s %10llu\n", names[i], (unsigned long long)v);
 	}
+	print_guest_marks(out, json);
 	fprintf(out, "  peak RSS %llu KiB, guest RAM touched %llu KiB\n",
 		(unsigned long long)rep->peak_rss_kib, (unsigned long long)rep->guest_touched_kib);
 	fprintf(out,

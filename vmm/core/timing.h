@@ -37,6 +37,13 @@ uint64_t timing_get(enum timing_phase phase);
 /* The phase's key, e.g. "boot_complete_us". */
 const char *timing_name(enum timing_phase phase);
 
+/* The guest reached mark `n` (1 .. CONTROL_MARKS - 1, platform.h): records
+ * now, only the first time. Thread-safe; other n are ignored. */
+void timing_guest_mark(unsigned n);
+
+/* When the guest reached mark n, or UINT64_MAX. */
+uint64_t timing_get_guest_mark(unsigned n);
+
 /* What is reported with the timings at the end of a run. */
 struct run_report {
 	int exit_status;
@@ -53,7 +60,8 @@ struct run_report {
 
 /* Prints the phases and the report as aligned text lines, or as one JSON
  * object when json is non-zero. Unreached phases are "-" in text and null
- * in JSON. */
+ * in JSON. The guest's marks follow the phases: "guest_init_us" and
+ * "guest_command_us" always, "guest_mark_N_us" for other marks reached. */
 void timing_print(FILE *out, int json, const struct run_report *rep);
 
 #endif

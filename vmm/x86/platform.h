@@ -105,14 +105,23 @@
  *                    first write (later writes are ignored)
  *   EXIT        (w)  end the VM; minnow exits with (value & 0xff)
  *   TIME_US     (r)  microseconds since minnow started, low 32 bits
+ *   MARK        (w)  the guest reached mark N (1 .. CONTROL_MARKS - 1);
+ *                    minnow timestamps the first write of each N. Named
+ *                    marks: CONTROL_MARK_INIT (the guest's own code starts:
+ *                    Linux's init, a unikernel's main) and
+ *                    CONTROL_MARK_COMMAND (its workload starts). Version 2.
  */
 #define CONTROL_REG_MAGIC     0x00
 #define CONTROL_REG_VERSION   0x04
 #define CONTROL_REG_BOOT_DONE 0x08
 #define CONTROL_REG_EXIT      0x0C
 #define CONTROL_REG_TIME_US   0x10
+#define CONTROL_REG_MARK      0x14
 #define CONTROL_MAGIC	      0x574F4E4DU /* "MNOW" in little-endian bytes */
-#define CONTROL_VERSION	      1U
+#define CONTROL_VERSION	      2U
+#define CONTROL_MARKS	      16U
+#define CONTROL_MARK_INIT     1U
+#define CONTROL_MARK_COMMAND  2U
 
 /* ---- Compile-time overlap checks ---------------------------------------- */
 #define PLATFORM_DISJOINT(a, as, b, bs) ((a) + (as) <= (b) || (b) + (bs) <= (a))
