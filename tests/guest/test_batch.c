@@ -239,3 +239,74 @@ Test(batch, a_thousand_vms_leave_nothing_behind, .timeout = 900)
 	fprintf(stderr, "batch: 1000 VMs: %s\n", strstr(r.err, "minnow batch:"));
 	guest_result_free(&r);
 }
+
+/* ---- minnow bench ---- */
+
+/* The number under "key" in the first line of `text` that has it. */
+static long long json_ll(const char *text, const char *key)
+{
+	char k[64];
+	snprintf(k, sizeof(k), "\"%s\":", key);
+	const char *p = strstr(text, k);
+	return p ? strtoll(p + strlen(k), NULL, 10) : -1;
+}
+
+/* Five runs of the unikernel next to /bin/true: the table with the guest's
+ * marks, one JSON line per run of each, and the median run's timeline with
+ * a vCPU track. */
+Test(bench, runs_table_json_and_trace)
+{
+	harness_require_kvm();
+	char dir[256], json[320], trace[320];
+	cr_assert_eq(harness_mkdtemp("bench", dir, sizeof(dir)), 0);
+	snprintf(json, sizeof(json), "%s/b.json", dir);
+	snprintf(trace, sizeof(trace), "%s/t.json", dir);
+	const char *args[] = {"-n",	"5",  "--warmup", "1",	 "--compare", "/bin/true",
+			      "--json", json, "--trace",  trace, NULL};
+	struct guest_opts o = {.cmdline = "test=hello", .command = "bench", .args = args};
+	struct guest_result r;
+	guest_run(&o, &r);
+	assert_ended(&r);
+	cr_assert_eq(r.status, 0, "%s", guest_ctx(&r));
+	cr_assert(strstr(r.out, "minnow bench: "), "%s", guest_ctx(&r));
+	static const char *const rows[] = {"  wall_us ",
+					   "  boot_complete_us ",
+					   "  guest_init_us ",
+					   "  guest_command_us ",
+					   "  peak_rss_kib ",
+					   "compared with: /bin/true",
+					   "  exec to exit, p50 (ms)"};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		cr_assert(strstr(r.out, rows[i]), "no '%s' in the table: %s", rows[i], r.out);
+
+	static char text[1 << 16];
+	FILE *f = fopen(json, "r");
+	cr_assert_not_null(f);
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	unsigned runs = 0, compares = 0, summaries = 0;
+	for (const char *p = text; *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p)) {
+		runs += !strncmp(p, "{\"run\":", 7);
+		compares += !strncmp(p, "{\"compare\":0,", 13);
+		summaries += !strncmp(p, "{\"summary\":", 11);
+	}
+	cr_assert_eq(runs, 5, "%s", text);
+	cr_assert_eq(compares, 5, "%s", text);
+	cr_assert_eq(summaries, 2, "%s", text);
+	cr_assert_geq(json_ll(text, "guest_command_us"), json_ll(text, "guest_init_us"));
+
+	f = fopen(trace, "r");
+	cr_assert_not_null(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	cr_assert(strstr(text, "\"traceEvents\":["), "%s", text);
+	cr_assert(strstr(text, "{\"name\":\"boot\",\"ph\":\"X\""), "%s", text);
+	cr_assert(strstr(text, "\"args\":{\"name\":\"vCPU 0\"}"), "%s", text);
+	cr_assert(strstr(text, "{\"name\":\"command\",\"ph\":\"X\""), "%s", text);
+	unlink(json);
+	unlink(trace);
+	rmdir(dir);
+	guest_result_free(&r);
+}

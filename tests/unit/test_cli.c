@@ -25,6 +25,9 @@
 	"       minnow batch CONFIG.ini -n N [-j J] [options]\n"                                   \
 	"                                         boot N VMs of it, J at once; JSON lines\n"       \
 	"                                         (minnow batch --help)\n"                         \
+	"       minnow bench CONFIG.ini [-n N] [options]\n"                                        \
+	"                                         boot-time distributions, comparisons\n"          \
+	"                                         (minnow bench --help)\n"                         \
 	"       minnow --help | --version\n"                                                       \
 	"Options:\n"                                                                               \
 	"  --set SECTION.KEY=VALUE  override a config key (repeatable)\n"                          \
@@ -192,6 +195,19 @@ static const struct {
      2,
      "minnow: --set vm.name={ix}: [vm] name: '{ix}': the instance number is written {i} or "
      "{i+N} (VM 0)\n"},
+    /* minnow bench: bad input runs nothing. */
+    {"bench -n 0",
+     {"bench", MINIMAL, "-n", "0", NULL},
+     2,
+     "minnow bench: -n takes a number from 1 to 100000, not '0'\n"},
+    {"bench unwritable --trace",
+     {"bench", MINIMAL, "--trace", "/nonexistent/t.json", NULL},
+     2,
+     "minnow bench: /nonexistent/t.json: No such file or directory\n"},
+    {"bench bad config",
+     {"bench", MINIMAL, "--set", "vm.memory=12Q", NULL},
+     2,
+     "minnow: --set vm.memory=12Q: [vm] memory: bad size suffix 'Q' (expected K, M, G or T)\n"},
     {"negative --index",
      {"check", MINIMAL, "--index", "-1", NULL},
      2,

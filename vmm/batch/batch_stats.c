@@ -83,7 +83,8 @@ int batch_stats_add(struct batch_stats *s, const char *line)
 		char *end;
 		if (*v >= '0' && *v <= '9') {
 			unsigned long long n = strtoull(v, &end, 10);
-			if (klen > 3 && !strncmp(key + klen - 3, "_us", 3)) {
+			if ((klen > 3 && !strncmp(key + klen - 3, "_us", 3)) ||
+			    (klen > 4 && !strncmp(key + klen - 4, "_kib", 4))) {
 				struct batch_phase *ph = phase(s, key, klen);
 				if (ph && phase_add(ph, n) < 0)
 					return -ENOMEM;
@@ -160,8 +161,8 @@ void batch_stats_print_text(struct batch_stats *s, double wall_s, FILE *out)
 	fprintf(out, "minnow batch: %lu VMs in %.3f s (%.1f VMs/s): %lu exited 0, %lu did not\n",
 		s->vms, wall_s, wall_s > 0 ? (double)s->vms / wall_s : 0.0, s->ok, s->failed);
 	if (s->n_phases)
-		fprintf(out, "  %-20s %6s %10s %10s %10s %10s %10s\n", "phase (us)", "n", "min",
-			"p50", "p90", "p99", "max");
+		fprintf(out, "  %-20s %6s %10s %10s %10s %10s %10s\n", "phase", "n", "min", "p50",
+			"p90", "p99", "max");
 	for (size_t i = 0; i < s->n_phases; i++) {
 		struct batch_phase *ph = &s->phases[i];
 		fprintf(out, "  %-20s %6zu %10llu", ph->name, ph->n,

@@ -30,8 +30,9 @@ struct batch_stats {
 	unsigned long vms, ok, failed; /* VMs ended; exit status 0; not 0 */
 };
 
-/* Takes one VM's JSON line (a flat object): every "..._us" number joins
- * its phase, "exit_reason" its count, "exit_status" the ok/failed count.
+/* Takes one VM's JSON line (a flat object): every "..._us" (time) and
+ * "..._kib" (memory) number joins its phase, "exit_reason" its count,
+ * "exit_status" the ok/failed count.
  * Unknown shapes are skipped. Returns 0, or -ENOMEM. */
 int batch_stats_add(struct batch_stats *s, const char *json_line);
 

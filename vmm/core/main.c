@@ -10,9 +10,11 @@
 #include <sys/resource.h>
 
 #include "batch.h"
+#include "bench.h"
 #include "config.h"
 #include "log.h"
 #include "timing.h"
+#include "vcpu.h"
 #include "vm.h"
 
 #define MAX_OVERRIDES 128
@@ -26,6 +28,9 @@ static void usage(FILE *out)
 	    "       minnow batch CONFIG.ini -n N [-j J] [options]\n"
 	    "                                         boot N VMs of it, J at once; JSON lines\n"
 	    "                                         (minnow batch --help)\n"
+	    "       minnow bench CONFIG.ini [-n N] [options]\n"
+	    "                                         boot-time distributions, comparisons\n"
+	    "                                         (minnow bench --help)\n"
 	    "       minnow --help | --version\n"
 	    "Options:\n"
 	    "  --set SECTION.KEY=VALUE  override a config key (repeatable)\n"
@@ -156,6 +161,14 @@ static void collect_report(struct vm *vm, struct run_report *rep)
 		rep->virtio_user_kicks += atomic_load(&vm->virtio[i].t.user_kicks);
 		rep->virtio_interrupts += atomic_load(&vm->virtio[i].t.interrupts);
 	}
+	static uint64_t vcpu_us[CONFIG_MAX_VCPUS][3];
+	for (unsigned i = 0; vm->vcpus && i < vm->n_vcpus && i < CONFIG_MAX_VCPUS; i++) {
+		vcpu_us[i][0] = vm->vcpus[i].started_us;
+		vcpu_us[i][1] = vm->vcpus[i].first_exit_us;
+		vcpu_us[i][2] = vm->vcpus[i].ended_us;
+		rep->n_vcpus = i + 1;
+	}
+	rep->vcpu_us = vcpu_us;
 }
 
 int main(int argc, char **argv)
@@ -166,6 +179,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (argc > 1 && strcmp(argv[1], "batch") == 0)
 		return batch_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "bench") == 0)
+		return bench_main(argc - 1, argv + 1);
 	struct options opt;
 	int r = parse_args(argc, argv, &opt);
 	if (r != 0)

@@ -123,12 +123,22 @@ void timing_print(FILE *out, int json, const struct run_report *rep)
 		    "\"peak_rss_kib\":%llu,\"guest_touched_kib\":%llu,\"pio_exits\":%llu,"
 		    "\"mmio_unclaimed\":%llu,\"exits\":%llu,\"mmio_exits\":%llu,"
 		    "\"virtio_user_kicks\":%llu,\"virtio_interrupts\":%llu,"
-		    "\"exit_status\":%d,\"exit_reason\":\"%s\"}\n",
+		    "\"exit_status\":%d,\"exit_reason\":\"%s\"",
 		    (unsigned long long)rep->peak_rss_kib,
 		    (unsigned long long)rep->guest_touched_kib, (unsigned long long)rep->pio_exits,
 		    (unsigned long long)rep->mmio_unclaimed, (unsigned long long)rep->exits,
 		    (unsigned long long)rep->mmio_exits, (unsigned long long)rep->virtio_user_kicks,
 		    (unsigned long long)rep->virtio_interrupts, rep->exit_status, rep->exit_reason);
+		if (rep->n_vcpus && rep->vcpu_us) {
+			fprintf(out, ",\"vcpu_us\":[");
+			for (unsigned i = 0; i < rep->n_vcpus; i++)
+				fprintf(out, "%s[%llu,%llu,%llu]", i ? "," : "",
+					(unsigned long long)rep->vcpu_us[i][0],
+					(unsigned long long)rep->vcpu_us[i][1],
+					(unsigned long long)rep->vcpu_us[i][2]);
+			fprintf(out, "]");
+		}
+		fprintf(out, "}\n");
 		return;
 	}
 	fprintf(out, "minnow timings (microseconds since start):\n");

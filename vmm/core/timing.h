@@ -56,10 +56,13 @@ struct run_report {
 	uint64_t mmio_exits;	    /* of which MMIO */
 	uint64_t virtio_user_kicks; /* queue notifications that reached userspace */
 	uint64_t virtio_interrupts; /* interrupts raised by virtio devices */
+	unsigned n_vcpus;	    /* entries of vcpu_us */
+	uint64_t (*vcpu_us)[3];	    /* per vCPU: thread started, first exit, ended */
 };
 
 /* Prints the phases and the report as aligned text lines, or as one JSON
- * object when json is non-zero. Unreached phases are "-" in text and null
+ * object when json is non-zero (ending with "vcpu_us":[[started, first
+ * exit, ended], ...] when rep->vcpu_us is set). Unreached phases are "-" in text and null
  * in JSON. The guest's marks follow the phases: "guest_init_us" and
  * "guest_command_us" always, "guest_mark_N_us" for other marks reached. */
 void timing_print(FILE *out, int json, const struct run_report *rep);

@@ -218,6 +218,7 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&kick);
 	sigaddset(&kick, KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+	vcpu->started_us = timing_now_us();
 	if (vcpu->index == 0)
 		timing_mark(T_FIRST_RUN);
 	while (!atomic_load(&vm->ended)) {
@@ -232,8 +233,11 @@ static void *vcpu_thread(void *arg)
 			break;
 		}
 		atomic_fetch_add_explicit(&vm->exits, 1, memory_order_relaxed);
+		if (!vcpu->first_exit_us)
+			vcpu->first_exit_us = timing_now_us();
 		handle_exit(vcpu);
 	}
+	vcpu->ended_us = timing_now_us();
 	return NULL;
 }
 

@@ -5,6 +5,7 @@
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 struct vm;
 
@@ -15,6 +16,10 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool thread_started;
+	/* Written by the vCPU's thread, read after it is joined (µs since
+	 * minnow started; 0: not reached): the thread started, its first
+	 * KVM_RUN returned (for an AP: after SIPI), the thread ended. */
+	uint64_t started_us, first_exit_us, ended_us;
 };
 
 /* Creates vCPU `index` of `vm` with its CPUID, MSRs and LAPIC wiring; the

@@ -1,0 +1,147 @@
+/* bench_args.c - the command line of `minnow bench`. */
+#include "bench_args.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void bench_usage(void *stream)
+{
+	fprintf(stream,
+		"Usage: minnow bench CONFIG.ini [options]\n"
+		"Boots CONFIG.ini N times, one at a time, after W warm-up runs, and prints\n"
+		"min, p50, p90, p99, max and spread (p90-p10) of every phase, the guest's\n"
+		"marks, exec to exit (wall_us) and peak RSS; each --compare command runs\n"
+		"once after each of minnow's runs, and its exec to exit and peak RSS are\n"
+		"shown next to minnow's with the ratio of the medians.\n"
+		"Options:\n"
+		"  -n N                     runs (default 20, at most %d)\n"
+		"  --warmup W               runs not counted, first (default 1)\n"
+		"  --compare 'COMMAND'      a command to time the same way (words split at\n"
+		"                           blanks, no quoting; repeatable, at most %d)\n"
+		"  --set SECTION.KEY=VALUE  override a config key of minnow's runs\n"
+		"  --timeout SECONDS        kill a run after this long (default 60)\n"
+		"  --json FILE              every run's JSON line, then the summary\n"
+		"  --plot FILE.svg          the distributions as a box plot (needs gnuplot)\n"
+		"  --trace FILE.json        the median run as a Trace Event Format timeline\n"
+		"                           (Perfetto, chrome://tracing)\n"
+		"Exit status: 0 when every run of minnow exited 0, 1 otherwise, 2 for bad\n"
+		"input (nothing run).\n",
+		BENCH_MAX_RUNS, BENCH_MAX_COMPARES);
+}
+
+static bool number(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+int bench_parse_args(int argc, char **argv, struct bench_options *o, char *err, size_t errlen)
+{
+	static const struct option longopts[] = {
+	    {"warmup", required_argument, NULL, 'w'},
+	    {"compare", required_argument, NULL, 'c'},
+	    {"set", required_argument, NULL, 's'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"json", required_argument, NULL, 'J'},
+	    {"plot", required_argument, NULL, 'P'},
+	    {"trace", required_argument, NULL, 'T'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	memset(o, 0, sizeof(*o));
+	o->runs = 20;
+	o->warmup = 1;
+	o->timeout_s = 60;
+	opterr = 0;
+	optind = 1;
+	int c;
+	long v;
+	while ((c = getopt_long(argc, argv, "+:n:h", longopts, NULL)) != -1 || optind < argc) {
+		if (c == -1) {
+			if (o->config) {
+				snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+				return -1;
+			}
+			o->config = argv[optind++];
+			continue;
+		}
+		switch (c) {
+		case 'n':
+			if (!number(optarg, 1, BENCH_MAX_RUNS, &o->runs)) {
+				snprintf(err, errlen, "-n takes a number from 1 to %d, not '%s'",
+					 BENCH_MAX_RUNS, optarg);
+				return -1;
+			}
+			break;
+		case 'w':
+			if (!number(optarg, 0, BENCH_MAX_RUNS, &o->warmup)) {
+				snprintf(err, errlen,
+					 "--warmup takes a number from 0 to %d, not '%s'",
+					 BENCH_MAX_RUNS, optarg);
+				return -1;
+			}
+			break;
+		case 't':
+			if (!number(optarg, 1, 86400, &v)) {
+				snprintf(err, errlen,
+					 "--timeout takes seconds from 1 to 86400, not '%s'",
+					 optarg);
+				return -1;
+			}
+			o->timeout_s = (unsigned)v;
+			break;
+		case 'c':
+			if (o->n_compares == BENCH_MAX_COMPARES) {
+				snprintf(err, errlen, "too many --compare commands (max %d)",
+					 BENCH_MAX_COMPARES);
+				return -1;
+			}
+			if (!optarg[strspn(optarg, " \t")]) {
+				snprintf(err, errlen, "--compare needs a command");
+				return -1;
+			}
+			o->compare[o->n_compares++] = optarg;
+			break;
+		case 's':
+			if (o->n_sets == BENCH_MAX_SETS) {
+				snprintf(err, errlen, "too many --set options (max %d)",
+					 BENCH_MAX_SETS);
+				return -1;
+			}
+			o->sets[o->n_sets++] = optarg;
+			break;
+		case 'J':
+			o->json = optarg;
+			break;
+		case 'P':
+			o->plot = optarg;
+			break;
+		case 'T':
+			o->trace = optarg;
+			break;
+		case 'h':
+			o->help = true;
+			return 0;
+		case ':':
+			snprintf(err, errlen, "%s needs a value", argv[optind - 1]);
+			return -1;
+		default:
+			snprintf(err, errlen, "unknown option '%s' (minnow bench --help)",
+				 argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (!o->config) {
+		snprintf(err, errlen, "no config file (minnow bench CONFIG.ini [-n N])");
+		return -1;
+	}
+	return 0;
+}
