@@ -17,6 +17,7 @@
 
 #include "disk.h"
 #include "serve_queue.h"
+#include "virtio_type.h"
 
 #define BLK_REQUEST_QUEUE 0
 #define BLK_MAX_SEGS	  (VIRTIO_BLK_SEG_MAX + 2)
@@ -382,3 +383,26 @@ void virtio_blk_destroy(struct virtio_blk *blk)
 	disk_close(&blk->disk);
 	free(blk);
 }
+
+/* ---- The device type ----------------------------------------------------------------- */
+
+static size_t blk_count(const struct vm_config *cfg)
+{
+	return cfg->n_drives;
+}
+
+static void *blk_type_create(const struct device_env *env, size_t i, struct device_error *e)
+{
+	const struct drive_config *d = &env->cfg->drives[i];
+	snprintf(e->section, sizeof(e->section), "drive.%s", d->name);
+	e->at = &d->at;
+	return virtio_blk_create(d, env->loop, e->msg, sizeof(e->msg));
+}
+
+static void blk_type_destroy(void *dev)
+{
+	virtio_blk_destroy(dev);
+}
+
+const struct virtio_type virtio_blk_type = {"virtio-blk", &virtio_blk_ops, blk_count,
+					    blk_type_create, blk_type_destroy};

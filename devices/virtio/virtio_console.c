@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "serve_queue.h"
+#include "virtio_type.h"
 
 #define RX_QUEUE 0 /* receiveq: host to guest */
 #define TX_QUEUE 1 /* transmitq: guest to host */
@@ -196,10 +197,8 @@ static void input_watch(struct virtio_console *con)
 	}
 }
 
-/* Stops watching in_fd. Called from on_input itself (where
- * event_loop_remove() does not wait) or at destroy without the transport
- * lock; never from a transport callback on another thread, where it could
- * wait for on_input, which needs the lock held there. */
+/* Stops watching in_fd. On the loop thread (every device callback) or
+ * with the loop not running (destroy). */
 static void input_unwatch(struct virtio_console *con)
 {
 	if (!con->in_watched)
@@ -299,9 +298,7 @@ static void console_queue_notify(void *dev, struct virtio_mmio *t, unsigned queu
 static void console_reset(void *dev)
 {
 	struct virtio_console *con = dev;
-	/* in_fd stays watched until its callback sees the device inactive:
-	 * removing it here could wait for that callback, which needs the
-	 * lock we hold. */
+	input_unwatch(con); /* the next rx kick watches it again */
 	con->pending_off = con->pending_len = 0;
 }
 
@@ -409,3 +406,31 @@ void virtio_console_destroy(struct virtio_console *con)
 			  (unsigned long long)con->out.dropped, (unsigned long long)con->tx_bytes);
 	free(con);
 }
+
+/* ---- The device type ----------------------------------------------------------------- */
+
+static size_t console_count(const struct vm_config *cfg)
+{
+	return cfg->vconsole;
+}
+
+static void *console_type_create(const struct device_env *env, size_t i, struct device_error *e)
+{
+	(void)i;
+	snprintf(e->section, sizeof(e->section), "vconsole");
+	e->at = &env->cfg->vconsole_path.at;
+	struct virtio_console *con =
+	    virtio_console_create(env->cfg, env->console_in_fd, env->loop, e->msg, sizeof(e->msg));
+	if (con && env->cfg->vconsole_output == CONSOLE_STDIO)
+		virtio_console_on_gone(con, env->console_gone, env->opaque);
+	return con;
+}
+
+static void console_type_destroy(void *dev)
+{
+	virtio_console_destroy(dev);
+}
+
+const struct virtio_type virtio_console_type = {"virtio-console", &virtio_console_ops,
+						console_count, console_type_create,
+						console_type_destroy};

@@ -190,6 +190,8 @@ int virtio_mmio_create(struct virtio_mmio *t, const struct virtio_device_ops *op
 	t->gsi = virtio_mmio_slot_gsi(slot);
 	t->irq_fd = -1;
 	t->log_limit.burst = 5;
+	t->offered_features = (ops->device_features ? ops->device_features(dev) : ops->features) |
+			      VIRTIO_MMIO_TRANSPORT_FEATURES;
 	t->created = true;
 	if (ops->num_queues) {
 		t->queues = calloc(ops->num_queues, sizeof(*t->queues));

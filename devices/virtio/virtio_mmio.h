@@ -4,19 +4,22 @@
  * file, feature negotiation, the status state machine, the virtqueues,
  * ioeventfd doorbells and the irqfd interrupt.
  *
- * Threads and locking. Each transport has one mutex, t->lock. It is held:
- *   - by the MMIO handlers (vCPU threads) for every register and config
- *     access, except InterruptStatus and InterruptACK, which are atomic;
- *   - around every call into the device's ops (config_read, config_write,
- *     activate, queue_notify, reset);
- *   - by the device itself, through virtio_mmio_lock(), whenever it touches
- *     its queues from anywhere else (e.g. a backend fd's event-loop callback).
- * queue_notify runs on the event-loop thread when there is a loop (kicks
- * arrive through one eventfd per queue, bound to QueueNotify with
- * KVM_IOEVENTFD); without a loop it runs on the vCPU thread that wrote
- * QueueNotify. Device ops must not block for long (the guest's vCPU may be
- * waiting for the lock) and must not call event_loop_remove() for an fd
- * whose callback takes this lock; event_loop_add/modify are fine.
+ * Threads and locking. The event loop's thread owns the device model
+ * (event_loop.h): every device op (config_read, config_write, activate,
+ * queue_notify, reset) runs there, with the transport lock t->lock held.
+ * A vCPU thread's config-space access or Status write is handed to the
+ * loop with event_loop_call() and the vCPU waits for it. The other
+ * registers (features, queue set-up) are the transport's own: vCPU threads
+ * read and write them under t->lock, and InterruptStatus/InterruptACK
+ * atomically. Kicks arrive through one eventfd per queue (bound to
+ * QueueNotify with KVM_IOEVENTFD), watched by the loop. A device's own fd
+ * callbacks run on the loop thread too; they take t->lock
+ * (virtio_mmio_lock) before touching queues or calling the functions
+ * below, because a vCPU may be changing a queue's registers. Since no
+ * other thread ever calls into a device, device code may add and remove
+ * its fds on the loop from any of its callbacks. Device ops must not block
+ * for long: a vCPU may be waiting. Without a loop (unit tests) every op
+ * runs on the thread that made the access, under t->lock.
  *
  * Guest errors: the device calls virtio_mmio_fail(), which sets
  * DEVICE_NEEDS_RESET, raises a configuration-change interrupt, logs with a
@@ -70,8 +73,8 @@ struct virtio_device_ops {
 	size_t config_size;  /* bytes of config space at 0x100, <= VIRTIO_MMIO_CONFIG_MAX */
 
 	/* The device-specific feature bits this instance offers (e.g. a
-	 * read-only drive); NULL: `features`. Must not change while the
-	 * device is not reset. */
+	 * read-only drive); NULL: `features`. Called once, by
+	 * virtio_mmio_create(). */
 	uint64_t (*device_features)(void *dev);
 
 	/* Reads `len` (1, 2 or 4) bytes of config space at `offset`, naturally
@@ -129,6 +132,7 @@ struct virtio_mmio {
 	unsigned gsi;
 	int irq_fd; /* eventfd bound to gsi with KVM_IRQFD; -1 without KVM */
 	bool created;
+	uint64_t offered_features; /* the device's and the transport's, fixed at create */
 	/* register file */
 	uint32_t status;
 	uint32_t device_features_sel;

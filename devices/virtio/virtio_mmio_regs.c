@@ -9,12 +9,6 @@
 
 /* ---- Small helpers (lock held) ---------------------------------------------- */
 
-static uint64_t offered_features(const struct virtio_mmio *t)
-{
-	uint64_t f = t->ops->device_features ? t->ops->device_features(t->dev) : t->ops->features;
-	return f | VIRTIO_MMIO_TRANSPORT_FEATURES;
-}
-
 static struct virtio_mmio_queue *selected_queue(struct virtio_mmio *t)
 {
 	return t->queue_sel < t->ops->num_queues ? &t->queues[t->queue_sel] : NULL;
@@ -41,7 +35,7 @@ static void device_reset(struct virtio_mmio *t)
 static bool features_acceptable(const struct virtio_mmio *t)
 {
 	uint64_t f = t->driver_features;
-	return (f & ~offered_features(t)) == 0 && (f & (1ULL << VIRTIO_F_VERSION_1));
+	return (f & ~t->offered_features) == 0 && (f & (1ULL << VIRTIO_F_VERSION_1));
 }
 
 /* DRIVER_OK: bind doorbells, start the device, look at what is queued. */
@@ -112,7 +106,7 @@ static gpa_t *queue_addr(struct virtq *vq, uint64_t offset)
 static uint32_t read_register(struct virtio_mmio *t, uint64_t offset)
 {
 	struct virtio_mmio_queue *q = selected_queue(t);
-	uint64_t offered = offered_features(t);
+	uint64_t offered = t->offered_features;
 	switch (offset) {
 	case VIRTIO_MMIO_MAGIC_VALUE:
 		return VIRTIO_MMIO_MAGIC;
@@ -252,9 +246,6 @@ static void write_register(struct virtio_mmio *t, uint64_t offset, uint32_t valu
 	case VIRTIO_MMIO_QUEUE_READY:
 		write_queue_ready(t, value);
 		break;
-	case VIRTIO_MMIO_STATUS:
-		set_status(t, value);
-		break;
 	case VIRTIO_MMIO_SHM_SEL:
 		break; /* no shared memory regions: every id reads as absent */
 	default:
@@ -273,6 +264,51 @@ static bool config_access_ok(const struct virtio_mmio *t, uint64_t offset, unsig
 	return rel % len == 0 && rel + len <= t->ops->config_size;
 }
 
+/* An access that reaches the device model: config space, or a Status
+ * write (reset, activation). */
+struct device_access {
+	struct virtio_mmio *t;
+	uint64_t offset;
+	void *data;
+	unsigned len;
+	bool write;
+};
+
+/* Carries out a device_access; on the loop thread when there is a loop. */
+static void do_device_access(void *arg)
+{
+	struct device_access *a = arg;
+	struct virtio_mmio *t = a->t;
+	pthread_mutex_lock(&t->lock);
+	uint32_t rel = (uint32_t)(a->offset - VIRTIO_MMIO_CONFIG);
+	if (a->offset == VIRTIO_MMIO_STATUS) {
+		uint32_t value;
+		memcpy(&value, a->data, 4);
+		set_status(t, le32toh(value));
+	} else if (a->write) {
+		t->ops->config_write(t->dev, rel, a->data, a->len);
+	} else {
+		t->ops->config_read(t->dev, rel, a->data, a->len);
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* Hands the access to the loop thread, which owns the device model, and
+ * waits; without a loop (unit tests) does it here. When the loop has
+ * ended (the VM is going away) the access is dropped: reads see all-ones. */
+static void device_access(struct virtio_mmio *t, uint64_t offset, void *data, unsigned len,
+			  bool write)
+{
+	struct device_access a = {
+	    .t = t, .offset = offset, .data = data, .len = len, .write = write};
+	if (!t->loop) {
+		do_device_access(&a);
+		return;
+	}
+	if (event_loop_call(t->loop, do_device_access, &a) < 0 && !write)
+		memset(data, 0xff, len);
+}
+
 static void mmio_read(void *opaque, uint64_t offset, void *data, unsigned len)
 {
 	struct virtio_mmio *t = opaque;
@@ -282,9 +318,7 @@ static void mmio_read(void *opaque, uint64_t offset, void *data, unsigned len)
 			memset(data, 0xff, len);
 			return;
 		}
-		pthread_mutex_lock(&t->lock);
-		t->ops->config_read(t->dev, (uint32_t)(offset - VIRTIO_MMIO_CONFIG), data, len);
-		pthread_mutex_unlock(&t->lock);
+		device_access(t, offset, data, len, false);
 		return;
 	}
 	if (len != 4 || offset % 4) {
@@ -312,9 +346,7 @@ static void mmio_write(void *opaque, uint64_t offset, const void *data, unsigned
 			vmmio_note(t, "bad or read-only config space write", offset, len);
 			return;
 		}
-		pthread_mutex_lock(&t->lock);
-		t->ops->config_write(t->dev, (uint32_t)(offset - VIRTIO_MMIO_CONFIG), data, len);
-		pthread_mutex_unlock(&t->lock);
+		device_access(t, offset, (void *)data, len, true);
 		return;
 	}
 	if (len != 4 || offset % 4) {
@@ -330,6 +362,10 @@ static void mmio_write(void *opaque, uint64_t offset, const void *data, unsigned
 	}
 	if (offset == VIRTIO_MMIO_QUEUE_NOTIFY) {
 		vmmio_handle_notify(t, value);
+		return;
+	}
+	if (offset == VIRTIO_MMIO_STATUS) {
+		device_access(t, offset, (void *)data, 4, true);
 		return;
 	}
 	pthread_mutex_lock(&t->lock);

@@ -22,6 +22,7 @@
 
 #include "tap.h"
 #include "virtio_net_priv.h"
+#include "virtio_type.h"
 
 #define NET_RX_QUEUE	0
 #define NET_TX_QUEUE	1
@@ -656,3 +657,26 @@ void virtio_net_stats(struct virtio_net *net, struct virtio_net_stats *out)
 	if (t)
 		virtio_mmio_unlock(t);
 }
+
+/* ---- The device type ----------------------------------------------------------------- */
+
+static size_t net_count(const struct vm_config *cfg)
+{
+	return cfg->n_nets;
+}
+
+static void *net_type_create(const struct device_env *env, size_t i, struct device_error *e)
+{
+	const struct net_config *n = &env->cfg->nets[i];
+	snprintf(e->section, sizeof(e->section), "net.%s", n->name);
+	e->at = &n->at;
+	return virtio_net_create(n, env->loop, e->msg, sizeof(e->msg));
+}
+
+static void net_type_destroy(void *dev)
+{
+	virtio_net_destroy(dev);
+}
+
+const struct virtio_type virtio_net_type = {"virtio-net", &virtio_net_ops, net_count,
+					    net_type_create, net_type_destroy};

@@ -5,10 +5,13 @@
 #include <errno.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_rng.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
 #include "serve_queue.h"
+#include "virtio_type.h"
 
 #define RNG_REQUEST_QUEUE 0
 
@@ -91,3 +94,28 @@ const struct virtio_device_ops virtio_rng_ops = {
     .config_size = 0,
     .queue_notify = rng_queue_notify,
 };
+
+/* ---- The device type ----------------------------------------------------------------- */
+
+static size_t rng_count(const struct vm_config *cfg)
+{
+	return cfg->rng;
+}
+
+static void *rng_type_create(const struct device_env *env, size_t i, struct device_error *e)
+{
+	(void)env;
+	(void)i;
+	struct virtio_rng *rng = malloc(sizeof(*rng));
+	if (!rng) {
+		snprintf(e->section, sizeof(e->section), "rng");
+		snprintf(e->msg, sizeof(e->msg), "%s", strerror(ENOMEM));
+		e->host_failure = true;
+		return NULL;
+	}
+	virtio_rng_init(rng);
+	return rng;
+}
+
+const struct virtio_type virtio_rng_type = {"virtio-rng", &virtio_rng_ops, rng_count,
+					    rng_type_create, free};

@@ -16,38 +16,25 @@
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
+#include "virtio_type.h"
 
 /* ---- Locking ------------------------------------------------------------------ */
 
-/* For work started from a backend fd: the transport lock (once there is a
- * transport), then ours. Returns the transport, possibly NULL. */
-struct virtio_mmio *vsock_lock(struct virtio_vsock *vs)
+void vsock_lock(struct virtio_vsock *vs)
 {
-	for (;;) {
-		struct virtio_mmio *t = atomic_load(&vs->transport);
-		if (t)
-			virtio_mmio_lock(t);
-		pthread_mutex_lock(&vs->lock);
-		if (atomic_load(&vs->transport) == t)
-			return t;
-		/* Activated meanwhile: take the locks in order again. */
-		pthread_mutex_unlock(&vs->lock);
-		if (t)
-			virtio_mmio_unlock(t);
-	}
+	if (vs->transport)
+		virtio_mmio_lock(vs->transport);
 }
 
-void vsock_unlock(struct virtio_vsock *vs, struct virtio_mmio *t)
+void vsock_unlock(struct virtio_vsock *vs)
 {
-	pthread_mutex_unlock(&vs->lock);
-	if (t)
-		virtio_mmio_unlock(t);
+	if (vs->transport)
+		virtio_mmio_unlock(vs->transport);
 }
 
 bool vsock_active(struct virtio_vsock *vs)
 {
-	struct virtio_mmio *t = atomic_load(&vs->transport);
-	return t && virtio_mmio_active(t);
+	return vs->transport && virtio_mmio_active(vs->transport);
 }
 
 bool vsock_can_send(struct virtio_vsock *vs)
@@ -67,27 +54,21 @@ static void vsock_config_read(void *dev, uint32_t offset, void *data, unsigned l
 static int vsock_activate(void *dev, struct virtio_mmio *t)
 {
 	struct virtio_vsock *vs = dev;
-	assert(t->loop == vs->loop); /* callbacks must run on our loop's thread */
-	pthread_mutex_lock(&vs->lock);
-	atomic_store(&vs->transport, t);
+	assert(t->loop == vs->loop); /* one thread owns the device: our loop's */
+	vs->transport = t;
 	vs->rx_starved = false;
-	pthread_mutex_unlock(&vs->lock);
 	return 0; /* the transport now kicks every queue: pending packets go out */
 }
 
 static void vsock_queue_notify(void *dev, struct virtio_mmio *t, unsigned queue)
 {
 	struct virtio_vsock *vs = dev;
-	pthread_mutex_lock(&vs->lock);
-	if (!vs->destroying && atomic_load(&vs->transport) == t) {
-		if (queue == VSOCK_RX_QUEUE)
-			vs->rx_starved = false; /* parked sockets get woken by settle */
-		else if (queue == VSOCK_TX_QUEUE)
-			vsock_process_tx(vs, t);
-		/* The event queue: its buffers wait for an event we never send. */
-		vsock_settle(vs);
-	}
-	pthread_mutex_unlock(&vs->lock);
+	if (queue == VSOCK_RX_QUEUE)
+		vs->rx_starved = false; /* parked sockets get woken by settle */
+	else if (queue == VSOCK_TX_QUEUE)
+		vsock_process_tx(vs, t);
+	/* The event queue: its buffers wait for an event we never send. */
+	vsock_settle(vs);
 }
 
 /* Every connection the guest knows of ends (the host sees its socket
@@ -95,7 +76,6 @@ static void vsock_queue_notify(void *dev, struct virtio_mmio *t, unsigned queue)
 static void vsock_reset(void *dev)
 {
 	struct virtio_vsock *vs = dev;
-	pthread_mutex_lock(&vs->lock);
 	struct vsock_conn *next;
 	for (struct vsock_conn *c = vs->conns; c; c = next) {
 		next = c->next;
@@ -105,7 +85,6 @@ static void vsock_reset(void *dev)
 	}
 	vs->n_orphans = 0;
 	vs->rx_starved = false;
-	pthread_mutex_unlock(&vs->lock);
 }
 
 const struct virtio_device_ops virtio_vsock_ops = {
@@ -147,11 +126,6 @@ struct virtio_vsock *virtio_vsock_create(uint32_t guest_cid, const char *uds_pat
 		return NULL;
 	}
 	strcpy(vs->uds_path, uds_path);
-	if (pthread_mutex_init(&vs->lock, NULL) != 0) {
-		snprintf(err, errlen, "cannot create a mutex");
-		free(vs);
-		return NULL;
-	}
 	vs->loop = loop;
 	vs->guest_cid = guest_cid;
 	vs->next_port = VSOCK_FIRST_PORT;
@@ -200,19 +174,37 @@ void virtio_vsock_destroy(struct virtio_vsock *vs)
 {
 	if (!vs)
 		return;
-	/* From here on callbacks return at once; the lists stay as they are. */
-	pthread_mutex_lock(&vs->lock);
-	vs->destroying = true;
-	pthread_mutex_unlock(&vs->lock);
 	close_watched(vs->loop, vs->listen_fd);
 	close_watched(vs->loop, vs->wake_fd);
 	close_watched(vs->loop, vs->timer_fd);
 	free_list(vs->loop, vs->conns);
-	free_list(vs->loop, vs->zombies);
 	struct stat st;
 	if (vs->uds_ino && stat(vs->uds_path, &st) == 0 && st.st_dev == vs->uds_dev &&
 	    st.st_ino == vs->uds_ino)
 		unlink(vs->uds_path);
-	pthread_mutex_destroy(&vs->lock);
 	free(vs);
 }
+
+/* ---- The device type ----------------------------------------------------------------- */
+
+static size_t vsock_count(const struct vm_config *cfg)
+{
+	return cfg->vsock;
+}
+
+static void *vsock_type_create(const struct device_env *env, size_t i, struct device_error *e)
+{
+	(void)i;
+	snprintf(e->section, sizeof(e->section), "vsock");
+	e->at = &env->cfg->vsock_uds.at;
+	return virtio_vsock_create(env->cfg->vsock_cid, env->cfg->vsock_uds.path, env->loop, e->msg,
+				   sizeof(e->msg));
+}
+
+static void vsock_type_destroy(void *dev)
+{
+	virtio_vsock_destroy(dev);
+}
+
+const struct virtio_type virtio_vsock_type = {"virtio-vsock", &virtio_vsock_ops, vsock_count,
+					      vsock_type_create, vsock_type_destroy};

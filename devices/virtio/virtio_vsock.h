@@ -27,9 +27,8 @@ struct virtio_vsock *virtio_vsock_create(uint32_t guest_cid, const char *uds_pat
 					 struct event_loop *loop, char *err, size_t errlen);
 
 /* Closes every connection and the listener (unlinking its path if it is
- * still our socket) and frees the device; NULL is fine. Call it with the
- * event loop stopped (vm_devices_destroy does), or at least before the
- * transport is destroyed and with no kick of its queues in flight. */
+ * still our socket) and frees the device; NULL is fine. Call it on the
+ * loop's thread or with the loop not running (vm_devices_destroy does). */
 void virtio_vsock_destroy(struct virtio_vsock *vsock);
 
 #endif

@@ -1,6 +1,11 @@
 /* virtio_vsock_internal.h - what the three parts of virtio-vsock share: virtio_vsock.c (device
- * ops, locking, creation), vsock_queues.c (rx and tx packets) and vsock_host.c (the Unix
- * sockets and the table of connections). Not for the rest of the VMM. */
+ * ops, creation), vsock_queues.c (rx and tx packets) and vsock_host.c (the Unix sockets and
+ * the table of connections). Not for the rest of the VMM.
+ *
+ * Everything here runs on the event loop's thread, which owns the device (event_loop.h):
+ * device ops, socket, wake and timer callbacks alike. Work started from a socket or timer
+ * callback takes the transport lock first (vsock_lock), because vCPU threads change queue
+ * registers under it. */
 #ifndef MINNOW_VIRTIO_VSOCK_INTERNAL_H
 #define MINNOW_VIRTIO_VSOCK_INTERNAL_H
 
@@ -42,21 +47,17 @@ struct orphan_rst {
 };
 
 struct virtio_vsock {
-	/* Guards everything below; taken after the transport lock. */
-	pthread_mutex_t lock;
-	struct virtio_mmio *_Atomic transport; /* known from the first activation */
+	struct virtio_mmio *transport; /* known from the first activation */
 	struct event_loop *loop;
 	uint64_t guest_cid;
 	char uds_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	dev_t uds_dev;
 	ino_t uds_ino;
 	int listen_fd, wake_fd, timer_fd;
-	bool destroying;
 	bool rx_starved; /* the rx queue ran dry: wait for the driver's kick */
 	bool rx_pushed;	 /* rx chains pushed since the last settle */
 	struct vsock_conn *conns;
 	unsigned n_conns;
-	struct vsock_conn *zombies; /* dropped off the loop thread, fds still watched */
 	uint32_t next_port;
 	struct orphan_rst orphans[VSOCK_MAX_ORPHANS];
 	unsigned n_orphans;
@@ -66,18 +67,18 @@ struct virtio_vsock {
 	struct log_limit log_limit;
 };
 
-/* Unless said otherwise, call the functions below with vs->lock held, and the transport lock
- * taken before it once there is a transport: from a device op, or between vsock_lock() and
+/* Unless said otherwise, call the functions below on the loop thread with the transport lock
+ * held once there is a transport: from a device op, or between vsock_lock() and
  * vsock_unlock(). */
 
 /* ---- Locking and state (virtio_vsock.c) ------------------------------------------- */
 
-/* For work started from a backend fd: the transport lock (once there is a transport), then
- * ours. Returns the transport, possibly NULL. Any thread, no lock held. */
-struct virtio_mmio *vsock_lock(struct virtio_vsock *vs);
+/* For work started from a socket or timer callback: takes the transport lock, once there is
+ * a transport. */
+void vsock_lock(struct virtio_vsock *vs);
 
-/* Releases what vsock_lock() took; `t` is what it returned. */
-void vsock_unlock(struct virtio_vsock *vs, struct virtio_mmio *t);
+/* Releases what vsock_lock() took. */
+void vsock_unlock(struct virtio_vsock *vs);
 
 /* Whether there is a transport and it is active (DRIVER_OK, no NEEDS_RESET). */
 bool vsock_active(struct virtio_vsock *vs);
@@ -103,7 +104,8 @@ void vsock_settle(struct virtio_vsock *vs);
 
 /* ---- Host sockets and connections (vsock_host.c) ----------------------------------- */
 
-/* Wakes the loop thread (vsock_on_wake()): reaps zombies and reads parked sockets. Any thread. */
+/* Has the loop read parked sockets soon (vsock_on_wake()), rather than from inside the work
+ * that unparks them. */
 void vsock_wake(struct virtio_vsock *vs);
 
 /* The connection a guest packet from guest_port to host_port belongs to: one the guest
@@ -111,8 +113,8 @@ void vsock_wake(struct virtio_vsock *vs);
 struct vsock_conn *vsock_find_conn(struct virtio_vsock *vs, uint32_t guest_port,
 				   uint32_t host_port);
 
-/* Forgets a connection without telling the guest and frees it. Off the loop thread a
- * watched socket is shut down now and reaped later on the loop. */
+/* Forgets a connection without telling the guest: takes its socket off the loop, closes it
+ * and frees `c`. */
 void vsock_drop_conn(struct virtio_vsock *vs, struct vsock_conn *c);
 
 /* Queues an RST to the guest from (src_cid, src_port) to its dst_port; dropped (and logged)
@@ -121,7 +123,7 @@ void vsock_queue_rst(struct virtio_vsock *vs, uint64_t src_cid, uint32_t src_por
 		     uint32_t dst_port);
 
 /* Ends a connection with an RST to the guest (if the guest knows of it) and closes the host
- * socket; `c` is freed (or becomes a zombie). */
+ * socket; `c` is freed. */
 void vsock_reset_conn(struct virtio_vsock *vs, struct vsock_conn *c);
 
 /* Carries out what the connection's state machine asked for: VSOCK_RESET and VSOCK_CLOSE
@@ -137,9 +139,9 @@ void vsock_guest_connect(struct virtio_vsock *vs, const struct virtio_vsock_hdr 
  * inode for destroy. 0, or -errno with a one-line reason in `err`. No lock needed. */
 int vsock_listen_uds(struct virtio_vsock *vs, char *err, size_t errlen);
 
-/* Event-loop callbacks (loop thread, no lock held; `opaque` is the device): a connection
- * on the listener, vs->wake_fd (reap zombies, read parked sockets), vs->timer_fd (REQUEST
- * and CLOSING timeouts). Each takes vsock_lock() and does nothing once destroying. */
+/* Event-loop callbacks (no lock held; `opaque` is the device): a connection on the listener,
+ * vs->wake_fd (read parked sockets), vs->timer_fd (REQUEST and CLOSING timeouts). Each takes
+ * vsock_lock(). */
 void vsock_on_listen(void *opaque, uint32_t events);
 void vsock_on_wake(void *opaque, uint32_t events);
 void vsock_on_timer(void *opaque, uint32_t events);

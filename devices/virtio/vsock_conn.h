@@ -48,7 +48,6 @@ struct vsock_conn {
 	uint32_t events; /* epoll events registered for fd */
 	bool watched;	 /* fd is in the event loop */
 	bool parked;	 /* taken out of the loop after EPOLLHUP while unable to read */
-	bool zombie;	 /* dropped by a reset off the loop thread: to be reaped */
 	enum vsock_state state;
 	uint64_t guest_cid;
 	uint32_t guest_port, host_port;

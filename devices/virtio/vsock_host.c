@@ -3,7 +3,6 @@
  * their sockets in the event loop, and the timeouts. */
 #include "virtio_vsock_internal.h"
 
-#include <assert.h>
 #include <endian.h>
 #include <errno.h>
 #include <stdio.h>
@@ -57,39 +56,20 @@ static int watch_conn(struct virtio_vsock *vs, struct vsock_conn *c)
 	return r;
 }
 
-/* Takes the socket out of the loop and closes it. Loop thread only (the
- * fd's callback takes the transport lock, which our caller holds). */
+/* Takes the socket out of the loop (from the loop thread: no wait) and
+ * closes it. */
 static void release_fd(struct virtio_vsock *vs, struct vsock_conn *c)
 {
-	if (c->watched) {
-		assert(event_loop_on_thread(vs->loop));
+	if (c->watched)
 		(void)event_loop_remove(vs->loop, c->fd);
-	}
 	vsock_conn_close_fd(c);
 }
 
-/* Forgets a connection without telling the guest. Off the loop thread a
- * watched socket is shut down now and reaped later on the loop. */
+/* Forgets a connection without telling the guest. */
 void vsock_drop_conn(struct virtio_vsock *vs, struct vsock_conn *c)
 {
 	unlink_conn(&vs->conns, c);
 	vs->n_conns--;
-	if (c->watched && !event_loop_on_thread(vs->loop)) {
-		(void)shutdown(c->fd, SHUT_RDWR); /* the host sees the end now */
-		(void)event_loop_modify(vs->loop, c->fd, 0);
-		c->zombie = true;
-		c->next = vs->zombies;
-		vs->zombies = c;
-		vsock_wake(vs);
-		return;
-	}
-	release_fd(vs, c);
-	vsock_conn_free(c);
-}
-
-static void reap_zombie(struct virtio_vsock *vs, struct vsock_conn *c)
-{
-	unlink_conn(&vs->zombies, c);
 	release_fd(vs, c);
 	vsock_conn_free(c);
 }
@@ -244,23 +224,18 @@ static void on_conn_event(void *opaque, uint32_t events)
 {
 	struct vsock_conn *c = opaque;
 	struct virtio_vsock *vs = c->owner;
-	struct virtio_mmio *t = vsock_lock(vs);
-	if (!vs->destroying) {
-		if (c->zombie)
-			reap_zombie(vs, c);
-		else
-			conn_event(vs, c, events);
-		vsock_settle(vs);
-	}
-	vsock_unlock(vs, t);
+	vsock_lock(vs);
+	conn_event(vs, c, events);
+	vsock_settle(vs);
+	vsock_unlock(vs);
 }
 
 void vsock_on_listen(void *opaque, uint32_t events)
 {
 	struct virtio_vsock *vs = opaque;
 	(void)events;
-	struct virtio_mmio *t = vsock_lock(vs);
-	for (int i = 0; i < 16 && !vs->destroying; i++) {
+	vsock_lock(vs);
+	for (int i = 0; i < 16; i++) {
 		int fd = accept4(vs->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
@@ -285,31 +260,26 @@ void vsock_on_listen(void *opaque, uint32_t events)
 		vs->conns = c;
 		vs->n_conns++;
 	}
-	if (!vs->destroying)
-		vsock_settle(vs);
-	vsock_unlock(vs, t);
+	vsock_settle(vs);
+	vsock_unlock(vs);
 }
 
-/* Reaps zombies and moves data from parked (closed-by-host) sockets. */
+/* Moves data from parked (closed-by-host) sockets. */
 void vsock_on_wake(void *opaque, uint32_t events)
 {
 	struct virtio_vsock *vs = opaque;
 	eventfd_t v;
 	(void)events;
 	(void)eventfd_read(vs->wake_fd, &v);
-	struct virtio_mmio *t = vsock_lock(vs);
-	if (!vs->destroying) {
-		while (vs->zombies)
-			reap_zombie(vs, vs->zombies);
-		struct vsock_conn *next;
-		for (struct vsock_conn *c = vs->conns; c; c = next) {
-			next = c->next;
-			if (c->parked)
-				vsock_read_host(vs, c);
-		}
-		vsock_settle(vs);
+	vsock_lock(vs);
+	struct vsock_conn *next;
+	for (struct vsock_conn *c = vs->conns; c; c = next) {
+		next = c->next;
+		if (c->parked)
+			vsock_read_host(vs, c);
 	}
-	vsock_unlock(vs, t);
+	vsock_settle(vs);
+	vsock_unlock(vs);
 }
 
 void vsock_on_timer(void *opaque, uint32_t events)
@@ -318,23 +288,21 @@ void vsock_on_timer(void *opaque, uint32_t events)
 	uint64_t expirations;
 	(void)events;
 	(void)!read(vs->timer_fd, &expirations, sizeof(expirations));
-	struct virtio_mmio *t = vsock_lock(vs);
-	if (!vs->destroying) {
-		vs->timer_at = 0;
-		uint64_t now = monotonic_ms();
-		struct vsock_conn *next;
-		for (struct vsock_conn *c = vs->conns; c; c = next) {
-			next = c->next;
-			if (c->deadline_ms && c->deadline_ms <= now) {
-				log_limited(&vs->log_limit,
-					    "vsock: guest port %u did not answer %s", c->guest_port,
-					    c->state == VSOCK_REQUEST ? "REQUEST" : "SHUTDOWN");
-				vsock_reset_conn(vs, c);
-			}
+	vsock_lock(vs);
+	vs->timer_at = 0;
+	uint64_t now = monotonic_ms();
+	struct vsock_conn *next;
+	for (struct vsock_conn *c = vs->conns; c; c = next) {
+		next = c->next;
+		if (c->deadline_ms && c->deadline_ms <= now) {
+			log_limited(&vs->log_limit, "vsock: guest port %u did not answer %s",
+				    c->guest_port,
+				    c->state == VSOCK_REQUEST ? "REQUEST" : "SHUTDOWN");
+			vsock_reset_conn(vs, c);
 		}
-		vsock_settle(vs);
 	}
-	vsock_unlock(vs, t);
+	vsock_settle(vs);
+	vsock_unlock(vs);
 }
 
 /* ---- The listener ---------------------------------------------------------------- */

@@ -18,7 +18,7 @@
  * -errno after failing the device for a bad chain. */
 static int pop_rx(struct virtio_vsock *vs, struct virtq_chain *chain)
 {
-	struct virtio_mmio *t = atomic_load(&vs->transport);
+	struct virtio_mmio *t = vs->transport;
 	struct virtq *vq = virtio_mmio_queue(t, VSOCK_RX_QUEUE);
 	virtq_chain_init(chain, vs->rx_segs, VSOCK_MAX_SEGS);
 	int r = virtq_pop(vq, chain);
@@ -46,7 +46,7 @@ static int send_control(struct virtio_vsock *vs, const struct virtio_vsock_hdr *
 	int r = pop_rx(vs, &chain);
 	if (r <= 0)
 		return r;
-	struct virtio_mmio *t = atomic_load(&vs->transport);
+	struct virtio_mmio *t = vs->transport;
 	(void)virtq_chain_write(&chain, 0, h, HDR_SIZE);
 	(void)virtq_push(virtio_mmio_queue(t, VSOCK_RX_QUEUE), chain.head, HDR_SIZE);
 	vs->rx_pushed = true;
@@ -127,7 +127,7 @@ static int read_one(struct virtio_vsock *vs, struct vsock_conn *c)
 	struct virtq_chain chain;
 	if (credit == 0 || pop_rx(vs, &chain) <= 0)
 		return 0;
-	struct virtio_mmio *t = atomic_load(&vs->transport);
+	struct virtio_mmio *t = vs->transport;
 	struct virtq *vq = virtio_mmio_queue(t, VSOCK_RX_QUEUE);
 	uint64_t max = chain.writable_bytes - HDR_SIZE;
 	if (max == 0) {
@@ -326,7 +326,7 @@ void vsock_settle(struct virtio_vsock *vs)
 			c->events = ev;
 	}
 	arm_timer(vs);
-	struct virtio_mmio *t = atomic_load(&vs->transport);
+	struct virtio_mmio *t = vs->transport;
 	if (t && vs->rx_pushed)
 		virtio_mmio_notify_used(t, VSOCK_RX_QUEUE);
 	vs->rx_pushed = false;

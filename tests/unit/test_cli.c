@@ -28,6 +28,7 @@
 	"       minnow --help | --version\n"                                                       \
 	"Options:\n"                                                                               \
 	"  --set SECTION.KEY=VALUE  override a config key (repeatable)\n"                          \
+	"  --index N                the instance number {i} stands for in values\n"                \
 	"  --timings[=json]         print boot-phase timings to stderr at exit\n"                  \
 	"  -v, --verbose            log more\n"                                                    \
 	"Exit status: the guest's own (control device), 0 on power-off, 2 for a bad\n"             \
@@ -183,6 +184,14 @@ static const struct {
      {"check", MINIMAL, "--timings=xml", NULL},
      2,
      "minnow: --timings takes 'text' or 'json', not 'xml'\n"},
+    {"negative --index",
+     {"check", MINIMAL, "--index", "-1", NULL},
+     2,
+     "minnow: --index takes a number from 0 to 2147483647, not '-1'\n"},
+    {"--index not a number",
+     {"check", MINIMAL, "--index=4x", NULL},
+     2,
+     "minnow: --index takes a number from 0 to 2147483647, not '4x'\n"},
     /* --set */
     {"--set without '='",
      {"check", MINIMAL, "--set", "vm.memory", NULL},

@@ -606,3 +606,79 @@ TABLE_TEST(config_bad, set, bad_sets, c)
 	cr_assert_eq(config_load(&cfg, MINIMAL, c->sets, c->n, &err), -1, "%s: accepted", c->name);
 	cr_assert_str_eq(err.msg, c->msg, "%s", c->name);
 }
+
+/* ---- {i}: the instance number of a VM in a batch ----------------------------------- */
+
+static const struct {
+	const char *set;
+	long index;
+	const char *name; /* [vm] name afterwards */
+} index_ok[] = {
+    {"vm.name=vm{i}", 5, "vm5"},
+    {"vm.name={i}-{i+3}-{i}", 0, "0-3-0"},
+    {"vm.name=n{i+2147483647}", 2147483647, "n4294967294"},
+    {"vm.name=plain", -1, "plain"},
+};
+
+TABLE_TEST(config_index, expands, index_ok, c)
+{
+	const char *sets[] = {c->set};
+	cr_assert_eq(config_load_index(&cfg, MINIMAL, sets, 1, c->index, &err), 0, "%s: %s", c->set,
+		     err.msg);
+	cr_assert_str_eq(cfg.name, c->name, "%s", c->set);
+}
+
+Test(config_index, number_keys_and_cids)
+{
+	const char *sets[] = {"vm.vcpus={i+1}", "vsock.cid={i+3}", "vsock.uds_path=/tmp/v{i}.sock",
+			      "kernel.cmdline=a={i} b={j} c={}"};
+	cr_assert_eq(config_load_index(&cfg, MINIMAL, sets, 4, 4, &err), 0, "%s", err.msg);
+	cr_assert_str_eq(cfg.cmdline, "a=4 b={j} c={}");
+	cr_assert_eq(cfg.vcpus, 5);
+	cr_assert_eq(cfg.vsock_cid, 7);
+	cr_assert_str_eq(cfg.vsock_uds.path, "/tmp/v4.sock");
+}
+
+static const struct {
+	const char *set;
+	long index;
+	const char *msg;
+} index_bad[] = {
+    {"vm.name=vm{i}", -1,
+     "--set vm.name=vm{i}: [vm] name: {i} needs an instance number (minnow batch, or minnow run "
+     "--index N)"},
+    {"vm.name=vm{i+2}", -1,
+     "--set vm.name=vm{i+2}: [vm] name: {i+2} needs an instance number (minnow batch, or minnow "
+     "run --index N)"},
+    {"vm.name={ix}", 1,
+     "--set vm.name={ix}: [vm] name: '{ix}': the instance number is written {i} "
+     "or {i+N}"},
+    {"vm.name={i+}", 1,
+     "--set vm.name={i+}: [vm] name: '{i+}': the instance number is written {i} "
+     "or {i+N}"},
+    {"vm.name={i-1}", 1,
+     "--set vm.name={i-1}: [vm] name: '{i-1}': the instance number is written "
+     "{i} or {i+N}"},
+    {"vm.name={i", 1,
+     "--set vm.name={i: [vm] name: '{i': the instance number is written {i} or "
+     "{i+N}"},
+};
+
+TABLE_TEST(config_index, refuses, index_bad, c)
+{
+	const char *sets[] = {c->set};
+	cr_assert_eq(config_load_index(&cfg, MINIMAL, sets, 1, c->index, &err), -1, "%s: accepted",
+		     c->set);
+	cr_assert_str_eq(err.msg, c->msg, "%s", c->set);
+}
+
+Test(config_index, too_long_once_replaced)
+{
+	static char set[CONFIG_LINE_MAX];
+	int n = snprintf(set, sizeof(set), "kernel.cmdline=");
+	while ((size_t)n + 3 < CONFIG_LINE_MAX - 40)
+		n += snprintf(set + n, sizeof(set) - (size_t)n, "{i}");
+	const char *sets[] = {set};
+	cr_assert_eq(config_load_index(&cfg, MINIMAL, sets, 1, 1234567, &err), -1);
+	cr_assert(strstr(err.msg, "value too long once {i} is replaced"), "%s", err.msg);
+}

@@ -37,17 +37,27 @@ struct fake_dev {
 	int activate_result;
 	struct event_loop *loop;
 	bool notified_on_loop_thread;
+	unsigned ops_off_loop; /* with a loop: ops that ran on another thread */
 };
+
+/* Counts an op that ran off the loop thread, when the device has a loop. */
+static void fake_check_thread(struct fake_dev *f)
+{
+	if (f->loop && !event_loop_on_thread(f->loop))
+		f->ops_off_loop++;
+}
 
 static void fake_config_read(void *dev, uint32_t offset, void *data, unsigned len)
 {
 	struct fake_dev *f = dev;
+	fake_check_thread(f);
 	memcpy(data, f->config + offset, len);
 }
 
 static void fake_config_write(void *dev, uint32_t offset, const void *data, unsigned len)
 {
 	struct fake_dev *f = dev;
+	fake_check_thread(f);
 	memcpy(f->config + offset, data, len);
 	f->config_writes++;
 }
@@ -55,6 +65,7 @@ static void fake_config_write(void *dev, uint32_t offset, const void *data, unsi
 static int fake_activate(void *dev, struct virtio_mmio *t)
 {
 	struct fake_dev *f = dev;
+	fake_check_thread(f);
 	f->activations++;
 	return f->activate_result;
 }
@@ -71,6 +82,7 @@ static void fake_queue_notify(void *dev, struct virtio_mmio *t, unsigned queue)
 static void fake_reset(void *dev)
 {
 	struct fake_dev *f = dev;
+	fake_check_thread(f);
 	f->resets++;
 }
 
@@ -661,113 +673,38 @@ Test(virtio_mmio, notify_runs_on_loop_thread)
 	cr_assert(fake.notified_on_loop_thread);
 }
 
-/* ---- The event loop ------------------------------------------------------------------- */
-
-struct counter {
-	int fd;
-	struct event_loop *loop;
-	_Atomic unsigned calls;
-	_Atomic bool on_loop_thread;
-	_Atomic bool inside, finished;
-	bool slow, remove_self;
-};
-
-static void count_event(void *opaque, uint32_t events)
-{
-	struct counter *c = opaque;
-	eventfd_t v;
-	(void)eventfd_read(c->fd, &v);
-	c->on_loop_thread = event_loop_on_thread(c->loop);
-	c->inside = true;
-	if (c->slow)
-		usleep(100 * 1000);
-	if (c->remove_self)
-		cr_assert_eq(event_loop_remove(c->loop, c->fd), 0);
-	atomic_fetch_add(&c->calls, 1);
-	c->finished = true;
-}
-
-static bool wait_calls(struct counter *c, unsigned n)
-{
-	return WAIT_UNTIL(atomic_load(&c->calls) >= n, 2000);
-}
-
-/* Starts `loop` with c->fd, a fresh eventfd, watched by count_event(), and signals it once. */
-static void start_counting(struct event_loop *loop, struct counter *c)
-{
-	c->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	c->loop = loop;
-	cr_assert_eq(event_loop_init(loop), 0);
-	cr_assert_eq(event_loop_add(loop, c->fd, EPOLLIN, count_event, c), 0);
-	cr_assert_eq(event_loop_start(loop), 0);
-	(void)eventfd_write(c->fd, 1);
-}
-
-Test(event_loop, callbacks_on_the_loop_thread)
+/* The loop thread owns the device: config space and Status writes made
+ * on another thread (a vCPU's) run there, and the access waits for them. */
+Test(virtio_mmio, device_ops_run_on_the_loop_thread)
 {
 	struct event_loop loop;
-	struct counter c = {.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), .loop = &loop};
+	struct virtio_mmio m;
 	cr_assert_eq(event_loop_init(&loop), 0);
-	cr_assert_eq(event_loop_add(&loop, c.fd, EPOLLIN, count_event, &c), 0);
-	cr_assert_eq(event_loop_add(&loop, c.fd, EPOLLIN, count_event, &c), -EEXIST);
-	cr_assert_eq(event_loop_add(&loop, -1, EPOLLIN, count_event, &c), -EINVAL);
 	cr_assert_eq(event_loop_start(&loop), 0);
-	cr_assert_eq(event_loop_start(&loop), -EALREADY);
-	cr_assert_not(event_loop_on_thread(&loop));
-	(void)eventfd_write(c.fd, 1);
-	cr_assert(wait_calls(&c, 1));
-	cr_assert(c.on_loop_thread);
-	cr_assert_eq(event_loop_modify(&loop, c.fd, 0), 0); /* paused */
-	(void)eventfd_write(c.fd, 1);
-	loop_settle(&loop, 2); /* the loop had its chance */
-	cr_assert_eq(atomic_load(&c.calls), 1);
-	cr_assert_eq(event_loop_modify(&loop, c.fd, EPOLLIN), 0);
-	cr_assert(wait_calls(&c, 2));
-	cr_assert_eq(event_loop_remove(&loop, c.fd), 0);
-	cr_assert_eq(event_loop_remove(&loop, c.fd), -ENOENT);
-	cr_assert_eq(event_loop_modify(&loop, c.fd, EPOLLIN), -ENOENT);
-	(void)eventfd_write(c.fd, 1);
-	loop_settle(&loop, 2); /* the loop had its chance */
-	cr_assert_eq(atomic_load(&c.calls), 2, "removed: no more callbacks");
-	event_loop_fini(&loop);
-	event_loop_fini(&loop);
-	close(c.fd);
-}
-
-Test(event_loop, remove_waits_for_running_callback)
-{
-	struct event_loop loop;
-	struct counter c = {.slow = true};
-	start_counting(&loop, &c);
-	cr_assert(WAIT_UNTIL(c.inside, 2000));
-	cr_assert_eq(event_loop_remove(&loop, c.fd), 0);
-	cr_assert(c.finished, "remove returned while the callback was running");
-	event_loop_fini(&loop);
-	close(c.fd);
-}
-
-Test(event_loop, callback_removes_itself)
-{
-	struct event_loop loop;
-	struct counter c = {.remove_self = true};
-	start_counting(&loop, &c);
-	cr_assert(wait_calls(&c, 1));
-	(void)eventfd_write(c.fd, 1);
-	loop_settle(&loop, 2); /* the loop had its chance */
-	cr_assert_eq(atomic_load(&c.calls), 1);
-	cr_assert_eq(event_loop_remove(&loop, c.fd), -ENOENT);
+	fake.loop = &loop;
+	cr_assert_eq(virtio_mmio_create(&m, &fake_ops, &fake, &guest_ram, -1, &loop, NULL, 2), 0);
+	drv_negotiate(&m, F_VERSION_1);
+	drv_queue_setup(&m, 0, 8, DESC_GPA, AVAIL_GPA, USED_GPA);
+	drv_driver_ok(&m);
+	cr_assert_eq(fake.activations, 1, "the Status write returned before activate ran");
+	cr_assert_eq(drv_rd(&m, VIRTIO_MMIO_CONFIG + 4), 0x08070605u);
+	uint8_t b = 0xab;
+	virtio_mmio_ops.write(&m, VIRTIO_MMIO_CONFIG + 1, &b, 1);
+	cr_assert_eq(fake.config_writes, 1);
+	cr_assert_eq(fake.config[1], 0xab);
+	unsigned resets = fake.resets;
+	drv_wr(&m, VIRTIO_MMIO_STATUS, 0);
+	cr_assert_eq(fake.resets, resets + 1, "the reset returned before the device's reset ran");
+	cr_assert_eq(fake.ops_off_loop, 0, "%u device ops ran off the loop thread",
+		     fake.ops_off_loop);
 	event_loop_stop(&loop);
-	event_loop_stop(&loop);
-	event_loop_fini(&loop);
-	close(c.fd);
-}
-
-Test(event_loop, fini_without_init_or_start)
-{
-	struct event_loop loop;
-	memset(&loop, 0, sizeof(loop));
-	event_loop_fini(&loop);
-	cr_assert_eq(event_loop_init(&loop), 0);
-	event_loop_stop(&loop);
+	/* The run is over (the VM is ending): accesses are dropped, not run
+	 * on this thread. */
+	uint32_t v;
+	virtio_mmio_ops.read(&m, VIRTIO_MMIO_CONFIG, &v, 4);
+	cr_assert_eq(v, 0xffffffffu);
+	drv_wr(&m, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE);
+	cr_assert_eq(fake.ops_off_loop, 0);
+	virtio_mmio_destroy(&m);
 	event_loop_fini(&loop);
 }

@@ -197,6 +197,15 @@ int cfg_set_key(struct parser *p, struct section *s, const char *key, const char
 		return -1;
 	}
 	const struct key_def *k = &def->keys[i];
+	static char expanded[CONFIG_LINE_MAX + 1];
+	if (strstr(value, "{i")) {
+		if (cfg_expand_index(value, p->index, expanded, sizeof(expanded), why,
+				     sizeof(why))) {
+			cfg_fail(p, at, s->name, key, "%s", why);
+			return -1;
+		}
+		value = expanded;
+	}
 	if (k->set(k, s->obj, value, why, sizeof(why))) {
 		cfg_fail(p, at, s->name, key, "%s", why);
 		return -1;
@@ -302,6 +311,12 @@ static int run(struct parser *p, struct source *src)
 int config_load(struct vm_config *cfg, const char *path, const char *const *overrides,
 		size_t n_overrides, struct config_error *err)
 {
+	return config_load_index(cfg, path, overrides, n_overrides, -1, err);
+}
+
+int config_load_index(struct vm_config *cfg, const char *path, const char *const *overrides,
+		      size_t n_overrides, long index, struct config_error *err)
+{
 	struct parser *p = calloc(1, sizeof(*p));
 	struct source *src = calloc(1, sizeof(*src));
 	int r = -1;
@@ -317,6 +332,7 @@ int config_load(struct vm_config *cfg, const char *path, const char *const *over
 	p->err = err;
 	p->overrides = overrides;
 	p->n_overrides = n_overrides;
+	p->index = index;
 	src->f = fopen(path, "re");
 	if (!src->f)
 		cfg_fail(p, (struct config_origin){path, 0}, NULL, NULL, "cannot open: %s",
@@ -345,6 +361,7 @@ int config_parse_string(struct vm_config *cfg, const char *name, const char *tex
 	} else {
 		p->cfg = cfg;
 		p->err = err;
+		p->index = -1;
 		src->s = text;
 		r = run(p, src);
 	}

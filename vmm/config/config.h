@@ -128,6 +128,13 @@ void config_defaults(struct vm_config *cfg);
 int config_load(struct vm_config *cfg, const char *path, const char *const *overrides,
 		size_t n_overrides, struct config_error *err);
 
+/* config_load() for VM number `index` of a batch: "{i}" in any value (from
+ * the file or an override) stands for index, and "{i+K}" for index + K
+ * (e.g. vsock cid = {i+3}). With index -1, as config_load() passes, such a
+ * value is an error that says how to give the number. */
+int config_load_index(struct vm_config *cfg, const char *path, const char *const *overrides,
+		      size_t n_overrides, long index, struct config_error *err);
+
 /* Parses ini text held in memory as if read from file `name` (no overrides,
  * same validation). For tests and fuzzing. */
 int config_parse_string(struct vm_config *cfg, const char *name, const char *text,

@@ -70,6 +70,7 @@ struct parser {
 	struct config_error *err;
 	const char *const *overrides;
 	size_t n_overrides;
+	long index; /* what {i} stands for in values; -1: nothing (an error) */
 	struct section sections[MAX_SECTIONS];
 	size_t n_sections;
 	struct section *cur; /* the section the current line belongs to */
@@ -167,6 +168,15 @@ struct section *cfg_open_section(struct parser *p, const char *text, size_t len,
  * file a key already set is an error; an override replaces it. 0, or -1 after cfg_fail(). */
 int cfg_set_key(struct parser *p, struct section *s, const char *key, const char *value,
 		struct config_origin at, bool override);
+
+/* ---- instance numbers (config_index.c) -------------------------------------- */
+
+/* Copies `value` to `out` (`size` bytes) with every "{i}" replaced by `index` and every
+ * "{i+K}" by index + K (K a decimal number). 0, or -1 with a one-line reason in `why`: a
+ * malformed form, a form while index < 0 (no instance number given), or a result that does
+ * not fit. */
+int cfg_expand_index(const char *value, long index, char *out, size_t size, char *why,
+		     size_t whylen);
 
 /* ---- the ini file (config_ini.c) ------------------------------------------- */
 

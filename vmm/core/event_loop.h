@@ -2,11 +2,20 @@
  * files, and minnow's own fds (signals, console input, timers, VM end);
  * callbacks run on the loop's thread only. minnow runs it on its main
  * thread (event_loop_run); unit tests may give it a thread of its own
- * (event_loop_start). */
+ * (event_loop_start).
+ *
+ * The loop's thread owns the device models: every device callback (a kick,
+ * a backend fd, a timer) runs there, and a vCPU thread whose MMIO access
+ * must reach a device model (a virtio status write, config space) hands it
+ * over with event_loop_call() and waits. A device therefore never sees two
+ * threads, and may add or remove its fds freely from any of its callbacks.
+ * The virtio transport's lock remains for the register file that vCPU
+ * threads read and write directly (virtio_mmio.h). */
 #ifndef MINNOW_EVENT_LOOP_H
 #define MINNOW_EVENT_LOOP_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -15,6 +24,17 @@
 /* Called on the loop thread with the epoll events (EPOLLIN, EPOLLHUP, ...)
  * that fired for the fd it was added with. */
 typedef void (*event_loop_fn)(void *opaque, uint32_t events);
+
+/* A function run on the loop thread for another thread (event_loop_call). */
+typedef void (*event_loop_call_fn)(void *arg);
+
+/* One event_loop_call() waiting for its turn; lives on the caller's stack. */
+struct event_loop_call {
+	event_loop_call_fn fn;
+	void *arg;
+	int state; /* private to event_loop.c */
+	struct event_loop_call *next;
+};
 
 struct event_loop_handler {
 	int fd;	      /* -1: slot free */
@@ -33,10 +53,15 @@ struct event_loop {
 	pthread_cond_t callback_done; /* signalled when a callback returns */
 	int running_slot;	      /* slot whose callback runs now, or -1 */
 	int epfd;
-	int stop_fd; /* eventfd written by event_loop_stop() */
+	int stop_fd;	       /* eventfd: wakes the loop to stop */
+	_Atomic bool stopping; /* quit or stop asked: return before the next event */
+	int call_fd;	       /* eventfd written by event_loop_call() */
+	struct event_loop_call *calls, **calls_tail; /* waiting, oldest first */
+	pthread_cond_t call_done;		     /* signalled when calls finish */
+	bool calls_closed;			     /* the run ended: event_loop_call() refuses */
 	pthread_t thread;
 	bool initialised;
-	bool running;
+	_Atomic bool running;
 	uint64_t dispatched; /* callbacks run (statistics) */
 	struct event_loop_handler handlers[EVENT_LOOP_MAX_HANDLERS];
 };
@@ -88,6 +113,14 @@ void event_loop_quit(struct event_loop *l);
  * have all returned when this returns. No-op when not running. Must not be
  * called from a callback. */
 void event_loop_stop(struct event_loop *l);
+
+/* Runs fn(arg) on the loop thread and waits for it to return: at once when
+ * the caller is the loop thread, else behind the callbacks already due.
+ * Calls made before the loop first runs wait for it. Returns 0 once fn has
+ * run, or -ESHUTDOWN without running it when the loop's run has ended
+ * (event_loop_quit/stop), including for calls still waiting then. The
+ * caller must not hold a lock that a loop callback may take. */
+int event_loop_call(struct event_loop *l, event_loop_call_fn fn, void *arg);
 
 /* Whether the caller is running on the loop thread. */
 bool event_loop_on_thread(struct event_loop *l);

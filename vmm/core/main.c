@@ -1,6 +1,8 @@
 /* main.c - the minnow command line: run or check a VM described by an ini file;
  * `minnow exec` is dispatched to vmm/exec/exec.c. */
+#include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,6 +30,7 @@ static void usage(FILE *out)
 	    "       minnow --help | --version\n"
 	    "Options:\n"
 	    "  --set SECTION.KEY=VALUE  override a config key (repeatable)\n"
+	    "  --index N                the instance number {i} stands for in values\n"
 	    "  --timings[=json]         print boot-phase timings to stderr at exit\n"
 	    "  -v, --verbose            log more\n"
 	    "Exit status: the guest's own (control device), 0 on power-off, 2 for a bad\n"
@@ -42,6 +45,7 @@ struct options {
 	const char *overrides[MAX_OVERRIDES];
 	size_t n_overrides;
 	int timings; /* 0 off, 1 text, 2 json */
+	long index;  /* --index, -1 when not given */
 };
 
 /* Parses argv; returns -1 after printing the problem (exit 2), 1 when
@@ -49,11 +53,16 @@ struct options {
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
-	    {"set", required_argument, NULL, 's'}, {"timings", optional_argument, NULL, 't'},
-	    {"verbose", no_argument, NULL, 'v'},   {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},   {NULL, 0, NULL, 0},
+	    {"set", required_argument, NULL, 's'},
+	    {"timings", optional_argument, NULL, 't'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"index", required_argument, NULL, 'i'},
+	    {NULL, 0, NULL, 0},
 	};
 	memset(o, 0, sizeof(*o));
+	o->index = -1;
 	int c;
 	while ((c = getopt_long(argc, argv, "+vh", longopts, NULL)) != -1 || optind < argc) {
 		if (c == -1) {
@@ -90,6 +99,19 @@ static int parse_args(int argc, char **argv, struct options *o)
 				return -1;
 			}
 			break;
+		case 'i': {
+			char *end;
+			errno = 0;
+			long v = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || v < 0 || v > INT32_MAX) {
+				fprintf(stderr,
+					"minnow: --index takes a number from 0 to %d, not '%s'\n",
+					INT32_MAX, optarg);
+				return -1;
+			}
+			o->index = v;
+			break;
+		}
 		case 'v':
 			log_set_verbose(1);
 			break;
@@ -139,7 +161,8 @@ int main(int argc, char **argv)
 	static struct vm_config cfg;
 	struct config_error err;
 	config_defaults(&cfg);
-	if (config_load(&cfg, opt.config, opt.overrides, opt.n_overrides, &err) < 0) {
+	if (config_load_index(&cfg, opt.config, opt.overrides, opt.n_overrides, opt.index, &err) <
+	    0) {
 		fprintf(stderr, "minnow: %s\n", err.msg);
 		return EXIT_CONFIG;
 	}

@@ -18,7 +18,6 @@
 #include "pvpanic.h"
 #include "uart.h"
 #include "virtio_mmio.h"
-#include "virtio_rng.h"
 
 /* minnow's exit statuses. A guest's own status (control device EXIT, 0-255)
  * passes through unchanged, so these can collide with what a guest chooses;
@@ -57,7 +56,7 @@ struct vcpu;
 struct vm_virtio {
 	struct virtio_mmio t;
 	void *dev;
-	void (*destroy)(void *dev); /* NULL when the device is embedded in struct vm */
+	void (*destroy)(void *dev); /* frees dev (virtio_type.h) */
 };
 
 struct vm {
@@ -77,7 +76,6 @@ struct vm {
 	bool loop_ready;
 	struct vm_virtio virtio[VIRTIO_MMIO_SLOTS];
 	unsigned n_virtio;
-	struct virtio_rng rng;
 	gpa_t rsdp;	/* ACPI RSDP, 0 without ACPI */
 	int console_fd; /* UART output: stdout, a file, or -1 */
 	/* virtio-console input when stdin is a terminal: the main loop reads

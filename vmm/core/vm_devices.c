@@ -13,12 +13,8 @@
 #include "log.h"
 #include "mptable.h"
 #include "platform.h"
-#include "virtio_blk.h"
-#include "virtio_console.h"
-#include "virtio_net.h"
-#include "virtio_rng.h"
-#include "virtio_vsock.h"
 #include "timing.h"
+#include "virtio_type.h"
 #include "vm.h"
 
 static void control_boot_done(void *opaque)
@@ -154,150 +150,44 @@ static int backend_failed(const char *what, const struct config_origin *at, cons
 	return EXIT_CONFIG;
 }
 
-/* What a virtio device type's create() reports when it fails: the config
- * section and where it was set, and whether the host failed (status 1)
- * rather than the backend the config names (status 2). */
-struct create_error {
-	char section[CONFIG_NAME_MAX + 8];
-	const struct config_origin *at;
-	char msg[PATH_MAX + 200];
-	bool host_failure;
+/* The virtio device types, in slot order: then config order within a type. */
+static const struct virtio_type *const virtio_types[] = {
+    &virtio_blk_type, &virtio_net_type, &virtio_console_type, &virtio_rng_type, &virtio_vsock_type,
 };
 
-/* A virtio device type: how many the config has, how one is made (NULL
- * with *e filled in when its backend cannot be set up) and freed. Slots
- * are given in table order, then config order. */
-struct virtio_type {
-	const char *name;
-	const struct virtio_device_ops *ops;
-	size_t (*count)(const struct vm_config *cfg);
-	void *(*create)(struct vm *vm, size_t i, struct create_error *e);
-	void (*destroy)(void *dev); /* NULL: the state lives in struct vm */
-};
-
-static size_t drive_count(const struct vm_config *cfg)
+/* The fd virtio-console reads: none while stdin feeds the UART or the
+ * console is a socket (which it reads itself); else stdin, or for a
+ * terminal a pipe the main loop feeds (vm.h vcon_feed_fd), so that its
+ * escape works on this console too. Returns the fd, or -2 with errno set. */
+static int console_input(struct vm *vm)
 {
-	return cfg->n_drives;
-}
-
-static void *drive_create(struct vm *vm, size_t i, struct create_error *e)
-{
-	const struct drive_config *d = &vm->cfg->drives[i];
-	snprintf(e->section, sizeof(e->section), "drive.%s", d->name);
-	e->at = &d->at;
-	return virtio_blk_create(d, &vm->loop, e->msg, sizeof(e->msg));
-}
-
-static void drive_destroy(void *dev)
-{
-	virtio_blk_destroy(dev);
-}
-
-static size_t net_count(const struct vm_config *cfg)
-{
-	return cfg->n_nets;
-}
-
-static void *net_create(struct vm *vm, size_t i, struct create_error *e)
-{
-	const struct net_config *n = &vm->cfg->nets[i];
-	snprintf(e->section, sizeof(e->section), "net.%s", n->name);
-	e->at = &n->at;
-	return virtio_net_create(n, &vm->loop, e->msg, sizeof(e->msg));
-}
-
-static void net_destroy(void *dev)
-{
-	virtio_net_destroy(dev);
-}
-
-static size_t vconsole_count(const struct vm_config *cfg)
-{
-	return cfg->vconsole;
-}
-
-static void *vconsole_create(struct vm *vm, size_t i, struct create_error *e)
-{
-	(void)i;
 	const struct vm_config *cfg = vm->cfg;
-	snprintf(e->section, sizeof(e->section), "vconsole");
-	e->at = &cfg->vconsole_path.at;
-	/* stdin feeds the UART unless [console] input = off; a socket
-	 * console reads its own socket. */
-	int in_fd =
-	    cfg->console_input || cfg->vconsole_output == CONSOLE_SOCKET ? -1 : STDIN_FILENO;
-	/* A terminal goes through the main loop (vm.h vcon_feed_fd), so that
-	 * its escape works on this console too. */
+	if (!cfg->vconsole || cfg->console_input || cfg->vconsole_output == CONSOLE_SOCKET)
+		return -1;
+	if (!isatty(STDIN_FILENO))
+		return STDIN_FILENO;
 	int p[2];
-	if (in_fd == STDIN_FILENO && isatty(STDIN_FILENO)) {
-		if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
-			snprintf(e->msg, sizeof(e->msg), "pipe: %s", strerror(errno));
-			e->host_failure = true;
-			return NULL;
-		}
-		vm->vcon_in_fd = in_fd = p[0];
-		vm->vcon_feed_fd = p[1];
-	}
-	struct virtio_console *con =
-	    virtio_console_create(cfg, in_fd, &vm->loop, e->msg, sizeof(e->msg));
-	if (con && cfg->vconsole_output == CONSOLE_STDIO)
-		virtio_console_on_gone(con, vm_console_gone, vm);
-	return con;
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -2;
+	vm->vcon_in_fd = p[0];
+	vm->vcon_feed_fd = p[1];
+	return p[0];
 }
-
-static void vconsole_destroy(void *dev)
-{
-	virtio_console_destroy(dev);
-}
-
-static size_t rng_count(const struct vm_config *cfg)
-{
-	return cfg->rng;
-}
-
-static void *rng_create(struct vm *vm, size_t i, struct create_error *e)
-{
-	(void)i;
-	(void)e;
-	virtio_rng_init(&vm->rng);
-	return &vm->rng;
-}
-
-static size_t vsock_count(const struct vm_config *cfg)
-{
-	return cfg->vsock;
-}
-
-static void *vsock_create(struct vm *vm, size_t i, struct create_error *e)
-{
-	(void)i;
-	const struct vm_config *cfg = vm->cfg;
-	snprintf(e->section, sizeof(e->section), "vsock");
-	e->at = &cfg->vsock_uds.at;
-	return virtio_vsock_create(cfg->vsock_cid, cfg->vsock_uds.path, &vm->loop, e->msg,
-				   sizeof(e->msg));
-}
-
-static void vsock_destroy(void *dev)
-{
-	virtio_vsock_destroy(dev);
-}
-
-static const struct virtio_type virtio_types[] = {
-    {"virtio-blk", &virtio_blk_ops, drive_count, drive_create, drive_destroy},
-    {"virtio-net", &virtio_net_ops, net_count, net_create, net_destroy},
-    {"virtio-console", &virtio_console_ops, vconsole_count, vconsole_create, vconsole_destroy},
-    {"virtio-rng", &virtio_rng_ops, rng_count, rng_create, NULL},
-    {"virtio-vsock", &virtio_vsock_ops, vsock_count, vsock_create, vsock_destroy},
-};
 
 static int create_virtio(struct vm *vm)
 {
+	struct device_env env = {
+	    .cfg = vm->cfg, .loop = &vm->loop, .console_gone = vm_console_gone, .opaque = vm};
+	env.console_in_fd = console_input(vm);
+	if (env.console_in_fd == -2) {
+		log_error("virtio-console input: pipe: %s", strerror(errno));
+		return EXIT_HOST_FAILURE;
+	}
 	for (size_t k = 0; k < sizeof(virtio_types) / sizeof(virtio_types[0]); k++) {
-		const struct virtio_type *type = &virtio_types[k];
+		const struct virtio_type *type = virtio_types[k];
 		for (size_t i = 0; i < type->count(vm->cfg); i++) {
-			struct create_error e = {.at = NULL};
-			void *dev = type->create(vm, i, &e);
+			struct device_error e = {.at = NULL};
+			void *dev = type->create(&env, i, &e);
 			if (!dev) {
 				int status = backend_failed(e.section, e.at, e.msg);
 				return e.host_failure ? EXIT_HOST_FAILURE : status;
