@@ -22,10 +22,17 @@ LINUX_KVER = $(patsubst vmlinuz-%,%,$(notdir $(LINUX_KERNEL)))
 
 linux-progs: $(LINUX_PROGS)
 
-$(LINUX_PROGS): $(LINUX_DIR)/%: firmware/%.c firmware/linux.mk vmm/x86/platform.h
+$(LINUX_DIR)/vsock-echo: $(LINUX_DIR)/%: firmware/%.c firmware/linux.mk vmm/x86/platform.h
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
 	$(Q)$(CC) $(LINUX_CFLAGS) -o $@ $<
+
+# minnow-init shares minnow exec's protocol code with minnow.
+$(LINUX_DIR)/minnow-init: firmware/minnow-init.c vmm/exec/exec_proto.c vmm/exec/exec_proto.h \
+		firmware/linux.mk vmm/x86/platform.h
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	$(Q)$(CC) $(LINUX_CFLAGS) -Ivmm/exec -o $@ firmware/minnow-init.c vmm/exec/exec_proto.c
 
 linux-initrd: $(LINUX_DIR)/initrd.cpio.gz
 

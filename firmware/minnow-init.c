@@ -13,12 +13,19 @@
  *   minnow.rootfstype=TYPE   default ext4
  *   minnow.rootflags=ro      mount the root read-only (default read-write)
  *   minnow.debug             log each step on the console
+ *   minnow.exec_vsock=PORT   `minnow exec`: fetch the command (argv, env,
+ *                            working directory) over virtio-vsock from the
+ *                            host's PORT and give it the host's stdin, stdout
+ *                            and stderr as vsock streams (vmm/exec/exec_proto.h);
+ *                            wins over minnow.exec
  * Without minnow's control device (e.g. under QEMU) it prints
  * "minnow-init: ready" when the command starts and "minnow-init: exit status N"
  * when it ends, then powers off. Built static (see firmware/linux.mk). */
+#include "exec_proto.h"
 #include "platform.h"
 
 #include <errno.h>
+#include <linux/vm_sockets.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -31,6 +38,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -43,6 +51,8 @@
 #define ROOT_WAIT_MS  10000
 #define NEWROOT	      "/newroot"
 #define DEFAULT_SHELL "/bin/sh"
+#define VSOCK_WAIT_MS 5000
+#define DEFAULT_PATH  "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 static bool debug;
 static volatile uint32_t *control; /* the control device's registers, or NULL */
@@ -306,9 +316,7 @@ static pid_t start(const char *cmd, int tty)
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	static char *const envp[] = {
-	    "HOME=/", "TERM=linux",
-	    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+	static char *const envp[] = {"HOME=/", "TERM=linux", DEFAULT_PATH, NULL};
 	if (!cmd) {
 		char *const argv[] = {"sh", NULL};
 		execve(DEFAULT_SHELL, argv, envp);
@@ -356,6 +364,198 @@ static int wait_for(pid_t main)
 	}
 }
 
+/* ---- minnow exec: the command and its streams over vsock ---------------- */
+
+/* Connects to the host's `port`, retrying while the vsock transport is
+ * still coming up. Returns the socket or -1 (reported). */
+static int vsock_connect(unsigned port)
+{
+	for (int waited = 0;; waited += 10) {
+		int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0) {
+			struct sockaddr_vm a = {
+			    .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_HOST, .svm_port = port};
+			if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
+				return fd;
+			int e = errno;
+			close(fd);
+			errno = e;
+		}
+		if (waited >= VSOCK_WAIT_MS) {
+			say("exec: cannot connect to the host's vsock port %u: %s", port,
+			    strerror(errno));
+			return -1;
+		}
+		sleep_ms(10);
+	}
+}
+
+/* Reads exactly n bytes (nothing beyond: what follows the spec is CMD's
+ * stdin). Returns 0 or -1. */
+static int read_full(int fd, void *buf, size_t n)
+{
+	uint8_t *p = buf;
+	while (n > 0) {
+		ssize_t r = read(fd, p, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* Receives the spec; its strings live in *payload (malloc'd). */
+static int read_spec(int fd, struct exec_spec *spec, uint8_t **payload)
+{
+	uint8_t hdr[EXEC_SPEC_HDR];
+	if (read_full(fd, hdr, sizeof(hdr)) < 0) {
+		say("exec: no command from the host");
+		return -1;
+	}
+	long len = exec_spec_header(hdr);
+	if (len < 0) {
+		say("exec: bad command header from the host");
+		return -1;
+	}
+	*payload = malloc((size_t)len + 1);
+	if (!*payload || read_full(fd, *payload, (size_t)len) < 0 ||
+	    exec_spec_decode(*payload, (size_t)len, spec) < 0) {
+		say("exec: bad command from the host");
+		return -1;
+	}
+	return 0;
+}
+
+/* The environment: init's defaults, each replaced or extended by the
+ * spec's entries in order. NULL without memory. */
+static char **exec_env(const struct exec_spec *spec)
+{
+	static const char *const base[] = {"HOME=/", "TERM=linux", DEFAULT_PATH};
+	size_t nbase = sizeof(base) / sizeof(base[0]), n = 0;
+	char **env = calloc(nbase + spec->envc + 1, sizeof(*env));
+	if (!env)
+		return NULL;
+	for (size_t i = 0; i < nbase; i++)
+		env[n++] = (char *)base[i];
+	for (size_t i = 0; i < spec->envc; i++) {
+		const char *e = spec->envp[i];
+		size_t klen = (size_t)(strchr(e, '=') - e) + 1;
+		size_t j = 0;
+		while (j < n && strncmp(env[j], e, klen) != 0)
+			j++;
+		env[j] = (char *)e;
+		if (j == n)
+			n++;
+	}
+	return env;
+}
+
+/* The child: the streams as fds 0, 1 and 2, the working directory, then
+ * the program found on the spec's PATH. Failures are told on CMD's stderr
+ * with env(1)'s statuses: 125 (cannot change directory), 126 (cannot run),
+ * 127 (not found). */
+static void exec_child(const struct exec_spec *spec, char **env, const int fds[3])
+{
+	for (int i = 0; i < 3; i++)
+		if (dup2(fds[i], i) < 0)
+			_exit(125);
+	signal(SIGTTOU, SIG_DFL);
+	signal(SIGTTIN, SIG_DFL);
+	signal(SIGTSTP, SIG_DFL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	setsid();
+	const char *cwd = spec->cwd ? spec->cwd : "/";
+	if (chdir(cwd) != 0) {
+		dprintf(STDERR_FILENO, "minnow-init: cannot change to %s: %s\n", cwd,
+			strerror(errno));
+		_exit(125);
+	}
+	environ = env; /* execvp searches this PATH */
+	execvp(spec->argv[0], (char *const *)spec->argv);
+	int e = errno;
+	dprintf(STDERR_FILENO, "minnow-init: %s: %s\n", spec->argv[0], strerror(e));
+	_exit(e == ENOENT ? 127 : 126);
+}
+
+/* Half-closes an output stream and waits for the host to close it: the
+ * host has then written every byte to its own stdout or stderr. */
+static void exec_drain(int fd)
+{
+	char buf[256];
+	if (shutdown(fd, SHUT_WR) != 0)
+		return;
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+	}
+	close(fd);
+}
+
+/* Runs the host's command with the three vsock streams from `base`;
+ * returns its status as a shell would, 1 when the channel failed. */
+static int run_exec(unsigned base)
+{
+	int fds[3] = {-1, -1, -1};
+	uint8_t *payload = NULL;
+	struct exec_spec spec = {0};
+	int status = 1;
+	fds[0] = vsock_connect(base);
+	if (fds[0] < 0 || read_spec(fds[0], &spec, &payload) < 0)
+		goto out;
+	for (int i = 1; i < 3; i++)
+		if ((fds[i] = vsock_connect(base + (unsigned)i)) < 0)
+			goto out;
+	char **env = exec_env(&spec);
+	if (!env)
+		goto out;
+	DEBUG("exec: running %s", spec.argv[0]);
+	pid_t pid = fork();
+	if (pid == 0)
+		exec_child(&spec, env, fds);
+	close(fds[0]); /* CMD's alone: the host sees when it is gone */
+	fds[0] = -1;
+	if (pid < 0)
+		say("fork: %s", strerror(errno));
+	else
+		status = wait_for(pid);
+	free(env);
+	exec_drain(fds[1]);
+	exec_drain(fds[2]);
+	fds[1] = fds[2] = -1;
+out:
+	for (int i = 0; i < 3; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	exec_spec_free(&spec);
+	free(payload);
+	return status;
+}
+
+/* Reports `status` to minnow (or on the console) and powers off. */
+static void __attribute__((noreturn)) finish(int status, bool remount_ro)
+{
+	sync();
+	/* A read-only remount checkpoints ext4's journal: the image is then
+	 * readable by tools that do not replay it. */
+	if (remount_ro && mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY, NULL))
+		DEBUG("remount / read-only: %s", strerror(errno));
+	if (control)
+		control[CONTROL_REG_EXIT / 4] = (uint32_t)status;
+	else
+		say("exit status %d", status);
+	reboot(RB_POWER_OFF);
+	for (;;)
+		pause();
+}
+
 int main(void)
 {
 	/* PID 1 must not die on a stray signal from its children's terminal. */
@@ -392,6 +592,15 @@ int main(void)
 		root[0] = '\0';
 	}
 
+	char port[16];
+	if (param(EXEC_CMDLINE_PARAM, port, sizeof(port))) {
+		if (control)
+			control[CONTROL_REG_BOOT_DONE / 4] = 1;
+		else
+			say("ready");
+		finish(run_exec((unsigned)strtoul(port, NULL, 10)), root[0] != '\0');
+	}
+
 	const char *cmd = param("minnow.exec", val, sizeof(val));
 	if (cmd && !cmd[0])
 		cmd = NULL;
@@ -412,16 +621,5 @@ int main(void)
 	/* Let the console finish sending what the command wrote: minnow ends
 	 * the VM at the EXIT write, and the UART sends at its own pace. */
 	tcdrain(tty >= 0 ? tty : STDOUT_FILENO);
-	sync();
-	/* A read-only remount checkpoints ext4's journal: the image is then
-	 * readable by tools that do not replay it. */
-	if (root[0] && mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY, NULL))
-		DEBUG("remount / read-only: %s", strerror(errno));
-	if (control)
-		control[CONTROL_REG_EXIT / 4] = (uint32_t)status;
-	else
-		say("exit status %d", status);
-	reboot(RB_POWER_OFF);
-	for (;;)
-		pause();
+	finish(status, root[0] != '\0');
 }

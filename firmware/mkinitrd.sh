@@ -68,6 +68,9 @@ if [ -z "$KVER" ] && [ "$MODDIR" != none ]; then
 fi
 [ -n "$MODDIR" ] || MODDIR=/lib/modules/$KVER
 BUSYBOX=$(command -v busybox) || die "no busybox (apt-get install busybox-static)"
+# Under busybox's own sh (minnow exec in a busybox system) applets are
+# builtins: `command -v` says "busybox", not where it is.
+case $BUSYBOX in /*) ;; *) BUSYBOX=$(which busybox) || die "no busybox on PATH" ;; esac
 ! ldd "$BUSYBOX" >/dev/null 2>&1 || die "$BUSYBOX is dynamically linked (apt-get install busybox-static)"
 [ -x "$INIT" ] || die "no init program $INIT (make build/linux/minnow-init)"
 command -v cpio >/dev/null || die "no cpio (apt-get install cpio)"

@@ -113,6 +113,24 @@ with_libs() {
 }
 with_libs "$MINNOW" /bin/minnow
 extra="$extra -a $PROGS/vsock-echo -a tests/l1/lib.sh:/l1/lib.sh"
+# minnow exec without a CONFIG (the exec-default-cache test) builds its
+# initrd in L1 as on a host: minnow-init and mkinitrd.sh where an installed
+# minnow finds them (/bin/../libexec/minnow), GNU cpio (mkinitrd.sh uses
+# --quiet, which busybox's lacks), and the L2 modules with modules.dep (the
+# kernel itself is linked to /boot below). Debian 12's modules are not
+# compressed, so their paths are those modules.dep names.
+if part linux; then
+	sh firmware/mkinitrd.sh -k "$KVER" -d "$W/l2-mods" >/dev/null
+	# shellcheck disable=SC2013 # one path per line, no blanks
+	for m in $(cat "$W/l2-mods/etc/minnow-modules"); do
+		extra="$extra -a $W/l2-mods$m:$m"
+	done
+	extra="$extra -a $MODDIR/modules.dep:$MODDIR/modules.dep"
+	extra="$extra -a $MODDIR/modules.builtin:$MODDIR/modules.builtin"
+	extra="$extra -a $PROGS/minnow-init:/libexec/minnow/minnow-init"
+	extra="$extra -a firmware/mkinitrd.sh:/libexec/minnow/mkinitrd.sh"
+	with_libs "$(command -v cpio)" /bin/cpio
+fi
 if part guest; then
 	with_libs "$GUEST_TESTS" /bin/guest-tests
 	# iproute2's ip (network namespaces: the virtio-net test), over busybox's.
@@ -146,6 +164,11 @@ printf '%s\n' "${GUEST_FILTER:-}" >"$W/root/etc/guest-filter"
 [ -z "${L1_OUT:-}" ] || : >"$W/root/etc/l1-out"
 # shellcheck disable=SC2086 # one word per line
 printf '%s\n' ${L1_ENV:-} >"$W/root/etc/l1-env"
+rm -rf "$W/l2-mods"
+if part linux; then
+	mkdir -p "$W/root/boot"
+	ln -s /l2/bzImage "$W/root/boot/vmlinuz-$KVER"
+fi
 # The examples run unchanged in L1's /: build/linux/* are the L2 files.
 mkdir -p "$W/root/examples" "$W/root/build/linux"
 cp examples/*.ini "$W/root/examples/"

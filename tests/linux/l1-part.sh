@@ -5,10 +5,12 @@
 # kernel's files (tests/l1/run.sh); /etc/linux-tests names the tests to run
 # (empty: all). check() evaluates its conditions later, hence the single
 # quotes.
-# shellcheck disable=SC2016,SC2086 # $W (tests/l1/lib.sh) has no blanks
+# shellcheck disable=SC2016,SC2086,SC2034 # $W (tests/l1/lib.sh) has no blanks; variables read by check()'s eval
 
 ALL="firmware-hello-in-L1 boot-complete exit-status console-ttyS0 early-console smp-2 poweroff elf-vmlinux pvh \
-console-hvc0 ext4-root net vsock acpi-off pvpanic pvpanic-off guest-kernel-acpi-off guest-kernel-pvh"
+console-hvc0 ext4-root net vsock acpi-off pvpanic pvpanic-off guest-kernel-acpi-off guest-kernel-pvh \
+exec-args exec-streams exec-status exec-signal exec-stdin exec-binary-out exec-tail exec-timeout \
+exec-env-cwd exec-not-found exec-panic exec-sigpipe exec-default-cache exec-speed"
 WANT=$(cat /etc/linux-tests 2>/dev/null)
 [ -n "$WANT" ] || WANT=$ALL
 [ "$WANT" != none ] || WANT=
@@ -287,3 +289,207 @@ wanted guest-kernel-acpi-off && small guest-kernel-acpi-off /l2/small-bzImage bz
 	"console=hvc0" "acpi = off" none "[vconsole]
 output = stdio"
 wanted guest-kernel-pvh && small guest-kernel-pvh /l2/small-vmlinux pvh "console=ttyS0" "" stdio ""
+
+# ---- minnow exec ----------------------------------------------------------
+# The test initrd carries the minnow-init of this build. xrun NAME ARGS...
+# runs `minnow exec $W/exec.ini ARGS...` with stdin from $XIN (default
+# /dev/null): stdout $W/NAME.out, stderr $W/NAME.err; sets ST and DT, and
+# REASON/BOOT from --timings=json when ARGS ask for it.
+cat >"$W/exec.ini" <<EOF
+[vm]
+memory = 256M
+[kernel]
+path = /l2/bzImage
+initrd = /l2/initrd.cpio.gz
+cmdline = console=ttyS0 quiet panic=-1
+EOF
+xrun() {
+	CUR=$1
+	shift
+	t0=$(now)
+	timeout -s KILL "${RUN_TIMEOUT:-150}" /bin/minnow exec "$W/exec.ini" "$@" \
+		>"$W/$CUR.out" 2>"$W/$CUR.err" <"${XIN:-/dev/null}"
+	ST=$?
+	DT=$(secs "$t0" "$(now)")
+	grep '^{' "$W/$CUR.err" | tail -n 1 >"$W/$CUR.json"
+	REASON=$(sed -n 's/.*"exit_reason":"\([^"]*\)".*/\1/p' "$W/$CUR.json")
+	BOOT=$(sed -n 's/.*"boot_complete_us":\([0-9a-z]*\).*/\1/p' "$W/$CUR.json")
+	echo "l1: $CUR: status $ST ($REASON) in $DT s, $(wc -c <"$W/$CUR.out") bytes out, $(wc -c <"$W/$CUR.err") err"
+}
+xsum() { sha256sum <"$1" | cut -d' ' -f1; }
+NL='
+'
+
+# Arguments with blanks, quotes, newlines, globs, an empty one: each
+# arrives as itself (printf shows them one per line in brackets).
+if wanted exec-args; then
+	xrun args -- printf '[%s]\n' "a b" 'c"d' "e'f" "g${NL}h" '' '$HOME *' '\n' '  '
+	printf '[%s]\n' "a b" 'c"d' "e'f" "g${NL}h" '' '$HOME *' '\n' '  ' >"$W/args.want"
+	check exec-args '[ $ST = 0 ] && cmp -s "$W/args.want" "$W/args.out" && [ ! -s "$W/args.err" ]' \
+		"expected each argument intact on stdout and an empty stderr"
+fi
+
+# Interleaved writes to both streams: each gets exactly its own bytes.
+if wanted exec-streams; then
+	xrun streams -- sh -c 'for i in 1 2 3; do echo out$i; echo err$i >&2; done; printf tail-out; printf tail-err >&2'
+	printf 'out1\nout2\nout3\ntail-out' >"$W/streams.wo"
+	printf 'err1\nerr2\nerr3\ntail-err' >"$W/streams.we"
+	check exec-streams '[ $ST = 0 ] && cmp -s "$W/streams.wo" "$W/streams.out" && cmp -s "$W/streams.we" "$W/streams.err"' \
+		"expected stdout and stderr separated byte for byte"
+fi
+
+if wanted exec-status; then
+	xrun status --timings=json -- sh -c 'exit 7'
+	check exec-status '[ $ST = 7 ] && [ "$REASON" = guest_exit ]' "expected status 7 (guest_exit)"
+fi
+
+# Killed by a signal: 128 + N, as a shell reports it.
+if wanted exec-signal; then
+	xrun signal -- sh -c 'kill -TERM $$'
+	st1=$ST
+	xrun signal9 -- sh -c 'kill -KILL $$'
+	DT="SIGTERM: $st1, SIGKILL: $ST"
+	check exec-signal '[ $st1 = 143 ] && [ $ST = 137 ]' "expected 143 and 137"
+fi
+
+# stdin streams in; its EOF ends sha256sum and wc.
+if wanted exec-stdin; then
+	head -c 4000000 /dev/urandom >"$W/stdin.data"
+	XIN=$W/stdin.data xrun stdin -- sha256sum
+	got=$(cut -d' ' -f1 "$W/stdin.out")
+	XIN=$W/stdin.data xrun stdin-wc -- wc -c
+	wc=$(tr -d ' ' <"$W/stdin-wc.out")
+	# A pipe, not a file: read through the event loop.
+	# shellcheck disable=SC2002 # a pipe is the point
+	cat "$W/stdin.data" | timeout -s KILL 150 /bin/minnow exec "$W/exec.ini" -- sha256sum >"$W/stdin-pipe.out" 2>&1
+	piped=$(cut -d' ' -f1 "$W/stdin-pipe.out")
+	want=$(xsum "$W/stdin.data")
+	DT="$DT s; file: $got, pipe: $piped, wc: $wc"
+	check exec-stdin '[ "$got" = "$want" ] && [ "$piped" = "$want" ] && [ "$wc" = 4000000 ]' \
+		"expected sha256 $want of 4000000 bytes"
+fi
+
+# Binary output: random bytes made in the guest, their sha256 on stderr;
+# and a round trip through cat.
+if wanted exec-binary-out; then
+	xrun binout -- sh -c 'head -c 6000000 /dev/urandom >/tmp/r && sha256sum </tmp/r | cut -d" " -f1 >&2 && cat /tmp/r'
+	want=$(cat "$W/binout.err")
+	got=$(xsum "$W/binout.out")
+	bytes=$(wc -c <"$W/binout.out")
+	head -c 8000000 /dev/urandom >"$W/rt.data"
+	XIN=$W/rt.data xrun roundtrip -- cat
+	DT="$DT s; guest $want, host $got"
+	check exec-binary-out '[ $ST = 0 ] && [ "$got" = "$want" ] && [ "$bytes" = 6000000 ] &&
+		[ "$(xsum "$W/roundtrip.out")" = "$(xsum "$W/rt.data")" ]' \
+		"expected the guest's 6000000 bytes and the 8000000-byte round trip intact"
+fi
+
+# The last bytes written just before exit, on both streams, with no newline.
+if wanted exec-tail; then
+	xrun tail -- sh -c 'head -c 2000000 /dev/zero; printf END; printf LAST >&2; exit 3'
+	end=$(tail -c 3 "$W/tail.out")
+	check exec-tail '[ $ST = 3 ] && [ "$end" = END ] && [ "$(wc -c <"$W/tail.out")" = 2000003 ] &&
+		[ "$(cat "$W/tail.err")" = LAST ]' "expected 2000003 bytes ending in END, stderr LAST, status 3"
+fi
+
+if wanted exec-timeout; then
+	# Long enough for the guest to boot (boot_complete_us set) and start CMD.
+	xrun timeout --timeout 12s --timings=json -- sleep 100
+	lines=$(grep -c timeout "$W/timeout.err")
+	check exec-timeout '[ $ST = 124 ] && [ "$REASON" = timeout ] && [ "$lines" = 2 ] &&
+		[ -n "$BOOT" ] && [ "$BOOT" != null ] &&
+		grep -q "^minnow: timeout: the command did not finish within 12s" "$W/timeout.err"' \
+		"expected status 124 (timeout) after the boot and one line saying so (plus the JSON)"
+fi
+
+if wanted exec-env-cwd; then
+	xrun envcwd --env 'FOO=a b' --env HOME=/tmp --env 'EQ=x=y' --cwd /proc -- \
+		sh -c 'printf "%s|%s|%s|%s\n" "$FOO" "$HOME" "$EQ" "$(pwd)"'
+	check exec-env-cwd '[ $ST = 0 ] && [ "$(cat "$W/envcwd.out")" = "a b|/tmp|x=y|/proc" ]' \
+		"expected 'a b|/tmp|x=y|/proc'"
+fi
+
+if wanted exec-not-found; then
+	xrun notfound -- no-such-command-here
+	st1=$ST
+	xrun badcwd --cwd /no/such/dir -- true
+	DT="not found: $st1, bad cwd: $ST"
+	check exec-not-found '[ $st1 = 127 ] && [ $ST = 125 ] && grep -q no-such-command-here "$W/notfound.err"' \
+		"expected 127 for a missing command (named on stderr) and 125 for a bad --cwd"
+fi
+
+# A guest that panics: minnow's own status (126, guest_crash), no hang.
+if wanted exec-panic; then
+	xrun panic --timings=json -- sh -c 'echo c >/proc/sysrq-trigger'
+	check exec-panic '[ $ST = 126 ] && [ "$REASON" = guest_crash ]' "expected 126 (guest_crash)"
+fi
+
+# stdout's reader goes away: the VM ends as CMD would on SIGPIPE.
+if wanted exec-sigpipe; then
+	CUR=sigpipe
+	REASON=
+	BOOT=
+	t0=$(now)
+	(
+		timeout -s KILL 150 /bin/minnow exec "$W/exec.ini" -- yes 2>"$W/sigpipe.err" </dev/null
+		echo $? >"$W/sigpipe.st"
+	) | head -n 1 >"$W/sigpipe.out"
+	ST=$(cat "$W/sigpipe.st")
+	DT=$(secs "$t0" "$(now)")
+	check exec-sigpipe '[ $ST = 141 ] && [ "$(cat "$W/sigpipe.out")" = y ]' "expected 141 after head took one line"
+fi
+
+# No CONFIG: the newest /boot/vmlinuz-*-cloud-amd64 (run.sh links it) and an
+# initrd built by mkinitrd.sh into the cache, reused by the second run.
+if wanted exec-default-cache; then
+	CUR=default
+	REASON=
+	BOOT=
+	rm -rf "$W/cache"
+	t0=$(now)
+	XDG_CACHE_HOME=$W/cache timeout -s KILL 300 /bin/minnow exec -- echo first \
+		>"$W/default.out" 2>"$W/default.err" </dev/null
+	st1=$?
+	t1=$(now)
+	f1=$(ls -l --full-time "$W"/cache/minnow/exec/initrd-*.cpio.gz 2>/dev/null)
+	XDG_CACHE_HOME=$W/cache timeout -s KILL 150 /bin/minnow exec -- echo second \
+		>>"$W/default.out" 2>>"$W/default.err" </dev/null
+	ST=$?
+	t2=$(now)
+	f2=$(ls -l --full-time "$W"/cache/minnow/exec/initrd-*.cpio.gz 2>/dev/null)
+	n=$(find "$W"/cache/minnow/exec -type f | wc -l)
+	DT="first run $(secs "$t0" "$t1") s (builds), second $(secs "$t1" "$t2") s; ${f2##*/}"
+	check exec-default-cache '[ $st1 = 0 ] && [ $ST = 0 ] && [ "$(cat "$W/default.out")" = "first${NL}second" ] &&
+		[ -n "$f1" ] && [ "$f1" = "$f2" ] && [ "$n" = 1 ]' \
+		"expected both runs to print, one cached initrd, untouched by the second run"
+fi
+
+# minnow exec -- true next to minnow run of the same kernel and initrd
+# (minnow.exec=true): three runs each, the medians (numbers for the report;
+# fails only when exec is more than twice as slow).
+if wanted exec-speed; then
+	CUR=speed
+	CONSOLE_OUT=none
+	ini speed /l2/bzImage bzimage "$BASE minnow.exec=true"
+	CONSOLE_OUT=
+	sed -i 's/^vcpus = 2/vcpus = 1/' "$W/speed.ini"
+	rs=
+	xs=
+	for i in 1 2 3; do
+		t0=$(now)
+		/bin/minnow run "$W/speed.ini" >/dev/null 2>&1 </dev/null
+		rs="$rs $(secs "$t0" "$(now)")"
+		t0=$(now)
+		/bin/minnow exec "$W/exec.ini" -- true >/dev/null 2>&1 </dev/null
+		xs="$xs $(secs "$t0" "$(now)")"
+	done
+	rmed=$(printf '%s\n' $rs | sort -n | sed -n 2p)
+	xmed=$(printf '%s\n' $xs | sort -n | sed -n 2p)
+	echo "l1: exec-speed: minnow run:$rs (median $rmed s); minnow exec -- true:$xs (median $xmed s)"
+	ST=0
+	REASON=
+	BOOT=
+	DT="run median $rmed s, exec median $xmed s"
+	check exec-speed 'awk -v r="$rmed" -v x="$xmed" "BEGIN { exit !(x <= 2 * r) }"' \
+		"exec more than twice as slow as run"
+fi

@@ -28,6 +28,9 @@
 	"       minnow bench CONFIG.ini [-n N] [options]\n"                                        \
 	"                                         boot-time distributions, comparisons\n"          \
 	"                                         (minnow bench --help)\n"                         \
+	"       minnow exec [CONFIG.ini] [options] -- CMD [ARGS...]\n"                             \
+	"                                         run CMD in a fresh Linux VM, as if here\n"       \
+	"                                         (minnow exec --help)\n"                          \
 	"       minnow --help | --version\n"                                                       \
 	"Options:\n"                                                                               \
 	"  --set SECTION.KEY=VALUE  override a config key (repeatable)\n"                          \
@@ -151,7 +154,34 @@ static const struct {
     {"unknown command",
      {"frob", MINIMAL, NULL},
      2,
-     "minnow: unknown command 'frob' (run or check)\n"},
+     "minnow: unknown command 'frob' (run, check, exec, batch or bench)\n"},
+    /* minnow exec: one "minnow exec: ..." line, status 2, before any VM. */
+    {"exec without '--'",
+     {"exec", "true", NULL},
+     2,
+     "minnow exec: no '--' before the command (minnow exec [CONFIG] [options] -- CMD "
+     "[ARGS...])\n"},
+    {"exec without a command", {"exec", "--", NULL}, 2, "minnow exec: no command after '--'\n"},
+    {"exec unknown option",
+     {"exec", "--frob", "--", "true", NULL},
+     2,
+     "minnow exec: unknown option '--frob' (minnow exec --help)\n"},
+    {"exec bad duration",
+     {"exec", "--timeout", "5x", "--", "true", NULL},
+     2,
+     "minnow exec: --timeout: bad duration '5x' (e.g. 30, 30s, 500ms, 2m, 1h; more than 0)\n"},
+    {"exec --env without '='",
+     {"exec", "--env", "FOO", "--", "true", NULL},
+     2,
+     "minnow exec: --env 'FOO': expected NAME=VALUE\n"},
+    {"exec missing config",
+     {"exec", DIR "no-such.ini", "--", "true", NULL},
+     2,
+     "minnow exec: " DIR "no-such.ini: cannot open: No such file or directory\n"},
+    {"exec unwritable --log",
+     {"exec", MINIMAL, "--log", "/no/such/dir/log", "--", "true", NULL},
+     2,
+     "minnow exec: --log /no/such/dir/log: No such file or directory\n"},
     {"too many arguments",
      {"check", MINIMAL, "extra", NULL},
      2,

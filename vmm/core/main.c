@@ -1,4 +1,5 @@
-/* main.c - the minnow command line: run or check a VM described by an ini file. */
+/* main.c - the minnow command line: run or check a VM described by an ini file;
+ * `minnow exec` is dispatched to vmm/exec/exec.c. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdint.h>
@@ -7,14 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "batch.h"
 #include "bench.h"
 #include "config.h"
+#include "exec.h"
 #include "log.h"
 #include "timing.h"
-#include "vcpu.h"
+#include "run.h"
 #include "vm.h"
 
 #define MAX_OVERRIDES 128
@@ -31,6 +32,9 @@ static void usage(FILE *out)
 	    "       minnow bench CONFIG.ini [-n N] [options]\n"
 	    "                                         boot-time distributions, comparisons\n"
 	    "                                         (minnow bench --help)\n"
+	    "       minnow exec [CONFIG.ini] [options] -- CMD [ARGS...]\n"
+	    "                                         run CMD in a fresh Linux VM, as if here\n"
+	    "                                         (minnow exec --help)\n"
 	    "       minnow --help | --version\n"
 	    "Options:\n"
 	    "  --set SECTION.KEY=VALUE  override a config key (repeatable)\n"
@@ -135,7 +139,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		return -1;
 	}
 	if (strcmp(o->command, "run") != 0 && strcmp(o->command, "check") != 0) {
-		fprintf(stderr, "minnow: unknown command '%s' (run or check)\n", o->command);
+		fprintf(stderr, "minnow: unknown command '%s' (run, check, exec, batch or bench)\n", o->command);
 		return -1;
 	}
 	/* Error messages name the file; one longer than a path can be would not fit them. */
@@ -149,28 +153,6 @@ static int parse_args(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-/* Fills the counters of `rep` from the VM before it is destroyed. */
-static void collect_report(struct vm *vm, struct run_report *rep)
-{
-	rep->guest_touched_kib = guest_mem_resident(&vm->mem) / 1024;
-	rep->pio_exits = atomic_load(&vm->pio_exits);
-	rep->mmio_unclaimed = atomic_load(&vm->mmio_unclaimed);
-	rep->exits = atomic_load(&vm->exits);
-	rep->mmio_exits = atomic_load(&vm->mmio_exits);
-	for (unsigned i = 0; i < vm->n_virtio; i++) {
-		rep->virtio_user_kicks += atomic_load(&vm->virtio[i].t.user_kicks);
-		rep->virtio_interrupts += atomic_load(&vm->virtio[i].t.interrupts);
-	}
-	static uint64_t vcpu_us[CONFIG_MAX_VCPUS][3];
-	for (unsigned i = 0; vm->vcpus && i < vm->n_vcpus && i < CONFIG_MAX_VCPUS; i++) {
-		vcpu_us[i][0] = vm->vcpus[i].started_us;
-		vcpu_us[i][1] = vm->vcpus[i].first_exit_us;
-		vcpu_us[i][2] = vm->vcpus[i].ended_us;
-		rep->n_vcpus = i + 1;
-	}
-	rep->vcpu_us = vcpu_us;
-}
-
 int main(int argc, char **argv)
 {
 	timing_start();
@@ -181,6 +163,8 @@ int main(int argc, char **argv)
 		return batch_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "bench") == 0)
 		return bench_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "exec") == 0)
+		return exec_main(argc - 1, argv + 1);
 	struct options opt;
 	int r = parse_args(argc, argv, &opt);
 	if (r != 0)
@@ -200,24 +184,5 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
-	static struct vm vm;
-	struct run_report rep = {.exit_reason = "startup_failed"};
-	rep.exit_status = vm_create(&vm, &cfg);
-	if (rep.exit_status == 0) {
-		rep.exit_status = vm_run(&vm);
-		rep.exit_reason = vm_end_reason_name(vm.end_reason);
-	} else {
-		timing_mark(T_VM_END);
-	}
-	/* The report costs a mincore() over guest RAM: only when asked for. */
-	if (opt.timings)
-		collect_report(&vm, &rep);
-	vm_destroy(&vm);
-	timing_mark(T_TORN_DOWN);
-	struct rusage ru;
-	if (opt.timings && getrusage(RUSAGE_SELF, &ru) == 0)
-		rep.peak_rss_kib = (uint64_t)ru.ru_maxrss;
-	if (opt.timings)
-		timing_print(stderr, opt.timings == 2, &rep);
-	return rep.exit_status;
+	return run_vm(&cfg, opt.timings, NULL);
 }

@@ -39,6 +39,7 @@ static const char *const end_reason_names[] = {
     [END_CRASH] = "guest_crash",
     [END_SIGNAL] = "signal",
     [END_HOST_ERROR] = "host_error",
+    [END_TIMEOUT] = "timeout",
 };
 
 const char *vm_end_reason_name(enum vm_end_reason reason)

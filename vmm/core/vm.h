@@ -30,6 +30,7 @@
 #define EXIT_EMULATION	  122 /* KVM_EXIT_INTERNAL_ERROR: instruction could not run */
 #define EXIT_FAIL_ENTRY	  123 /* KVM_EXIT_FAIL_ENTRY: invalid vCPU state */
 #define EXIT_BOOT_TIMEOUT 124 /* no "boot complete" within [vm] boot_timeout */
+#define EXIT_TIMEOUT	  124 /* minnow exec --timeout ran out (as timeout(1)) */
 #define EXIT_GUEST_CRASH  126 /* guest reported a crash: pvpanic, KVM_SYSTEM_EVENT_CRASH */
 #define EXIT_SIGNAL_BASE  128 /* + signal number: SIGINT, SIGTERM, SIGHUP */
 
@@ -46,6 +47,7 @@ enum vm_end_reason {
 	END_CRASH, /* pvpanic PANICKED / KVM_SYSTEM_EVENT_CRASH */
 	END_SIGNAL,
 	END_HOST_ERROR,
+	END_TIMEOUT, /* minnow exec --timeout */
 };
 
 struct vcpu;

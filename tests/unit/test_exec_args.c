@@ -1,0 +1,173 @@
+/* test_exec_args.c - `minnow exec`'s command line: where CONFIG, options and the command go, both
+ * option spellings, durations, and each mistake's exact message. */
+#include <string.h>
+
+#include "exec_args.h"
+#include "test_util.h"
+
+/* Parses a NULL-terminated argument list (without "exec", added here). */
+static int parse(struct exec_options *o, char *err, size_t errlen, const char *const *args)
+{
+	static char *argv[64];
+	int argc = 0;
+	argv[argc++] = "exec";
+	while (args[argc - 1])
+		argv[argc] = (char *)args[argc - 1], argc++;
+	argv[argc] = NULL;
+	return exec_parse_args(argc, argv, o, err, errlen);
+}
+
+Test(exec_args, everything)
+{
+	static struct exec_options o;
+	char err[256];
+	const char *args[] = {
+	    "--env",	"A=1",	     "my.ini",	  "--env=B=x y",    "--cwd",
+	    "/tmp",	"--timeout", "90s",	  "--log",	    "l.txt",
+	    "--memory", "1G",	     "--vcpus=2", "--kernel",	    "k",
+	    "--initrd", "i",	     "--set",	  "vm.prefault=on", "--timings=json",
+	    "-v",	"--",	     "echo",	  "--env",	    "--",
+	    NULL};
+	cr_assert_eq(parse(&o, err, sizeof(err), args), 0, "%s", err);
+	cr_expect_str_eq(o.config, "my.ini");
+	cr_expect_eq(o.n_env, 2);
+	cr_expect_str_eq(o.env[0], "A=1");
+	cr_expect_str_eq(o.env[1], "B=x y");
+	cr_expect_str_eq(o.cwd, "/tmp");
+	cr_expect_eq(o.timeout_ms, 90000);
+	cr_expect_str_eq(o.log_path, "l.txt");
+	cr_expect_str_eq(o.memory, "1G");
+	cr_expect_eq(o.vcpus, 2);
+	cr_expect_str_eq(o.kernel, "k");
+	cr_expect_str_eq(o.initrd, "i");
+	cr_expect_eq(o.n_overrides, 1);
+	cr_expect_str_eq(o.overrides[0], "vm.prefault=on");
+	cr_expect_eq(o.timings, 2);
+	cr_expect_eq(o.verbose, 1);
+	/* Everything after the first "--" is the command's, options and "--" too. */
+	cr_assert_eq(o.cmd_argc, 3);
+	cr_expect_str_eq(o.cmd[0], "echo");
+	cr_expect_str_eq(o.cmd[1], "--env");
+	cr_expect_str_eq(o.cmd[2], "--");
+	cr_expect_null(o.cmd[3]);
+}
+
+Test(exec_args, minimal)
+{
+	static struct exec_options o;
+	char err[256];
+	const char *args[] = {"--", "true", NULL};
+	cr_assert_eq(parse(&o, err, sizeof(err), args), 0, "%s", err);
+	cr_expect_null(o.config);
+	cr_expect_null(o.log_path);
+	cr_expect_null(o.cwd);
+	cr_expect_eq(o.timeout_ms, 0);
+	cr_expect_eq(o.n_env, 0);
+	cr_expect_eq(o.cmd_argc, 1);
+}
+
+Test(exec_args, help_wins)
+{
+	static struct exec_options o;
+	char err[256];
+	const char *args[] = {"--help", "--frob", NULL};
+	cr_expect_eq(parse(&o, err, sizeof(err), args), 1);
+	const char *args2[] = {"x.ini", "-h", NULL};
+	cr_expect_eq(parse(&o, err, sizeof(err), args2), 1);
+}
+
+static const struct {
+	const char *name;
+	const char *args[8];
+	const char *err;
+} mistakes[] = {
+    {"nothing",
+     {NULL},
+     "no '--' before the command (minnow exec [CONFIG] [options] -- CMD [ARGS...])"},
+    {"no --",
+     {"echo", "hi", NULL},
+     "unexpected argument 'hi' (one CONFIG at most; the command goes after '--')"},
+    {"no -- after config",
+     {"x.ini", NULL},
+     "no '--' before the command (minnow exec [CONFIG] [options] -- CMD [ARGS...])"},
+    {"no command", {"--", NULL}, "no command after '--'"},
+    {"empty command", {"--", "", NULL}, "no command after '--'"},
+    {"unknown option", {"--frob", "--", "x", NULL}, "unknown option '--frob' (minnow exec --help)"},
+    {"unknown option with value",
+     {"--frob=1", "--", "x", NULL},
+     "unknown option '--frob' (minnow exec --help)"},
+    {"prefix is not an option",
+     {"--time", "1", "--", "x", NULL},
+     "unknown option '--time' (minnow exec --help)"},
+    {"unknown short", {"-x", "--", "x", NULL}, "unknown option '-x' (minnow exec --help)"},
+    {"missing value", {"--env", NULL}, "option '--env' needs a value"},
+    {"value is --", {"--cwd", "--", "x", NULL}, "option '--cwd' needs a value"},
+    {"flag with value", {"--verbose=1", "--", "x", NULL}, "option '--verbose' takes no value"},
+    {"env without =", {"--env", "FOO", "--", "x", NULL}, "--env 'FOO': expected NAME=VALUE"},
+    {"env with empty name", {"--env", "=v", "--", "x", NULL}, "--env '=v': expected NAME=VALUE"},
+    {"bad duration",
+     {"--timeout", "5x", "--", "x", NULL},
+     "--timeout: bad duration '5x' (e.g. 30, 30s, 500ms, 2m, 1h; more than 0)"},
+    {"zero duration",
+     {"--timeout=0", "--", "x", NULL},
+     "--timeout: bad duration '0' (e.g. 30, 30s, 500ms, 2m, 1h; more than 0)"},
+    {"empty duration",
+     {"--timeout=", "--", "x", NULL},
+     "--timeout: bad duration '' (e.g. 30, 30s, 500ms, 2m, 1h; more than 0)"},
+    {"bad memory",
+     {"--memory", "lots", "--", "x", NULL},
+     "--memory: bad size 'lots' (e.g. 256M, 1G)"},
+    {"bad vcpus", {"--vcpus", "0", "--", "x", NULL}, "--vcpus: bad count '0' (1 to 64)"},
+    {"too many vcpus", {"--vcpus", "65", "--", "x", NULL}, "--vcpus: bad count '65' (1 to 64)"},
+    {"empty cwd", {"--cwd=", "--", "x", NULL}, "--cwd: empty directory"},
+    {"empty log", {"--log", "", "--", "x", NULL}, "--log: empty file name"},
+    {"bad timings",
+     {"--timings=xml", "--", "x", NULL},
+     "--timings takes 'text' or 'json', not 'xml'"},
+    {"two configs",
+     {"a.ini", "b.ini", "--", "x", NULL},
+     "unexpected argument 'b.ini' (one CONFIG at most; the command goes after '--')"},
+};
+
+TABLE_TEST(exec_args, mistakes, mistakes, c)
+{
+	static struct exec_options o;
+	char err[256];
+	cr_assert_eq(parse(&o, err, sizeof(err), c->args), -1, "%s: accepted", c->name);
+	cr_expect_str_eq(err, c->err, "%s", c->name);
+}
+
+static const struct {
+	const char *text;
+	long long ms; /* -1: refused */
+} durations[] = {
+    {"1", 1000},
+    {"30s", 30000},
+    {"500ms", 500},
+    {"2m", 120000},
+    {"1h", 3600000},
+    {"720h", 2592000000},
+    {"721h", -1},
+    {"0", -1},
+    {"0ms", -1},
+    {"", -1},
+    {"s", -1},
+    {"1.5s", -1},
+    {"-1", -1},
+    {"1 s", -1},
+    {"1S", -1},
+    {"10d", -1},
+    {"99999999999999999999", -1},
+};
+
+TABLE_TEST(exec_args, durations, durations, c)
+{
+	uint64_t ms = 0;
+	int r = exec_parse_duration(c->text, &ms);
+	if (c->ms < 0) {
+		cr_expect_eq(r, -1, "'%s' accepted as %llu ms", c->text, (unsigned long long)ms);
+	} else {
+		cr_assert_eq(r, 0, "'%s' refused", c->text);
+		cr_expect_eq(ms, (uint64_t)c->ms, "'%s': %llu ms", c->text, (unsigned long long)ms);
+	}
+}

@@ -1,0 +1,136 @@
+/* test_exec_proto.c - the command minnow exec sends minnow-init: every byte but NUL survives the
+ * round trip, and hostile or truncated input from the wire is refused, never overrun. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec_proto.h"
+#include "test_util.h"
+
+/* Encodes, checks the header, decodes the payload in place; *buf must be freed. */
+static void round_trip(const struct exec_spec *in, struct exec_spec *out, uint8_t **buf)
+{
+	size_t len;
+	cr_assert_eq(exec_spec_encode(in, buf, &len), 0);
+	cr_assert_geq(len, EXEC_SPEC_HDR);
+	cr_assert_eq(exec_spec_header(*buf), (long)(len - EXEC_SPEC_HDR));
+	cr_assert_eq(exec_spec_decode(*buf + EXEC_SPEC_HDR, len - EXEC_SPEC_HDR, out), 0);
+}
+
+Test(exec_proto, round_trip_every_byte)
+{
+	/* Every byte value from 1 to 255 in one argument; blanks, quotes, newlines in others. */
+	char all[256];
+	for (int i = 0; i < 255; i++)
+		all[i] = (char)(i + 1);
+	all[255] = '\0';
+	const char *argv[] = {"printf", "a b", "\"'", "x\ny\n", "", all, "$HOME *"};
+	const char *envp[] = {"A=1", "B=x=y", "C=", "D=\n\"'"};
+	struct exec_spec in = {argv, 7, envp, 4, "/dir with space"}, out;
+	uint8_t *buf;
+	round_trip(&in, &out, &buf);
+	cr_assert_eq(out.argc, 7);
+	for (size_t i = 0; i < 7; i++)
+		cr_expect_str_eq(out.argv[i], argv[i], "argv[%zu]", i);
+	cr_expect_null(out.argv[7]);
+	cr_assert_eq(out.envc, 4);
+	for (size_t i = 0; i < 4; i++)
+		cr_expect_str_eq(out.envp[i], envp[i], "envp[%zu]", i);
+	cr_expect_null(out.envp[4]);
+	cr_expect_str_eq(out.cwd, "/dir with space");
+	exec_spec_free(&out);
+	free(buf);
+}
+
+Test(exec_proto, no_env_no_cwd)
+{
+	const char *argv[] = {"true"};
+	struct exec_spec in = {argv, 1, NULL, 0, NULL}, out;
+	uint8_t *buf;
+	round_trip(&in, &out, &buf);
+	cr_expect_eq(out.argc, 1);
+	cr_expect_eq(out.envc, 0);
+	cr_expect_null(out.cwd);
+	cr_expect_null(out.envp[0]);
+	exec_spec_free(&out);
+	free(buf);
+}
+
+Test(exec_proto, header_layout)
+{
+	const char *argv[] = {"ab"};
+	struct exec_spec in = {argv, 1, NULL, 0, NULL};
+	uint8_t *buf;
+	size_t len;
+	cr_assert_eq(exec_spec_encode(&in, &buf, &len), 0);
+	const uint8_t want[] = {'M', 'N', 'X', '1', 4, 0, 0, 0, 'A', 'a', 'b', 0};
+	cr_assert_eq(len, sizeof(want));
+	cr_expect_eq(memcmp(buf, want, len), 0);
+	free(buf);
+}
+
+Test(exec_proto, encode_refuses)
+{
+	uint8_t *buf = NULL;
+	size_t len;
+	const char *empty[] = {""};
+	const char *ok[] = {"x"};
+	const char *bad_env[] = {"NOEQUALS"};
+	const char *empty_name[] = {"=v"};
+	struct exec_spec none = {ok, 0, NULL, 0, NULL};
+	struct exec_spec empty0 = {empty, 1, NULL, 0, NULL};
+	struct exec_spec env1 = {ok, 1, bad_env, 1, NULL};
+	struct exec_spec env2 = {ok, 1, empty_name, 1, NULL};
+	cr_expect_eq(exec_spec_encode(&none, &buf, &len), -EINVAL);
+	cr_expect_eq(exec_spec_encode(&empty0, &buf, &len), -EINVAL);
+	cr_expect_eq(exec_spec_encode(&env1, &buf, &len), -EINVAL);
+	cr_expect_eq(exec_spec_encode(&env2, &buf, &len), -EINVAL);
+	/* Over EXEC_SPEC_MAX. */
+	char *huge = malloc(EXEC_SPEC_MAX + 1);
+	cr_assert_not_null(huge);
+	memset(huge, 'x', EXEC_SPEC_MAX);
+	huge[EXEC_SPEC_MAX] = '\0';
+	const char *big[] = {huge};
+	struct exec_spec too_big = {big, 1, NULL, 0, NULL};
+	cr_expect_eq(exec_spec_encode(&too_big, &buf, &len), -EINVAL);
+	free(huge);
+	cr_expect_null(buf);
+}
+
+Test(exec_proto, header_refuses)
+{
+	const uint8_t bad_magic[EXEC_SPEC_HDR] = {'M', 'N', 'X', '2', 1, 0, 0, 0};
+	const uint8_t too_long[EXEC_SPEC_HDR] = {'M', 'N', 'X', '1', 0, 0, 0x41, 0};
+	const uint8_t max[EXEC_SPEC_HDR] = {'M', 'N', 'X', '1', 0, 0, 0x40, 0};
+	cr_expect_eq(exec_spec_header(bad_magic), -EPROTO);
+	cr_expect_eq(exec_spec_header(too_long), -E2BIG);
+	cr_expect_eq(exec_spec_header(max), (long)EXEC_SPEC_MAX);
+}
+
+static const struct {
+	const char *name;
+	const char *bytes;
+	size_t len;
+} hostile[] = {
+    {"empty", "", 0},
+    {"no argument", "E=1\0", 4},
+    {"unknown tag", "Aecho\0Xzz\0", 10},
+    {"string without NUL", "Aecho", 5},
+    {"tag alone", "Aecho\0A", 7},
+    {"empty argv[0]", "A\0Ax\0", 5},
+    {"two cwds", "Ax\0C/\0C/tmp\0", 12},
+    {"env without =", "Ax\0EFOO\0", 8},
+    {"env with empty name", "Ax\0E=1\0", 7},
+};
+
+TABLE_TEST(exec_proto, decode_refuses, hostile, c)
+{
+	/* A copy of exactly len bytes: an overrun shows under ASan. */
+	uint8_t *p = malloc(c->len ? c->len : 1);
+	cr_assert_not_null(p);
+	memcpy(p, c->bytes, c->len);
+	struct exec_spec s;
+	cr_expect_eq(exec_spec_decode(p, c->len, &s), -EPROTO, "%s accepted", c->name);
+	cr_expect_null(s.argv, "%s: arrays left allocated", c->name);
+	free(p);
+}

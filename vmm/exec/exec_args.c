@@ -1,0 +1,228 @@
+/* exec_args.c - parsing `minnow exec`'s command line (exec_args.h). */
+#include "exec_args.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "config.h"
+
+#define MAX_DURATION_MS (30ULL * 24 * 3600 * 1000)
+
+void exec_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: minnow exec [CONFIG.ini] [options] -- CMD [ARGS...]\n"
+		"Boots a Linux guest, runs CMD in it and exits with CMD's status; CMD's\n"
+		"stdin, stdout and stderr are minnow's. Without CONFIG: the newest\n"
+		"/boot/vmlinuz-*-cloud-amd64 and an initrd built once and cached.\n"
+		"Options:\n"
+		"  --env NAME=VALUE     set a variable in CMD's environment (repeatable)\n"
+		"  --cwd DIR            CMD's working directory in the guest (default /)\n"
+		"  --timeout DURATION   end the VM after DURATION (ms, s, m, h; default s):\n"
+		"                       status 124\n"
+		"  --log FILE           kernel and init messages (default: dropped)\n"
+		"  --memory SIZE        guest RAM (default 256M), --vcpus N (default 1)\n"
+		"  --kernel PATH        the kernel, --initrd PATH its initrd (with minnow-init)\n"
+		"  --set SECTION.KEY=VALUE  override a config key (repeatable)\n"
+		"  --timings[=json]     print boot-phase timings to stderr at exit\n"
+		"  -v, --verbose        log more\n"
+		"Exit status: CMD's (128+N when signal N killed it); minnow's own as for\n"
+		"`minnow run` (1 host failure, 2 bad usage, 124 timeout, 126 guest crash...);\n"
+		"--timings=json's exit_reason tells them apart. See README.md.\n");
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int exec_parse_duration(const char *text, uint64_t *ms)
+{
+	uint64_t x = 0;
+	const char *s = text;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		x = x * 10 + (uint64_t)(*s - '0');
+		if (x > MAX_DURATION_MS)
+			return -1;
+	}
+	if (s == text)
+		return -1;
+	uint64_t scale;
+	if (!*s || !strcmp(s, "s"))
+		scale = 1000;
+	else if (!strcmp(s, "ms"))
+		scale = 1;
+	else if (!strcmp(s, "m"))
+		scale = 60 * 1000;
+	else if (!strcmp(s, "h"))
+		scale = 3600 * 1000;
+	else
+		return -1;
+	if (x == 0 || x > MAX_DURATION_MS / scale)
+		return -1;
+	*ms = x * scale;
+	return 0;
+}
+
+enum opt_id {
+	O_ENV,
+	O_CWD,
+	O_TIMEOUT,
+	O_LOG,
+	O_MEMORY,
+	O_VCPUS,
+	O_KERNEL,
+	O_INITRD,
+	O_SET,
+	O_TIMINGS,
+	O_VERBOSE,
+	O_HELP
+};
+
+struct opt_def {
+	const char *name;
+	enum opt_id id;
+	int arg; /* 0 none, 1 required, 2 optional (only after '=') */
+};
+
+static const struct opt_def opts[] = {
+    {"--env", O_ENV, 1},	 {"--cwd", O_CWD, 1},	      {"--timeout", O_TIMEOUT, 1},
+    {"--log", O_LOG, 1},	 {"--memory", O_MEMORY, 1},   {"--vcpus", O_VCPUS, 1},
+    {"--kernel", O_KERNEL, 1},	 {"--initrd", O_INITRD, 1},   {"--set", O_SET, 1},
+    {"--timings", O_TIMINGS, 2}, {"--verbose", O_VERBOSE, 0}, {"-v", O_VERBOSE, 0},
+    {"--help", O_HELP, 0},	 {"-h", O_HELP, 0},
+};
+
+/* Applies one option with its value (NULL when it has none). */
+static int apply(struct exec_options *o, const struct opt_def *d, const char *v, char *err,
+		 size_t errlen)
+{
+	uint64_t size;
+	switch (d->id) {
+	case O_ENV: {
+		const char *eq = strchr(v, '=');
+		if (!eq || eq == v)
+			return fail(err, errlen, "--env '%.64s': expected NAME=VALUE", v);
+		if (o->n_env == EXEC_MAX_ENV)
+			return fail(err, errlen, "too many --env options (at most %d)",
+				    EXEC_MAX_ENV);
+		o->env[o->n_env++] = v;
+		return 0;
+	}
+	case O_CWD:
+		if (!*v)
+			return fail(err, errlen, "--cwd: empty directory");
+		o->cwd = v;
+		return 0;
+	case O_TIMEOUT:
+		if (exec_parse_duration(v, &o->timeout_ms) < 0)
+			return fail(err, errlen,
+				    "--timeout: bad duration '%.64s' (e.g. 30, 30s, 500ms, 2m, 1h; "
+				    "more than 0)",
+				    v);
+		return 0;
+	case O_LOG:
+		if (!*v)
+			return fail(err, errlen, "--log: empty file name");
+		o->log_path = v;
+		return 0;
+	case O_MEMORY:
+		if (config_parse_size(v, &size) < 0 || size == 0)
+			return fail(err, errlen, "--memory: bad size '%.64s' (e.g. 256M, 1G)", v);
+		o->memory = v;
+		return 0;
+	case O_VCPUS: {
+		unsigned n = 0;
+		const char *s = v;
+		for (; *s >= '0' && *s <= '9' && n <= CONFIG_MAX_VCPUS; s++)
+			n = n * 10 + (unsigned)(*s - '0');
+		if (s == v || *s || n == 0 || n > CONFIG_MAX_VCPUS)
+			return fail(err, errlen, "--vcpus: bad count '%.64s' (1 to %d)", v,
+				    CONFIG_MAX_VCPUS);
+		o->vcpus = n;
+		return 0;
+	}
+	case O_KERNEL:
+	case O_INITRD:
+		if (!*v)
+			return fail(err, errlen, "%s: empty path", d->name);
+		*(d->id == O_KERNEL ? &o->kernel : &o->initrd) = v;
+		return 0;
+	case O_SET:
+		if (o->n_overrides == EXEC_MAX_OVERRIDES)
+			return fail(err, errlen, "too many --set options (at most %d)",
+				    EXEC_MAX_OVERRIDES);
+		o->overrides[o->n_overrides++] = v;
+		return 0;
+	case O_TIMINGS:
+		if (!v || !strcmp(v, "text"))
+			o->timings = 1;
+		else if (!strcmp(v, "json"))
+			o->timings = 2;
+		else
+			return fail(err, errlen, "--timings takes 'text' or 'json', not '%.64s'",
+				    v);
+		return 0;
+	case O_VERBOSE:
+		o->verbose = 1;
+		return 0;
+	case O_HELP:
+		return 1;
+	}
+	return -1;
+}
+
+int exec_parse_args(int argc, char **argv, struct exec_options *o, char *err, size_t errlen)
+{
+	memset(o, 0, sizeof(*o));
+	err[0] = '\0';
+	int i = 1;
+	for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		const char *a = argv[i];
+		if (a[0] != '-' || !a[1]) {
+			if (o->config)
+				return fail(err, errlen,
+					    "unexpected argument '%.64s' (one CONFIG at most; the "
+					    "command goes after '--')",
+					    a);
+			o->config = a;
+			continue;
+		}
+		const char *eq = strchr(a, '=');
+		size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
+		const struct opt_def *d = NULL;
+		for (size_t k = 0; k < sizeof(opts) / sizeof(opts[0]); k++)
+			if (strlen(opts[k].name) == nlen && !strncmp(opts[k].name, a, nlen))
+				d = &opts[k];
+		if (!d)
+			return fail(err, errlen, "unknown option '%.*s' (minnow exec --help)",
+				    (int)(nlen > 64 ? 64 : nlen), a);
+		const char *v = eq ? eq + 1 : NULL;
+		if (d->arg == 0 && v)
+			return fail(err, errlen, "option '%s' takes no value", d->name);
+		if (d->arg == 1 && !v) {
+			if (i + 1 >= argc || !strcmp(argv[i + 1], "--"))
+				return fail(err, errlen, "option '%s' needs a value", d->name);
+			v = argv[++i];
+		}
+		int r = apply(o, d, v, err, errlen);
+		if (r != 0)
+			return r;
+	}
+	if (i >= argc)
+		return fail(err, errlen,
+			    "no '--' before the command (minnow exec [CONFIG] [options] -- CMD "
+			    "[ARGS...])");
+	if (i + 1 >= argc || !argv[i + 1][0])
+		return fail(err, errlen, "no command after '--'");
+	o->cmd = argv + i + 1;
+	o->cmd_argc = argc - i - 1;
+	return 0;
+}

@@ -1,0 +1,50 @@
+/* exec_args.h - the command line of `minnow exec`: options, the optional
+ * CONFIG, and the command after "--", checked without touching the host
+ * (paths are checked when the VM is built). */
+#ifndef MINNOW_EXEC_ARGS_H
+#define MINNOW_EXEC_ARGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define EXEC_MAX_ENV	   256
+#define EXEC_MAX_OVERRIDES 128
+
+struct exec_options {
+	const char *config;	       /* CONFIG.ini, or NULL: the defaults (exec_guest.h) */
+	const char *log_path;	       /* --log FILE: kernel and init messages; NULL: dropped */
+	uint64_t timeout_ms;	       /* --timeout; 0: none */
+	const char *env[EXEC_MAX_ENV]; /* --env K=V, in order */
+	size_t n_env;
+	const char *cwd;    /* --cwd DIR (in the guest), or NULL: "/" */
+	const char *memory; /* --memory SIZE (checked with config_parse_size), or NULL */
+	unsigned vcpus;	    /* --vcpus N, 0: unset */
+	const char *kernel; /* --kernel PATH, or NULL */
+	const char *initrd; /* --initrd PATH, or NULL */
+	const char *overrides[EXEC_MAX_OVERRIDES]; /* --set SECTION.KEY=VALUE */
+	size_t n_overrides;
+	int timings; /* 0 off, 1 text, 2 json */
+	int verbose;
+	char **cmd; /* the command and its arguments (after "--"), NULL-terminated */
+	int cmd_argc;
+};
+
+/* Parses `minnow exec`'s arguments, argv[0] being "exec". Options and
+ * CONFIG may come in any order before "--"; each option takes its value as
+ * the next argument or after '=' (--timeout=5s). Returns 0 with `o`
+ * filled; 1 for --help (nothing else is checked); -1 with one line (no
+ * "minnow exec: " prefix, no newline) in err: an unknown option, a missing
+ * value, a bad duration, size or count, --env without '=' or with an empty
+ * name, an empty --cwd, a second CONFIG, no "--", or no command after it. */
+int exec_parse_args(int argc, char **argv, struct exec_options *o, char *err, size_t errlen);
+
+/* Parses a duration for --timeout: digits with an optional suffix ms, s, m
+ * or h (none: seconds, as timeout(1)); more than zero and at most 30 days.
+ * Returns 0 with *ms, or -1. */
+int exec_parse_duration(const char *text, uint64_t *ms);
+
+/* Prints `minnow exec --help`. */
+void exec_usage(FILE *out);
+
+#endif

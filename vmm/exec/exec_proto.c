@@ -1,0 +1,127 @@
+/* exec_proto.c - encoding and decoding of the command minnow exec sends to
+ * minnow-init (exec_proto.h). */
+#include "exec_proto.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int env_ok(const char *e)
+{
+	const char *eq = strchr(e, '=');
+	return eq && eq != e;
+}
+
+/* Appends tag, the string and its NUL at *pos. */
+static void put(uint8_t *buf, size_t *pos, char tag, const char *str)
+{
+	size_t n = strlen(str) + 1;
+	buf[(*pos)++] = (uint8_t)tag;
+	memcpy(buf + *pos, str, n);
+	*pos += n;
+}
+
+int exec_spec_encode(const struct exec_spec *s, uint8_t **out, size_t *len)
+{
+	if (s->argc == 0 || !s->argv[0][0] || s->argc > EXEC_SPEC_MAX_ARGS ||
+	    s->envc > EXEC_SPEC_MAX_ARGS)
+		return -EINVAL;
+	size_t payload = 0;
+	for (size_t i = 0; i < s->argc; i++)
+		payload += strlen(s->argv[i]) + 2;
+	for (size_t i = 0; i < s->envc; i++) {
+		if (!env_ok(s->envp[i]))
+			return -EINVAL;
+		payload += strlen(s->envp[i]) + 2;
+	}
+	if (s->cwd)
+		payload += strlen(s->cwd) + 2;
+	if (payload > EXEC_SPEC_MAX)
+		return -EINVAL;
+	uint8_t *buf = malloc(EXEC_SPEC_HDR + payload);
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, EXEC_SPEC_MAGIC, 4);
+	for (int i = 0; i < 4; i++)
+		buf[4 + i] = (uint8_t)(payload >> (8 * i));
+	size_t pos = EXEC_SPEC_HDR;
+	for (size_t i = 0; i < s->argc; i++)
+		put(buf, &pos, 'A', s->argv[i]);
+	for (size_t i = 0; i < s->envc; i++)
+		put(buf, &pos, 'E', s->envp[i]);
+	if (s->cwd)
+		put(buf, &pos, 'C', s->cwd);
+	*out = buf;
+	*len = pos;
+	return 0;
+}
+
+long exec_spec_header(const uint8_t hdr[EXEC_SPEC_HDR])
+{
+	if (memcmp(hdr, EXEC_SPEC_MAGIC, 4) != 0)
+		return -EPROTO;
+	uint32_t n = 0;
+	for (int i = 0; i < 4; i++)
+		n |= (uint32_t)hdr[4 + i] << (8 * i);
+	return n > EXEC_SPEC_MAX ? -E2BIG : (long)n;
+}
+
+int exec_spec_decode(uint8_t *payload, size_t len, struct exec_spec *s)
+{
+	memset(s, 0, sizeof(*s));
+	/* Count first: one allocation per array. */
+	size_t nargs = 0, nenv = 0;
+	for (size_t pos = 0; pos < len;) {
+		uint8_t tag = payload[pos++];
+		const uint8_t *nul = memchr(payload + pos, 0, len - pos);
+		if (!nul)
+			return -EPROTO;
+		if (tag == 'A')
+			nargs++;
+		else if (tag == 'E')
+			nenv++;
+		else if (tag != 'C')
+			return -EPROTO;
+		pos = (size_t)(nul - payload) + 1;
+	}
+	if (nargs == 0 || nargs > EXEC_SPEC_MAX_ARGS || nenv > EXEC_SPEC_MAX_ARGS)
+		return -EPROTO;
+	const char **argv = calloc(nargs + 1, sizeof(*argv));
+	const char **envp = calloc(nenv + 1, sizeof(*envp));
+	if (!argv || !envp) {
+		free(argv);
+		free(envp);
+		return -ENOMEM;
+	}
+	s->argv = argv;
+	s->envp = envp;
+	for (size_t pos = 0; pos < len;) {
+		char tag = (char)payload[pos++];
+		const char *str = (const char *)payload + pos;
+		pos += strlen(str) + 1;
+		if (tag == 'A') {
+			argv[s->argc++] = str;
+		} else if (tag == 'E') {
+			if (!env_ok(str))
+				goto bad;
+			envp[s->envc++] = str;
+		} else {
+			if (s->cwd)
+				goto bad;
+			s->cwd = str;
+		}
+	}
+	if (!argv[0][0])
+		goto bad;
+	return 0;
+bad:
+	exec_spec_free(s);
+	return -EPROTO;
+}
+
+void exec_spec_free(struct exec_spec *s)
+{
+	free((void *)s->argv);
+	free((void *)s->envp);
+	memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,69 @@
+/* exec_proto.h - what `minnow exec` and the guest's minnow-init say to each
+ * other over virtio-vsock: the ports, the kernel command-line parameter that
+ * turns the exec channel on, and the encoding of the command (argv, env,
+ * working directory). Shared by minnow and minnow-init (plain C, libc only).
+ *
+ * The channel (see vmm/exec/exec_io.h for the host side): minnow-init
+ * connects to the host (CID 2) on three ports, in this order:
+ *   base + 0  the command and stdin: minnow sends one encoded spec (below),
+ *             then CMD's stdin as it comes, then shuts its side down at EOF.
+ *             The socket becomes CMD's fd 0 after the spec.
+ *   base + 1  CMD's stdout (its fd 1), guest to host only.
+ *   base + 2  CMD's stderr (its fd 2), guest to host only.
+ * When CMD has exited, minnow-init shuts down its sending side of ports 1
+ * and 2 and waits for minnow to close them (minnow does after writing every
+ * byte to its own stdout and stderr), and only then reports CMD's status
+ * through the control device: the VM's end cannot cut off CMD's last bytes.
+ *
+ * The spec: an 8-byte header, "MNX1" and the payload's length (32 bits,
+ * little-endian), then the payload: NUL-terminated strings, each with a
+ * one-byte tag: 'A' an argument (argv[0] first, at least one), 'E' an
+ * environment entry "K=V", 'C' the working directory (at most one). C
+ * strings cannot hold NUL, so every other byte passes unchanged: spaces,
+ * quotes, newlines, any encoding. */
+#ifndef MINNOW_EXEC_PROTO_H
+#define MINNOW_EXEC_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define EXEC_VSOCK_PORT	   10000u /* base: stdin + spec */
+#define EXEC_PORT_STDIN	   (EXEC_VSOCK_PORT + 0)
+#define EXEC_PORT_STDOUT   (EXEC_VSOCK_PORT + 1)
+#define EXEC_PORT_STDERR   (EXEC_VSOCK_PORT + 2)
+#define EXEC_CMDLINE_PARAM "minnow.exec_vsock" /* =BASE_PORT */
+#define EXEC_SPEC_MAGIC	   "MNX1"
+#define EXEC_SPEC_HDR	   8u
+#define EXEC_SPEC_MAX	   (4u << 20) /* longest payload accepted */
+#define EXEC_SPEC_MAX_ARGS 65536u     /* arguments and environment entries each */
+
+/* What CMD runs with. Arrays of NUL-terminated strings; cwd NULL: "/". */
+struct exec_spec {
+	const char *const *argv; /* argc >= 1 entries */
+	size_t argc;
+	const char *const *envp; /* "K=V" entries */
+	size_t envc;
+	const char *cwd;
+};
+
+/* Encodes `s` (header and payload) into a malloc'd buffer: *out, *len.
+ * Returns 0, -EINVAL (no argument, an empty argv[0], an env entry without
+ * '=' or starting with it, too many entries, or a payload over
+ * EXEC_SPEC_MAX) or -ENOMEM. */
+int exec_spec_encode(const struct exec_spec *s, uint8_t **out, size_t *len);
+
+/* Checks an 8-byte header; returns the payload length, or -EPROTO (bad
+ * magic) or -E2BIG (over EXEC_SPEC_MAX). */
+long exec_spec_header(const uint8_t hdr[EXEC_SPEC_HDR]);
+
+/* Decodes a payload of `len` bytes in place: its strings stay in `payload`,
+ * which must outlive `s`; the argv and envp arrays are malloc'd, each
+ * NULL-terminated (free them with exec_spec_free). Returns 0, -EPROTO (an
+ * unknown tag, a string without its NUL, no argument, an empty argv[0], two
+ * working directories, an env entry without '=') or -ENOMEM. */
+int exec_spec_decode(uint8_t *payload, size_t len, struct exec_spec *s);
+
+/* Frees what exec_spec_decode allocated (not the strings). */
+void exec_spec_free(struct exec_spec *s);
+
+#endif
