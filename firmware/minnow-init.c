@@ -217,6 +217,15 @@ static void find_control(void)
 	DEBUG("control device version %u", regs[CONTROL_REG_VERSION / 4]);
 }
 
+/* Tells minnow the guest reached `n` (CONTROL_MARK_*): timestamped for
+ * --timings and minnow bench. Control devices before version 2 have no
+ * MARK register. */
+static void mark(uint32_t n)
+{
+	if (control && control[CONTROL_REG_VERSION / 4] >= 2)
+		control[CONTROL_REG_MARK / 4] = n;
+}
+
 static void sleep_ms(long ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -565,6 +574,8 @@ int main(void)
 	mount_one("proc", "/proc", "proc");
 	mount_one("sysfs", "/sys", "sysfs");
 	mount_one("devtmpfs", "/dev", "devtmpfs");
+	find_control();
+	mark(CONTROL_MARK_INIT);
 	read_cmdline();
 	char val[CMDLINE_MAX];
 	debug = param("minnow.debug", val, sizeof(val)) != NULL;
@@ -572,7 +583,6 @@ int main(void)
 	DEBUG("command line: %s", cmdline);
 	load_modules();
 	open_console();
-	find_control();
 
 	char root[256], type[64], flags[64];
 	if (param("minnow.root", root, sizeof(root)) && root[0]) {
@@ -598,6 +608,7 @@ int main(void)
 			control[CONTROL_REG_BOOT_DONE / 4] = 1;
 		else
 			say("ready");
+		mark(CONTROL_MARK_COMMAND);
 		finish(run_exec((unsigned)strtoul(port, NULL, 10)), root[0] != '\0');
 	}
 
@@ -611,6 +622,7 @@ int main(void)
 	DEBUG("running %s", cmd ? cmd : DEFAULT_SHELL);
 
 	int tty = console_session();
+	mark(CONTROL_MARK_COMMAND);
 	pid_t pid = start(cmd, tty);
 	int status = 1;
 	if (pid < 0)

@@ -7,7 +7,7 @@
 # quotes.
 # shellcheck disable=SC2016,SC2086,SC2034 # $W (tests/l1/lib.sh) has no blanks; variables read by check()'s eval
 
-ALL="firmware-hello-in-L1 boot-complete exit-status console-ttyS0 early-console smp-2 poweroff elf-vmlinux pvh \
+ALL="firmware-hello-in-L1 boot-complete guest-marks exit-status console-ttyS0 early-console smp-2 poweroff elf-vmlinux pvh \
 console-hvc0 ext4-root net vsock acpi-off pvpanic pvpanic-off guest-kernel-acpi-off guest-kernel-pvh \
 exec-args exec-streams exec-status exec-signal exec-stdin exec-binary-out exec-tail exec-timeout \
 exec-env-cwd exec-not-found exec-panic exec-sigpipe exec-default-cache exec-speed"
@@ -99,11 +99,18 @@ EOF
 fi
 
 # One boot of the stock bzImage serves four tests.
-if wanted boot-complete || wanted exit-status || wanted console-ttyS0 || wanted smp-2; then
+if wanted boot-complete || wanted guest-marks || wanted exit-status || wanted console-ttyS0 || wanted smp-2; then
 	CUR=boot
 	ini boot /l2/bzImage bzimage "$BASE minnow.exec=${Q}echo cpus-online=\$(cat /sys/devices/system/cpu/online); echo marker-ttyS0; exit 7${Q}"
 	run boot
 	check boot-complete '[ -n "$BOOT" ] && [ "$BOOT" != null ]' "no boot-complete signal from minnow-init"
+	# minnow-init marks its start and the command's (control device MARK):
+	# first run < init < boot complete < command.
+	GINIT=$(sed -n 's/.*"guest_init_us":\([0-9]*\).*/\1/p' "$W/boot.json")
+	GCMD=$(sed -n 's/.*"guest_command_us":\([0-9]*\).*/\1/p' "$W/boot.json")
+	FIRST=$(sed -n 's/.*"first_run_us":\([0-9]*\).*/\1/p' "$W/boot.json")
+	check guest-marks '[ -n "$GINIT" ] && [ -n "$GCMD" ] && [ "$FIRST" -lt "$GINIT" ] && [ "$GINIT" -lt "$BOOT" ] && [ "$BOOT" -le "$GCMD" ]' \
+		"expected first_run < guest_init ($GINIT) < boot_complete < guest_command ($GCMD)"
 	check exit-status '[ $ST = 7 ] && [ "$REASON" = guest_exit ]' "expected status 7 (guest_exit)"
 	check console-ttyS0 'has marker-ttyS0' "the guest's echo did not reach minnow's stdout via ttyS0"
 	check smp-2 'has cpus-online=0-1' "expected cpus-online=0-1"
