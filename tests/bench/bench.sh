@@ -1,8 +1,10 @@
 #!/bin/sh
-# bench.sh - `make bench`: boots the hello firmware with minnow and with QEMU's
-# microvm, alternately, and prints medians side by side (build/bench-runner
-# does the timing; see tests/bench/runner.c); then the virtio-blk part
-# (tests/bench/blk.sh). Benchmarks are not tests: this exits non-zero only
+# bench.sh - `make bench`: `minnow bench` boots the hello firmware, each run
+# followed by the same firmware under QEMU's microvm, minnow with 2 vCPUs and
+# /bin/true (the cost of a process), and prints the phase distributions and
+# the ratios of medians (every run in build/bench/boot.jsonl, the median
+# run's timeline in build/bench/boot-trace.json); then the virtio-blk part
+# (tests/bench/blk.sh, build/bench/results.json). Benchmarks are not tests: this exits non-zero only
 # when minnow itself fails (or is not built).
 #
 # Environment: BENCH_RUNS (default 50), BENCH_TIMEOUT (seconds per run,
@@ -15,11 +17,12 @@ cd "$(dirname "$0")/../.." || exit 1
 RUNS=${BENCH_RUNS:-50}
 TIMEOUT=${BENCH_TIMEOUT:-20}
 QEMU=${QEMU:-qemu-system-x86_64}
-RUNNER=build/bench-runner
 MINNOW=${MINNOW:-./minnow}
 CONFIG=examples/hello.ini
 PVH=build/firmware/minnow-test.elf
 OUT=build/bench/results.json
+RUNS_OUT=build/bench/boot.jsonl
+TRACE_OUT=build/bench/boot-trace.json
 
 . tests/bench/lib.sh
 positive_ints "BENCH_RUNS=$RUNS" "BENCH_TIMEOUT=$TIMEOUT"
@@ -33,8 +36,6 @@ if [ -z "${MINNOW_BENCH_IN_L1:-}" ] && ! { [ -c /dev/kvm ] && (exec 3<>/dev/kvm)
 fi
 
 missing=
-[ -x "$RUNNER" ] || missing="$missing
-  $RUNNER (the timing runner: make $RUNNER)"
 [ -x "$MINNOW" ] || missing="$missing
   $MINNOW (make minnow)"
 [ -f "$CONFIG" ] || missing="$missing
@@ -54,8 +55,7 @@ case ${BENCH_SAN:-} in
 esac
 
 # minnow boots the same PVH image as QEMU, whatever image hello.ini names.
-MINNOW_CMD="$MINNOW run $CONFIG --set kernel.path=$PVH --timings=json"
-MINNOW2_CMD="$MINNOW_CMD --set vm.vcpus=2"
+MINNOW2_CMD="$MINNOW run $CONFIG --set kernel.path=$PVH --set vm.vcpus=2"
 
 # QEMU 7.2 microvm with everything optional off. All five machine options are
 # accepted by 7.2 and none stops the firmware from booting. Without minnow's
@@ -67,17 +67,18 @@ QEMU_CMD="$QEMU -M microvm,x-option-roms=off,rtc=off,pit=off,pic=off,isa-serial=
 -nographic -display none -no-reboot -kernel $PVH -append test=hello"
 
 mkdir -p "$(dirname "$OUT")" || exit 1
-rm -f "$OUT"
+rm -f "$OUT" "$RUNS_OUT" "$TRACE_OUT"
 if command -v "$QEMU" >/dev/null 2>&1; then
-	"$RUNNER" -n "$RUNS" -t "$TIMEOUT" -o "$OUT" -m "$MINNOW_CMD" -2 "$MINNOW2_CMD" \
-		-q "$QEMU_CMD" -b /bin/true
+	set -- --compare "$QEMU_CMD"
 else
-	"$RUNNER" -n "$RUNS" -t "$TIMEOUT" -o "$OUT" -m "$MINNOW_CMD" -2 "$MINNOW2_CMD" \
-		-Q "$QEMU not found in PATH (Debian package qemu-system-x86)" -b /bin/true
+	echo "bench: QEMU column skipped: $QEMU not found in PATH (Debian package qemu-system-x86)"
+	set --
 fi
+"$MINNOW" bench "$CONFIG" --set kernel.path="$PVH" -n "$RUNS" --timeout "$TIMEOUT" "$@" \
+	--compare "$MINNOW2_CMD" --compare /bin/true --json "$RUNS_OUT" --trace "$TRACE_OUT"
 st=$?
-# No results.json: minnow failed, or /dev/kvm is unusable (nothing measured).
-[ "$st" -eq 0 ] && [ -f "$OUT" ] || exit "$st"
+[ "$st" -eq 0 ] || exit "$st"
+echo "runs: $RUNS_OUT; the median run's timeline: $TRACE_OUT (ui.perfetto.dev)"
 
 # The virtio part: blk-bench IOPS and MiB/s, exits per kick, interrupts per
 # batch (tests/bench/blk.sh appends its "virtio_blk" member to $OUT).

@@ -25,11 +25,14 @@ mkdir -p /out/bench
 if [ -f /src/build/bench/results.json ]; then
 	sed '1s/^{/{"measured_in":"l1",/' /src/build/bench/results.json >/out/bench/results.json
 fi
+for f in boot.jsonl boot-trace.json; do
+	[ ! -f /src/build/bench/$f ] || cp /src/build/bench/$f /out/bench/
+done
 EOF
 } >"$L1SCRIPT"
 
 files=
-for f in tests/bench/bench.sh tests/bench/blk.sh tests/bench/lib.sh examples/hello.ini build/bench-runner \
+for f in tests/bench/bench.sh tests/bench/blk.sh tests/bench/lib.sh examples/hello.ini \
 	build/bench-hostread build/firmware/minnow-test.elf; do
 	files="$files $f:/src/$f"
 done
@@ -38,6 +41,9 @@ L1_PARTS=none L1_QEMU=1 L1_EXTRA=$L1SCRIPT L1_FILES="$files ./minnow:/src/minnow
 	sed -n 's/^  | //p'
 if [ -f build/bench/l1/bench/results.json ]; then
 	cp build/bench/l1/bench/results.json build/bench/results.json
+	for f in boot.jsonl boot-trace.json; do
+		[ ! -f build/bench/l1/bench/$f ] || cp build/bench/l1/bench/$f build/bench/
+	done
 	echo "bench: measured inside the L1 host (nested KVM under QEMU TCG): compare the ratios," \
 		"not the absolute figures; results in build/bench/results.json"
 else
