@@ -1,11 +1,12 @@
 /* batch_args.c - the command line of `minnow batch`. */
 #include "batch_args.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "cli_number.h"
 
 void batch_usage(void *stream)
 {
@@ -24,18 +25,6 @@ void batch_usage(void *stream)
 		"Exit status: 0 when every VM exited 0, 1 when one did not, 2 for bad input\n"
 		"(no VM started), 128+N when stopped by signal N.\n",
 		BATCH_MAX_VMS);
-}
-
-/* A whole decimal number in [lo, hi]. */
-static bool number(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		return false;
-	*out = v;
-	return true;
 }
 
 int batch_parse_args(int argc, char **argv, long cpus, struct batch_options *o, char *err,
@@ -61,14 +50,14 @@ int batch_parse_args(int argc, char **argv, long cpus, struct batch_options *o, 
 		}
 		switch (c) {
 		case 'n':
-			if (!number(optarg, 1, BATCH_MAX_VMS, &o->n)) {
+			if (!cli_number(optarg, 1, BATCH_MAX_VMS, &o->n)) {
 				snprintf(err, errlen, "-n takes a number from 1 to %d, not '%s'",
 					 BATCH_MAX_VMS, optarg);
 				return -1;
 			}
 			break;
 		case 'j':
-			if (!number(optarg, 1, BATCH_MAX_VMS, &o->jobs)) {
+			if (!cli_number(optarg, 1, BATCH_MAX_VMS, &o->jobs)) {
 				snprintf(err, errlen, "-j takes a number from 1 to %d, not '%s'",
 					 BATCH_MAX_VMS, optarg);
 				return -1;

@@ -1,11 +1,12 @@
 /* bench_args.c - the command line of `minnow bench`. */
 #include "bench_args.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "cli_number.h"
 
 void bench_usage(void *stream)
 {
@@ -30,17 +31,6 @@ void bench_usage(void *stream)
 		"Exit status: 0 when every run of minnow exited 0, 1 otherwise, 2 for bad\n"
 		"input (nothing run).\n",
 		BENCH_MAX_RUNS, BENCH_MAX_COMPARES);
-}
-
-static bool number(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		return false;
-	*out = v;
-	return true;
 }
 
 int bench_parse_args(int argc, char **argv, struct bench_options *o, char *err, size_t errlen)
@@ -75,14 +65,14 @@ int bench_parse_args(int argc, char **argv, struct bench_options *o, char *err, 
 		}
 		switch (c) {
 		case 'n':
-			if (!number(optarg, 1, BENCH_MAX_RUNS, &o->runs)) {
+			if (!cli_number(optarg, 1, BENCH_MAX_RUNS, &o->runs)) {
 				snprintf(err, errlen, "-n takes a number from 1 to %d, not '%s'",
 					 BENCH_MAX_RUNS, optarg);
 				return -1;
 			}
 			break;
 		case 'w':
-			if (!number(optarg, 0, BENCH_MAX_RUNS, &o->warmup)) {
+			if (!cli_number(optarg, 0, BENCH_MAX_RUNS, &o->warmup)) {
 				snprintf(err, errlen,
 					 "--warmup takes a number from 0 to %d, not '%s'",
 					 BENCH_MAX_RUNS, optarg);
@@ -90,7 +80,7 @@ int bench_parse_args(int argc, char **argv, struct bench_options *o, char *err, 
 			}
 			break;
 		case 't':
-			if (!number(optarg, 1, 86400, &v)) {
+			if (!cli_number(optarg, 1, 86400, &v)) {
 				snprintf(err, errlen,
 					 "--timeout takes seconds from 1 to 86400, not '%s'",
 					 optarg);

@@ -1,6 +1,5 @@
 /* main.c - the minnow command line: run or check a VM described by an ini file;
  * `minnow exec` is dispatched to vmm/exec/exec.c. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdint.h>
 #include <limits.h>
@@ -11,6 +10,7 @@
 
 #include "batch.h"
 #include "bench.h"
+#include "cli_number.h"
 #include "config.h"
 #include "exec.h"
 #include "log.h"
@@ -107,19 +107,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 				return -1;
 			}
 			break;
-		case 'i': {
-			char *end;
-			errno = 0;
-			long v = strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end || v < 0 || v > INT32_MAX) {
+		case 'i':
+			if (!cli_number(optarg, 0, INT32_MAX, &o->index)) {
 				fprintf(stderr,
 					"minnow: --index takes a number from 0 to %d, not '%s'\n",
 					INT32_MAX, optarg);
 				return -1;
 			}
-			o->index = v;
 			break;
-		}
 		case 'v':
 			log_set_verbose(1);
 			break;
@@ -139,7 +134,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		return -1;
 	}
 	if (strcmp(o->command, "run") != 0 && strcmp(o->command, "check") != 0) {
-		fprintf(stderr, "minnow: unknown command '%s' (run, check, exec, batch or bench)\n", o->command);
+		fprintf(stderr, "minnow: unknown command '%s' (run, check, exec, batch or bench)\n",
+			o->command);
 		return -1;
 	}
 	/* Error messages name the file; one longer than a path can be would not fit them. */
