@@ -300,6 +300,18 @@ static int console_session(void)
 	return fd;
 }
 
+/* In a child about to exec the command: job-control signals back to their
+ * defaults (init ignores them) and no signal blocked. */
+static void default_signals(void)
+{
+	signal(SIGTTOU, SIG_DFL);
+	signal(SIGTTIN, SIG_DFL);
+	signal(SIGTSTP, SIG_DFL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 /* Runs cmd (NULL: an interactive shell) in a process group of its own, the
  * foreground one of tty (the console's real device, not /dev/console, which
  * cannot be a controlling terminal) so that a shell gets job control and ^C.
@@ -319,12 +331,7 @@ static pid_t start(const char *cmd, int tty)
 		for (int i = 0; i < 3; i++)
 			dup2(tty, i);
 	}
-	signal(SIGTTOU, SIG_DFL);
-	signal(SIGTTIN, SIG_DFL);
-	signal(SIGTSTP, SIG_DFL);
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	default_signals();
 	static char *const envp[] = {"HOME=/", "TERM=linux", DEFAULT_PATH, NULL};
 	if (!cmd) {
 		char *const argv[] = {"sh", NULL};
@@ -471,12 +478,7 @@ static void exec_child(const struct exec_spec *spec, char **env, const int fds[3
 	for (int i = 0; i < 3; i++)
 		if (dup2(fds[i], i) < 0)
 			_exit(125);
-	signal(SIGTTOU, SIG_DFL);
-	signal(SIGTTIN, SIG_DFL);
-	signal(SIGTSTP, SIG_DFL);
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	default_signals();
 	setsid();
 	const char *cwd = spec->cwd ? spec->cwd : "/";
 	if (chdir(cwd) != 0) {

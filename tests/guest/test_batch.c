@@ -242,15 +242,6 @@ Test(batch, a_thousand_vms_leave_nothing_behind, .timeout = 900)
 
 /* ---- minnow bench ---- */
 
-/* The number under "key" in the first line of `text` that has it. */
-static long long json_ll(const char *text, const char *key)
-{
-	char k[64];
-	snprintf(k, sizeof(k), "\"%s\":", key);
-	const char *p = strstr(text, k);
-	return p ? strtoll(p + strlen(k), NULL, 10) : -1;
-}
-
 /* Five runs of the unikernel next to /bin/true: the table with the guest's
  * marks, one JSON line per run of each, and the median run's timeline with
  * a vCPU track. */
@@ -294,7 +285,7 @@ Test(bench, runs_table_json_and_trace)
 	cr_assert_eq(runs, 5, "%s", text);
 	cr_assert_eq(compares, 5, "%s", text);
 	cr_assert_eq(summaries, 2, "%s", text);
-	cr_assert_geq(json_ll(text, "guest_command_us"), json_ll(text, "guest_init_us"));
+	cr_assert_geq(json_long(text, "guest_command_us"), json_long(text, "guest_init_us"));
 
 	f = fopen(trace, "r");
 	cr_assert_not_null(f);

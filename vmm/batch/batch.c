@@ -18,12 +18,12 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "batch_args.h"
 #include "batch_stats.h"
 #include "config.h"
+#include "timing.h"
 #include "vm_child.h"
 
 /* A batch: its options, its VMs and what they gave. */
@@ -40,13 +40,6 @@ struct batch {
 	bool host_failed;
 	struct batch_stats stats;
 };
-
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /* Open file descriptors of this process (a batch must end with as many as
  * it started with). */
@@ -283,9 +276,9 @@ int batch_main(int argc, char **argv)
 		free(b.index_of);
 		return 2;
 	}
-	uint64_t t0 = now_us();
+	uint64_t t0 = timing_now_us();
 	run_batch(&b, sig_fd);
-	double wall_s = (double)(now_us() - t0) / 1e6;
+	double wall_s = (double)(timing_now_us() - t0) / 1e6;
 	close(sig_fd);
 	free(b.children);
 	free(b.index_of);

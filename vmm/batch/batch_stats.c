@@ -6,11 +6,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-static struct batch_phase *phase(struct batch_stats *s, const char *name, size_t len)
+/* The phase named by the `len` bytes at `name`, or NULL. */
+static struct batch_phase *find(struct batch_stats *s, const char *name, size_t len)
 {
 	for (size_t i = 0; i < s->n_phases; i++)
 		if (strlen(s->phases[i].name) == len && !strncmp(s->phases[i].name, name, len))
 			return &s->phases[i];
+	return NULL;
+}
+
+struct batch_phase *batch_stats_find(struct batch_stats *s, const char *name)
+{
+	return find(s, name, strlen(name));
+}
+
+/* The phase named so, made when new; NULL when the table is full. */
+static struct batch_phase *phase(struct batch_stats *s, const char *name, size_t len)
+{
+	struct batch_phase *found = find(s, name, len);
+	if (found)
+		return found;
 	if (s->n_phases == BATCH_MAX_PHASES || len >= BATCH_NAME_MAX)
 		return NULL;
 	struct batch_phase *ph = &s->phases[s->n_phases++];

@@ -36,6 +36,9 @@ struct batch_stats {
  * Unknown shapes are skipped. Returns 0, or -ENOMEM. */
 int batch_stats_add(struct batch_stats *s, const char *json_line);
 
+/* The phase (or "_kib" metric) called `name`, or NULL when no line had it. */
+struct batch_phase *batch_stats_find(struct batch_stats *s, const char *name);
+
 /* The p-th percentile (0 < p <= 100, nearest rank) of a phase's values,
  * sorting them first; UINT64_MAX when it has none. */
 uint64_t batch_phase_percentile(struct batch_phase *ph, double p);

@@ -158,14 +158,6 @@ static void run_compare(struct bench *b, size_t k, long run)
 		fprintf(b->json, "%s\n", line);
 }
 
-static struct batch_phase *find_phase(struct batch_stats *s, const char *name)
-{
-	for (size_t i = 0; i < s->n_phases; i++)
-		if (!strcmp(s->phases[i].name, name))
-			return &s->phases[i];
-	return NULL;
-}
-
 static void print_table(struct bench *b)
 {
 	printf("minnow bench: %s, %ld runs after %ld warm-up%s\n", b->o.config, b->o.runs,
@@ -192,8 +184,8 @@ static void print_table(struct bench *b)
 		printf("\ncompared with: %s\n", b->o.compare[k]);
 		printf("  %-24s %12s %12s %10s\n", "", "minnow", "other", "other/minnow");
 		for (size_t m = 0; m < 2; m++) {
-			struct batch_phase *x = find_phase(&b->stats, keys[m]);
-			struct batch_phase *y = find_phase(&b->cmp[k].stats, keys[m]);
+			struct batch_phase *x = batch_stats_find(&b->stats, keys[m]);
+			struct batch_phase *y = batch_stats_find(&b->cmp[k].stats, keys[m]);
 			if (!x || !y || !x->n || !y->n)
 				continue;
 			double a = (double)batch_phase_percentile(x, 50) / 1000.0;
@@ -212,7 +204,7 @@ static void print_table(struct bench *b)
 /* The run whose exec-to-exit time is the median. */
 static long median_run(struct bench *b)
 {
-	struct batch_phase *w = find_phase(&b->stats, "wall_us");
+	struct batch_phase *w = batch_stats_find(&b->stats, "wall_us");
 	if (!w || !w->n)
 		return -1;
 	uint64_t med = batch_phase_percentile(w, 50), v;

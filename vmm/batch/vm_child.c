@@ -10,17 +10,11 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-extern char **environ;
+#include "timing.h"
 
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
+extern char **environ;
 
 int vm_child_start(struct vm_child *c, const char *const *argv, int out_fd, int log_fd)
 {
@@ -56,7 +50,7 @@ int vm_child_start(struct vm_child *c, const char *const *argv, int out_fd, int 
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &dflt);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	c->started_us = now_us();
+	c->started_us = timing_now_us();
 	int r = -posix_spawnp(&c->pid, argv[0], &fa, &attr, (char *const *)argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
@@ -129,7 +123,7 @@ void vm_child_reap(struct vm_child *c)
 	memset(&ru, 0, sizeof(ru));
 	while (wait4(c->pid, &st, 0, &ru) < 0 && errno == EINTR)
 		;
-	c->wall_us = now_us() - c->started_us;
+	c->wall_us = timing_now_us() - c->started_us;
 	c->signaled = WIFSIGNALED(st);
 	c->status = c->signaled ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
 	c->peak_rss_kib = ru.ru_maxrss;
@@ -148,7 +142,7 @@ void vm_child_wait(struct vm_child *c, unsigned timeout_ms)
 	for (;;) {
 		int wait_ms = -1;
 		if (deadline && !killed) {
-			uint64_t now = now_us();
+			uint64_t now = timing_now_us();
 			wait_ms = now >= deadline ? 0 : (int)((deadline - now) / 1000 + 1);
 		}
 		struct pollfd p = {.fd = c->fd, .events = POLLIN};
