@@ -17,8 +17,8 @@
 #include "config.h"
 #include "vm_child.h"
 
-#define MAX_WORDS 64
-#define LINE_MAX_ (VM_CHILD_REPORT_MAX + 3 * VM_CHILD_ERROR_MAX)
+#define MAX_WORDS    64
+#define RUN_LINE_MAX (VM_CHILD_REPORT_MAX + 3 * VM_CHILD_ERROR_MAX)
 
 /* A --compare command split at blanks. */
 struct compare {
@@ -33,7 +33,7 @@ struct bench {
 	const char *argv[8 + 2 * BENCH_MAX_SETS];
 	struct compare cmp[BENCH_MAX_COMPARES];
 	struct batch_stats stats;
-	char (*lines)[LINE_MAX_]; /* minnow's run lines, for the trace */
+	char (*lines)[RUN_LINE_MAX]; /* minnow's run lines, for the trace */
 	FILE *json, *trace;
 	unsigned long failed;
 };
@@ -118,7 +118,7 @@ static int prepare(struct bench *b)
 static void run_minnow(struct bench *b, long run)
 {
 	struct vm_child c;
-	char fields[32], line[LINE_MAX_];
+	char fields[32], line[RUN_LINE_MAX];
 	if (vm_child_start(&c, b->argv, -1, -1) < 0) {
 		b->failed++;
 		return;
