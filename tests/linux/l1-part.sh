@@ -9,8 +9,8 @@
 
 ALL="firmware-hello-in-L1 boot-complete guest-marks exit-status console-ttyS0 early-console smp-2 poweroff elf-vmlinux pvh \
 console-hvc0 ext4-root net vsock acpi-off pvpanic pvpanic-off guest-kernel-acpi-off guest-kernel-pvh \
-exec-args exec-streams exec-status exec-signal exec-stdin exec-binary-out exec-tail exec-timeout \
-exec-env-cwd exec-not-found exec-panic exec-sigpipe exec-default-cache exec-speed"
+exec-args exec-streams exec-status exec-signal exec-stdin exec-eof exec-binary-out exec-roundtrip-64m exec-tail \
+exec-timeout exec-env-cwd exec-not-found exec-panic exec-sigpipe exec-default-cache exec-speed"
 WANT=$(cat /etc/linux-tests 2>/dev/null)
 [ -n "$WANT" ] || WANT=$ALL
 [ "$WANT" != none ] || WANT=
@@ -345,9 +345,16 @@ if wanted exec-streams; then
 		"expected stdout and stderr separated byte for byte"
 fi
 
+# CMD's status is minnow's: 0, 1 and 7 (7 also checked as guest_exit).
 if wanted exec-status; then
+	xrun status0 -- true
+	st0=$ST
+	xrun status1 -- false
+	st1=$ST
 	xrun status --timings=json -- sh -c 'exit 7'
-	check exec-status '[ $ST = 7 ] && [ "$REASON" = guest_exit ]' "expected status 7 (guest_exit)"
+	DT="$DT s; true: $st0, false: $st1, exit 7: $ST"
+	check exec-status '[ $st0 = 0 ] && [ $st1 = 1 ] && [ $ST = 7 ] && [ "$REASON" = guest_exit ]' \
+		"expected statuses 0, 1 and 7 (guest_exit)"
 fi
 
 # Killed by a signal: 128 + N, as a shell reports it.
@@ -376,6 +383,22 @@ if wanted exec-stdin; then
 		"expected sha256 $want of 4000000 bytes"
 fi
 
+# EOF: an empty stdin ends cat and wc at once; after stdin's EOF the
+# command goes on (the shell runs its next command).
+if wanted exec-eof; then
+	xrun eof-empty -- cat
+	st1=$ST
+	n1=$(wc -c <"$W/eof-empty.out")
+	xrun eof-wc -- wc -c
+	wc=$(tr -d ' ' <"$W/eof-wc.out")
+	printf 'line one\nno newline at the end' >"$W/eof.data"
+	XIN=$W/eof.data xrun eof -- sh -c 'cat; echo; echo after-eof'
+	printf 'line one\nno newline at the end\nafter-eof\n' >"$W/eof.want"
+	DT="$DT s; cat </dev/null: status $st1, $n1 bytes; wc -c: '$wc'"
+	check exec-eof '[ $st1 = 0 ] && [ "$n1" = 0 ] && [ "$wc" = 0 ] && [ $ST = 0 ] && cmp -s "$W/eof.want" "$W/eof.out"' \
+		"expected empty output from cat, 0 from wc -c, and the command to go on after stdin's EOF"
+fi
+
 # Binary output: random bytes made in the guest, their sha256 on stderr;
 # and a round trip through cat.
 if wanted exec-binary-out; then
@@ -389,6 +412,20 @@ if wanted exec-binary-out; then
 	check exec-binary-out '[ $ST = 0 ] && [ "$got" = "$want" ] && [ "$bytes" = 6000000 ] &&
 		[ "$(xsum "$W/roundtrip.out")" = "$(xsum "$W/rt.data")" ]' \
 		"expected the guest's 6000000 bytes and the 8000000-byte round trip intact"
+fi
+
+# 64 MiB of random bytes in through stdin and out through stdout.
+if wanted exec-roundtrip-64m; then
+	head -c 67108864 /dev/urandom >"$W/rt64.data" # busybox head: no M suffix
+	XIN=$W/rt64.data RUN_TIMEOUT=300 xrun rt64 -- cat
+	want=$(xsum "$W/rt64.data")
+	got=$(xsum "$W/rt64.out")
+	bytes=$(wc -c <"$W/rt64.out")
+	rm -f "$W/rt64.data"
+	DT="$DT s; $bytes bytes, sha256 $got"
+	check exec-roundtrip-64m '[ $ST = 0 ] && [ "$bytes" = 67108864 ] && [ "$got" = "$want" ] && [ ! -s "$W/rt64.err" ]' \
+		"expected the 67108864 bytes back intact (sha256 $want)"
+	rm -f "$W/rt64.out"
 fi
 
 # The last bytes written just before exit, on both streams, with no newline.
