@@ -1007,6 +1007,9 @@ out:
 /* Reports `status` to minnow (or on the console) and powers off. */
 static void __attribute__((noreturn)) finish(int status, bool remount_ro)
 {
+	/* What init said on the console last (e.g. why the exec channel
+	 * failed) must leave the UART before minnow ends the VM. */
+	tcdrain(STDERR_FILENO);
 	sync();
 	/* A read-only remount checkpoints ext4's journal: the image is then
 	 * readable by tools that do not replay it. */
