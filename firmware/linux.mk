@@ -1,6 +1,6 @@
 # firmware/linux.mk - real Linux guests: the static guest programs (minnow-init, vsock-echo), the initrd, the example files, a small guest kernel, and the Linux tests and benchmark run inside an L1 host under QEMU TCG (included by Makefile.in; uses its B, Q, CC and WARN).
 #
-#   make linux-progs     build/linux/minnow-init and build/linux/vsock-echo
+#   make linux-progs     build/linux/minnow-init, vsock-echo and pty-run (a test tool)
 #   make linux-initrd    build/linux/initrd.cpio.gz for the installed cloud kernel
 #   make linux-example   everything examples/linux.ini and examples/linux-rootfs.ini
 #                        name: build/linux/{vmlinuz,initrd.cpio.gz,rootfs.ext4}
@@ -14,7 +14,7 @@
 # LINUX_KERNEL names the kernel (default: the newest /boot/vmlinuz-*-cloud-amd64).
 
 LINUX_DIR = $(B)/linux
-LINUX_PROGS = $(LINUX_DIR)/minnow-init $(LINUX_DIR)/vsock-echo
+LINUX_PROGS = $(LINUX_DIR)/minnow-init $(LINUX_DIR)/vsock-echo $(LINUX_DIR)/pty-run
 # Static glibc binaries: no sanitizers, they do not link statically.
 LINUX_CFLAGS = -std=c11 -D_GNU_SOURCE -O2 $(WARN) -Ivmm/x86 -static
 LINUX_KERNEL ?= $(shell ls /boot/vmlinuz-*-cloud-amd64 2>/dev/null | sort -V | tail -n 1)
@@ -23,6 +23,12 @@ LINUX_KVER = $(patsubst vmlinuz-%,%,$(notdir $(LINUX_KERNEL)))
 linux-progs: $(LINUX_PROGS)
 
 $(LINUX_DIR)/vsock-echo: $(LINUX_DIR)/%: firmware/%.c firmware/linux.mk vmm/x86/platform.h
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	$(Q)$(CC) $(LINUX_CFLAGS) -o $@ $<
+
+# The Linux tests' pseudo-terminal driver (minnow exec with a terminal).
+$(LINUX_DIR)/pty-run: tests/linux/pty-run.c firmware/linux.mk
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
 	$(Q)$(CC) $(LINUX_CFLAGS) -o $@ $<

@@ -9,14 +9,19 @@
  *                            /bin/sh). A value with spaces is double-quoted:
  *                            minnow.exec="echo hi; exit 7" (no '"' inside).
  *   minnow.root=DEV          mount DEV (waits up to 10 s for it to appear) and
- *                            switch to it before running the command
+ *                            switch to it before running the command; DEV may
+ *                            be serial:S, the virtio-blk disk whose serial is S
  *   minnow.rootfstype=TYPE   default ext4
  *   minnow.rootflags=ro      mount the root read-only (default read-write)
+ *   minnow.net=MAC[,ADDR/PREFIX[,GW]]  bring lo and the interface with this MAC
+ *                            up (waits up to 10 s for it), with an IPv4
+ *                            address and a default route through GW
  *   minnow.debug             log each step on the console
  *   minnow.exec_vsock=PORT   `minnow exec`: fetch the command (argv, env,
  *                            working directory) over virtio-vsock from the
  *                            host's PORT and give it the host's stdin, stdout
- *                            and stderr as vsock streams (vmm/exec/exec_proto.h);
+ *                            and stderr as vsock streams, or a pty when the
+ *                            host has a terminal (vmm/exec/exec_proto.h);
  *                            wins over minnow.exec
  * Without minnow's control device (e.g. under QEMU) it prints
  * "minnow-init: ready" when the command starts and "minnow-init: exit status N"
@@ -24,7 +29,12 @@
 #include "exec_proto.h"
 #include "platform.h"
 
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
 #include <linux/vm_sockets.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -34,9 +44,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <poll.h>
+#include <sys/signalfd.h>
 #include <sys/reboot.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -236,10 +249,62 @@ static void sleep_ms(long ms)
 /* Mounts the root device on NEWROOT and makes it "/", moving /proc, /sys and
  * /dev along. init keeps running from memory (it is static), so the initrd's
  * files are not needed afterwards. Returns 0 or -1 (reported). */
+/* The first line of a small file into buf (newline cut); 0 or -1. */
+static int read_line(const char *path, char *buf, size_t n)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t r = read(fd, buf, n - 1);
+	close(fd);
+	if (r < 0)
+		return -1;
+	buf[r] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+/* The /sys/class/X entry whose file `attr` reads `want` (e.g. a disk's
+ * serial, an interface's address) into name. Returns 0 or -1. */
+static int find_by_attr(const char *cls, const char *attr, const char *want, char *name, size_t n)
+{
+	char dir[64], path[400], val[128];
+	snprintf(dir, sizeof(dir), "/sys/class/%s", cls);
+	DIR *d = opendir(dir);
+	if (!d)
+		return -1;
+	struct dirent *e;
+	int r = -1;
+	while (r < 0 && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/%s", dir, e->d_name, attr);
+		if (read_line(path, val, sizeof(val)) == 0 && !strcasecmp(val, want)) {
+			snprintf(name, n, "%s", e->d_name);
+			r = 0;
+		}
+	}
+	closedir(d);
+	return r;
+}
+
 static int switch_root(const char *dev, const char *type, bool ro)
 {
 	struct stat st;
 	int waited = 0;
+	char path[300];
+	if (!strncmp(dev, "serial:", 7)) {
+		char name[256] = "";
+		while (find_by_attr("block", "serial", dev + 7, name, sizeof(name)) &&
+		       waited < ROOT_WAIT_MS) {
+			sleep_ms(10);
+			waited += 10;
+		}
+		snprintf(path, sizeof(path), "/dev/%s", name);
+		if (waited >= ROOT_WAIT_MS)
+			snprintf(path, sizeof(path), "(no disk with serial %s)", dev + 7);
+		dev = path;
+	}
 	while (stat(dev, &st) && waited < ROOT_WAIT_MS) {
 		sleep_ms(10);
 		waited += 10;
@@ -265,6 +330,85 @@ static int switch_root(const char *dev, const char *type, bool ro)
 		say("cannot switch to the new root: %s", strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+/* ---- the network (minnow.net) ------------------------------------------ */
+
+static int if_up(int s, const char *ifname)
+{
+	struct ifreq ifr = {0};
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%.*s", IFNAMSIZ - 1, ifname);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) != 0)
+		return -1;
+	ifr.ifr_flags |= IFF_UP;
+	return ioctl(s, SIOCSIFFLAGS, &ifr);
+}
+
+static void set_sin(struct sockaddr *sa, in_addr_t a)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = a};
+	memcpy(sa, &sin, sizeof(sin));
+}
+
+/* minnow.net=MAC[,ADDR/PREFIX[,GW]]: lo up, then the interface with MAC up,
+ * its address and a default route. Returns 0 or -1 (reported). */
+static int setup_net(char *spec)
+{
+	char *mac = strtok(spec, ","), *addr = strtok(NULL, ","), *gw = strtok(NULL, ",");
+	char ifname[IFNAMSIZ];
+	int waited = 0;
+	while (find_by_attr("net", "address", mac ? mac : "", ifname, sizeof(ifname))) {
+		if (waited >= ROOT_WAIT_MS) {
+			say("net: no interface with address %s", mac ? mac : "(none)");
+			return -1;
+		}
+		sleep_ms(10);
+		waited += 10;
+	}
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0) {
+		say("net: socket: %s", strerror(errno));
+		return -1;
+	}
+	const char *what = NULL;
+	(void)if_up(s, "lo");
+	if (if_up(s, ifname) != 0)
+		what = "up";
+	struct ifreq ifr = {0};
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%.*s", IFNAMSIZ - 1, ifname);
+	if (!what && addr) {
+		char *slash = strchr(addr, '/');
+		unsigned prefix = slash ? (unsigned)atoi(slash + 1) : 32;
+		if (slash)
+			*slash = '\0';
+		in_addr_t a = inet_addr(addr);
+		in_addr_t mask = prefix ? htonl(0xffffffffu << (32 - prefix)) : 0;
+		set_sin(&ifr.ifr_addr, a);
+		if (ioctl(s, SIOCSIFADDR, &ifr) != 0)
+			what = "address";
+		set_sin(&ifr.ifr_netmask, mask);
+		if (!what && ioctl(s, SIOCSIFNETMASK, &ifr) != 0)
+			what = "netmask";
+	}
+	if (!what && addr && gw) {
+		struct rtentry rt = {0};
+		set_sin(&rt.rt_dst, INADDR_ANY);
+		set_sin(&rt.rt_genmask, INADDR_ANY);
+		set_sin(&rt.rt_gateway, inet_addr(gw));
+		rt.rt_flags = RTF_UP | RTF_GATEWAY;
+		rt.rt_dev = ifname;
+		if (ioctl(s, SIOCADDRT, &rt) != 0)
+			what = "default route";
+	}
+	int e = errno;
+	close(s);
+	if (what) {
+		say("net: %s: %s: %s", ifname, what, strerror(e));
+		return -1;
+	}
+	DEBUG("net: %s up%s%s%s%s", ifname, addr ? " " : "", addr ? addr : "", gw ? " via " : "",
+	      gw ? gw : "");
 	return 0;
 }
 
@@ -469,17 +613,31 @@ static char **exec_env(const struct exec_spec *spec)
 	return env;
 }
 
-/* The child: the streams as fds 0, 1 and 2, the working directory, then
- * the program found on the spec's PATH. Failures are told on CMD's stderr
- * with env(1)'s statuses: 125 (cannot change directory), 126 (cannot run),
- * 127 (not found). */
-static void exec_child(const struct exec_spec *spec, char **env, const int fds[3])
+/* What the child gets: the host's streams, and with a terminal the pty. */
+struct exec_fds {
+	int sock[3]; /* the vsock streams of exec_proto.h */
+	int slave;   /* the pty's slave side, or -1 */
+};
+
+/* The child: the streams (or the pty) as fds 0, 1 and 2, a session of its
+ * own (with the pty as its controlling terminal: its process group is the
+ * foreground one, so ^C and ^Z reach it), the working directory, then the
+ * program found on the spec's PATH. Failures are told on CMD's stderr
+ * with env(1)'s statuses: 125 (cannot change directory), 126 (cannot
+ * run), 127 (not found). */
+static void exec_child(const struct exec_spec *spec, char **env, const struct exec_fds *f)
 {
-	for (int i = 0; i < 3; i++)
-		if (dup2(fds[i], i) < 0)
-			_exit(125);
-	default_signals();
 	setsid();
+	if (f->slave >= 0 && ioctl(f->slave, TIOCSCTTY, 0) != 0)
+		_exit(125);
+	for (int i = 0; i < 3; i++) {
+		bool on_pty =
+		    f->slave >= 0 && (i == 0 || (i == 1 && (spec->tty & EXEC_TTY_STDOUT)) ||
+				      (i == 2 && (spec->tty & EXEC_TTY_STDERR)));
+		if (dup2(on_pty ? f->slave : f->sock[i], i) < 0)
+			_exit(125);
+	}
+	default_signals();
 	const char *cwd = spec->cwd ? spec->cwd : "/";
 	if (chdir(cwd) != 0) {
 		dprintf(STDERR_FILENO, "minnow-init: cannot change to %s: %s\n", cwd,
@@ -493,58 +651,354 @@ static void exec_child(const struct exec_spec *spec, char **env, const int fds[3
 	_exit(e == ENOENT ? 127 : 126);
 }
 
-/* Half-closes an output stream and waits for the host to close it: the
- * host has then written every byte to its own stdout or stderr. */
-static void exec_drain(int fd)
+static long now_ms(void)
 {
-	char buf[256];
-	if (shutdown(fd, SHUT_WR) != 0)
-		return;
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-	}
-	close(fd);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Runs the host's command with the three vsock streams from `base`;
- * returns its status as a shell would, 1 when the channel failed. */
+static void set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+/* Opens a pty (devpts mounted on /dev/pts first) with the given size.
+ * Returns the master (non-blocking) and *slave, or -1 (reported). */
+static int open_pty(unsigned rows, unsigned cols, int *slave)
+{
+	mkdir("/dev/pts", 0755);
+	/* Not mount_one(): devpts must allow its device nodes. */
+	if (mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+		  "gid=5,mode=620,ptmxmode=666") != 0 &&
+	    errno != EBUSY)
+		say("mount devpts on /dev/pts: %s", strerror(errno));
+	int m = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+	if (m < 0)
+		m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+	char name[64];
+	int unlock = 0;
+	if (m < 0 || ioctl(m, TIOCSPTLCK, &unlock) != 0 || ptsname_r(m, name, sizeof(name)) != 0 ||
+	    (*slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
+		say("exec: cannot open a pty: %s", strerror(errno));
+		if (m >= 0)
+			close(m);
+		return -1;
+	}
+	struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
+	(void)ioctl(m, TIOCSWINSZ, &ws);
+	DEBUG("exec: %s, %ux%u", name, rows, cols);
+	return m;
+}
+
+/* With a terminal: the host's stdin (sock 0) copied to the pty's master,
+ * what the pty prints copied to `out` (sock 1 or 2); all non-blocking. */
+struct relay {
+	int master, in, out;
+	bool in_eof, master_gone;
+	uint8_t in_buf[4096], out_buf[4096];
+	size_t in_len, in_off, out_len, out_off;
+};
+
+/* The control connection: reads whole records; applies window sizes to
+ * the pty. Returns 1 when something came (the host is alive), 0 when
+ * nothing was there, -1 at its end. */
+static int ctl_read(int ctl, int master)
+{
+	static uint8_t rec[EXEC_CTL_LEN];
+	static size_t have;
+	int got = 0;
+	for (;;) {
+		ssize_t n = read(ctl, rec + have, sizeof(rec) - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return got;
+		if (n <= 0)
+			return -1;
+		got = 1;
+		have += (size_t)n;
+		if (have < sizeof(rec))
+			continue;
+		have = 0;
+		struct exec_ctl c;
+		if (exec_ctl_decode(rec, &c) == 0 && c.type == EXEC_CTL_WINSIZE && master >= 0) {
+			struct winsize ws = {.ws_row = (unsigned short)c.rows,
+					     .ws_col = (unsigned short)c.cols};
+			(void)ioctl(master, TIOCSWINSZ, &ws); /* SIGWINCH to CMD */
+		}
+	}
+}
+
+/* Moves what can move without waiting, both ways. */
+static void relay_pump(struct relay *r)
+{
+	for (bool moved = true; moved;) {
+		moved = false;
+		if (r->in_off == r->in_len && !r->in_eof) {
+			ssize_t n = read(r->in, r->in_buf, sizeof(r->in_buf));
+			if (n > 0) {
+				r->in_len = (size_t)n;
+				r->in_off = 0;
+				moved = true;
+			} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+				r->in_eof = true; /* the host's stdin ended: nothing to do */
+			}
+		}
+		if (r->in_off < r->in_len && !r->master_gone) {
+			ssize_t n = write(r->master, r->in_buf + r->in_off, r->in_len - r->in_off);
+			if (n > 0) {
+				r->in_off += (size_t)n;
+				moved = true;
+			} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+				r->in_off = r->in_len;
+			}
+		}
+		if (r->out_off == r->out_len && !r->master_gone) {
+			ssize_t n = read(r->master, r->out_buf, sizeof(r->out_buf));
+			if (n > 0) {
+				r->out_len = (size_t)n;
+				r->out_off = 0;
+				moved = true;
+			} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+				r->master_gone = true;
+			}
+		}
+		if (r->out_off < r->out_len) {
+			ssize_t n = send(r->out, r->out_buf + r->out_off, r->out_len - r->out_off,
+					 MSG_NOSIGNAL);
+			if (n > 0) {
+				r->out_off += (size_t)n;
+				moved = true;
+			} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+				r->out_off = r->out_len; /* the host is gone: drop */
+				r->master_gone = true;
+			}
+		}
+	}
+}
+
+/* After CMD's exit: what the pty still holds goes to the host, waiting as
+ * long as the host takes it. */
+static void relay_flush(struct relay *r)
+{
+	r->in_eof = true;
+	for (;;) {
+		relay_pump(r);
+		if (r->out_off < r->out_len) {
+			struct pollfd p = {r->out, POLLOUT, 0};
+			(void)poll(&p, 1, 1000);
+			continue;
+		}
+		if (r->master_gone)
+			return;
+		/* A read that finds nothing flushes the tty's pending work first:
+		 * EAGAIN here means everything CMD wrote has been read. */
+		ssize_t n = read(r->master, r->out_buf, sizeof(r->out_buf));
+		if (n <= 0)
+			return;
+		r->out_len = (size_t)n;
+		r->out_off = 0;
+	}
+}
+
+/* Reaps children (orphans re-parent to init) after a SIGCHLD; sets *status
+ * (as a shell reports it) when `main` is among them. */
+static void reap(int sfd, pid_t main, int *status)
+{
+	struct signalfd_siginfo si;
+	while (read(sfd, &si, sizeof(si)) == sizeof(si))
+		;
+	int ws;
+	pid_t w;
+	while ((w = waitpid(-1, &ws, WNOHANG)) > 0) {
+		if (w != main)
+			continue;
+		if (WIFEXITED(ws))
+			*status = WEXITSTATUS(ws);
+		else if (WIFSIGNALED(ws))
+			*status = 128 + WTERMSIG(ws);
+	}
+}
+
+/* Serves CMD until it exits: the control connection, and with a terminal
+ * the relay. Returns CMD's status. */
+static int exec_serve(pid_t pid, int sfd, int *ctl, struct relay *r)
+{
+	int status = -1;
+	while (status < 0) {
+		struct pollfd p[5];
+		int n = 0;
+		p[n++] = (struct pollfd){sfd, POLLIN, 0};
+		if (*ctl >= 0)
+			p[n++] = (struct pollfd){*ctl, POLLIN, 0};
+		if (r) {
+			relay_pump(r);
+			if (r->in_off == r->in_len && !r->in_eof)
+				p[n++] = (struct pollfd){r->in, POLLIN, 0};
+			short me = 0;
+			if (!r->master_gone && r->in_off < r->in_len)
+				me |= POLLOUT;
+			if (!r->master_gone && r->out_off == r->out_len)
+				me |= POLLIN;
+			if (me)
+				p[n++] = (struct pollfd){r->master, me, 0};
+			if (r->out_off < r->out_len)
+				p[n++] = (struct pollfd){r->out, POLLOUT, 0};
+		}
+		if (poll(p, (nfds_t)n, -1) < 0 && errno != EINTR) {
+			say("exec: poll: %s", strerror(errno));
+			sleep_ms(100);
+		}
+		if (p[0].revents)
+			reap(sfd, pid, &status);
+		if (*ctl >= 0 && p[1].revents && ctl_read(*ctl, r ? r->master : -1) < 0) {
+			close(*ctl);
+			*ctl = -1;
+		}
+	}
+	if (r)
+		relay_flush(r);
+	return status;
+}
+
+/* Half-closes CMD's output streams and waits for the host to close them:
+ * it has then written every byte to its own stdout and stderr. It waits
+ * while the host's keepalives come (a slow reader on the host is no
+ * reason to cut anything), and at most EXEC_ACK_IDLE_MS after the last. */
+static void exec_ack(int out[2], int ctl)
+{
+	for (int i = 0; i < 2; i++)
+		if (out[i] >= 0 && shutdown(out[i], SHUT_WR) != 0) {
+			close(out[i]);
+			out[i] = -1;
+		}
+	if (ctl >= 0)
+		set_nonblock(ctl);
+	long deadline = now_ms() + EXEC_ACK_IDLE_MS;
+	while (out[0] >= 0 || out[1] >= 0) {
+		struct pollfd p[3];
+		int n = 0, at[3];
+		for (int i = 0; i < 2; i++)
+			if (out[i] >= 0) {
+				at[n] = i;
+				p[n++] = (struct pollfd){out[i], POLLIN, 0};
+			}
+		if (ctl >= 0) {
+			at[n] = 2;
+			p[n++] = (struct pollfd){ctl, POLLIN, 0};
+		}
+		long left = deadline - now_ms();
+		if (left <= 0) {
+			say("exec: no word from the host for %u s: reporting the status without "
+			    "its acknowledgement",
+			    EXEC_ACK_IDLE_MS / 1000);
+			break;
+		}
+		if (poll(p, (nfds_t)n, (int)left) <= 0)
+			continue;
+		for (int k = 0; k < n; k++) {
+			if (!p[k].revents)
+				continue;
+			if (at[k] == 2) {
+				int r = ctl_read(ctl, -1);
+				if (r > 0)
+					deadline = now_ms() + EXEC_ACK_IDLE_MS;
+				if (r < 0) {
+					close(ctl);
+					ctl = -1;
+				}
+				continue;
+			}
+			char buf[256];
+			ssize_t got = read(out[at[k]], buf, sizeof(buf));
+			if (got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN)) {
+				close(out[at[k]]);
+				out[at[k]] = -1;
+			}
+		}
+	}
+	for (int i = 0; i < 2; i++)
+		if (out[i] >= 0)
+			close(out[i]);
+}
+
+/* Runs the host's command with the vsock streams from `base`; returns its
+ * status as a shell would, 1 when the channel failed. */
 static int run_exec(unsigned base)
 {
-	int fds[3] = {-1, -1, -1};
+	struct exec_fds f = {{-1, -1, -1}, -1};
+	int ctl = -1, master = -1, sfd = -1;
 	uint8_t *payload = NULL;
 	struct exec_spec spec = {0};
+	char **env = NULL;
 	int status = 1;
-	fds[0] = vsock_connect(base);
-	if (fds[0] < 0 || read_spec(fds[0], &spec, &payload) < 0)
+	f.sock[0] = vsock_connect(base);
+	if (f.sock[0] < 0 || read_spec(f.sock[0], &spec, &payload) < 0)
 		goto out;
 	for (int i = 1; i < 3; i++)
-		if ((fds[i] = vsock_connect(base + (unsigned)i)) < 0)
+		if ((f.sock[i] = vsock_connect(base + (unsigned)i)) < 0)
 			goto out;
-	char **env = exec_env(&spec);
-	if (!env)
+	if ((ctl = vsock_connect(base + 3)) < 0)
 		goto out;
-	DEBUG("exec: running %s", spec.argv[0]);
+	set_nonblock(ctl);
+	if (spec.tty && (master = open_pty(spec.rows, spec.cols, &f.slave)) < 0)
+		goto out;
+	if (!(env = exec_env(&spec)))
+		goto out;
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0) {
+		say("exec: signalfd: %s", strerror(errno));
+		goto out;
+	}
+	DEBUG("exec: running %s%s", spec.argv[0], spec.tty ? " on a pty" : "");
 	pid_t pid = fork();
 	if (pid == 0)
-		exec_child(&spec, env, fds);
-	close(fds[0]); /* CMD's alone: the host sees when it is gone */
-	fds[0] = -1;
-	if (pid < 0)
+		exec_child(&spec, env, &f);
+	if (pid < 0) {
 		say("fork: %s", strerror(errno));
-	else
-		status = wait_for(pid);
-	free(env);
-	exec_drain(fds[1]);
-	exec_drain(fds[2]);
-	fds[1] = fds[2] = -1;
+		goto out;
+	}
+	struct relay r = {.master = master, .in = f.sock[0]};
+	if (master >= 0) {
+		/* The pty's output goes out on stdout's stream if CMD's stdout is
+		 * the pty, else on stderr's; the other stream is CMD's own. */
+		r.out = f.sock[spec.tty & EXEC_TTY_STDOUT ? 1 : 2];
+		set_nonblock(r.in);
+		set_nonblock(r.out);
+		/* The slave stays open here too: reads of the master never see a
+		 * hangup, whatever CMD does with its terminal. */
+	} else {
+		close(f.sock[0]); /* CMD's alone: the host sees when it is gone */
+		f.sock[0] = -1;
+	}
+	status = exec_serve(pid, sfd, &ctl, master >= 0 ? &r : NULL);
+	if (master >= 0) {
+		int fl = fcntl(r.out, F_GETFL);
+		(void)fcntl(r.out, F_SETFL, fl & ~O_NONBLOCK);
+	}
+	exec_ack(f.sock + 1, ctl);
+	f.sock[1] = f.sock[2] = -1;
+	ctl = -1;
 out:
 	for (int i = 0; i < 3; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
+		if (f.sock[i] >= 0)
+			close(f.sock[i]);
+	if (ctl >= 0)
+		close(ctl);
+	if (f.slave >= 0)
+		close(f.slave);
+	if (master >= 0)
+		close(master);
+	if (sfd >= 0)
+		close(sfd);
+	free(env);
 	exec_spec_free(&spec);
 	free(payload);
 	return status;
@@ -553,6 +1007,9 @@ out:
 /* Reports `status` to minnow (or on the console) and powers off. */
 static void __attribute__((noreturn)) finish(int status, bool remount_ro)
 {
+	/* What init said on the console last (e.g. why the exec channel
+	 * failed) must leave the UART before minnow ends the VM. */
+	tcdrain(STDERR_FILENO);
 	sync();
 	/* A read-only remount checkpoints ext4's journal: the image is then
 	 * readable by tools that do not replay it. */
@@ -603,6 +1060,10 @@ int main(void)
 	} else {
 		root[0] = '\0';
 	}
+
+	char net[128];
+	if (param("minnow.net", net, sizeof(net)) && setup_net(net) != 0)
+		finish(1, root[0] != '\0');
 
 	char port[16];
 	if (param(EXEC_CMDLINE_PARAM, port, sizeof(port))) {

@@ -7,6 +7,11 @@
  *   vsock-echo connect CID PORT MSG        guest: send MSG, print the answer
  *   vsock-echo uds-listen PATH             host: like listen, on a Unix socket
  *   vsock-echo uds-connect PATH PORT MSG   host: CONNECT PORT, then like connect
+ *   vsock-echo uds-hold PATH FILE          host: accept one on a Unix socket, send
+ *                                          FILE's bytes ("-": none), then read and
+ *                                          never close, until the limit (a host that
+ *                                          never answers; prints "held: N bytes" at
+ *                                          the peer's EOF)
  * A server prints "got: LINE", a client prints "reply: LINE". Options before
  * the mode: -t SECONDS overall limit (default 30); -r retry a refused connect
  * every 100 ms until the limit. Exit status 0 on success, 1 on any failure. */
@@ -30,7 +35,8 @@ static void usage(void)
 	fprintf(stderr, "usage: vsock-echo [-t SECONDS] [-r] listen PORT\n"
 			"       vsock-echo [-t SECONDS] [-r] connect CID PORT MSG\n"
 			"       vsock-echo [-t SECONDS] [-r] uds-listen PATH\n"
-			"       vsock-echo [-t SECONDS] [-r] uds-connect PATH PORT MSG\n");
+			"       vsock-echo [-t SECONDS] [-r] uds-connect PATH PORT MSG\n"
+			"       vsock-echo [-t SECONDS] uds-hold PATH FILE\n");
 	exit(1);
 }
 
@@ -216,6 +222,35 @@ int main(int argc, char **argv)
 			die("bind/listen");
 		serve(lfd);
 		unlink(a[0]);
+	} else if (!strcmp(mode, "uds-hold") && left == 2) {
+		struct sockaddr_un sa;
+		uds_addr(&sa, a[0]);
+		unlink(a[0]);
+		int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (lfd < 0)
+			die("socket(AF_UNIX)");
+		if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 1))
+			die("bind/listen");
+		int fd;
+		while ((fd = accept(lfd, NULL, NULL)) < 0)
+			if (errno != EINTR)
+				die("accept");
+		char buf[4096];
+		ssize_t n;
+		FILE *f = strcmp(a[1], "-") ? fopen(a[1], "rb") : NULL;
+		while (f && (n = (ssize_t)fread(buf, 1, sizeof(buf), f)) > 0)
+			write_all(fd, buf, (size_t)n);
+		unsigned long long held = 0;
+		while ((n = read(fd, buf, sizeof(buf))) != 0)
+			if (n > 0)
+				held += (unsigned long long)n;
+			else if (errno != EINTR)
+				break;
+		printf("held: %llu bytes\n", held);
+		fflush(stdout);
+		unlink(a[0]);
+		for (;;) /* the connection stays open until the limit */
+			pause();
 	} else if (!strcmp(mode, "uds-connect") && left == 3) {
 		client(uds_connect(a[0], number(a[1])), a[2]);
 	} else {

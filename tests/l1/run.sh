@@ -69,7 +69,7 @@ fi
 command -v busybox >/dev/null 2>&1 || skip_all "no busybox (apt-get install busybox-static)"
 command -v cpio >/dev/null 2>&1 || skip_all "no cpio (apt-get install cpio)"
 command -v mkfs.ext4 >/dev/null 2>&1 || skip_all "no mkfs.ext4 (apt-get install e2fsprogs)"
-need="$MINNOW $FW/minnow-test.elf $FW/minnow-test.bzimage $PROGS/minnow-init $PROGS/vsock-echo"
+need="$MINNOW $FW/minnow-test.elf $FW/minnow-test.bzimage $PROGS/minnow-init $PROGS/vsock-echo $PROGS/pty-run"
 ! part guest || need="$need $GUEST_TESTS"
 for f in $need; do
 	[ -e "$f" ] || {
@@ -115,7 +115,7 @@ with_libs() {
 	done
 }
 with_libs "$MINNOW" /bin/minnow
-extra="$extra -a $PROGS/vsock-echo -a tests/l1/lib.sh:/l1/lib.sh"
+extra="$extra -a $PROGS/vsock-echo -a $PROGS/pty-run -a tests/l1/lib.sh:/l1/lib.sh"
 # minnow exec without a CONFIG (the exec-default-cache test) builds its
 # initrd in L1 as on a host: minnow-init and mkinitrd.sh where an installed
 # minnow finds them (/bin/../libexec/minnow), GNU cpio (mkinitrd.sh uses

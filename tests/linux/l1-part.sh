@@ -9,8 +9,10 @@
 
 ALL="firmware-hello-in-L1 boot-complete guest-marks exit-status console-ttyS0 early-console smp-2 poweroff elf-vmlinux pvh \
 console-hvc0 ext4-root net vsock acpi-off pvpanic pvpanic-off guest-kernel-acpi-off guest-kernel-pvh \
-exec-args exec-streams exec-status exec-signal exec-stdin exec-binary-out exec-tail exec-timeout \
-exec-env-cwd exec-not-found exec-panic exec-sigpipe exec-default-cache exec-speed"
+exec-args exec-streams exec-status exec-signal exec-stdin exec-eof exec-binary-out exec-roundtrip-64m exec-tail \
+exec-timeout exec-no-init exec-ack-bound exec-slow-reader exec-env-cwd exec-not-found exec-panic exec-sigpipe \
+exec-tty exec-tty-size exec-tty-ctrl-c exec-tty-jobs exec-tty-redirect exec-tty-escape exec-rootfs exec-net \
+exec-default-cache exec-speed"
 WANT=$(cat /etc/linux-tests 2>/dev/null)
 [ -n "$WANT" ] || WANT=$ALL
 [ "$WANT" != none ] || WANT=
@@ -345,9 +347,16 @@ if wanted exec-streams; then
 		"expected stdout and stderr separated byte for byte"
 fi
 
+# CMD's status is minnow's: 0, 1 and 7 (7 also checked as guest_exit).
 if wanted exec-status; then
+	xrun status0 -- true
+	st0=$ST
+	xrun status1 -- false
+	st1=$ST
 	xrun status --timings=json -- sh -c 'exit 7'
-	check exec-status '[ $ST = 7 ] && [ "$REASON" = guest_exit ]' "expected status 7 (guest_exit)"
+	DT="$DT s; true: $st0, false: $st1, exit 7: $ST"
+	check exec-status '[ $st0 = 0 ] && [ $st1 = 1 ] && [ $ST = 7 ] && [ "$REASON" = guest_exit ]' \
+		"expected statuses 0, 1 and 7 (guest_exit)"
 fi
 
 # Killed by a signal: 128 + N, as a shell reports it.
@@ -376,6 +385,22 @@ if wanted exec-stdin; then
 		"expected sha256 $want of 4000000 bytes"
 fi
 
+# EOF: an empty stdin ends cat and wc at once; after stdin's EOF the
+# command goes on (the shell runs its next command).
+if wanted exec-eof; then
+	xrun eof-empty -- cat
+	st1=$ST
+	n1=$(wc -c <"$W/eof-empty.out")
+	xrun eof-wc -- wc -c
+	wc=$(tr -d ' ' <"$W/eof-wc.out")
+	printf 'line one\nno newline at the end' >"$W/eof.data"
+	XIN=$W/eof.data xrun eof -- sh -c 'cat; echo; echo after-eof'
+	printf 'line one\nno newline at the end\nafter-eof\n' >"$W/eof.want"
+	DT="$DT s; cat </dev/null: status $st1, $n1 bytes; wc -c: '$wc'"
+	check exec-eof '[ $st1 = 0 ] && [ "$n1" = 0 ] && [ "$wc" = 0 ] && [ $ST = 0 ] && cmp -s "$W/eof.want" "$W/eof.out"' \
+		"expected empty output from cat, 0 from wc -c, and the command to go on after stdin's EOF"
+fi
+
 # Binary output: random bytes made in the guest, their sha256 on stderr;
 # and a round trip through cat.
 if wanted exec-binary-out; then
@@ -389,6 +414,20 @@ if wanted exec-binary-out; then
 	check exec-binary-out '[ $ST = 0 ] && [ "$got" = "$want" ] && [ "$bytes" = 6000000 ] &&
 		[ "$(xsum "$W/roundtrip.out")" = "$(xsum "$W/rt.data")" ]' \
 		"expected the guest's 6000000 bytes and the 8000000-byte round trip intact"
+fi
+
+# 64 MiB of random bytes in through stdin and out through stdout.
+if wanted exec-roundtrip-64m; then
+	head -c 67108864 /dev/urandom >"$W/rt64.data" # busybox head: no M suffix
+	XIN=$W/rt64.data RUN_TIMEOUT=300 xrun rt64 -- cat
+	want=$(xsum "$W/rt64.data")
+	got=$(xsum "$W/rt64.out")
+	bytes=$(wc -c <"$W/rt64.out")
+	rm -f "$W/rt64.data"
+	DT="$DT s; $bytes bytes, sha256 $got"
+	check exec-roundtrip-64m '[ $ST = 0 ] && [ "$bytes" = 67108864 ] && [ "$got" = "$want" ] && [ ! -s "$W/rt64.err" ]' \
+		"expected the 67108864 bytes back intact (sha256 $want)"
+	rm -f "$W/rt64.out"
 fi
 
 # The last bytes written just before exit, on both streams, with no newline.
@@ -407,6 +446,72 @@ if wanted exec-timeout; then
 		[ -n "$BOOT" ] && [ "$BOOT" != null ] &&
 		grep -q "^minnow: timeout: the command did not finish within 12s" "$W/timeout.err"' \
 		"expected status 124 (timeout) after the boot and one line saying so (plus the JSON)"
+fi
+
+# An initrd whose /init is not minnow-init (it sleeps): exec does not wait
+# forever for the command to be asked for, but [vm] boot_timeout (60 s
+# unset; 8 s here), and says what is likely wrong in one line.
+if wanted exec-no-init; then
+	rm -rf "$W/sleepy"
+	mkdir -p "$W/sleepy/bin"
+	cp /bin/busybox "$W/sleepy/bin/busybox"
+	printf '#!/bin/busybox sh\nexec /bin/busybox sleep 1000\n' >"$W/sleepy/init"
+	chmod 755 "$W/sleepy/init"
+	(cd "$W/sleepy" && find . | cpio -o -H newc --quiet) >"$W/sleepy.cpio"
+	xrun noinit --initrd "$W/sleepy.cpio" --set vm.boot_timeout=8s --timings=json -- true
+	lines=$(grep -vc '^{' "$W/noinit.err")
+	check exec-no-init '[ $ST = 124 ] && [ "$REASON" = boot_timeout ] && [ "$lines" = 1 ] &&
+		grep -q "did not ask for the command within 8s: is its /init minnow-init" "$W/noinit.err"' \
+		"expected 124 (boot_timeout) and one line naming minnow-init"
+fi
+
+# A host that takes CMD's output and never acknowledges it (nor sends
+# keepalives): minnow-init reports the status anyway after EXEC_ACK_IDLE_MS
+# (30 s). minnow run with [vsock] and the exec parameter; vsock-echo plays
+# the host: the command on port 10000, then silence on all four ports.
+if wanted exec-ack-bound; then
+	CUR=ackbound
+	printf 'MNX1\012\000\000\000Aecho\000Ahi\000' >"$W/ackbound.spec"
+	pids=
+	for p in 10000 10001 10002 10003; do
+		f=-
+		[ $p != 10000 ] || f=$W/ackbound.spec
+		vsock-echo -t 140 uds-hold "$W/ackbound.sock_$p" "$f" >"$W/ackbound.$p" 2>&1 &
+		pids="$pids $!"
+	done
+	ini ackbound /l2/bzImage bzimage "$BASE minnow.exec_vsock=10000" "[vsock]
+uds_path = $W/ackbound.sock"
+	run ackbound
+	kill $pids 2>/dev/null
+	wait
+	held=$(cat "$W/ackbound.10001")
+	DT="$DT s, port 10001: $held"
+	check exec-ack-bound '[ $ST = 0 ] && [ "$REASON" = guest_exit ] && has "no word from the host for 30 s" &&
+		[ "$held" = "held: 3 bytes" ] && awk -v d="${DT%% *}" "BEGIN { exit !(d >= 30) }"' \
+		"expected status 0 after 30 s without the host's acknowledgement, said on the console"
+fi
+
+# A reader that waits 40 s before reading: minnow-init waits for the
+# acknowledgement as long as minnow's keepalives come, and nothing is lost.
+if wanted exec-slow-reader; then
+	CUR=slow
+	REASON=
+	BOOT=
+	t0=$(now)
+	(
+		timeout -s KILL 150 /bin/minnow exec "$W/exec.ini" --log "$W/slow.log" -- \
+			sh -c 'head -c 100000 /dev/zero; echo END' 2>"$W/slow.err" </dev/null
+		echo $? >"$W/slow.st"
+	) | {
+		sleep 40
+		wc -c
+	} >"$W/slow.out"
+	ST=$(cat "$W/slow.st")
+	DT=$(secs "$t0" "$(now)")
+	n=$(tr -d ' ' <"$W/slow.out")
+	DT="$DT s, $n bytes"
+	check exec-slow-reader '[ $ST = 0 ] && [ "$n" = 100004 ] && ! grep -q "no word from the host" "$W/slow.log"' \
+		"expected 100004 bytes and status 0, minnow-init waiting for the slow reader"
 fi
 
 if wanted exec-env-cwd; then
@@ -444,6 +549,158 @@ if wanted exec-sigpipe; then
 	ST=$(cat "$W/sigpipe.st")
 	DT=$(secs "$t0" "$(now)")
 	check exec-sigpipe '[ $ST = 141 ] && [ "$(cat "$W/sigpipe.out")" = y ]' "expected 141 after head took one line"
+fi
+
+# ---- minnow exec with a terminal: pty-run (tests/linux/pty-run.c) gives
+# minnow a pty of the given size and types into it. prun NAME PTY-RUN-ARGS...:
+# the pty's output in $W/NAME.out, pty-run's own lines in $W/NAME.err.
+prun() {
+	CUR=$1
+	shift
+	REASON=
+	BOOT=
+	t0=$(now)
+	timeout -s KILL 150 pty-run -t 120 "$@" >"$W/$CUR.out" 2>"$W/$CUR.err" </dev/null
+	ST=$?
+	DT=$(secs "$t0" "$(now)")
+	echo "l1: $CUR: status $ST in $DT s"
+}
+X="/bin/minnow exec $W/exec.ini"
+
+# CMD's stdin, stdout and stderr are a pty; minnow's terminal is restored.
+# --no-tty: no pty.
+if wanted exec-tty; then
+	prun notty -- $X --no-tty -- tty
+	st1=$ST
+	notty=$(tr -d '\r' <"$W/notty.out")
+	prun tty -c -- $X -- sh -c 'tty; [ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo all-three-ttys; echo "TERM=$TERM"'
+	DT="$DT s; --no-tty: status $st1, '$notty'"
+	check exec-tty '[ $ST = 0 ] && grep -q "^/dev/pts/[0-9]" "$W/tty.out" && has all-three-ttys &&
+		grep -q "termios restored" "$W/tty.err" && [ $st1 = 1 ] && [ "$notty" = "not a tty" ]' \
+		"expected a /dev/pts tty for stdin, stdout and stderr, the host terminal restored, and no tty with --no-tty"
+fi
+
+# The window size at the start, then a resize: SIGWINCH and the new size.
+if wanted exec-tty-size; then
+	prun ttysize -s 37x91 -w READY -z 50x120 -w '50 120' -i '\003' -- \
+		$X -- sh -c 'trap "stty size" WINCH; stty size; echo READY; while :; do sleep 1; done'
+	check exec-tty-size '[ $ST = 130 ] && has "37 91" && has "50 120"' \
+		"expected '37 91', then '50 120' after the resize (and ^C to end it)"
+fi
+
+# ^C typed on the host's terminal is CMD's SIGINT: 130, from the guest.
+if wanted exec-tty-ctrl-c; then
+	prun ctrlc -e "$W/ctrlc.stderr" -w started -i '\003' -- \
+		$X --timings=json -- sh -c 'echo started; exec sleep 100'
+	REASON=$(sed -n 's/.*"exit_reason":"\([^"]*\)".*/\1/p' "$W/ctrlc.stderr")
+	check exec-tty-ctrl-c '[ $ST = 130 ] && [ "$REASON" = guest_exit ]' \
+		"expected 130 from the guest (guest_exit) after ^C"
+fi
+
+# Job control: CMD leads its session and is the terminal's foreground
+# process group; an interactive shell stops a job on ^Z.
+if wanted exec-tty-jobs; then
+	prun jobs1 -- $X -- sh -c 'read -r _ _ _ _ pgrp sid _ tpgid _ </proc/self/stat
+		echo "pid=$$ pgrp=$pgrp sid=$sid tpgid=$tpgid"'
+	ids=$(tr -d '\r' <"$W/jobs1.out" | grep '^pid=')
+	pid=${ids%% *}
+	pid=${pid#pid=}
+	want="pid=$pid pgrp=$pid sid=$pid tpgid=$pid"
+	prun jobs -w started -i '\032' -- $X -- sh -ic '(echo started; exec sleep 100); echo after-stop $?; jobs'
+	DT="$DT s; $ids"
+	check exec-tty-jobs '[ -n "$pid" ] && [ "$ids" = "$want" ] && [ $ST = 0 ] && has "after-stop 148" && has Stopped &&
+		! has "job control turned off"' \
+		"expected CMD to lead its session in the foreground, and ^Z to stop sh -i's job"
+fi
+
+# A redirected stream stays a stream of its own, byte for byte: stderr to
+# a file (stdout on the pty), then stdout to a file (stderr on the pty).
+if wanted exec-tty-redirect; then
+	prun ttyerr -e "$W/ttyerr.stderr" -- $X -- sh -c 'echo to-out; echo to-err >&2; [ -t 2 ] || echo stderr-not-a-tty'
+	st1=$ST
+	okerr=no
+	if [ "$(cat "$W/ttyerr.stderr")" = to-err ] && grep -q stderr-not-a-tty "$W/ttyerr.out" &&
+		grep -q to-out "$W/ttyerr.out" && ! grep -q to-err "$W/ttyerr.out"; then okerr=yes; fi
+	prun ttyout -o "$W/ttyout.stdout" -- $X -- sh -c 'echo to-out; echo to-err >&2; [ -t 0 ] && [ -t 2 ] && echo in-and-err-ttys >&2'
+	printf 'to-out\n' >"$W/ttyout.want"
+	DT="$DT s; stderr apart: $okerr (status $st1)"
+	check exec-tty-redirect '[ $st1 = 0 ] && [ $okerr = yes ] && [ $ST = 0 ] && cmp -s "$W/ttyout.want" "$W/ttyout.stdout" &&
+		has to-err && has in-and-err-ttys' \
+		"expected a redirected stderr, then stdout, apart and exact, the other streams on the pty"
+fi
+
+# Ctrl-A x quits as in minnow run (130, exit_reason signal; the terminal
+# restored); Ctrl-A Ctrl-A reaches CMD as one Ctrl-A.
+if wanted exec-tty-escape; then
+	prun ctla -w started -i '\001\001\n' -- $X -- sh -c 'echo started; head -c 1 | od -An -tx1'
+	st1=$ST
+	prun quit -c -e "$W/quit.stderr" -w started -i '\001x' -- $X --timings=json -- sh -c 'echo started; sleep 100'
+	REASON=$(sed -n 's/.*"exit_reason":"\([^"]*\)".*/\1/p' "$W/quit.stderr")
+	DT="$DT s; Ctrl-A Ctrl-A: status $st1"
+	check exec-tty-escape '[ $st1 = 0 ] && tr -d "\r" <"$W/ctla.out" | grep -q "^ 01$" && [ $ST = 130 ] && [ "$REASON" = signal ] &&
+		grep -q "quit requested (Ctrl-A x)" "$W/quit.stderr" && grep -q "termios restored" "$W/quit.err"' \
+		"expected Ctrl-A Ctrl-A to reach CMD as 01, and Ctrl-A x to quit with 130 (signal)"
+fi
+
+# --rootfs: CMD runs in an ext4 image (the test rootfs, plus a marker put
+# in on the L1 host) with /proc, /sys and /dev; what it writes stays in the
+# image (read back by a second, read-only run, and on the L1 host). A
+# missing image: one line, status 2.
+if wanted exec-rootfs; then
+	CUR=rootfs
+	cp /l2/rootfs.ext4 "$W/xroot.ext4"
+	if mount -o loop -t ext4 "$W/xroot.ext4" /mnt; then
+		echo marker-in-the-image >/mnt/marker
+		umount /mnt
+	fi
+	xrun rootfs --rootfs "$W/xroot.ext4" -- sh -c 'cat /marker; echo written-by-cmd >/written
+		[ -r /proc/self/stat ] && [ -c /dev/null ] && [ -d /sys/class/block ] && echo mounts-ok'
+	st1=$ST
+	out1=$(cat "$W/rootfs.out")
+	xrun rootfs-ro --rootfs "$W/xroot.ext4:ro" -- sh -c 'cat /written; touch /x 2>/dev/null || echo read-only'
+	st2=$ST
+	out2=$(cat "$W/rootfs-ro.out")
+	got=
+	if mount -o loop,ro -t ext4 "$W/xroot.ext4" /mnt; then
+		got=$(cat /mnt/written 2>/dev/null)
+		umount /mnt
+	fi
+	xrun rootfs-missing --rootfs "$W/no-such.img" -- true
+	lines=$(wc -l <"$W/rootfs-missing.err")
+	DT="$DT s; run 1: $st1, run 2 (ro): $st2, missing image: $ST, $lines line(s); /written on L1: '$got'"
+	check exec-rootfs '[ $st1 = 0 ] && [ "$out1" = "marker-in-the-image${NL}mounts-ok" ] &&
+		[ $st2 = 0 ] && [ "$out2" = "written-by-cmd${NL}read-only" ] && [ "$got" = written-by-cmd ] &&
+		[ $ST = 2 ] && [ "$lines" = 1 ] && grep -q "^minnow exec: --rootfs $W/no-such.img: No such file" "$W/rootfs-missing.err"' \
+		"expected the marker, the mounts, the write kept in the image, a read-only second run, and status 2 for a missing image"
+	rm -f "$W/xroot.ext4"
+fi
+
+# --net TAP,ip=,gw=: eth0 up with the address and the default route; the
+# guest pings L1 over the TAP. A missing TAP and a busy one: one line each,
+# naming it.
+if wanted exec-net; then
+	CUR=xnet
+	tunctl -t xtap0 >/dev/null
+	ip addr add 172.31.0.1/24 dev xtap0
+	ip link set xtap0 up
+	xrun xnet --net xtap0,ip=172.31.0.2/24,gw=172.31.0.1 -- sh -c 'ping -c 2 -w 30 172.31.0.1 && ip route'
+	st1=$ST
+	xrun xnet-missing --net nosuchtap7 -- true
+	st2=$ST
+	l2=$(wc -l <"$W/xnet-missing.err")
+	timeout -s KILL 150 /bin/minnow exec "$W/exec.ini" --net xtap0 -- sleep 100 </dev/null >/dev/null 2>&1 &
+	holder=$!
+	sleep 2
+	xrun xnet-busy --net xtap0 -- true
+	kill $holder 2>/dev/null
+	wait $holder
+	l3=$(wc -l <"$W/xnet-busy.err")
+	CUR=xnet
+	DT="$DT s; ping: $st1; missing TAP: $st2, $l2 line(s); busy TAP: $ST, $l3 line(s)"
+	check exec-net '[ $st1 = 0 ] && has "bytes from 172.31.0.1" && has "default via 172.31.0.1" &&
+		[ $st2 = 2 ] && [ "$l2" = 1 ] && grep -q "^minnow exec: --net nosuchtap7: no such network interface" "$W/xnet-missing.err" &&
+		[ $ST = 2 ] && [ "$l3" = 1 ] && grep -q "xtap0: busy" "$W/xnet-busy.err"' \
+		"expected a ping over the TAP with the default route, and one line with status 2 for a missing TAP and for a busy one"
 fi
 
 # No CONFIG: the newest /boot/vmlinuz-*-cloud-amd64 (run.sh links it) and an

@@ -66,6 +66,38 @@ Test(exec_args, minimal)
 	cr_expect_eq(o.cmd_argc, 1);
 }
 
+Test(exec_args, tty_rootfs_net)
+{
+	static struct exec_options o;
+	char err[256];
+	const char *args[] = {"--no-tty",
+			      "--rootfs",
+			      "/img/a:b.ext4:ro",
+			      "--net=tap0,ip=172.30.0.2/24,gw=172.30.0.1",
+			      "--",
+			      "true",
+			      NULL};
+	cr_assert_eq(parse(&o, err, sizeof(err), args), 0, "%s", err);
+	cr_expect(o.no_tty);
+	cr_expect_str_eq(o.rootfs, "/img/a:b.ext4");
+	cr_expect(o.rootfs_ro);
+	cr_expect_str_eq(o.net_tap, "tap0");
+	cr_expect_str_eq(o.net_ip, "172.30.0.2/24");
+	cr_expect_str_eq(o.net_gw, "172.30.0.1");
+	const char *args2[] = {"--rootfs=r.img:rw", "--net", "mytap", "--", "true", NULL};
+	cr_assert_eq(parse(&o, err, sizeof(err), args2), 0, "%s", err);
+	cr_expect_not(o.no_tty);
+	cr_expect_str_eq(o.rootfs, "r.img");
+	cr_expect_not(o.rootfs_ro);
+	cr_expect_str_eq(o.net_tap, "mytap");
+	cr_expect_str_eq(o.net_ip, "");
+	cr_expect_str_eq(o.net_gw, "");
+	const char *args3[] = {"--rootfs", "plain.img", "--", "true", NULL};
+	cr_assert_eq(parse(&o, err, sizeof(err), args3), 0, "%s", err);
+	cr_expect_str_eq(o.rootfs, "plain.img");
+	cr_expect_not(o.rootfs_ro);
+}
+
 Test(exec_args, help_wins)
 {
 	static struct exec_options o;
@@ -124,6 +156,39 @@ static const struct {
     {"bad timings",
      {"--timings=xml", "--", "x", NULL},
      "--timings takes 'text' or 'json', not 'xml'"},
+    {"empty rootfs",
+     {"--rootfs=", "--", "x", NULL},
+     "--rootfs: expected IMAGE[:ro] (a file system image)"},
+    {"rootfs only :ro",
+     {"--rootfs", ":ro", "--", "x", NULL},
+     "--rootfs: expected IMAGE[:ro] (a file system image)"},
+    {"no-tty with value", {"--no-tty=1", "--", "x", NULL}, "option '--no-tty' takes no value"},
+    {"net without tap",
+     {"--net", ",ip=1.2.3.4/24", "--", "x", NULL},
+     "--net ',ip=1.2.3.4/24': expected TAP[,ip=ADDR/PREFIX][,gw=GW] (TAP: an interface name, at "
+     "most 15 characters)"},
+    {"net tap too long",
+     {"--net", "a234567890123456", "--", "x", NULL},
+     "--net 'a234567890123456': expected TAP[,ip=ADDR/PREFIX][,gw=GW] (TAP: an interface name, "
+     "at most 15 characters)"},
+    {"net no prefix",
+     {"--net", "tap0,ip=10.0.0.2", "--", "x", NULL},
+     "--net: bad address 'ip=10.0.0.2' (expected ip=A.B.C.D/PREFIX, e.g. ip=172.30.0.2/24)"},
+    {"net prefix 33",
+     {"--net", "tap0,ip=10.0.0.2/33", "--", "x", NULL},
+     "--net: bad address 'ip=10.0.0.2/33' (expected ip=A.B.C.D/PREFIX, e.g. ip=172.30.0.2/24)"},
+    {"net bad address",
+     {"--net", "tap0,ip=10.0.0.256/24", "--", "x", NULL},
+     "--net: bad address 'ip=10.0.0.256/24' (expected ip=A.B.C.D/PREFIX, e.g. ip=172.30.0.2/24)"},
+    {"net bad gateway",
+     {"--net", "tap0,ip=10.0.0.2/24,gw=x", "--", "x", NULL},
+     "--net: bad gateway 'gw=x' (expected gw=A.B.C.D)"},
+    {"net gw without ip",
+     {"--net", "tap0,gw=10.0.0.1", "--", "x", NULL},
+     "--net: gw= needs ip= too"},
+    {"net unknown setting",
+     {"--net", "tap0,mtu=9000", "--", "x", NULL},
+     "--net: unknown setting 'mtu=9000' (ip=ADDR/PREFIX or gw=GW)"},
     {"two configs",
      {"a.ini", "b.ini", "--", "x", NULL},
      "unexpected argument 'b.ini' (one CONFIG at most; the command goes after '--')"},

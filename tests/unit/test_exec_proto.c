@@ -26,7 +26,7 @@ Test(exec_proto, round_trip_every_byte)
 	all[255] = '\0';
 	const char *argv[] = {"printf", "a b", "\"'", "x\ny\n", "", all, "$HOME *"};
 	const char *envp[] = {"A=1", "B=x=y", "C=", "D=\n\"'"};
-	struct exec_spec in = {argv, 7, envp, 4, "/dir with space"}, out;
+	struct exec_spec in = {argv, 7, envp, 4, "/dir with space", 0, 0, 0}, out;
 	uint8_t *buf;
 	round_trip(&in, &out, &buf);
 	cr_assert_eq(out.argc, 7);
@@ -45,7 +45,7 @@ Test(exec_proto, round_trip_every_byte)
 Test(exec_proto, no_env_no_cwd)
 {
 	const char *argv[] = {"true"};
-	struct exec_spec in = {argv, 1, NULL, 0, NULL}, out;
+	struct exec_spec in = {argv, 1, NULL, 0, NULL, 0, 0, 0}, out;
 	uint8_t *buf;
 	round_trip(&in, &out, &buf);
 	cr_expect_eq(out.argc, 1);
@@ -56,10 +56,49 @@ Test(exec_proto, no_env_no_cwd)
 	free(buf);
 }
 
+Test(exec_proto, tty_round_trip)
+{
+	const char *argv[] = {"sh"};
+	struct exec_spec in = {argv, 1,	   NULL, 0, NULL, EXEC_TTY_STDOUT | EXEC_TTY_STDERR,
+			       50,   65535},
+			 out;
+	uint8_t *buf;
+	round_trip(&in, &out, &buf);
+	cr_expect_eq(out.tty, 3);
+	cr_expect_eq(out.rows, 50);
+	cr_expect_eq(out.cols, 65535);
+	exec_spec_free(&out);
+	free(buf);
+	struct exec_spec plain = {argv, 1, NULL, 0, NULL, 0, 0, 0}, out2;
+	round_trip(&plain, &out2, &buf);
+	cr_expect_eq(out2.tty, 0);
+	exec_spec_free(&out2);
+	free(buf);
+}
+
+Test(exec_proto, ctl_records)
+{
+	uint8_t rec[EXEC_CTL_LEN];
+	struct exec_ctl c = {EXEC_CTL_WINSIZE, 300, 1000}, d;
+	exec_ctl_encode(&c, rec);
+	const uint8_t want[EXEC_CTL_LEN] = {'W', 0, 44, 1, 232, 3, 0, 0};
+	cr_expect_eq(memcmp(rec, want, sizeof(want)), 0);
+	cr_expect_eq(exec_ctl_decode(rec, &d), 0);
+	cr_expect_eq(d.type, EXEC_CTL_WINSIZE);
+	cr_expect_eq(d.rows, 300);
+	cr_expect_eq(d.cols, 1000);
+	rec[0] = 'Z';
+	cr_expect_eq(exec_ctl_decode(rec, &d), -EPROTO);
+	struct exec_ctl k = {EXEC_CTL_KEEPALIVE, 0, 0};
+	exec_ctl_encode(&k, rec);
+	cr_expect_eq(exec_ctl_decode(rec, &d), 0);
+	cr_expect_eq(d.type, EXEC_CTL_KEEPALIVE);
+}
+
 Test(exec_proto, header_layout)
 {
 	const char *argv[] = {"ab"};
-	struct exec_spec in = {argv, 1, NULL, 0, NULL};
+	struct exec_spec in = {argv, 1, NULL, 0, NULL, 0, 0, 0};
 	uint8_t *buf;
 	size_t len;
 	cr_assert_eq(exec_spec_encode(&in, &buf, &len), 0);
@@ -77,21 +116,25 @@ Test(exec_proto, encode_refuses)
 	const char *ok[] = {"x"};
 	const char *bad_env[] = {"NOEQUALS"};
 	const char *empty_name[] = {"=v"};
-	struct exec_spec none = {ok, 0, NULL, 0, NULL};
-	struct exec_spec empty0 = {empty, 1, NULL, 0, NULL};
-	struct exec_spec env1 = {ok, 1, bad_env, 1, NULL};
-	struct exec_spec env2 = {ok, 1, empty_name, 1, NULL};
+	struct exec_spec none = {ok, 0, NULL, 0, NULL, 0, 0, 0};
+	struct exec_spec empty0 = {empty, 1, NULL, 0, NULL, 0, 0, 0};
+	struct exec_spec env1 = {ok, 1, bad_env, 1, NULL, 0, 0, 0};
+	struct exec_spec env2 = {ok, 1, empty_name, 1, NULL, 0, 0, 0};
 	cr_expect_eq(exec_spec_encode(&none, &buf, &len), -EINVAL);
 	cr_expect_eq(exec_spec_encode(&empty0, &buf, &len), -EINVAL);
 	cr_expect_eq(exec_spec_encode(&env1, &buf, &len), -EINVAL);
 	cr_expect_eq(exec_spec_encode(&env2, &buf, &len), -EINVAL);
+	struct exec_spec tty4 = {ok, 1, NULL, 0, NULL, 4, 24, 80};
+	struct exec_spec big_rows = {ok, 1, NULL, 0, NULL, 1, 65536, 80};
+	cr_expect_eq(exec_spec_encode(&tty4, &buf, &len), -EINVAL);
+	cr_expect_eq(exec_spec_encode(&big_rows, &buf, &len), -EINVAL);
 	/* Over EXEC_SPEC_MAX. */
 	char *huge = malloc(EXEC_SPEC_MAX + 1);
 	cr_assert_not_null(huge);
 	memset(huge, 'x', EXEC_SPEC_MAX);
 	huge[EXEC_SPEC_MAX] = '\0';
 	const char *big[] = {huge};
-	struct exec_spec too_big = {big, 1, NULL, 0, NULL};
+	struct exec_spec too_big = {big, 1, NULL, 0, NULL, 0, 0, 0};
 	cr_expect_eq(exec_spec_encode(&too_big, &buf, &len), -EINVAL);
 	free(huge);
 	cr_expect_null(buf);
@@ -121,6 +164,13 @@ static const struct {
     {"two cwds", "Ax\0C/\0C/tmp\0", 12},
     {"env without =", "Ax\0EFOO\0", 8},
     {"env with empty name", "Ax\0E=1\0", 7},
+    {"tty 0", "Ax\0T0 24 80\0", 12},
+    {"tty 4", "Ax\0T4 24 80\0", 12},
+    {"tty without size", "Ax\0T1\0", 6},
+    {"tty rows too big", "Ax\0T1 65536 80\0", 15},
+    {"tty two blanks", "Ax\0T1  24 80\0", 13},
+    {"tty trailing junk", "Ax\0T1 24 80x\0", 13},
+    {"two ttys", "Ax\0T1 2 3\0T1 2 3\0", 18},
 };
 
 TABLE_TEST(exec_proto, decode_refuses, hostile, c)

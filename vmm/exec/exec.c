@@ -10,7 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -21,12 +26,14 @@
 #include "exec_proto.h"
 #include "log.h"
 #include "run.h"
+#include "term.h"
 #include "timing.h"
 #include "vm.h"
 
 #define DEFAULT_MEMORY	"256M"
 #define DEFAULT_CMDLINE "console=ttyS0 quiet panic=-1"
-#define DRAIN_MS	1000 /* how long output may still be written after an abnormal end */
+#define DRAIN_MS	1000  /* how long output may still be written after an abnormal end */
+#define ASK_LIMIT_MS	60000 /* default wait for minnow-init to ask for the command */
 
 struct exec_run {
 	const struct exec_options *o;
@@ -35,7 +42,12 @@ struct exec_run {
 	uint8_t *spec;
 	size_t spec_len;
 	char uds[PATH_MAX];
-	int timer_fd;
+	bool tty;	       /* CMD runs on a pty in the guest; stdin is a terminal */
+	unsigned ask_limit_ms; /* minnow-init must ask for the command within this */
+	int timer_fd;	       /* --timeout */
+	int ask_fd;	       /* ask_limit_ms */
+	int keepalive_fd;      /* every EXEC_KEEPALIVE_MS */
+	int winch_fd;	       /* SIGWINCH, with tty */
 };
 
 /* Prints "minnow exec: " + the message + newline; returns EXIT_CONFIG. */
@@ -52,32 +64,122 @@ static int usage_error(const char *fmt, ...)
 	return EXIT_CONFIG;
 }
 
+/* Prints a duration in the unit it was most likely given in. */
+static void say_ms(char *out, size_t n, uint64_t ms)
+{
+	if (ms % 1000 == 0)
+		snprintf(out, n, "%llus", (unsigned long long)(ms / 1000));
+	else
+		snprintf(out, n, "%llums", (unsigned long long)ms);
+}
+
 static void on_timeout(void *opaque, uint32_t events)
 {
 	struct exec_run *x = opaque;
 	uint64_t n;
+	char d[32];
 	(void)events;
 	(void)!read(x->timer_fd, &n, sizeof(n));
-	uint64_t ms = x->o->timeout_ms;
-	if (ms % 1000 == 0)
-		log_error(
-		    "timeout: the command did not finish within %llus; VM stopped (status %d)",
-		    (unsigned long long)(ms / 1000), EXIT_TIMEOUT);
-	else
-		log_error(
-		    "timeout: the command did not finish within %llums; VM stopped (status %d)",
-		    (unsigned long long)ms, EXIT_TIMEOUT);
+	say_ms(d, sizeof(d), x->o->timeout_ms);
+	log_error("timeout: the command did not finish within %s; VM stopped (status %d)", d,
+		  EXIT_TIMEOUT);
 	vm_end(x->vm, END_TIMEOUT, EXIT_TIMEOUT);
 }
 
-static int start_timer(struct exec_run *x)
+/* minnow-init has not asked for the command in time: not a minnow-init
+ * with exec support, or a boot slower than the limit. */
+static void on_ask_limit(void *opaque, uint32_t events)
 {
-	uint64_t ms = x->o->timeout_ms;
-	x->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	struct itimerspec its = {.it_value = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L}};
-	if (x->timer_fd < 0 || timerfd_settime(x->timer_fd, 0, &its, NULL) < 0)
+	struct exec_run *x = opaque;
+	uint64_t n;
+	char d[32];
+	(void)events;
+	(void)!read(x->ask_fd, &n, sizeof(n));
+	if (exec_io_asked(&x->io))
+		return;
+	say_ms(d, sizeof(d), x->ask_limit_ms);
+	log_error(
+	    "exec: the guest did not ask for the command within %s: is its /init minnow-init "
+	    "with exec support? (see --log; a slower boot needs --set vm.boot_timeout=...); VM "
+	    "stopped (status %d)",
+	    d, EXIT_BOOT_TIMEOUT);
+	vm_end(x->vm, END_BOOT_TIMEOUT, EXIT_BOOT_TIMEOUT);
+}
+
+static void on_keepalive(void *opaque, uint32_t events)
+{
+	struct exec_run *x = opaque;
+	uint64_t n;
+	(void)events;
+	(void)!read(x->keepalive_fd, &n, sizeof(n));
+	struct exec_ctl c = {EXEC_CTL_KEEPALIVE, 0, 0};
+	exec_io_control(&x->io, &c);
+}
+
+/* The terminal's size, from stdin (a terminal whenever tty is set). */
+static void term_size(unsigned *rows, unsigned *cols)
+{
+	struct winsize ws = {0};
+	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) != 0)
+		memset(&ws, 0, sizeof(ws));
+	*rows = ws.ws_row;
+	*cols = ws.ws_col;
+}
+
+static void on_winch(void *opaque, uint32_t events)
+{
+	struct exec_run *x = opaque;
+	struct signalfd_siginfo si;
+	(void)events;
+	while (read(x->winch_fd, &si, sizeof(si)) == sizeof(si))
+		;
+	struct exec_ctl c = {EXEC_CTL_WINSIZE, 0, 0};
+	term_size(&c.rows, &c.cols);
+	exec_io_control(&x->io, &c);
+}
+
+static void on_quit(void *opaque)
+{
+	struct exec_run *x = opaque;
+	log_error("quit requested (Ctrl-A x)");
+	vm_end(x->vm, END_SIGNAL, EXIT_SIGNAL_BASE + SIGINT);
+}
+
+/* A timerfd on the loop: first after ms, then every `every` ms (0: once). */
+static int add_timer(struct exec_run *x, int *fd, uint64_t ms, uint64_t every,
+		     void (*fn)(void *, uint32_t))
+{
+	*fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	struct itimerspec its = {
+	    .it_interval = {(time_t)(every / 1000), (long)(every % 1000) * 1000000L},
+	    .it_value = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L},
+	};
+	if (*fd < 0 || timerfd_settime(*fd, 0, &its, NULL) < 0)
 		return -errno;
-	return event_loop_add(&x->vm->loop, x->timer_fd, EPOLLIN, on_timeout, x);
+	return event_loop_add(&x->vm->loop, *fd, EPOLLIN, fn, x);
+}
+
+/* SIGWINCH through a signalfd (blocked before the vCPU threads start, so
+ * that they inherit the mask). */
+static int add_winch(struct exec_run *x)
+{
+	sigset_t s;
+	sigemptyset(&s);
+	sigaddset(&s, SIGWINCH);
+	pthread_sigmask(SIG_BLOCK, &s, NULL);
+	x->winch_fd = signalfd(-1, &s, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (x->winch_fd < 0)
+		return -errno;
+	return event_loop_add(&x->vm->loop, x->winch_fd, EPOLLIN, on_winch, x);
+}
+
+static void remove_fd(struct exec_run *x, int *fd)
+{
+	if (*fd < 0)
+		return;
+	(void)event_loop_remove(&x->vm->loop, *fd);
+	close(*fd);
+	*fd = -1;
 }
 
 static int before_run(struct vm *vm, void *opaque)
@@ -88,12 +190,26 @@ static int before_run(struct vm *vm, void *opaque)
 	int r = exec_io_init(&x->io, &vm->loop, x->uds, x->spec, x->spec_len, vm_console_gone, vm,
 			     err, sizeof(err));
 	x->spec = NULL; /* exec_io's now */
-	if (r == 0 && x->o->timeout_ms && (r = start_timer(x)) < 0)
+	if (r == 0 && x->o->timeout_ms &&
+	    (r = add_timer(x, &x->timer_fd, x->o->timeout_ms, 0, on_timeout)) < 0)
 		snprintf(err, sizeof(err), "timer: %s", strerror(-r));
+	if (r == 0 && (r = add_timer(x, &x->ask_fd, x->ask_limit_ms, 0, on_ask_limit)) < 0)
+		snprintf(err, sizeof(err), "timer: %s", strerror(-r));
+	if (r == 0 && (r = add_timer(x, &x->keepalive_fd, EXEC_KEEPALIVE_MS, EXEC_KEEPALIVE_MS,
+				     on_keepalive)) < 0)
+		snprintf(err, sizeof(err), "timer: %s", strerror(-r));
+	if (r == 0 && x->tty && (r = add_winch(x)) < 0)
+		snprintf(err, sizeof(err), "SIGWINCH: %s", strerror(-r));
 	if (r < 0) {
 		log_error("exec: %s", err);
 		exec_io_fini(&x->io, 0);
 		return EXIT_HOST_FAILURE;
+	}
+	if (x->tty) {
+		/* Keys go to CMD's pty (^C is CMD's); Ctrl-A x still quits. */
+		x->io.escapes = term_raw(STDIN_FILENO) == 1;
+		x->io.on_quit = on_quit;
+		x->io.quit_opaque = x;
 	}
 	return 0;
 }
@@ -103,12 +219,12 @@ static void after_run(struct vm *vm, void *opaque, struct run_report *rep)
 	struct exec_run *x = opaque;
 	bool clean = vm->end_reason == END_GUEST_EXIT || vm->end_reason == END_POWEROFF;
 	bool started = exec_io_started(&x->io);
+	term_restore(); /* vm_run() did; exec's own raw mode too */
 	exec_io_fini(&x->io, clean ? 10 * DRAIN_MS : DRAIN_MS);
-	if (x->timer_fd >= 0) {
-		(void)event_loop_remove(&vm->loop, x->timer_fd);
-		close(x->timer_fd);
-		x->timer_fd = -1;
-	}
+	remove_fd(x, &x->timer_fd);
+	remove_fd(x, &x->ask_fd);
+	remove_fd(x, &x->keepalive_fd);
+	remove_fd(x, &x->winch_fd);
 	if (clean && !started) {
 		log_error(
 		    "exec: the guest never started the command (an initrd without minnow exec "
@@ -166,6 +282,104 @@ static int build_overrides(const struct exec_options *o, const char **ov, size_t
 	return 0;
 }
 
+/* Appends a blank and the formatted parameter to the kernel command line;
+ * 0, or -1 when it does not fit. */
+static int append_cmdline(struct vm_config *cfg, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int append_cmdline(struct vm_config *cfg, const char *fmt, ...)
+{
+	size_t len = strlen(cfg->cmdline);
+	if (len + 2 >= sizeof(cfg->cmdline))
+		return -1;
+	if (len)
+		cfg->cmdline[len++] = ' ';
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(cfg->cmdline + len, sizeof(cfg->cmdline) - len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(cfg->cmdline) - len) {
+		cfg->cmdline[len ? len - 1 : 0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+#define ROOTFS_SERIAL "minnow-exec-root"
+
+/* --rootfs: the image as one more virtio-blk drive, found by minnow-init
+ * through its serial and mounted as CMD's root. Checked here, so that a
+ * missing or unreadable image is one line and status 2. */
+static int add_rootfs(struct vm_config *cfg, const struct exec_options *o)
+{
+	int fd = open(o->rootfs, (o->rootfs_ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (fd < 0)
+		return usage_error(
+		    "--rootfs %s: %s%s", o->rootfs, strerror(errno),
+		    errno == EACCES || errno == EROFS ? (o->rootfs_ro ? "" : " (add :ro?)") : "");
+	struct stat st;
+	int r = fstat(fd, &st);
+	close(fd);
+	if (r != 0 || (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)))
+		return usage_error(
+		    "--rootfs %s: not a file system image (a regular file or a block "
+		    "device)",
+		    o->rootfs);
+	if (cfg->n_drives == CONFIG_MAX_DRIVES)
+		return usage_error("--rootfs: the configuration has %d drives already, the most",
+				   CONFIG_MAX_DRIVES);
+	struct drive_config *d = &cfg->drives[cfg->n_drives];
+	memset(d, 0, sizeof(*d));
+	snprintf(d->name, sizeof(d->name), "exec-rootfs");
+	snprintf(d->path.path, sizeof(d->path.path), "%s", o->rootfs);
+	d->path.at = d->at =
+	    (struct config_origin){NULL, 0}; /* messages: "[drive.exec-rootfs] ..." */
+	d->readonly = o->rootfs_ro;
+	d->cache = CACHE_WRITEBACK;
+	snprintf(d->serial, sizeof(d->serial), ROOTFS_SERIAL);
+	cfg->n_drives++;
+	if (append_cmdline(cfg, "minnow.root=serial:" ROOTFS_SERIAL "%s",
+			   o->rootfs_ro ? " minnow.rootflags=ro" : "") < 0)
+		return usage_error("[kernel] cmdline: too long to add --rootfs");
+	return 0;
+}
+
+/* --net: a virtio-net device on an existing TAP (exec never creates one),
+ * with a MAC chosen here, by which minnow-init finds the interface. */
+static int add_net(struct vm_config *cfg, const struct exec_options *o)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/sys/class/net/%s", o->net_tap);
+	if (access(path, F_OK) != 0)
+		return usage_error("--net %s: no such network interface (make the TAP first, e.g. "
+				   "ip tuntap add %s mode tap user $USER && ip link set %s up)",
+				   o->net_tap, o->net_tap, o->net_tap);
+	snprintf(path, sizeof(path), "/sys/class/net/%s/tun_flags", o->net_tap);
+	if (access(path, F_OK) != 0)
+		return usage_error("--net %s: not a TAP device", o->net_tap);
+	if (cfg->n_nets == CONFIG_MAX_NETS)
+		return usage_error("--net: the configuration has %d network devices already, the "
+				   "most",
+				   CONFIG_MAX_NETS);
+	struct net_config *n = &cfg->nets[cfg->n_nets];
+	memset(n, 0, sizeof(*n));
+	snprintf(n->name, sizeof(n->name), "exec-net");
+	snprintf(n->tap, sizeof(n->tap), "%s", o->net_tap);
+	n->at = (struct config_origin){NULL, 0}; /* messages: "[net.exec-net] TAP: ..." */
+	if (getrandom(n->mac, sizeof(n->mac), 0) != (ssize_t)sizeof(n->mac))
+		for (size_t i = 0; i < sizeof(n->mac); i++)
+			n->mac[i] = (uint8_t)(rand() ^ getpid() >> (i * 3));
+	n->mac[0] = (uint8_t)((n->mac[0] & 0xfe) | 0x02); /* unicast, locally administered */
+	n->mac_set = true;
+	cfg->n_nets++;
+	const uint8_t *m = n->mac;
+	if (append_cmdline(cfg, "minnow.net=%02x:%02x:%02x:%02x:%02x:%02x%s%s%s%s", m[0], m[1],
+			   m[2], m[3], m[4], m[5], o->net_ip[0] ? "," : "", o->net_ip,
+			   o->net_gw[0] ? "," : "", o->net_gw) < 0)
+		return usage_error("[kernel] cmdline: too long to add --net");
+	return 0;
+}
+
 /* What exec changes in the configuration: the console to --log or
  * nowhere, no console input (stdin is CMD's), the vsock device (a private
  * directory for its sockets unless the config has [vsock]), and the
@@ -184,10 +398,12 @@ static int adapt_config(struct vm_config *cfg, const struct exec_options *o, str
 	} else {
 		cfg->console = CONSOLE_NONE;
 	}
-	size_t len = strlen(cfg->cmdline);
-	int n = snprintf(cfg->cmdline + len, sizeof(cfg->cmdline) - len, "%s%s=%u", len ? " " : "",
-			 EXEC_CMDLINE_PARAM, EXEC_VSOCK_PORT);
-	if (n < 0 || (size_t)n >= sizeof(cfg->cmdline) - len)
+	int r;
+	if (o->rootfs[0] && (r = add_rootfs(cfg, o)) != 0)
+		return r;
+	if (o->net_tap[0] && (r = add_net(cfg, o)) != 0)
+		return r;
+	if (append_cmdline(cfg, "%s=%u", EXEC_CMDLINE_PARAM, EXEC_VSOCK_PORT) < 0)
 		return usage_error("[kernel] cmdline: too long to add %s", EXEC_CMDLINE_PARAM);
 	if (cfg->vsock) {
 		snprintf(x->uds, sizeof(x->uds), "%s", cfg->vsock_uds.path);
@@ -233,14 +449,36 @@ int exec_main(int argc, char **argv)
 
 	static struct exec_run x;
 	x.o = &o;
-	x.timer_fd = -1;
+	x.timer_fd = x.ask_fd = x.keepalive_fd = x.winch_fd = -1;
+	/* A terminal on stdin: CMD gets a pty, which is also its stdout and
+	 * stderr where those are terminals here; a redirected one stays apart.
+	 * With neither a terminal, a pty would have nowhere to print. */
+	unsigned tty = 0;
+	if (!o.no_tty && isatty(STDIN_FILENO))
+		tty = (isatty(STDOUT_FILENO) ? EXEC_TTY_STDOUT : 0) |
+		      (isatty(STDERR_FILENO) ? EXEC_TTY_STDERR : 0);
+	x.tty = tty != 0;
+	/* TERM as ssh passes it; --env may still change it. */
+	static const char *env[EXEC_MAX_ENV + 1];
+	static char term_env[128];
+	size_t n_env = 0;
+	const char *term = getenv("TERM");
+	if (tty && term && *term && strlen(term) < sizeof(term_env) - 6) {
+		snprintf(term_env, sizeof(term_env), "TERM=%s", term);
+		env[n_env++] = term_env;
+	}
+	for (size_t i = 0; i < o.n_env; i++)
+		env[n_env++] = o.env[i];
 	struct exec_spec spec = {
 	    .argv = (const char *const *)o.cmd,
 	    .argc = (size_t)o.cmd_argc,
-	    .envp = o.env,
-	    .envc = o.n_env,
+	    .envp = env,
+	    .envc = n_env,
 	    .cwd = o.cwd,
+	    .tty = tty,
 	};
+	if (tty)
+		term_size(&spec.rows, &spec.cols);
 	if (exec_spec_encode(&spec, &x.spec, &x.spec_len) < 0)
 		return usage_error("the command and its environment are too large");
 
@@ -263,6 +501,11 @@ int exec_main(int argc, char **argv)
 		free(x.spec);
 		return r;
 	}
+	/* [vm] boot_timeout bounds the wait for minnow-init to ask for the
+	 * command (exec's timer, which also catches an init that signals boot
+	 * complete but knows nothing of exec); unset, 60 s. */
+	x.ask_limit_ms = cfg.boot_timeout_ms ? cfg.boot_timeout_ms : ASK_LIMIT_MS;
+	cfg.boot_timeout_ms = 0;
 	timing_mark(T_CONFIG_PARSED);
 
 	struct run_hooks hooks = {before_run, after_run, &x};

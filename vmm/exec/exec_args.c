@@ -1,6 +1,7 @@
 /* exec_args.c - parsing `minnow exec`'s command line (exec_args.h). */
 #include "exec_args.h"
 
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -23,11 +24,19 @@ void exec_usage(FILE *out)
 		"  --log FILE           kernel and init messages (default: dropped)\n"
 		"  --memory SIZE        guest RAM (default 256M), --vcpus N (default 1)\n"
 		"  --kernel PATH        the kernel, --initrd PATH its initrd (with minnow-init)\n"
+		"  --rootfs IMAGE[:ro]  run CMD in this file system image (ext4, a virtio-blk\n"
+		"                       drive; writable unless :ro)\n"
+		"  --net TAP[,ip=ADDR/PREFIX][,gw=GW]  a virtio-net device on this existing\n"
+		"                       TAP; eth0 is up, with the address and default route\n"
+		"  --no-tty             no pty for CMD even when stdin is a terminal\n"
 		"  --set SECTION.KEY=VALUE  override a config key (repeatable)\n"
 		"  --timings[=json]     print boot-phase timings to stderr at exit\n"
 		"  -v, --verbose        log more\n"
+		"When stdin is a terminal, CMD runs on a pty (job control, ^C, window size);\n"
+		"Ctrl-A x quits (status 130), Ctrl-A Ctrl-A sends Ctrl-A.\n"
 		"Exit status: CMD's (128+N when signal N killed it); minnow's own as for\n"
-		"`minnow run` (1 host failure, 2 bad usage, 124 timeout, 126 guest crash...);\n"
+		"`minnow run` (1 host failure, 2 bad usage, 124 timeout or no minnow-init\n"
+		"within [vm] boot_timeout (default 60s), 126 guest crash...);\n"
 		"--timings=json's exit_reason tells them apart. See README.md.\n");
 }
 
@@ -83,7 +92,10 @@ enum opt_id {
 	O_SET,
 	O_TIMINGS,
 	O_VERBOSE,
-	O_HELP
+	O_HELP,
+	O_NO_TTY,
+	O_ROOTFS,
+	O_NET,
 };
 
 struct opt_def {
@@ -97,8 +109,68 @@ static const struct opt_def opts[] = {
     {"--log", O_LOG, 1},	 {"--memory", O_MEMORY, 1},   {"--vcpus", O_VCPUS, 1},
     {"--kernel", O_KERNEL, 1},	 {"--initrd", O_INITRD, 1},   {"--set", O_SET, 1},
     {"--timings", O_TIMINGS, 2}, {"--verbose", O_VERBOSE, 0}, {"-v", O_VERBOSE, 0},
-    {"--help", O_HELP, 0},	 {"-h", O_HELP, 0},
+    {"--help", O_HELP, 0},	 {"-h", O_HELP, 0},	      {"--no-tty", O_NO_TTY, 0},
+    {"--rootfs", O_ROOTFS, 1},	 {"--net", O_NET, 1},
 };
+
+/* One dotted-quad IPv4 address of `len` bytes at s; 0 or -1. */
+static int ipv4_ok(const char *s, size_t len)
+{
+	char buf[16];
+	struct in_addr a;
+	if (len == 0 || len >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return inet_pton(AF_INET, buf, &a) == 1 ? 0 : -1;
+}
+
+int exec_parse_net(const char *v, struct exec_options *o, char *err, size_t errlen)
+{
+	size_t n = strcspn(v, ",");
+	if (n == 0 || n >= sizeof(o->net_tap) || strcspn(v, "/ \t\n:") < n)
+		return fail(err, errlen,
+			    "--net '%.64s': expected TAP[,ip=ADDR/PREFIX][,gw=GW] (TAP: an "
+			    "interface name, at most 15 characters)",
+			    v);
+	memcpy(o->net_tap, v, n);
+	o->net_tap[n] = '\0';
+	o->net_ip[0] = o->net_gw[0] = '\0';
+	for (const char *p = v + n; *p == ',';) {
+		p++;
+		size_t len = strcspn(p, ",");
+		if (!strncmp(p, "ip=", 3)) {
+			const char *slash = memchr(p + 3, '/', len - 3);
+			const char *d = slash ? slash + 1 : NULL;
+			unsigned prefix = 0;
+			size_t dl = slash ? len - (size_t)(d - p) : 0;
+			for (size_t i = 0; i < dl && d[i] >= '0' && d[i] <= '9'; i++)
+				prefix = prefix * 10 + (unsigned)(d[i] - '0');
+			if (!slash || dl == 0 || dl > 2 || strspn(d, "0123456789") < dl ||
+			    prefix > 32 || ipv4_ok(p + 3, (size_t)(slash - p) - 3) < 0)
+				return fail(
+				    err, errlen,
+				    "--net: bad address '%.*s' (expected ip=A.B.C.D/PREFIX, "
+				    "e.g. ip=172.30.0.2/24)",
+				    (int)(len > 64 ? 64 : len), p);
+			snprintf(o->net_ip, sizeof(o->net_ip), "%.*s", (int)len - 3, p + 3);
+		} else if (!strncmp(p, "gw=", 3)) {
+			if (ipv4_ok(p + 3, len - 3) < 0)
+				return fail(err, errlen,
+					    "--net: bad gateway '%.*s' (expected gw=A.B.C.D)",
+					    (int)(len > 64 ? 64 : len), p);
+			snprintf(o->net_gw, sizeof(o->net_gw), "%.*s", (int)len - 3, p + 3);
+		} else {
+			return fail(err, errlen,
+				    "--net: unknown setting '%.*s' (ip=ADDR/PREFIX or gw=GW)",
+				    (int)(len > 64 ? 64 : len), p);
+		}
+		p += len;
+	}
+	if (o->net_gw[0] && !o->net_ip[0])
+		return fail(err, errlen, "--net: gw= needs ip= too");
+	return 0;
+}
 
 /* Applies one option with its value (NULL when it has none). */
 static int apply(struct exec_options *o, const struct opt_def *d, const char *v, char *err,
@@ -175,6 +247,23 @@ static int apply(struct exec_options *o, const struct opt_def *d, const char *v,
 		return 0;
 	case O_HELP:
 		return 1;
+	case O_NO_TTY:
+		o->no_tty = true;
+		return 0;
+	case O_ROOTFS: {
+		size_t len = strlen(v);
+		o->rootfs_ro = len >= 3 && !strcmp(v + len - 3, ":ro");
+		if (o->rootfs_ro || (len >= 3 && !strcmp(v + len - 3, ":rw")))
+			len -= 3;
+		if (len == 0 || len >= sizeof(o->rootfs))
+			return fail(err, errlen,
+				    "--rootfs: expected IMAGE[:ro] (a file system image)");
+		memcpy(o->rootfs, v, len);
+		o->rootfs[len] = '\0';
+		return 0;
+	}
+	case O_NET:
+		return exec_parse_net(v, o, err, errlen);
 	}
 	return -1;
 }

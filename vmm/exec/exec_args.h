@@ -4,6 +4,8 @@
 #ifndef MINNOW_EXEC_ARGS_H
 #define MINNOW_EXEC_ARGS_H
 
+#include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,7 +26,13 @@ struct exec_options {
 	const char *initrd; /* --initrd PATH, or NULL */
 	const char *overrides[EXEC_MAX_OVERRIDES]; /* --set SECTION.KEY=VALUE */
 	size_t n_overrides;
-	int timings; /* 0 off, 1 text, 2 json */
+	bool no_tty;	       /* --no-tty: no pty even when stdin is a terminal */
+	char rootfs[PATH_MAX]; /* --rootfs IMAGE[:ro|:rw]: the image, or "" */
+	bool rootfs_ro;	       /* ... with :ro */
+	char net_tap[16];      /* --net TAP[,ip=ADDR/PREFIX][,gw=GW]: the TAP, or "" */
+	char net_ip[24];       /* "ADDR/PREFIX", or "" */
+	char net_gw[16];       /* "GW", or "" */
+	int timings;	       /* 0 off, 1 text, 2 json */
 	int verbose;
 	char **cmd; /* the command and its arguments (after "--"), NULL-terminated */
 	int cmd_argc;
@@ -36,13 +44,19 @@ struct exec_options {
  * filled; 1 for --help (nothing else is checked); -1 with one line (no
  * "minnow exec: " prefix, no newline) in err: an unknown option, a missing
  * value, a bad duration, size or count, --env without '=' or with an empty
- * name, an empty --cwd, a second CONFIG, no "--", or no command after it. */
+ * name, an empty --cwd, a bad --rootfs or --net, a second CONFIG, no "--",
+ * or no command after it. */
 int exec_parse_args(int argc, char **argv, struct exec_options *o, char *err, size_t errlen);
 
 /* Parses a duration for --timeout: digits with an optional suffix ms, s, m
  * or h (none: seconds, as timeout(1)); more than zero and at most 30 days.
  * Returns 0 with *ms, or -1. */
 int exec_parse_duration(const char *text, uint64_t *ms);
+
+/* Parses --net's value into o (net_tap, net_ip, net_gw): "TAP", then
+ * optional ",ip=A.B.C.D/PREFIX" and ",gw=A.B.C.D" (gw needs ip). Returns 0,
+ * or -1 with one line in err. */
+int exec_parse_net(const char *v, struct exec_options *o, char *err, size_t errlen);
 
 /* Prints `minnow exec --help`. */
 void exec_usage(FILE *out);

@@ -18,7 +18,10 @@
 #include "log.h"
 #include "timing.h"
 
-static const uint32_t ports[3] = {EXEC_PORT_STDIN, EXEC_PORT_STDOUT, EXEC_PORT_STDERR};
+static const uint32_t ports[EXEC_PORTS] = {EXEC_PORT_STDIN, EXEC_PORT_STDOUT, EXEC_PORT_STDERR,
+					   EXEC_PORT_CONTROL};
+
+#define ESCAPE_CHAR 0x01 /* Ctrl-A, as in minnow run */
 
 /* ---- stdin: the spec, then minnow's stdin, on the loop ---------------------------- */
 
@@ -39,6 +42,32 @@ static void in_close(struct exec_io *io)
 	io->in_eof = true;
 }
 
+/* The terminal's escapes, as minnow run's console: Ctrl-A x quits,
+ * Ctrl-A Ctrl-A is one Ctrl-A, Ctrl-A and another byte are dropped. */
+static void filter_escapes(struct exec_io *io)
+{
+	size_t w = 0;
+	for (size_t i = 0; i < io->len; i++) {
+		uint8_t b = io->buf[i];
+		if (io->escape) {
+			io->escape = false;
+			if (b == 'x') {
+				io->len = 0;
+				if (io->on_quit)
+					io->on_quit(io->quit_opaque);
+				return;
+			}
+			if (b != ESCAPE_CHAR)
+				continue;
+		} else if (b == ESCAPE_CHAR) {
+			io->escape = true;
+			continue;
+		}
+		io->buf[w++] = b;
+	}
+	io->len = w;
+}
+
 /* Reads a chunk of stdin into buf (which is empty); EOF and errors end it. */
 static void read_stdin(struct exec_io *io)
 {
@@ -54,6 +83,8 @@ static void read_stdin(struct exec_io *io)
 	}
 	io->len = (size_t)n;
 	io->off = 0;
+	if (io->escapes)
+		filter_escapes(io);
 }
 
 /* Watches stdin for reading (want) or not. An fd epoll refuses (a regular
@@ -142,6 +173,69 @@ static void on_in_sock(void *opaque, uint32_t events)
 		return;
 	}
 	pump_in(io);
+}
+
+/* ---- the control connection: records to the guest, on the loop ---------------------- */
+
+static void ctl_close(struct exec_io *io)
+{
+	if (io->ctl_sock < 0)
+		return;
+	(void)event_loop_remove(io->loop, io->ctl_sock);
+	close(io->ctl_sock);
+	io->ctl_sock = -1;
+	io->ctl_len = 0;
+}
+
+/* Sends what is queued; watches for room when the socket is full. */
+static void ctl_flush(struct exec_io *io)
+{
+	size_t off = 0;
+	while (io->ctl_sock >= 0 && off < io->ctl_len) {
+		ssize_t w = send(io->ctl_sock, io->ctl_out + off, io->ctl_len - off,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (w < 0) {
+			ctl_close(io);
+			return;
+		}
+		off += (size_t)w;
+	}
+	if (io->ctl_sock < 0)
+		return;
+	memmove(io->ctl_out, io->ctl_out + off, io->ctl_len - off);
+	io->ctl_len -= off;
+	(void)event_loop_modify(io->loop, io->ctl_sock, EPOLLIN | (io->ctl_len ? EPOLLOUT : 0));
+}
+
+static void on_ctl_sock(void *opaque, uint32_t events)
+{
+	struct exec_io *io = opaque;
+	if (events & EPOLLIN) {
+		uint8_t junk[256]; /* nothing is defined guest to host */
+		ssize_t n = recv(io->ctl_sock, junk, sizeof(junk), MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			ctl_close(io);
+			return;
+		}
+	}
+	if (events & (EPOLLHUP | EPOLLERR)) {
+		ctl_close(io);
+		return;
+	}
+	ctl_flush(io);
+}
+
+void exec_io_control(struct exec_io *io, const struct exec_ctl *c)
+{
+	if (io->ctl_sock < 0 || io->ctl_len + EXEC_CTL_LEN > sizeof(io->ctl_out))
+		return;
+	exec_ctl_encode(c, io->ctl_out + io->ctl_len);
+	io->ctl_len += EXEC_CTL_LEN;
+	ctl_flush(io);
 }
 
 /* ---- stdout and stderr: one thread each --------------------------------------------- */
@@ -236,6 +330,11 @@ static void on_accept(void *opaque, uint32_t events)
 		r = event_loop_add(io->loop, fd, EPOLLOUT, on_in_sock, io);
 		if (r == 0)
 			pump_in(io);
+	} else if (i == 3) {
+		io->ctl_sock = fd;
+		r = event_loop_add(io->loop, fd, EPOLLIN, on_ctl_sock, io);
+		if (r < 0)
+			io->ctl_sock = -1;
 	} else {
 		r = start_out(&io->out[i - 1], fd);
 	}
@@ -283,15 +382,16 @@ int exec_io_init(struct exec_io *io, struct event_loop *loop, const char *uds_ba
 	io->spec = spec;
 	io->spec_len = spec_len;
 	io->in_sock = -1;
+	io->ctl_sock = -1;
 	io->in_fd = STDIN_FILENO;
 	for (int i = 0; i < 2; i++) {
 		io->out[i].io = io;
 		io->out[i].fd = i == 0 ? STDOUT_FILENO : STDERR_FILENO;
 		io->out[i].sock = -1;
 	}
-	for (int i = 0; i < 3; i++)
+	for (unsigned i = 0; i < EXEC_PORTS; i++)
 		io->listen_fd[i] = -1;
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < (int)EXEC_PORTS; i++) {
 		int n = snprintf(io->paths[i], sizeof(io->paths[i]), "%s_%u", uds_base, ports[i]);
 		if (n < 0 || (size_t)n >= sizeof(io->paths[i])) {
 			io->paths[i][0] = '\0';
@@ -316,7 +416,12 @@ int exec_io_init(struct exec_io *io, struct event_loop *loop, const char *uds_ba
 
 bool exec_io_started(const struct exec_io *io)
 {
-	return io->connected == 7u;
+	return io->connected == (1u << EXEC_PORTS) - 1;
+}
+
+bool exec_io_asked(const struct exec_io *io)
+{
+	return io->connected & 1u;
 }
 
 /* Joins o's thread within the deadline (monotonic ms); false if it is
@@ -353,7 +458,8 @@ void exec_io_fini(struct exec_io *io, unsigned wait_ms)
 		o->sock = -1;
 	}
 	in_close(io);
-	for (int i = 0; i < 3; i++) {
+	ctl_close(io);
+	for (unsigned i = 0; i < EXEC_PORTS; i++) {
 		if (io->listen_fd[i] >= 0) {
 			(void)event_loop_remove(io->loop, io->listen_fd[i]);
 			close(io->listen_fd[i]);

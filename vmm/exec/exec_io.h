@@ -27,6 +27,7 @@
 #include <sys/un.h>
 
 #include "event_loop.h"
+#include "exec_proto.h"
 
 #define EXEC_IO_BUF (64u * 1024)
 
@@ -46,18 +47,30 @@ struct exec_out {
 /* A listener's callback argument. */
 struct exec_listener {
 	struct exec_io *io;
-	int stream; /* 0 stdin, 1 stdout, 2 stderr */
+	int stream; /* 0 stdin, 1 stdout, 2 stderr, 3 control */
 };
+
+#define EXEC_IO_CTL_QUEUE 16 /* control records waiting for room */
 
 struct exec_io {
 	bool ready; /* exec_io_init set the fds (fini's guard) */
 	struct event_loop *loop;
 	void (*on_gone)(void *opaque); /* minnow's stdout/stderr reader went away */
 	void *opaque;
-	char paths[3][sizeof(((struct sockaddr_un *)0)->sun_path)];
-	int listen_fd[3]; /* -1 once accepted */
-	struct exec_listener lst[3];
+	char paths[4][sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int listen_fd[4]; /* -1 once accepted */
+	struct exec_listener lst[4];
 	unsigned connected; /* bit per stream accepted */
+	/* stdin is a terminal in raw mode: Ctrl-A x calls on_quit, Ctrl-A
+	 * Ctrl-A sends one Ctrl-A, Ctrl-A and anything else sends nothing */
+	bool escapes;
+	bool escape; /* the last byte was Ctrl-A */
+	void (*on_quit)(void *quit_opaque);
+	void *quit_opaque;
+	/* the control connection (exec_proto.h): records to the guest */
+	int ctl_sock; /* -1 before, and once the guest closed it */
+	uint8_t ctl_out[EXEC_IO_CTL_QUEUE * EXEC_CTL_LEN];
+	size_t ctl_len;
 	/* the spec, then stdin */
 	int in_sock;	 /* -1 before, and once the guest closed it */
 	int in_fd;	 /* minnow's stdin */
@@ -72,7 +85,7 @@ struct exec_io {
 	struct exec_out out[2];
 };
 
-/* Listens on "<uds_base>_<port>" for the three ports of exec_proto.h (a
+/* Listens on "<uds_base>_<port>" for the four ports of exec_proto.h (a
  * stale socket file there is replaced) and adds the listeners to `loop`.
  * `spec` (exec_spec_encode's buffer, owned from now on) is sent first on the
  * stdin connection. on_gone(opaque) is called, from an output thread, when
@@ -81,8 +94,16 @@ struct exec_io {
 int exec_io_init(struct exec_io *io, struct event_loop *loop, const char *uds_base, uint8_t *spec,
 		 size_t spec_len, void (*on_gone)(void *), void *opaque, char *err, size_t errlen);
 
-/* Whether the guest connected all three streams (CMD was started). */
+/* Whether the guest connected all four streams (CMD was started). */
 bool exec_io_started(const struct exec_io *io);
+
+/* Whether the guest has asked for the command (connected stream 0). */
+bool exec_io_asked(const struct exec_io *io);
+
+/* Queues a control record for the guest (dropped before the control
+ * connection exists, after it closed, or when EXEC_IO_CTL_QUEUE records
+ * already wait). On the loop's thread. */
+void exec_io_control(struct exec_io *io, const struct exec_ctl *c);
 
 /* After the VM ended and the loop stopped: lets each output thread write
  * what its socket still holds (up to `wait_ms`, then it is left behind)

@@ -3,6 +3,7 @@
 #include "exec_proto.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,11 +22,36 @@ static void put(uint8_t *buf, size_t *pos, char tag, const char *str)
 	*pos += n;
 }
 
+/* Parses "M ROWS COLS" (decimal, single blanks) into s; 0 or -1. */
+static int tty_parse(const char *t, struct exec_spec *s)
+{
+	unsigned v[3];
+	for (int i = 0; i < 3; i++) {
+		if (i > 0 && *t++ != ' ')
+			return -1;
+		if (*t < '0' || *t > '9')
+			return -1;
+		unsigned x = 0;
+		for (; *t >= '0' && *t <= '9'; t++)
+			if ((x = x * 10 + (unsigned)(*t - '0')) > 65535)
+				return -1;
+		v[i] = x;
+	}
+	if (*t || v[0] == 0 || v[0] > 3)
+		return -1;
+	s->tty = v[0];
+	s->rows = v[1];
+	s->cols = v[2];
+	return 0;
+}
+
 int exec_spec_encode(const struct exec_spec *s, uint8_t **out, size_t *len)
 {
 	if (s->argc == 0 || !s->argv[0][0] || s->argc > EXEC_SPEC_MAX_ARGS ||
-	    s->envc > EXEC_SPEC_MAX_ARGS)
+	    s->envc > EXEC_SPEC_MAX_ARGS || s->tty > 3 || s->rows > 65535 || s->cols > 65535)
 		return -EINVAL;
+	char tty[32];
+	snprintf(tty, sizeof(tty), "%u %u %u", s->tty, s->rows, s->cols);
 	size_t payload = 0;
 	for (size_t i = 0; i < s->argc; i++)
 		payload += strlen(s->argv[i]) + 2;
@@ -36,6 +62,8 @@ int exec_spec_encode(const struct exec_spec *s, uint8_t **out, size_t *len)
 	}
 	if (s->cwd)
 		payload += strlen(s->cwd) + 2;
+	if (s->tty)
+		payload += strlen(tty) + 2;
 	if (payload > EXEC_SPEC_MAX)
 		return -EINVAL;
 	uint8_t *buf = malloc(EXEC_SPEC_HDR + payload);
@@ -51,6 +79,8 @@ int exec_spec_encode(const struct exec_spec *s, uint8_t **out, size_t *len)
 		put(buf, &pos, 'E', s->envp[i]);
 	if (s->cwd)
 		put(buf, &pos, 'C', s->cwd);
+	if (s->tty)
+		put(buf, &pos, 'T', tty);
 	*out = buf;
 	*len = pos;
 	return 0;
@@ -80,7 +110,7 @@ int exec_spec_decode(uint8_t *payload, size_t len, struct exec_spec *s)
 			nargs++;
 		else if (tag == 'E')
 			nenv++;
-		else if (tag != 'C')
+		else if (tag != 'C' && tag != 'T')
 			return -EPROTO;
 		pos = (size_t)(nul - payload) + 1;
 	}
@@ -105,6 +135,9 @@ int exec_spec_decode(uint8_t *payload, size_t len, struct exec_spec *s)
 			if (!env_ok(str))
 				goto bad;
 			envp[s->envc++] = str;
+		} else if (tag == 'T') {
+			if (s->tty || tty_parse(str, s) < 0)
+				goto bad;
 		} else {
 			if (s->cwd)
 				goto bad;
@@ -124,4 +157,22 @@ void exec_spec_free(struct exec_spec *s)
 	free((void *)s->argv);
 	free((void *)s->envp);
 	memset(s, 0, sizeof(*s));
+}
+
+void exec_ctl_encode(const struct exec_ctl *c, uint8_t out[EXEC_CTL_LEN])
+{
+	memset(out, 0, EXEC_CTL_LEN);
+	out[0] = (uint8_t)c->type;
+	out[2] = (uint8_t)c->rows;
+	out[3] = (uint8_t)(c->rows >> 8);
+	out[4] = (uint8_t)c->cols;
+	out[5] = (uint8_t)(c->cols >> 8);
+}
+
+int exec_ctl_decode(const uint8_t in[EXEC_CTL_LEN], struct exec_ctl *c)
+{
+	c->type = (char)in[0];
+	c->rows = (unsigned)in[2] | (unsigned)in[3] << 8;
+	c->cols = (unsigned)in[4] | (unsigned)in[5] << 8;
+	return c->type == EXEC_CTL_KEEPALIVE || c->type == EXEC_CTL_WINSIZE ? 0 : -EPROTO;
 }
