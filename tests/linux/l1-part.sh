@@ -440,11 +440,11 @@ fi
 
 if wanted exec-timeout; then
 	# Long enough for the guest to boot (boot_complete_us set) and start CMD.
-	xrun timeout --timeout 12s --timings=json -- sleep 100
+	xrun timeout --timeout 20s --timings=json -- sleep 100
 	lines=$(grep -c timeout "$W/timeout.err")
 	check exec-timeout '[ $ST = 124 ] && [ "$REASON" = timeout ] && [ "$lines" = 2 ] &&
 		[ -n "$BOOT" ] && [ "$BOOT" != null ] &&
-		grep -q "^minnow: timeout: the command did not finish within 12s" "$W/timeout.err"' \
+		grep -q "^minnow: timeout: the command did not finish within 20s" "$W/timeout.err"' \
 		"expected status 124 (timeout) after the boot and one line saying so (plus the JSON)"
 fi
 
