@@ -493,6 +493,70 @@ static void exec_child(const struct exec_spec *spec, char **env, const int fds[3
 	_exit(e == ENOENT ? 127 : 126);
 }
 
+/* mkdir -p: `dir` and its parents (absolute). */
+static void make_dirs(const char *dir)
+{
+	char path[CMDLINE_MAX];
+	snprintf(path, sizeof(path), "%s", dir);
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		mkdir(path, 0755);
+		*p = '/';
+	}
+	mkdir(path, 0755);
+}
+
+/* minnow exec --share: mounts each virtio-fs share of the spec on its directory (made with
+ * its parents) before CMD starts. Counts the mounted ones in *mounted; on a failure says so
+ * on err_fd (the host's stderr) and returns -1. */
+static int mount_shares(const struct exec_spec *spec, int err_fd, size_t *mounted)
+{
+	*mounted = 0;
+	for (size_t i = 0; i < spec->mountc; i++) {
+		int ro;
+		const char *tag, *dir;
+		size_t taglen;
+		char t[64];
+		if (exec_mount_split(spec->mounts[i], &ro, &tag, &taglen, &dir) < 0 ||
+		    taglen >= sizeof(t))
+			return -1;
+		memcpy(t, tag, taglen);
+		t[taglen] = '\0';
+		make_dirs(dir);
+		if (mount(t, dir, "virtiofs", ro ? MS_RDONLY : 0, NULL) != 0) {
+			dprintf(err_fd, "minnow-init: cannot mount the share %s on %s: %s\n", t, dir,
+				strerror(errno));
+			return -1;
+		}
+		DEBUG("exec: share %s on %s%s", t, dir, ro ? " (read-only)" : "");
+		(*mounted)++;
+	}
+	return 0;
+}
+
+/* After CMD: everything written to the shares reaches virtiofsd (sync), then each is
+ * unmounted, which waits for virtiofsd's last replies. A share still in use (a process CMD
+ * left behind) is detached instead, after the same sync. */
+static void unmount_shares(const struct exec_spec *spec, size_t mounted)
+{
+	if (mounted == 0)
+		return;
+	sync();
+	for (size_t i = mounted; i-- > 0;) {
+		int ro;
+		const char *tag, *dir;
+		size_t taglen;
+		if (exec_mount_split(spec->mounts[i], &ro, &tag, &taglen, &dir) < 0)
+			continue;
+		if (umount2(dir, 0) == 0)
+			continue;
+		DEBUG("exec: unmount %s: %s; detaching it", dir, strerror(errno));
+		umount2(dir, MNT_DETACH);
+	}
+}
+
 /* Half-closes an output stream and waits for the host to close it: the
  * host has then written every byte to its own stdout or stderr. */
 static void exec_drain(int fd)
@@ -518,30 +582,42 @@ static int run_exec(unsigned base)
 	uint8_t *payload = NULL;
 	struct exec_spec spec = {0};
 	int status = 1;
+	size_t mounted = 0;
 	fds[0] = vsock_connect(base);
 	if (fds[0] < 0 || read_spec(fds[0], &spec, &payload) < 0)
 		goto out;
 	for (int i = 1; i < 3; i++)
 		if ((fds[i] = vsock_connect(base + (unsigned)i)) < 0)
 			goto out;
-	char **env = exec_env(&spec);
-	if (!env)
-		goto out;
-	DEBUG("exec: running %s", spec.argv[0]);
-	pid_t pid = fork();
-	if (pid == 0)
-		exec_child(&spec, env, fds);
-	close(fds[0]); /* CMD's alone: the host sees when it is gone */
+	char **env = NULL;
+	if (mount_shares(&spec, fds[2], &mounted) < 0) {
+		status = 125; /* as env(1) when it cannot start the command */
+	} else if ((env = exec_env(&spec)) == NULL) {
+		say("exec: out of memory");
+	} else {
+		DEBUG("exec: running %s", spec.argv[0]);
+		pid_t pid = fork();
+		if (pid == 0)
+			exec_child(&spec, env, fds);
+		close(fds[0]); /* CMD's alone: the host sees when it is gone */
+		fds[0] = -1;
+		if (pid < 0)
+			say("fork: %s", strerror(errno));
+		else
+			status = wait_for(pid);
+		free(env);
+	}
+	if (fds[0] >= 0)
+		close(fds[0]);
 	fds[0] = -1;
-	if (pid < 0)
-		say("fork: %s", strerror(errno));
-	else
-		status = wait_for(pid);
-	free(env);
+	/* Shares first: the host's files are complete before CMD's status is. */
+	unmount_shares(&spec, mounted);
+	mounted = 0;
 	exec_drain(fds[1]);
 	exec_drain(fds[2]);
 	fds[1] = fds[2] = -1;
 out:
+	unmount_shares(&spec, mounted);
 	for (int i = 0; i < 3; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);

@@ -1,5 +1,5 @@
 #!/bin/sh
-# mkinitrd.sh - builds a gzip-compressed newc initrd for minnow's Linux guests: busybox, minnow-init as /init, the kernel's virtio/vsock/ext4/pvpanic modules (dependency order in /etc/minnow-modules).
+# mkinitrd.sh - builds a gzip-compressed newc initrd for minnow's Linux guests: busybox, minnow-init as /init, the kernel's virtio/vsock/ext4/pvpanic/virtiofs modules (dependency order in /etc/minnow-modules).
 #
 # usage: firmware/mkinitrd.sh [-k KVER] [-m MODDIR] [-i INIT] [-o OUT | -d DIR]
 #                             [-a SRC[:DEST]]... [-n] [-M MODULE]...
@@ -26,8 +26,9 @@ DIR=
 EXTRA=
 MORE_MODS=
 DEFAULT_MODS=yes
-# pvpanic_mmio (with pvpanic, its dependency) reports a panic to minnow.
-MODS="virtio_mmio virtio_blk virtio_net virtio_console virtio_rng vmw_vsock_virtio_transport ext4 crc32c_generic pvpanic_mmio"
+# pvpanic_mmio (with pvpanic, its dependency) reports a panic to minnow;
+# virtiofs (with fuse) mounts minnow exec --share's directories.
+MODS="virtio_mmio virtio_blk virtio_net virtio_console virtio_rng vmw_vsock_virtio_transport ext4 crc32c_generic pvpanic_mmio virtiofs"
 
 usage() {
 	sed -n '3,19s/^# \{0,1\}//p' "$0" >&2

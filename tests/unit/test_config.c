@@ -384,11 +384,11 @@ Test(config, parse_size)
 	}
 
 BAD(unknown_section, KSECT "[disk]\npath = x\n",
-    "vm.ini:3: [disk]: unknown section (known: vm, kernel, console, drive.NAME, net.NAME, vsock, "
-    "rng, vconsole)")
+    "vm.ini:3: [disk]: unknown section (known: vm, kernel, console, drive.NAME, net.NAME, fs.NAME, "
+    "vsock, rng, vconsole)")
 BAD(unnamed_section_with_name, "[vm.big]\n" KSECT,
     "vm.ini:1: [vm.big]: unknown section (known: vm, kernel, console, drive.NAME, net.NAME, "
-    "vsock, rng, vconsole)")
+    "fs.NAME, vsock, rng, vconsole)")
 BAD(drive_without_name, KSECT "[drive]\npath = " DISK "\n",
     "vm.ini:3: [drive]: needs a name, as in [drive.NAME]")
 BAD(bad_drive_name, KSECT "[drive.my disk]\npath = " DISK "\n",
@@ -574,7 +574,7 @@ static const struct {
      {"disk.path=x"},
      1,
      "--set disk.path=x: [disk]: unknown section (known: vm, kernel, console, drive.NAME, "
-     "net.NAME, vsock, rng, vconsole)"},
+     "net.NAME, fs.NAME, vsock, rng, vconsole)"},
     {"unknown key",
      {"kernel.args=quiet"},
      1,

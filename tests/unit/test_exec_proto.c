@@ -26,7 +26,7 @@ Test(exec_proto, round_trip_every_byte)
 	all[255] = '\0';
 	const char *argv[] = {"printf", "a b", "\"'", "x\ny\n", "", all, "$HOME *"};
 	const char *envp[] = {"A=1", "B=x=y", "C=", "D=\n\"'"};
-	struct exec_spec in = {argv, 7, envp, 4, "/dir with space"}, out;
+	struct exec_spec in = {argv, 7, envp, 4, "/dir with space", NULL, 0}, out;
 	uint8_t *buf;
 	round_trip(&in, &out, &buf);
 	cr_assert_eq(out.argc, 7);
@@ -45,7 +45,7 @@ Test(exec_proto, round_trip_every_byte)
 Test(exec_proto, no_env_no_cwd)
 {
 	const char *argv[] = {"true"};
-	struct exec_spec in = {argv, 1, NULL, 0, NULL}, out;
+	struct exec_spec in = {argv, 1, NULL, 0, NULL, NULL, 0}, out;
 	uint8_t *buf;
 	round_trip(&in, &out, &buf);
 	cr_expect_eq(out.argc, 1);
@@ -59,7 +59,7 @@ Test(exec_proto, no_env_no_cwd)
 Test(exec_proto, header_layout)
 {
 	const char *argv[] = {"ab"};
-	struct exec_spec in = {argv, 1, NULL, 0, NULL};
+	struct exec_spec in = {argv, 1, NULL, 0, NULL, NULL, 0};
 	uint8_t *buf;
 	size_t len;
 	cr_assert_eq(exec_spec_encode(&in, &buf, &len), 0);
@@ -77,10 +77,10 @@ Test(exec_proto, encode_refuses)
 	const char *ok[] = {"x"};
 	const char *bad_env[] = {"NOEQUALS"};
 	const char *empty_name[] = {"=v"};
-	struct exec_spec none = {ok, 0, NULL, 0, NULL};
-	struct exec_spec empty0 = {empty, 1, NULL, 0, NULL};
-	struct exec_spec env1 = {ok, 1, bad_env, 1, NULL};
-	struct exec_spec env2 = {ok, 1, empty_name, 1, NULL};
+	struct exec_spec none = {ok, 0, NULL, 0, NULL, NULL, 0};
+	struct exec_spec empty0 = {empty, 1, NULL, 0, NULL, NULL, 0};
+	struct exec_spec env1 = {ok, 1, bad_env, 1, NULL, NULL, 0};
+	struct exec_spec env2 = {ok, 1, empty_name, 1, NULL, NULL, 0};
 	cr_expect_eq(exec_spec_encode(&none, &buf, &len), -EINVAL);
 	cr_expect_eq(exec_spec_encode(&empty0, &buf, &len), -EINVAL);
 	cr_expect_eq(exec_spec_encode(&env1, &buf, &len), -EINVAL);
@@ -91,7 +91,7 @@ Test(exec_proto, encode_refuses)
 	memset(huge, 'x', EXEC_SPEC_MAX);
 	huge[EXEC_SPEC_MAX] = '\0';
 	const char *big[] = {huge};
-	struct exec_spec too_big = {big, 1, NULL, 0, NULL};
+	struct exec_spec too_big = {big, 1, NULL, 0, NULL, NULL, 0};
 	cr_expect_eq(exec_spec_encode(&too_big, &buf, &len), -EINVAL);
 	free(huge);
 	cr_expect_null(buf);

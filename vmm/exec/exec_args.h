@@ -10,6 +10,15 @@
 
 #define EXEC_MAX_ENV	   256
 #define EXEC_MAX_OVERRIDES 128
+#define EXEC_MAX_SHARES	   8 /* CONFIG_MAX_FS */
+#define EXEC_SHARE_PATH	   4096
+
+/* --share HOST_DIR:GUEST_DIR[:ro] */
+struct exec_share {
+	char host[EXEC_SHARE_PATH];  /* as given; checked on the host by exec.c */
+	char guest[EXEC_SHARE_PATH]; /* absolute, not "/" */
+	int readonly;
+};
 
 struct exec_options {
 	const char *config;	       /* CONFIG.ini, or NULL: the defaults (exec_guest.h) */
@@ -24,6 +33,8 @@ struct exec_options {
 	const char *initrd; /* --initrd PATH, or NULL */
 	const char *overrides[EXEC_MAX_OVERRIDES]; /* --set SECTION.KEY=VALUE */
 	size_t n_overrides;
+	struct exec_share shares[EXEC_MAX_SHARES]; /* --share, in order */
+	size_t n_shares;
 	int timings; /* 0 off, 1 text, 2 json */
 	int verbose;
 	char **cmd; /* the command and its arguments (after "--"), NULL-terminated */
@@ -36,13 +47,20 @@ struct exec_options {
  * filled; 1 for --help (nothing else is checked); -1 with one line (no
  * "minnow exec: " prefix, no newline) in err: an unknown option, a missing
  * value, a bad duration, size or count, --env without '=' or with an empty
- * name, an empty --cwd, a second CONFIG, no "--", or no command after it. */
+ * name, an empty --cwd, a bad --share (exec_parse_share), a second CONFIG,
+ * no "--", or no command after it. */
 int exec_parse_args(int argc, char **argv, struct exec_options *o, char *err, size_t errlen);
 
 /* Parses a duration for --timeout: digits with an optional suffix ms, s, m
  * or h (none: seconds, as timeout(1)); more than zero and at most 30 days.
  * Returns 0 with *ms, or -1. */
 int exec_parse_duration(const char *text, uint64_t *ms);
+
+/* Parses one --share value, HOST_DIR:GUEST_DIR or HOST_DIR:GUEST_DIR:ro,
+ * into `sh`. Returns 0, or -1 with one line in err: an empty part, another
+ * ':' (a third part other than "ro", or a fourth), a GUEST_DIR that is not
+ * absolute or is "/", a path too long. */
+int exec_parse_share(const char *text, struct exec_share *sh, char *err, size_t errlen);
 
 /* Prints `minnow exec --help`. */
 void exec_usage(FILE *out);
