@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -26,6 +28,7 @@ struct virtio_fs {
 	bool watching; /* vu.fd is on the loop */
 	bool broken;   /* the back end is gone: the device fails every activation */
 	bool started[VIRTIO_FS_QUEUES];
+	int call_fd; /* without an irqfd (no KVM): the back end's calls, relayed; else -1 */
 	uint8_t config[VIRTIO_FS_CONFIG_SIZE];
 };
 
@@ -69,6 +72,31 @@ static void on_backend(void *opaque, uint32_t events)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR) && !(events & (EPOLLHUP | EPOLLERR)))
 		return; /* a reply read meanwhile by a request */
 	backend_lost(fs, n > 0 ? "unexpected message" : "disconnected", true);
+}
+
+/* Without KVM there is no irqfd for the back end to signal (and libvhost-user gives up on a
+ * ring without a call fd): its calls come here and become the transport's interrupt. */
+static void on_call(void *opaque, uint32_t events)
+{
+	struct virtio_fs *fs = opaque;
+	eventfd_t n;
+	(void)events;
+	if (eventfd_read(fs->call_fd, &n) == 0 && fs->t)
+		virtio_mmio_signal(fs->t, VIRTIO_MMIO_INT_VRING);
+}
+
+/* The fd the back end signals: the slot's irqfd, else (no KVM) one of the device's own. */
+static int call_fd(struct virtio_fs *fs, struct virtio_mmio *t)
+{
+	int fd = virtio_mmio_irq_fd(t);
+	if (fd >= 0 || fs->call_fd >= 0 || !fs->loop)
+		return fd >= 0 ? fd : fs->call_fd;
+	fs->call_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fs->call_fd >= 0 && event_loop_add(fs->loop, fs->call_fd, EPOLLIN, on_call, fs) < 0) {
+		close(fs->call_fd);
+		fs->call_fd = -1;
+	}
+	return fs->call_fd;
 }
 
 /* ---- Device ops (transport lock held) ----------------------------------------------------- */
@@ -119,7 +147,7 @@ static int start_backend(struct virtio_fs *fs, struct virtio_mmio *t)
 						      (uint64_t)(uintptr_t)vq->used,
 						      (uint64_t)(uintptr_t)vq->avail);
 		if (r == 0)
-			r = vhost_user_set_vring_call(vu, q, virtio_mmio_irq_fd(t));
+			r = vhost_user_set_vring_call(vu, q, call_fd(fs, t));
 		if (r == 0)
 			r = vhost_user_set_vring_kick(vu, q, virtio_mmio_kick_fd(t, q));
 		if (r == 0)
@@ -201,6 +229,10 @@ static void fs_destroy(void *dev)
 	if (fs->watching)
 		(void)event_loop_remove(fs->loop, fs->vu.fd);
 	fs->watching = false;
+	if (fs->call_fd >= 0) {
+		(void)event_loop_remove(fs->loop, fs->call_fd);
+		close(fs->call_fd);
+	}
 	/* Closing the connection ends virtiofsd; it has answered every request the guest
 	 * saw answered, so what the guest wrote is in the host's files once it is gone. */
 	vhost_user_close(&fs->vu);
@@ -228,6 +260,7 @@ static void *fs_create(const struct device_env *env, size_t i, struct device_err
 	fs->loop = env->loop;
 	vhost_user_init(&fs->vu, -1);
 	fs->daemon.log_fd = -1;
+	fs->call_fd = -1;
 	memcpy(fs->config, c->tag, strnlen(c->tag, VIRTIO_FS_TAG_SIZE));
 	uint32_t nreq = htole32(1);
 	memcpy(fs->config + VIRTIO_FS_TAG_SIZE, &nreq, 4);
@@ -281,6 +314,11 @@ static void *fs_create(const struct device_env *env, size_t i, struct device_err
 fail:
 	fs_destroy(fs);
 	return NULL;
+}
+
+pid_t virtio_fs_daemon_pid(const void *dev)
+{
+	return ((const struct virtio_fs *)dev)->daemon.pid;
 }
 
 const struct virtio_type virtio_fs_type = {"virtio-fs", &virtio_fs_ops, fs_count, fs_create,

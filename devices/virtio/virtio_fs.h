@@ -31,6 +31,11 @@
 #define VIRTIO_FS_TAG_SIZE   36
 #define VIRTIO_FS_CONFIG_SIZE (VIRTIO_FS_TAG_SIZE + 4)
 
+#include <sys/types.h>
+
 extern const struct virtio_device_ops virtio_fs_ops;
+
+/* The virtiofsd minnow started for device `dev` (virtio_fs_type), or 0. For tests. */
+pid_t virtio_fs_daemon_pid(const void *dev);
 
 #endif

@@ -321,6 +321,11 @@ int virtio_mmio_irq_fd(const struct virtio_mmio *t)
 	return t->irq_fd;
 }
 
+void virtio_mmio_signal(struct virtio_mmio *t, uint32_t bits)
+{
+	raise_interrupt(t, bits);
+}
+
 uint32_t vmmio_interrupt_status(const struct virtio_mmio *t)
 {
 	uint32_t v = atomic_load(&t->interrupt_status);

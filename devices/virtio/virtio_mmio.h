@@ -234,6 +234,10 @@ bool virtio_mmio_requeue(struct virtio_mmio *t, unsigned queue);
 int virtio_mmio_kick_fd(const struct virtio_mmio *t, unsigned queue);
 int virtio_mmio_irq_fd(const struct virtio_mmio *t);
 
+/* Sets `bits` in InterruptStatus and signals the interrupt (or only counts it without KVM), as
+ * for the device's own used buffers: for a back end's call that reaches minnow. Any thread. */
+void virtio_mmio_signal(struct virtio_mmio *t, uint32_t bits);
+
 /* The device changed its config space: bumps ConfigGeneration, sets
  * InterruptStatus bit 1 and signals the interrupt. */
 void virtio_mmio_config_changed(struct virtio_mmio *t);
