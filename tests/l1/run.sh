@@ -133,6 +133,9 @@ if part linux; then
 	extra="$extra -a $PROGS/minnow-init:/libexec/minnow/minnow-init"
 	extra="$extra -a firmware/mkinitrd.sh:/libexec/minnow/mkinitrd.sh"
 	with_libs "$(command -v cpio)" /bin/cpio
+	# virtio-fs (minnow exec --share, [fs.NAME]): Debian's virtiofsd, where
+	# minnow looks for it, with its libraries; its tests skip without it.
+	[ ! -x /usr/lib/qemu/virtiofsd ] || with_libs /usr/lib/qemu/virtiofsd /usr/lib/qemu/virtiofsd
 fi
 if part guest; then
 	with_libs "$GUEST_TESTS" /bin/guest-tests

@@ -134,3 +134,44 @@ TABLE_TEST(exec_proto, decode_refuses, hostile, c)
 	cr_expect_null(s.argv, "%s: arrays left allocated", c->name);
 	free(p);
 }
+
+/* --share's mounts travel as 'M' entries, "ro:TAG:DIR", DIR with any bytes but NUL. */
+Test(exec_proto, mounts)
+{
+	const char *argv[] = {"ls"};
+	const char *mounts[] = {"rw:minnow-exec-0:/mnt/a b", "ro:t:/x:y"};
+	struct exec_spec in = {argv, 1, NULL, 0, NULL, mounts, 2}, out;
+	uint8_t *buf;
+	round_trip(&in, &out, &buf);
+	cr_assert_eq(out.mountc, 2);
+	cr_expect_str_eq(out.mounts[0], mounts[0]);
+	cr_expect_str_eq(out.mounts[1], mounts[1]);
+	cr_expect_null(out.mounts[2]);
+	int ro;
+	const char *tag, *dir;
+	size_t taglen;
+	cr_assert_eq(exec_mount_split(out.mounts[1], &ro, &tag, &taglen, &dir), 0);
+	cr_expect_eq(ro, 1);
+	cr_expect_eq(taglen, 1);
+	cr_expect_eq(tag[0], 't');
+	cr_expect_str_eq(dir, "/x:y");
+	cr_assert_eq(exec_mount_split(out.mounts[0], &ro, &tag, &taglen, &dir), 0);
+	cr_expect_eq(ro, 0);
+	cr_expect_str_eq(dir, "/mnt/a b");
+	exec_spec_free(&out);
+	free(buf);
+
+	static const char *const bad[] = {"rx:t:/d", "ro::/d", "ro:t:d", "ro:t", "ro", ""};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *m[] = {bad[i]};
+		struct exec_spec b = {argv, 1, NULL, 0, NULL, m, 1};
+		size_t blen;
+		cr_expect_eq(exec_spec_encode(&b, &buf, &blen), -EINVAL, "%s", bad[i]);
+		uint8_t payload[32] = "Als";
+		size_t len = 4;
+		payload[len++] = 'M';
+		memcpy(payload + len, bad[i], strlen(bad[i]) + 1);
+		len += strlen(bad[i]) + 1;
+		cr_expect_eq(exec_spec_decode(payload, len, &out), -EPROTO, "decoded %s", bad[i]);
+	}
+}
