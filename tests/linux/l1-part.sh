@@ -545,14 +545,14 @@ if wanted exec-share-ro && ! fsd_skip exec-share-ro; then
 	rm -rf "$W/ro"
 	mkdir -p "$W/ro"
 	echo keep >"$W/ro/keep.txt"
-	before=$(ls -la --full-time "$W/ro" | psum)
+	before=$(ls -lA --full-time "$W/ro" | psum)
 	xrun ro --share "$W/ro:/ro:ro" -- sh -c '
 		cat /ro/keep.txt
 		if echo x >/ro/new.txt; then exit 0; fi
 		mount -o remount,rw /ro && echo remounted
 		if echo y >/ro/new2.txt; then exit 1; fi
 		exit 3'
-	after=$(ls -la --full-time "$W/ro" | psum)
+	after=$(ls -lA --full-time "$W/ro" | psum)
 	DT="$DT s; $(tr '\n' ' ' <"$W/ro.out")"
 	check exec-share-ro '[ $ST = 3 ] && [ "$(head -n 1 "$W/ro.out")" = keep ] &&
 		grep -q "Read-only file system" "$W/ro.err" && [ "$before" = "$after" ]' \
