@@ -25,8 +25,9 @@ struct virtio_fs {
 	struct virtio_mmio *t; /* known from the first activation */
 	struct vhost_user vu;
 	struct virtiofsd daemon;
-	bool watching; /* vu.fd is on the loop */
-	bool broken;   /* the back end is gone: the device fails every activation */
+	bool watching;	 /* vu.fd is on the loop */
+	bool broken;	 /* the back end is gone: the device fails every activation */
+	bool handshaken; /* vhost_user_handshake() done */
 	bool started[VIRTIO_FS_QUEUES];
 	int call_fd; /* without an irqfd (no KVM): the back end's calls, relayed; else -1 */
 	uint8_t config[VIRTIO_FS_CONFIG_SIZE];
@@ -156,13 +157,33 @@ static int start_backend(struct virtio_fs *fs, struct virtio_mmio *t)
 	return r;
 }
 
+/* The start of the session, at the first activation: by then a virtiofsd minnow started has
+ * had the guest's boot to get ready. The back end must have the ring features the transport
+ * offers every guest. */
+static int handshake(struct virtio_fs *fs)
+{
+	int r = vhost_user_handshake(&fs->vu);
+	uint64_t need = VIRTIO_MMIO_TRANSPORT_FEATURES;
+	if (r == 0 && (fs->vu.features & need) != need) {
+		snprintf(fs->vu.err, sizeof(fs->vu.err),
+			 "the back end lacks virtio features minnow offers the guest (has 0x%llx, "
+			 "needs 0x%llx)",
+			 (unsigned long long)fs->vu.features, (unsigned long long)need);
+		r = -ENOTSUP;
+	}
+	fs->handshaken = r == 0;
+	return r;
+}
+
 static int fs_activate(void *dev, struct virtio_mmio *t)
 {
 	struct virtio_fs *fs = dev;
 	fs->t = t;
 	if (fs->broken)
 		return -ENOTCONN;
-	int r = start_backend(fs, t);
+	int r = fs->handshaken ? 0 : handshake(fs);
+	if (r == 0)
+		r = start_backend(fs, t);
 	if (r < 0) {
 		char why[300];
 		snprintf(why, sizeof(why), "%s", fs->vu.err);
@@ -285,22 +306,8 @@ static void *fs_create(const struct device_env *env, size_t i, struct device_err
 		snprintf(e->msg, sizeof(e->msg), "socket: %s", fs->vu.err);
 		goto fail;
 	}
-	r = vhost_user_handshake(&fs->vu);
-	uint64_t need = VIRTIO_MMIO_TRANSPORT_FEATURES;
-	if (r == 0 && (fs->vu.features & need) != need) {
-		snprintf(fs->vu.err, sizeof(fs->vu.err),
-			 "the back end lacks virtio features minnow offers the guest (has 0x%llx, "
-			 "needs 0x%llx)",
-			 (unsigned long long)fs->vu.features, (unsigned long long)need);
-		r = -ENOTSUP;
-	}
-	if (r < 0) {
-		char why[300];
-		snprintf(why, sizeof(why), "vhost-user: %s", fs->vu.err);
-		describe(fs, why, e->msg, sizeof(e->msg));
-		e->host_failure = c->host_dir.path[0] != '\0';
-		goto fail;
-	}
+	/* The session starts at the first DRIVER_OK (handshake()): meanwhile virtiofsd gets
+	 * ready while the guest boots, and a daemon that dies is seen hanging up. */
 	if (fs->loop) {
 		r = event_loop_add(fs->loop, fs->vu.fd, EPOLLIN | EPOLLRDHUP, on_backend, fs);
 		if (r < 0) {

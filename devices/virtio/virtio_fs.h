@@ -5,6 +5,10 @@
  * socket) serves the two virtqueues, hiprio (0) and requests (1), straight
  * from guest RAM, which must then be shared (guest_mem_map_shared()).
  *
+ * minnow starts virtiofsd when it creates the device but talks to it only
+ * at the first DRIVER_OK (GET_FEATURES, protocol features with REPLY_ACK,
+ * SET_OWNER): the daemon gets ready while the guest boots.
+ *
  * The data path never enters minnow: at DRIVER_OK the device hands the
  * back end guest RAM (SET_MEM_TABLE with the memfd), each ready ring's
  * size, base and addresses, the queue's QueueNotify ioeventfd as its kick
