@@ -24,6 +24,7 @@
 #include "exec_proto.h"
 #include "platform.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <linux/vm_sockets.h>
 #include <fcntl.h>
@@ -47,6 +48,7 @@
 #include <unistd.h>
 
 #define MODULE_LIST   "/etc/minnow-modules"
+#define MODULE_LIST_FS "/etc/minnow-modules-virtiofs" /* only with a virtio-fs device */
 #define CMDLINE_MAX   4096
 #define ROOT_WAIT_MS  10000
 #define NEWROOT	      "/newroot"
@@ -164,12 +166,12 @@ static void open_console(void)
 		close(fd);
 }
 
-/* Loads every module named in MODULE_LIST (one absolute path per line, in
+/* Loads every module named in `list` (one absolute path per line, in
  * dependency order). A module already present (built in or loaded) is fine;
  * any other failure is reported and the rest are still tried. */
-static void load_modules(void)
+static void load_modules(const char *list)
 {
-	FILE *f = fopen(MODULE_LIST, "re");
+	FILE *f = fopen(list, "re");
 	if (!f)
 		return;
 	char path[512];
@@ -189,6 +191,28 @@ static void load_modules(void)
 		close(fd);
 	}
 	fclose(f);
+}
+
+/* Whether the virtio bus has a virtio-fs device (id 26): only then are fuse
+ * and virtiofs worth loading. */
+static bool have_virtio_fs(void)
+{
+	DIR *d = opendir("/sys/bus/virtio/devices");
+	if (!d)
+		return false;
+	bool found = false;
+	for (struct dirent *e; !found && (e = readdir(d));) {
+		char path[320], id[16] = "";
+		snprintf(path, sizeof(path), "/sys/bus/virtio/devices/%s/device", e->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t n = read(fd, id, sizeof(id) - 1);
+		close(fd);
+		found = n > 0 && strtoul(id, NULL, 16) == 26;
+	}
+	closedir(d);
+	return found;
 }
 
 /* Maps minnow's control device through /dev/mem. Leaves `control` NULL when
@@ -659,7 +683,9 @@ int main(void)
 	debug = param("minnow.debug", val, sizeof(val)) != NULL;
 	open_console();
 	DEBUG("command line: %s", cmdline);
-	load_modules();
+	load_modules(MODULE_LIST);
+	if (have_virtio_fs())
+		load_modules(MODULE_LIST_FS);
 	open_console();
 
 	char root[256], type[64], flags[64];

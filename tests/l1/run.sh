@@ -125,7 +125,7 @@ extra="$extra -a $PROGS/vsock-echo -a tests/l1/lib.sh:/l1/lib.sh"
 if part linux; then
 	sh firmware/mkinitrd.sh -k "$KVER" -d "$W/l2-mods" >/dev/null
 	# shellcheck disable=SC2013 # one path per line, no blanks
-	for m in $(cat "$W/l2-mods/etc/minnow-modules"); do
+	for m in $(cat "$W"/l2-mods/etc/minnow-modules*); do
 		extra="$extra -a $W/l2-mods$m:$m"
 	done
 	extra="$extra -a $MODDIR/modules.dep:$MODDIR/modules.dep"
