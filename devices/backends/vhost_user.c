@@ -187,9 +187,10 @@ static int read_full(struct vhost_user *vu, uint32_t req, void *buf, size_t n,
 			struct cmsghdr align;
 		} ctl;
 		struct iovec iov = {p, n};
-		struct msghdr m = {
-		    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-		    .msg_controllen = sizeof(ctl.buf)};
+		struct msghdr m = {.msg_iov = &iov,
+				   .msg_iovlen = 1,
+				   .msg_control = ctl.buf,
+				   .msg_controllen = sizeof(ctl.buf)};
 		ssize_t got = recvmsg(vu->fd, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 		if (got < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
@@ -248,8 +249,8 @@ static int request(struct vhost_user *vu, uint32_t req, const void *payload, uin
 	uint64_t status;
 	r = recv_reply(vu, req, &status, sizeof(status));
 	if (r == 0 && status != 0)
-		return fail(vu, EIO, "%s: the back end refused it (status %llu)",
-			    request_name(req), (unsigned long long)status);
+		return fail(vu, EIO, "%s: the back end refused it (status %llu)", request_name(req),
+			    (unsigned long long)status);
 	return r;
 }
 

@@ -38,16 +38,16 @@ enum vhost_user_request {
 	VHOST_USER_SET_VRING_ENABLE = 18,
 };
 
-#define VHOST_USER_VERSION	    0x1u
-#define VHOST_USER_FLAG_REPLY	    (1u << 2)
-#define VHOST_USER_FLAG_NEED_REPLY  (1u << 3)
-#define VHOST_USER_HDR_SIZE	    12u
-#define VHOST_USER_MAX_REGIONS	    8u
-#define VHOST_USER_MAX_FDS	    8u
-#define VHOST_USER_VRING_NOFD	    (1ull << 8) /* SET_VRING_KICK/CALL: no fd sent */
-#define VHOST_USER_F_PROTOCOL_FEATURES 30	/* a virtio feature bit */
+#define VHOST_USER_VERSION		0x1u
+#define VHOST_USER_FLAG_REPLY		(1u << 2)
+#define VHOST_USER_FLAG_NEED_REPLY	(1u << 3)
+#define VHOST_USER_HDR_SIZE		12u
+#define VHOST_USER_MAX_REGIONS		8u
+#define VHOST_USER_MAX_FDS		8u
+#define VHOST_USER_VRING_NOFD		(1ull << 8) /* SET_VRING_KICK/CALL: no fd sent */
+#define VHOST_USER_F_PROTOCOL_FEATURES	30	    /* a virtio feature bit */
 #define VHOST_USER_PROTOCOL_F_REPLY_ACK 3
-#define VHOST_USER_TIMEOUT_MS	    10000
+#define VHOST_USER_TIMEOUT_MS		10000
 
 /* One region of guest RAM as SET_MEM_TABLE describes it. */
 struct vhost_user_region {

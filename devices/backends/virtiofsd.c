@@ -65,7 +65,7 @@ static int socket_pair(int *listen_fd, int *conn_fd)
 	*listen_fd = l;
 	*conn_fd = c;
 	return 0;
-fail_l: {
+fail_l : {
 	int e = errno;
 	close(l);
 	return -e;
@@ -114,8 +114,8 @@ static int make_readonly(const char *dir)
 	return mount(NULL, dir, NULL, keep, NULL);
 }
 
-static void __attribute__((noreturn)) child(const struct virtiofsd_options *o, int listen_fd,
-					     int log_fd, bool user, bool initramfs)
+static void __attribute__((noreturn))
+child(const struct virtiofsd_options *o, int listen_fd, int log_fd, bool user, bool initramfs)
 {
 	uid_t uid = getuid();
 	gid_t gid = getgid();

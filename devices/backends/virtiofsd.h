@@ -25,8 +25,8 @@
 #include <sys/types.h>
 
 struct virtiofsd_options {
-	const char *path; /* the daemon */
-	const char *dir;  /* -o source= */
+	const char *path;  /* the daemon */
+	const char *dir;   /* -o source= */
 	const char *cache; /* -o cache=: auto | always | none */
 	bool readonly;
 	bool debug; /* its messages to minnow's stderr instead of the memfd */

@@ -29,10 +29,10 @@
 
 #include "virtio_mmio.h"
 
-#define VIRTIO_FS_ID	     26 /* VIRTIO_ID_FS */
-#define VIRTIO_FS_QUEUES     2	/* hiprio + one request queue */
-#define VIRTIO_FS_QUEUE_SIZE 1024
-#define VIRTIO_FS_TAG_SIZE   36
+#define VIRTIO_FS_ID	      26 /* VIRTIO_ID_FS */
+#define VIRTIO_FS_QUEUES      2	 /* hiprio + one request queue */
+#define VIRTIO_FS_QUEUE_SIZE  1024
+#define VIRTIO_FS_TAG_SIZE    36
 #define VIRTIO_FS_CONFIG_SIZE (VIRTIO_FS_TAG_SIZE + 4)
 
 #include <sys/types.h>

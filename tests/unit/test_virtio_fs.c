@@ -67,9 +67,10 @@ static bool read_all(int fd, void *buf, size_t n, int *fds, int *nfds)
 			struct cmsghdr a;
 		} ctl;
 		struct iovec iov = {p, n};
-		struct msghdr m = {
-		    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
-		    .msg_controllen = sizeof(ctl.b)};
+		struct msghdr m = {.msg_iov = &iov,
+				   .msg_iovlen = 1,
+				   .msg_control = ctl.b,
+				   .msg_controllen = sizeof(ctl.b)};
 		ssize_t got = recvmsg(fd, &m, 0);
 		if (got <= 0)
 			return false;
@@ -104,7 +105,8 @@ static void *fake_main(void *arg)
 		m.req = h[0];
 		m.flags = h[1];
 		m.size = h[2];
-		if (m.size > sizeof(m.payload) || !read_all(f->fd, m.payload, m.size, m.fds, &m.nfds))
+		if (m.size > sizeof(m.payload) ||
+		    !read_all(f->fd, m.payload, m.size, m.fds, &m.nfds))
 			break;
 		pthread_mutex_lock(&f->lock);
 		int n = f->n < MAX_MSGS ? f->n++ : MAX_MSGS - 1;
@@ -191,7 +193,8 @@ static void pair(struct vhost_user *vu, struct fake *f)
 	fake_start(f, sv[1]);
 }
 
-/* ---- The front end's messages ------------------------------------------------------------------ */
+/* ---- The front end's messages ------------------------------------------------------------------
+ */
 
 TestSuite(vhost_user, .timeout = 30);
 
@@ -426,7 +429,8 @@ static void create_on_fake(struct fake *f)
 	dev = virtio_fs_type.create(&env, 0, &e);
 	pthread_join(th, NULL);
 	cr_assert_not_null(dev, "%s: %s", e.section, e.msg);
-	cr_assert_eq(virtio_mmio_create(&t, &virtio_fs_ops, dev, &guest_ram, -1, &loop, NULL, 0), 0);
+	cr_assert_eq(virtio_mmio_create(&t, &virtio_fs_ops, dev, &guest_ram, -1, &loop, NULL, 0),
+		     0);
 }
 
 TestSuite(virtio_fs, .init = fs_setup, .fini = fs_teardown, .timeout = 60);
@@ -518,7 +522,8 @@ Test(virtio_fs, activation_kick_and_reset)
 	/* The back end's call becomes an interrupt (counted: no KVM here). */
 	uint64_t before = atomic_load(&t.interrupts);
 	eventfd_write(call_fd[1], 1);
-	cr_expect(WAIT_UNTIL(atomic_load(&t.interrupts) > before, 2000), "the call was not relayed");
+	cr_expect(WAIT_UNTIL(atomic_load(&t.interrupts) > before, 2000),
+		  "the call was not relayed");
 
 	drv_wr(&t, VIRTIO_MMIO_STATUS, 0);
 	for (unsigned q = 0; q < 2; q++) {
@@ -601,10 +606,11 @@ Test(virtio_fs, missing_socket_refused)
 	cr_expect(strstr(e.msg, "No such file or directory"), "%s", e.msg);
 }
 
-/* ---- With Debian's virtiofsd ---------------------------------------------------------------------
- * The whole data path but KVM: minnow starts the daemon on a directory, the fake driver sends
- * FUSE requests through the request queue, kicks through the transport (the eventfd the daemon
- * polls), and polls the used ring (no irqfd without KVM). */
+/* ---- With Debian's virtiofsd
+ * --------------------------------------------------------------------- The whole data path but
+ * KVM: minnow starts the daemon on a directory, the fake driver sends FUSE requests through the
+ * request queue, kicks through the transport (the eventfd the daemon polls), and polls the used
+ * ring (no irqfd without KVM). */
 
 #define REQ_AREA 0x40000 /* requests and replies */
 
@@ -631,7 +637,8 @@ static bool start_virtiofsd(bool readonly)
 	struct device_error e = {.at = NULL};
 	dev = virtio_fs_type.create(&env, 0, &e);
 	cr_assert_not_null(dev, "%s: %s", e.section, e.msg);
-	cr_assert_eq(virtio_mmio_create(&t, &virtio_fs_ops, dev, &guest_ram, -1, &loop, NULL, 0), 0);
+	cr_assert_eq(virtio_mmio_create(&t, &virtio_fs_ops, dev, &guest_ram, -1, &loop, NULL, 0),
+		     0);
 	drv_features_ok(&t, F_VERSION_1 | F_EVENT_IDX | F_INDIRECT);
 	drv_ring_at(&q0, &t, 0, QSIZE, RING0);
 	drv_ring_at(&q1, &t, 1, QSIZE, RING1);
@@ -651,9 +658,9 @@ static int fuse_call(uint32_t opcode, uint64_t nodeid, const void *in, uint32_t 
 	ih->unique = ++unique;
 	ih->nodeid = nodeid;
 	memcpy(ih + 1, in, in_len);
-	struct drv_seg s[2] = {{REQ_AREA, ih->len, false},
-			       {REQ_AREA + 4096, (uint32_t)sizeof(struct fuse_out_header) + out_len,
-				true}};
+	struct drv_seg s[2] = {
+	    {REQ_AREA, ih->len, false},
+	    {REQ_AREA + 4096, (uint32_t)sizeof(struct fuse_out_header) + out_len, true}};
 	uint16_t want = (uint16_t)(q1.last_used + 1);
 	drv_post_chain(&q1, s, 2);
 	drv_kick(&q1);
@@ -692,7 +699,8 @@ Test(virtio_fs, real_virtiofsd_init_lookup_read)
 	cr_expect_eq(memcmp(data, "hello from the host\n", 20), 0);
 	/* A file made through the share is on the host. */
 	char create[sizeof(struct fuse_create_in) + 8];
-	struct fuse_create_in ci = {.flags = 01 /* O_WRONLY */ | 0100 /* O_CREAT */, .mode = 0100644};
+	struct fuse_create_in ci = {.flags = 01 /* O_WRONLY */ | 0100 /* O_CREAT */,
+				    .mode = 0100644};
 	memcpy(create, &ci, sizeof(ci));
 	memcpy(create + sizeof(ci), "new.txt", 8);
 	struct {
@@ -734,5 +742,6 @@ Test(virtio_fs, real_virtiofsd_killed)
 		cr_skip_test("no %s (apt-get install qemu-system-common)", config_virtiofsd());
 	fuse_init();
 	cr_assert_eq(kill(-virtio_fs_daemon_pid(dev), SIGKILL), 0);
-	cr_expect(WAIT_UNTIL(drv_needs_reset(&t), 5000), "no DEVICE_NEEDS_RESET when virtiofsd died");
+	cr_expect(WAIT_UNTIL(drv_needs_reset(&t), 5000),
+		  "no DEVICE_NEEDS_RESET when virtiofsd died");
 }
