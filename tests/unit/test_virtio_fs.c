@@ -745,3 +745,22 @@ Test(virtio_fs, real_virtiofsd_killed)
 	cr_expect(WAIT_UNTIL(drv_needs_reset(&t), 5000),
 		  "no DEVICE_NEEDS_RESET when virtiofsd died");
 }
+
+/* A driver reset stops the daemon's rings (GET_VRING_BASE); the next DRIVER_OK starts them again
+ * on fresh rings, and requests are served as before. */
+Test(virtio_fs, real_virtiofsd_reset_and_again)
+{
+	if (!start_virtiofsd(false))
+		cr_skip_test("no %s (apt-get install qemu-system-common)", config_virtiofsd());
+	fuse_init();
+	drv_wr(&t, VIRTIO_MMIO_STATUS, 0);
+	cr_expect_not(drv_needs_reset(&t));
+	drv_features_ok(&t, F_VERSION_1 | F_EVENT_IDX | F_INDIRECT);
+	drv_ring_at(&q0, &t, 0, QSIZE, RING0);
+	drv_ring_at(&q1, &t, 1, QSIZE, RING1);
+	drv_go(&t);
+	fuse_init();
+	struct fuse_entry_out ent;
+	cr_expect_eq(fuse_call(FUSE_LOOKUP, FUSE_ROOT_ID, "hello.txt", 10, &ent, sizeof(ent)), 0);
+	cr_expect_not(drv_needs_reset(&t));
+}
