@@ -308,7 +308,7 @@ int exec_main(int argc, char **argv)
 	    .mountc = o.n_shares,
 	};
 	for (size_t i = 0; i < o.n_shares; i++) {
-		char tag[32];
+		char tag[CONFIG_FS_TAG_MAX + 1];
 		share_tag(i, tag, sizeof(tag));
 		snprintf(share_mounts[i], sizeof(share_mounts[i]), "%s:%s:%s",
 			 o.shares[i].readonly ? "ro" : "rw", tag, o.shares[i].guest);
