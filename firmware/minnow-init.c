@@ -14,7 +14,8 @@
  *   minnow.rootflags=ro      mount the root read-only (default read-write)
  *   minnow.debug             log each step on the console
  *   minnow.exec_vsock=PORT   `minnow exec`: fetch the command (argv, env,
- *                            working directory) over virtio-vsock from the
+ *                            working directory, virtio-fs shares to mount
+ *                            first and unmount after) over virtio-vsock from the
  *                            host's PORT and give it the host's stdin, stdout
  *                            and stderr as vsock streams (vmm/exec/exec_proto.h);
  *                            wins over minnow.exec
