@@ -18,7 +18,8 @@
  *                            address and a default route through GW
  *   minnow.debug             log each step on the console
  *   minnow.exec_vsock=PORT   `minnow exec`: fetch the command (argv, env,
- *                            working directory) over virtio-vsock from the
+ *                            working directory, virtio-fs shares to mount
+ *                            first and unmount after) over virtio-vsock from the
  *                            host's PORT and give it the host's stdin, stdout
  *                            and stderr as vsock streams, or a pty when the
  *                            host has a terminal (vmm/exec/exec_proto.h);
@@ -59,13 +60,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MODULE_LIST   "/etc/minnow-modules"
-#define CMDLINE_MAX   4096
-#define ROOT_WAIT_MS  10000
-#define NEWROOT	      "/newroot"
-#define DEFAULT_SHELL "/bin/sh"
-#define VSOCK_WAIT_MS 5000
-#define DEFAULT_PATH  "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define MODULE_LIST    "/etc/minnow-modules"
+#define MODULE_LIST_FS "/etc/minnow-modules-virtiofs" /* only with a virtio-fs device */
+#define CMDLINE_MAX    4096
+#define ROOT_WAIT_MS   10000
+#define NEWROOT	       "/newroot"
+#define DEFAULT_SHELL  "/bin/sh"
+#define VSOCK_WAIT_MS  5000
+#define DEFAULT_PATH   "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 static bool debug;
 static volatile uint32_t *control; /* the control device's registers, or NULL */
@@ -177,12 +179,12 @@ static void open_console(void)
 		close(fd);
 }
 
-/* Loads every module named in MODULE_LIST (one absolute path per line, in
+/* Loads every module named in `list` (one absolute path per line, in
  * dependency order). A module already present (built in or loaded) is fine;
  * any other failure is reported and the rest are still tried. */
-static void load_modules(void)
+static void load_modules(const char *list)
 {
-	FILE *f = fopen(MODULE_LIST, "re");
+	FILE *f = fopen(list, "re");
 	if (!f)
 		return;
 	char path[512];
@@ -202,6 +204,28 @@ static void load_modules(void)
 		close(fd);
 	}
 	fclose(f);
+}
+
+/* Whether the virtio bus has a virtio-fs device (id 26): only then are fuse
+ * and virtiofs worth loading. */
+static bool have_virtio_fs(void)
+{
+	DIR *d = opendir("/sys/bus/virtio/devices");
+	if (!d)
+		return false;
+	bool found = false;
+	for (struct dirent *e; !found && (e = readdir(d));) {
+		char path[320], id[16] = "";
+		snprintf(path, sizeof(path), "/sys/bus/virtio/devices/%s/device", e->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t n = read(fd, id, sizeof(id) - 1);
+		close(fd);
+		found = n > 0 && strtoul(id, NULL, 16) == 26;
+	}
+	closedir(d);
+	return found;
 }
 
 /* Maps minnow's control device through /dev/mem. Leaves `control` NULL when
@@ -651,6 +675,70 @@ static void exec_child(const struct exec_spec *spec, char **env, const struct ex
 	_exit(e == ENOENT ? 127 : 126);
 }
 
+/* mkdir -p: `dir` and its parents (absolute). */
+static void make_dirs(const char *dir)
+{
+	char path[CMDLINE_MAX];
+	snprintf(path, sizeof(path), "%s", dir);
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		mkdir(path, 0755);
+		*p = '/';
+	}
+	mkdir(path, 0755);
+}
+
+/* minnow exec --share: mounts each virtio-fs share of the spec on its directory (made with
+ * its parents) before CMD starts. Counts the mounted ones in *mounted; on a failure says so
+ * on err_fd (the host's stderr) and returns -1. */
+static int mount_shares(const struct exec_spec *spec, int err_fd, size_t *mounted)
+{
+	*mounted = 0;
+	for (size_t i = 0; i < spec->mountc; i++) {
+		int ro;
+		const char *tag, *dir;
+		size_t taglen;
+		char t[64];
+		if (exec_mount_split(spec->mounts[i], &ro, &tag, &taglen, &dir) < 0 ||
+		    taglen >= sizeof(t))
+			return -1;
+		memcpy(t, tag, taglen);
+		t[taglen] = '\0';
+		make_dirs(dir);
+		if (mount(t, dir, "virtiofs", ro ? MS_RDONLY : 0, NULL) != 0) {
+			dprintf(err_fd, "minnow-init: cannot mount the share %s on %s: %s\n", t,
+				dir, strerror(errno));
+			return -1;
+		}
+		DEBUG("exec: share %s on %s%s", t, dir, ro ? " (read-only)" : "");
+		(*mounted)++;
+	}
+	return 0;
+}
+
+/* After CMD: everything written to the shares reaches virtiofsd (sync), then each is
+ * unmounted, which waits for virtiofsd's last replies. A share still in use (a process CMD
+ * left behind) is detached instead, after the same sync. */
+static void unmount_shares(const struct exec_spec *spec, size_t mounted)
+{
+	if (mounted == 0)
+		return;
+	sync();
+	for (size_t i = mounted; i-- > 0;) {
+		int ro;
+		const char *tag, *dir;
+		size_t taglen;
+		if (exec_mount_split(spec->mounts[i], &ro, &tag, &taglen, &dir) < 0)
+			continue;
+		if (umount2(dir, 0) == 0)
+			continue;
+		DEBUG("exec: unmount %s: %s; detaching it", dir, strerror(errno));
+		umount2(dir, MNT_DETACH);
+	}
+}
+
 static long now_ms(void)
 {
 	struct timespec ts;
@@ -935,6 +1023,7 @@ static int run_exec(unsigned base)
 	struct exec_spec spec = {0};
 	char **env = NULL;
 	int status = 1;
+	size_t mounted = 0;
 	f.sock[0] = vsock_connect(base);
 	if (f.sock[0] < 0 || read_spec(f.sock[0], &spec, &payload) < 0)
 		goto out;
@@ -944,6 +1033,10 @@ static int run_exec(unsigned base)
 	if ((ctl = vsock_connect(base + 3)) < 0)
 		goto out;
 	set_nonblock(ctl);
+	if (mount_shares(&spec, f.sock[2], &mounted) < 0) {
+		status = 125; /* as env(1) when it cannot start the command */
+		goto report;
+	}
 	if (spec.tty && (master = open_pty(spec.rows, spec.cols, &f.slave)) < 0)
 		goto out;
 	if (!(env = exec_env(&spec)))
@@ -983,10 +1076,19 @@ static int run_exec(unsigned base)
 		int fl = fcntl(r.out, F_GETFL);
 		(void)fcntl(r.out, F_SETFL, fl & ~O_NONBLOCK);
 	}
+report:
+	/* Shares first: the host's files are complete before CMD's status is. */
+	unmount_shares(&spec, mounted);
+	mounted = 0;
+	if (f.sock[0] >= 0 && master < 0) {
+		close(f.sock[0]);
+		f.sock[0] = -1;
+	}
 	exec_ack(f.sock + 1, ctl);
 	f.sock[1] = f.sock[2] = -1;
 	ctl = -1;
 out:
+	unmount_shares(&spec, mounted);
 	for (int i = 0; i < 3; i++)
 		if (f.sock[i] >= 0)
 			close(f.sock[i]);
@@ -1040,7 +1142,9 @@ int main(void)
 	debug = param("minnow.debug", val, sizeof(val)) != NULL;
 	open_console();
 	DEBUG("command line: %s", cmdline);
-	load_modules();
+	load_modules(MODULE_LIST);
+	if (have_virtio_fs())
+		load_modules(MODULE_LIST_FS);
 	open_console();
 
 	char root[256], type[64], flags[64];

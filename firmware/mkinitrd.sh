@@ -1,5 +1,5 @@
 #!/bin/sh
-# mkinitrd.sh - builds a gzip-compressed newc initrd for minnow's Linux guests: busybox, minnow-init as /init, the kernel's virtio/vsock/ext4/pvpanic modules (dependency order in /etc/minnow-modules).
+# mkinitrd.sh - builds a gzip-compressed newc initrd for minnow's Linux guests: busybox, minnow-init as /init, the kernel's virtio/vsock/ext4/pvpanic/virtiofs modules (dependency order in /etc/minnow-modules; fuse and virtiofs in /etc/minnow-modules-virtiofs, which minnow-init loads only when there is a virtio-fs device).
 #
 # usage: firmware/mkinitrd.sh [-k KVER] [-m MODDIR] [-i INIT] [-o OUT | -d DIR]
 #                             [-a SRC[:DEST]]... [-n] [-M MODULE]...
@@ -26,8 +26,9 @@ DIR=
 EXTRA=
 MORE_MODS=
 DEFAULT_MODS=yes
-# pvpanic_mmio (with pvpanic, its dependency) reports a panic to minnow.
-MODS="virtio_mmio virtio_blk virtio_net virtio_console virtio_rng vmw_vsock_virtio_transport ext4 crc32c_generic pvpanic_mmio"
+# pvpanic_mmio (with pvpanic, its dependency) reports a panic to minnow;
+# virtiofs (with fuse) mounts minnow exec --share's directories.
+MODS="virtio_mmio virtio_blk virtio_net virtio_console virtio_rng vmw_vsock_virtio_transport ext4 crc32c_generic pvpanic_mmio virtiofs"
 
 usage() {
 	sed -n '3,19s/^# \{0,1\}//p' "$0" >&2
@@ -103,6 +104,7 @@ done
 # Modules: each wanted one that exists (matched by name, '-' and '_' alike),
 # its dependencies first, each once; built-in ones need nothing.
 : >"$root/etc/minnow-modules"
+: >"$root/etc/minnow-modules-virtiofs"
 if [ "$MODDIR" != none ]; then
 	dep=$MODDIR/modules.dep
 	order=$tmp/order
@@ -140,7 +142,10 @@ if [ "$MODDIR" != none ]; then
 		*.ko.gz) gzip -dc "$src" >"$root${dest%.gz}"; dest=${dest%.gz} ;;
 		*) cp "$src" "$root$dest" ;;
 		esac
-		echo "$dest" >>"$root/etc/minnow-modules"
+		case ${dest##*/} in
+		fuse.ko | virtiofs.ko) echo "$dest" >>"$root/etc/minnow-modules-virtiofs" ;;
+		*) echo "$dest" >>"$root/etc/minnow-modules" ;;
+		esac
 	done <"$order"
 fi
 
@@ -154,4 +159,4 @@ fi
 mkdir -p "$(dirname "$OUT")"
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -9 >"$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
-echo "mkinitrd: $OUT ($(wc -c <"$OUT") bytes, $(wc -l <"$root/etc/minnow-modules") modules${KVER:+ from $KVER})"
+echo "mkinitrd: $OUT ($(wc -c <"$OUT") bytes, $(cat "$root"/etc/minnow-modules* | wc -l) modules${KVER:+ from $KVER})"

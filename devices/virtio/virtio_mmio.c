@@ -39,7 +39,7 @@ static void raise_interrupt(struct virtio_mmio *t, uint32_t bits)
 static void resample(void *opaque)
 {
 	struct virtio_mmio *t = opaque;
-	if (atomic_load(&t->interrupt_status) != 0 && t->irq_fd >= 0)
+	if (vmmio_interrupt_status(t) != 0 && t->irq_fd >= 0)
 		(void)eventfd_write(t->irq_fd, 1);
 }
 
@@ -162,6 +162,8 @@ static int create_queue(struct virtio_mmio *t, unsigned index)
 	q->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (q->kick_fd < 0)
 		return -errno;
+	if (t->ops->backend_queues)
+		return 0; /* the back end reads it */
 	int r = event_loop_add(t->loop, q->kick_fd, EPOLLIN, on_kick, q);
 	if (r < 0) {
 		close(q->kick_fd);
@@ -233,7 +235,8 @@ void virtio_mmio_destroy(struct virtio_mmio *t)
 		struct virtio_mmio_queue *q = &t->queues[i];
 		if (q->kick_fd < 0)
 			continue;
-		(void)event_loop_remove(t->loop, q->kick_fd);
+		if (!t->ops->backend_queues)
+			(void)event_loop_remove(t->loop, q->kick_fd);
 		vmmio_disarm_queue(t, q);
 		close(q->kick_fd);
 		q->kick_fd = -1;
@@ -306,6 +309,31 @@ bool virtio_mmio_requeue(struct virtio_mmio *t, unsigned queue)
 		return false;
 	(void)eventfd_write(t->queues[queue].kick_fd, 1);
 	return true;
+}
+
+int virtio_mmio_kick_fd(const struct virtio_mmio *t, unsigned queue)
+{
+	return queue < t->ops->num_queues ? t->queues[queue].kick_fd : -1;
+}
+
+int virtio_mmio_irq_fd(const struct virtio_mmio *t)
+{
+	return t->irq_fd;
+}
+
+void virtio_mmio_signal(struct virtio_mmio *t, uint32_t bits)
+{
+	raise_interrupt(t, bits);
+}
+
+uint32_t vmmio_interrupt_status(const struct virtio_mmio *t)
+{
+	uint32_t v = atomic_load(&t->interrupt_status);
+	/* A back end signals the irqfd without telling minnow: while it owns
+	 * the queues, every interrupt may be for used buffers. */
+	if (atomic_load(&t->backend_owns_queues))
+		v |= VIRTIO_MMIO_INT_VRING;
+	return v;
 }
 
 void virtio_mmio_config_changed(struct virtio_mmio *t)

@@ -71,6 +71,12 @@ struct virtio_device_ops {
 	uint64_t features;   /* device-specific feature bits to offer (the
 			      * transport adds VIRTIO_MMIO_TRANSPORT_FEATURES) */
 	size_t config_size;  /* bytes of config space at 0x100, <= VIRTIO_MMIO_CONFIG_MAX */
+	/* A back end outside minnow serves the queues (vhost-user): the loop
+	 * never watches the kick eventfds, which the device hands to the back
+	 * end (virtio_mmio_kick_fd); the back end signals the irqfd itself
+	 * (virtio_mmio_irq_fd), so InterruptStatus shows the used-buffer bit
+	 * whenever the device is active (see virtio_mmio_regs.c). */
+	bool backend_queues;
 
 	/* The device-specific feature bits this instance offers (e.g. a
 	 * read-only drive); NULL: `features`. Called once, by
@@ -141,6 +147,9 @@ struct virtio_mmio {
 	uint32_t queue_sel;
 	uint32_t config_generation;
 	_Atomic uint32_t interrupt_status;
+	/* ops->backend_queues, from DRIVER_OK to reset: InterruptStatus reads
+	 * always show the used-buffer bit (the back end raises the irqfd). */
+	_Atomic bool backend_owns_queues;
 	struct virtio_mmio_queue *queues; /* ops->num_queues entries */
 	/* statistics */
 	_Atomic uint64_t interrupts; /* interrupts raised (signalled or counted) */
@@ -217,6 +226,17 @@ void virtio_mmio_notify_used(struct virtio_mmio *t, unsigned queue);
  * get their turn. Returns false, scheduling nothing, when the transport has
  * no event loop. */
 bool virtio_mmio_requeue(struct virtio_mmio *t, unsigned queue);
+
+/* For ops->backend_queues devices: the eventfd bound to QueueNotify for
+ * `queue` (the back end's kick fd), and the eventfd bound to the slot's
+ * GSI (its call fd); -1 when there is none (no loop, no KVM). The
+ * transport keeps them: the back end gets copies over its socket. */
+int virtio_mmio_kick_fd(const struct virtio_mmio *t, unsigned queue);
+int virtio_mmio_irq_fd(const struct virtio_mmio *t);
+
+/* Sets `bits` in InterruptStatus and signals the interrupt (or only counts it without KVM), as
+ * for the device's own used buffers: for a back end's call that reaches minnow. Any thread. */
+void virtio_mmio_signal(struct virtio_mmio *t, uint32_t bits);
 
 /* The device changed its config space: bumps ConfigGeneration, sets
  * InterruptStatus bit 1 and signals the interrupt. */

@@ -28,4 +28,9 @@ void vmmio_kick_queue(struct virtio_mmio *t, struct virtio_mmio_queue *q);
  * Takes the lock. */
 void vmmio_handle_notify(struct virtio_mmio *t, uint32_t queue);
 
+/* InterruptStatus as the driver reads it: the pending bits, plus the used-buffer bit while a
+ * back end owns the queues of an activated device (virtio_device_ops.backend_queues). Any
+ * thread. */
+uint32_t vmmio_interrupt_status(const struct virtio_mmio *t);
+
 #endif

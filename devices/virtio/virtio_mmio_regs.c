@@ -29,6 +29,7 @@ static void device_reset(struct virtio_mmio *t)
 	t->driver_features_sel = 0;
 	t->driver_features = 0;
 	t->queue_sel = 0;
+	atomic_store(&t->backend_owns_queues, false);
 	atomic_store(&t->interrupt_status, 0);
 }
 
@@ -45,6 +46,8 @@ static void go_live(struct virtio_mmio *t)
 		if (t->queues[i].vq.ready)
 			vmmio_arm_queue(t, &t->queues[i]);
 	}
+	if (t->ops->backend_queues)
+		atomic_store(&t->backend_owns_queues, true);
 	if (t->ops->activate) {
 		int r = t->ops->activate(t->dev, t);
 		if (r < 0) {
@@ -328,7 +331,7 @@ static void mmio_read(void *opaque, uint64_t offset, void *data, unsigned len)
 	}
 	uint32_t value;
 	if (offset == VIRTIO_MMIO_INTERRUPT_STATUS) {
-		value = atomic_load(&t->interrupt_status);
+		value = vmmio_interrupt_status(t);
 	} else {
 		pthread_mutex_lock(&t->lock);
 		value = read_register(t, offset);

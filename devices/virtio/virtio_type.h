@@ -52,5 +52,6 @@ extern const struct virtio_type virtio_net_type;
 extern const struct virtio_type virtio_console_type;
 extern const struct virtio_type virtio_rng_type;
 extern const struct virtio_type virtio_vsock_type;
+extern const struct virtio_type virtio_fs_type;
 
 #endif

@@ -125,7 +125,7 @@ extra="$extra -a $PROGS/vsock-echo -a $PROGS/pty-run -a tests/l1/lib.sh:/l1/lib.
 if part linux; then
 	sh firmware/mkinitrd.sh -k "$KVER" -d "$W/l2-mods" >/dev/null
 	# shellcheck disable=SC2013 # one path per line, no blanks
-	for m in $(cat "$W/l2-mods/etc/minnow-modules"); do
+	for m in $(cat "$W"/l2-mods/etc/minnow-modules*); do
 		extra="$extra -a $W/l2-mods$m:$m"
 	done
 	extra="$extra -a $MODDIR/modules.dep:$MODDIR/modules.dep"
@@ -133,6 +133,9 @@ if part linux; then
 	extra="$extra -a $PROGS/minnow-init:/libexec/minnow/minnow-init"
 	extra="$extra -a firmware/mkinitrd.sh:/libexec/minnow/mkinitrd.sh"
 	with_libs "$(command -v cpio)" /bin/cpio
+	# virtio-fs (minnow exec --share, [fs.NAME]): Debian's virtiofsd, where
+	# minnow looks for it, with its libraries; its tests skip without it.
+	[ ! -x /usr/lib/qemu/virtiofsd ] || with_libs /usr/lib/qemu/virtiofsd /usr/lib/qemu/virtiofsd
 fi
 if part guest; then
 	with_libs "$GUEST_TESTS" /bin/guest-tests

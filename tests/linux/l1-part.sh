@@ -12,7 +12,7 @@ console-hvc0 ext4-root net vsock acpi-off pvpanic pvpanic-off guest-kernel-acpi-
 exec-args exec-streams exec-status exec-signal exec-stdin exec-eof exec-binary-out exec-roundtrip-64m exec-tail \
 exec-timeout exec-no-init exec-ack-bound exec-slow-reader exec-env-cwd exec-not-found exec-panic exec-sigpipe \
 exec-tty exec-tty-size exec-tty-ctrl-c exec-tty-jobs exec-tty-redirect exec-tty-escape exec-rootfs exec-net \
-exec-default-cache exec-speed"
+exec-default-cache exec-speed exec-share exec-share-ro exec-share-bad fs-ini exec-share-speed"
 WANT=$(cat /etc/linux-tests 2>/dev/null)
 [ -n "$WANT" ] || WANT=$ALL
 [ "$WANT" != none ] || WANT=
@@ -756,4 +756,185 @@ if wanted exec-speed; then
 	DT="run median $rmed s, exec median $xmed s"
 	check exec-speed 'awk -v r="$rmed" -v x="$xmed" "BEGIN { exit !(x <= 2 * r) }"' \
 		"exec more than twice as slow as run"
+fi
+
+# ---- virtio-fs: minnow exec --share and [fs.NAME] ----------------------------
+psum() { sha256sum | cut -d' ' -f1; } # of stdin
+# virtiofsd (Debian's qemu-system-common) is in L1 when the host had it
+# (run.sh copies it with its libraries); without it these tests skip.
+VIRTIOFSD=/usr/lib/qemu/virtiofsd
+NOFSD="no $VIRTIOFSD in L1 (apt-get install qemu-system-common on the host)"
+fsd_skip() { # NAME...: SKIP each wanted one when virtiofsd is missing; true then
+	[ -x "$VIRTIOFSD" ] && return 1
+	for n in "$@"; do wanted "$n" && result "$n" SKIP "$NOFSD"; done
+	return 0
+}
+
+# CMD reads a host file and writes files (a large one last, right before it
+# exits) in a share; after minnow exits every byte is on the host. GUEST_DIR
+# does not exist in the initrd (minnow-init makes it) and --cwd is inside it.
+if wanted exec-share && ! fsd_skip exec-share; then
+	rm -rf "$W/share"
+	mkdir -p "$W/share"
+	head -c 3000000 /dev/urandom >"$W/share/in.dat"
+	xrun share --share "$W/share:/mnt/host/share" --cwd /mnt/host/share -- sh -c '
+		sha256sum <in.dat | cut -d" " -f1 >in.sum
+		mkdir -p sub/dir && echo nested >sub/dir/n.txt
+		printf small >small.txt
+		head -c 12000000 /dev/urandom >/tmp/big
+		sha256sum </tmp/big | cut -d" " -f1 >&2
+		cat /tmp/big >big.bin; printf LAST >>big.bin'
+	want_big=$(printf '%s' "$(cat "$W/share.err")")
+	got_big=$(head -c 12000000 "$W/share/big.bin" | psum)
+	DT="$DT s; big.bin $(wc -c <"$W/share/big.bin" 2>/dev/null) bytes, sha256 $got_big (guest: $want_big)"
+	check exec-share '[ $ST = 0 ] && [ "$(cat "$W/share/in.sum")" = "$(xsum "$W/share/in.dat")" ] &&
+		[ "$(cat "$W/share/small.txt")" = small ] && [ "$(cat "$W/share/sub/dir/n.txt")" = nested ] &&
+		[ "$(wc -c <"$W/share/big.bin")" = 12000004 ] && [ "$(tail -c 4 "$W/share/big.bin")" = LAST ] &&
+		[ -n "$want_big" ] && [ "$got_big" = "$want_big" ]' \
+		"expected in.sum, small.txt, sub/dir/n.txt and all of big.bin (ending LAST) on the host"
+fi
+
+# :ro: the guest's write fails (EROFS), and still fails after the guest
+# remounts it read-write (virtiofsd sees a read-only bind mount); nothing on
+# the host changes.
+if wanted exec-share-ro && ! fsd_skip exec-share-ro; then
+	rm -rf "$W/ro"
+	mkdir -p "$W/ro"
+	echo keep >"$W/ro/keep.txt"
+	before=$(ls -lA --full-time "$W/ro" | psum)
+	xrun ro --share "$W/ro:/ro:ro" -- sh -c '
+		cat /ro/keep.txt
+		if echo x >/ro/new.txt; then exit 0; fi
+		mount -o remount,rw /ro && echo remounted
+		if echo y >/ro/new2.txt; then exit 1; fi
+		exit 3'
+	after=$(ls -lA --full-time "$W/ro" | psum)
+	DT="$DT s; $(tr '\n' ' ' <"$W/ro.out")"
+	check exec-share-ro '[ $ST = 3 ] && [ "$(head -n 1 "$W/ro.out")" = keep ] &&
+		grep -q "Read-only file system" "$W/ro.err" && [ "$before" = "$after" ]' \
+		"expected keep, EROFS twice (status 3) and the host directory unchanged"
+fi
+
+# Bad --share input: status 2, one line on stderr naming the problem, nothing
+# on stdout, and no VM (no --timings report is printed).
+if wanted exec-share-bad; then
+	CUR=sharebad
+	REASON=
+	BOOT=
+	mkdir -p "$W/share" "$W/rofs"
+	: >"$W/afile"
+	mount -t tmpfs -o ro tmpfs "$W/rofs" 2>/dev/null
+	bad=
+	n=0
+	t0=$(now)
+	# shellcheck disable=SC2034 # read by eval
+	for c in "$W/nonexistent:/x|No such file or directory" \
+		"$W/afile:/x|not a directory" \
+		"$W/share:relative|must be absolute" \
+		"$W/share:/x:rw|one ':' too many" \
+		"$W/share:/x:ro:y|one ':' too many" \
+		"$W/rofs:/x|not writable" \
+		"$W/share:/|cannot be / itself" \
+		"MINNOW_VIRTIOFSD=/no/virtiofsd $W/share:/x|qemu-system-common"; do
+		spec=${c%%|*}
+		want=${c#*|}
+		envv=
+		case $spec in MINNOW_VIRTIOFSD=*) envv=${spec%% *}; spec=${spec#* } ;; esac
+		env $envv timeout -s KILL 60 /bin/minnow exec "$W/exec.ini" --timings=json --share "$spec" -- true \
+			>"$W/sharebad.out" 2>"$W/sharebad.err" </dev/null
+		st=$?
+		n=$((n + 1))
+		if [ $st != 2 ] || [ -s "$W/sharebad.out" ] || [ "$(wc -l <"$W/sharebad.err")" != 1 ] ||
+			! grep -q -- "$want" "$W/sharebad.err" || ! grep -q '^minnow exec: ' "$W/sharebad.err"; then
+			bad="$bad [$spec: status $st, stderr: $(head -c 200 "$W/sharebad.err")]"
+		fi
+	done
+	# The same checks for minnow run's [fs.NAME]: minnow check refuses.
+	printf '[kernel]\npath = /l2/bzImage\n[fs.data]\nhost_dir = %s/nonexistent\n' "$W" >"$W/fsbad.ini"
+	/bin/minnow check "$W/fsbad.ini" >"$W/sharebad.out" 2>"$W/sharebad.err"
+	st=$?
+	n=$((n + 1))
+	if [ $st != 2 ] || ! grep -q "fsbad.ini:4: \[fs.data\] host_dir: No such file or directory" "$W/sharebad.err"; then
+		bad="$bad [fs.data: status $st, stderr: $(head -c 200 "$W/sharebad.err")]"
+	fi
+	ST=0
+	DT="$n cases in $(secs "$t0" "$(now)") s"
+	umount "$W/rofs" 2>/dev/null
+	check exec-share-bad '[ -z "$bad" ]' "refused wrongly:$bad"
+fi
+
+# minnow run: [fs.NAME] with host_dir (minnow starts virtiofsd) and with
+# socket (a virtiofsd started here); the guest mounts both by their tags.
+if wanted fs-ini && ! fsd_skip fs-ini; then
+	CUR=fsini
+	rm -rf "$W/fsa" "$W/fsb"
+	mkdir -p "$W/fsa" "$W/fsb"
+	echo from-a >"$W/fsa/a.txt"
+	echo from-b >"$W/fsb/b.txt"
+	rm -f "$W/fsb.sock"
+	"$VIRTIOFSD" --socket-path="$W/fsb.sock" -o source="$W/fsb" -o sandbox=chroot \
+		>"$W/fsb.log" 2>&1 &
+	fsd=$!
+	i=0
+	while [ ! -S "$W/fsb.sock" ] && [ $i -lt 100 ]; do usleep 100000; i=$((i + 1)); done
+	ini fsini /l2/bzImage bzimage "$BASE minnow.exec=${Q}mkdir -p /a /b && mount -t virtiofs data /a && mount -t virtiofs ext-b /b && cat /a/a.txt /b/b.txt && echo written >/a/w.txt && echo written >/b/w.txt && umount /a /b${Q}" \
+		"[fs.data]
+host_dir = $W/fsa
+
+[share.b]
+tag = ext-b
+socket = $W/fsb.sock"
+	run fsini
+	/bin/minnow check "$W/fsini.ini" >"$W/fsini.check" 2>&1
+	# The external virtiofsd ends when minnow disconnects (10 s at most).
+	i=0
+	while kill -0 $fsd 2>/dev/null && [ $i -lt 100 ]; do usleep 100000; i=$((i + 1)); done
+	kill $fsd 2>/dev/null
+	wait $fsd
+	fst=$?
+	DT="$DT s; the external virtiofsd exited with $fst"
+	check fs-ini '[ $ST = 0 ] && has from-a && has from-b && [ "$(cat "$W/fsa/w.txt")" = written ] &&
+		[ "$(cat "$W/fsb/w.txt")" = written ] && grep -q "^\[fs.b\]" "$W/fsini.check" &&
+		grep -q "^socket = $W/fsb.sock" "$W/fsini.check" && grep -q "^tag = data" "$W/fsini.check"' \
+		"expected both shares read and written, and minnow check printing [fs.data] and [fs.b]"
+fi
+
+# Numbers for the report (fails only if a run fails): exec-to-exit of true
+# with and without one share (medians of 3), and 64 MiB through the share
+# (dd write, cat read) next to the guest's tmpfs.
+if wanted exec-share-speed && ! fsd_skip exec-share-speed; then
+	CUR=sharespeed
+	REASON=
+	BOOT=
+	rm -rf "$W/speed"
+	mkdir -p "$W/speed"
+	head -c 67108864 /dev/zero >"$W/speed/read.bin"
+	ns=
+	ss=
+	fails=0
+	for i in 1 2 3; do
+		t0=$(now)
+		/bin/minnow exec "$W/exec.ini" -- true >/dev/null 2>&1 </dev/null || fails=$((fails + 1))
+		ns="$ns $(secs "$t0" "$(now)")"
+		t0=$(now)
+		/bin/minnow exec "$W/exec.ini" --share "$W/speed:/s" -- true >/dev/null 2>&1 </dev/null || fails=$((fails + 1))
+		ss="$ss $(secs "$t0" "$(now)")"
+	done
+	nmed=$(printf '%s\n' $ns | sort -n | sed -n 2p)
+	smed=$(printf '%s\n' $ss | sort -n | sed -n 2p)
+	# In the guest: seconds (from /proc/uptime) for each transfer.
+	xrun sharespeed --memory 512M --share "$W/speed:/s" -- sh -c '
+		t() { cut -d" " -f1 /proc/uptime; }
+		a=$(t); dd if=/dev/zero of=/s/w.bin bs=1M count=64 2>/dev/null; sync; b=$(t)
+		dd if=/dev/zero of=/tmp/w.bin bs=1M count=64 2>/dev/null; sync; c=$(t)
+		cat /s/read.bin >/dev/null; d=$(t)
+		cat /tmp/w.bin >/dev/null; e=$(t)
+		echo "write-share $a $b write-tmpfs $b $c read-share $c $d read-tmpfs $d $e"'
+	[ $ST = 0 ] || fails=$((fails + 1))
+	nums=$(awk '{ printf "dd write 64 MiB: share %.2f s, tmpfs %.2f s; cat 64 MiB: share %.2f s, tmpfs %.2f s",
+		$3 - $2, $6 - $5, $9 - $8, $12 - $11 }' "$W/sharespeed.out")
+	echo "l1: exec-share-speed: exec -- true:$ns (median $nmed s); with --share:$ss (median $smed s); $nums"
+	ST=0
+	DT="exec true median $nmed s, with one share $smed s; $nums; wrote $(wc -c <"$W/speed/w.bin" 2>/dev/null) bytes"
+	check exec-share-speed '[ $fails = 0 ] && [ "$(wc -c <"$W/speed/w.bin")" = 67108864 ]' "$fails runs failed"
 fi

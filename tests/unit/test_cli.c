@@ -259,7 +259,7 @@ static const struct {
      {"check", MINIMAL, "--set", "nosuch.key=1", NULL},
      2,
      "minnow: --set nosuch.key=1: [nosuch]: unknown section (known: vm, kernel, console, "
-     "drive.NAME, net.NAME, vsock, rng, vconsole)\n"},
+     "drive.NAME, net.NAME, fs.NAME, vsock, rng, vconsole)\n"},
     {"--set of an unknown key",
      {"check", MINIMAL, "--set", "vm.nokey=1", NULL},
      2,

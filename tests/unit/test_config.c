@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "config.h"
 #include "test_util.h"
@@ -384,11 +386,11 @@ Test(config, parse_size)
 	}
 
 BAD(unknown_section, KSECT "[disk]\npath = x\n",
-    "vm.ini:3: [disk]: unknown section (known: vm, kernel, console, drive.NAME, net.NAME, vsock, "
-    "rng, vconsole)")
+    "vm.ini:3: [disk]: unknown section (known: vm, kernel, console, drive.NAME, net.NAME, fs.NAME, "
+    "vsock, rng, vconsole)")
 BAD(unnamed_section_with_name, "[vm.big]\n" KSECT,
     "vm.ini:1: [vm.big]: unknown section (known: vm, kernel, console, drive.NAME, net.NAME, "
-    "vsock, rng, vconsole)")
+    "fs.NAME, vsock, rng, vconsole)")
 BAD(drive_without_name, KSECT "[drive]\npath = " DISK "\n",
     "vm.ini:3: [drive]: needs a name, as in [drive.NAME]")
 BAD(bad_drive_name, KSECT "[drive.my disk]\npath = " DISK "\n",
@@ -574,7 +576,7 @@ static const struct {
      {"disk.path=x"},
      1,
      "--set disk.path=x: [disk]: unknown section (known: vm, kernel, console, drive.NAME, "
-     "net.NAME, vsock, rng, vconsole)"},
+     "net.NAME, fs.NAME, vsock, rng, vconsole)"},
     {"unknown key",
      {"kernel.args=quiet"},
      1,
@@ -682,3 +684,121 @@ Test(config_index, too_long_once_replaced)
 	cr_assert_eq(config_load_index(&cfg, MINIMAL, sets, 1, 1234567, &err), -1);
 	cr_assert(strstr(err.msg, "value too long once {i} is replaced"), "%s", err.msg);
 }
+
+/* ---- [fs.NAME]: virtio-fs shares ---------------------------------------------------------- */
+
+/* virtiofsd = /bin/sh: any executable will do for the checks (nothing is run). */
+#define FSD "virtiofsd = /bin/sh\n"
+
+Test(config, fs_sections)
+{
+	char dir[64], sock[100], text[512];
+	make_tmp_dir(dir, sizeof(dir), "cfgfs");
+	snprintf(sock, sizeof(sock), "%s/v.sock", dir);
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock);
+	cr_assert_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	snprintf(text, sizeof(text),
+		 KSECT "[fs.data]\nhost_dir = " DIR "\nreadonly = on\ncache = always\n" FSD
+		       "[share.ext]\ntag = my-tag\nsocket = %s\n[fs.w]\nhost_dir = %s\n" FSD,
+		 sock, dir);
+	expect_ok(text);
+	cr_assert_eq(cfg.n_fs, 3);
+	cr_expect_str_eq(cfg.fs[0].name, "data");
+	cr_expect_str_eq(cfg.fs[0].tag, "data", "the tag defaults to the name");
+	cr_expect(cfg.fs[0].readonly);
+	cr_expect_eq(cfg.fs[0].cache, FS_CACHE_ALWAYS);
+	cr_expect_str_eq(cfg.fs[0].host_dir.path, DIR);
+	cr_expect_eq(cfg.fs[0].host_dir.at.line, 4);
+	cr_expect_str_eq(cfg.fs[1].tag, "my-tag");
+	cr_expect_str_eq(cfg.fs[1].socket.path, sock);
+	cr_expect_str_eq(cfg.fs[1].host_dir.path, "");
+	cr_expect_not(cfg.fs[2].readonly);
+	cr_expect_eq(cfg.fs[2].cache, FS_CACHE_AUTO);
+
+	/* minnow check prints them, and what it prints reads back the same. */
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	config_print(&cfg, f);
+	fclose(f);
+	cr_expect_not_null(strstr(out, "\n[fs.data]\ntag = data\nhost_dir = " DIR
+					"\nreadonly = on\ncache = always\nvirtiofsd = /bin/sh\n"),
+			   "%s", out);
+	snprintf(text, sizeof(text), "\n[fs.ext]\ntag = my-tag\nsocket = %s\n", sock);
+	cr_expect_not_null(strstr(out, text), "%s", out);
+	cr_assert_eq(config_parse_string(&cfg2, "printed.ini", out, &err), 0, "%s", err.msg);
+	cr_assert_eq(cfg2.n_fs, 3);
+	for (size_t i = 0; i < 3; i++) {
+		cr_expect_str_eq(cfg2.fs[i].tag, cfg.fs[i].tag);
+		cr_expect_str_eq(cfg2.fs[i].host_dir.path, cfg.fs[i].host_dir.path);
+		cr_expect_str_eq(cfg2.fs[i].socket.path, cfg.fs[i].socket.path);
+		cr_expect_eq(cfg2.fs[i].readonly, cfg.fs[i].readonly);
+		cr_expect_eq(cfg2.fs[i].cache, cfg.fs[i].cache);
+	}
+	free(out);
+	close(s);
+	remove_tmp_dir(dir);
+}
+
+Test(config, fs_share_dir_checks)
+{
+	char why[256];
+	cr_expect_eq(config_check_share_dir(DIR, false, why, sizeof(why)), 0, "%s", why);
+	cr_expect_eq(config_check_share_dir("/nonexistent", true, why, sizeof(why)), -1);
+	cr_expect_str_eq(why, "No such file or directory: /nonexistent");
+	cr_expect_eq(config_check_share_dir(DISK, true, why, sizeof(why)), -1);
+	cr_expect_str_eq(why, "not a directory: " DISK);
+	cr_expect(config_valid_fs_tag("a"));
+	cr_expect(config_valid_fs_tag("123456789012345678901234567890123456"));
+	cr_expect_not(config_valid_fs_tag("1234567890123456789012345678901234567"));
+	cr_expect_not(config_valid_fs_tag(""));
+	cr_expect_not(config_valid_fs_tag("a b"));
+	cr_expect_not(config_valid_fs_tag("a,b"));
+	cr_expect_not(config_valid_fs_tag("a:b"));
+	cr_expect_not(config_valid_fs_tag("\xc3\xa9"));
+	setenv("MINNOW_VIRTIOFSD", "/opt/v", 1);
+	cr_expect_str_eq(config_virtiofsd(), "/opt/v");
+	setenv("MINNOW_VIRTIOFSD", "", 1);
+	cr_expect_str_eq(config_virtiofsd(), CONFIG_VIRTIOFSD);
+}
+
+BAD(fs_without_backend, KSECT "[fs.d]\nreadonly = on\n",
+    "vm.ini:3: [fs.d]: host_dir (minnow starts virtiofsd on it) or socket (a running vhost-user "
+    "back end) is required")
+BAD(fs_dir_and_socket, KSECT "[fs.d]\nhost_dir = " DIR "\nsocket = /run/v.sock\n",
+    "vm.ini:5: [fs.d] socket: not with host_dir (either minnow starts virtiofsd on host_dir, or "
+    "it uses the back end listening on socket)")
+BAD(fs_socket_readonly, KSECT "[fs.d]\nsocket = /run/v.sock\nreadonly = on\n",
+    "vm.ini:5: [fs.d] readonly: only with host_dir (a back end given by socket runs with its own "
+    "options)")
+BAD(fs_bad_tag, KSECT "[fs.d]\ntag = my tag\n",
+    "vm.ini:4: [fs.d] tag: bad tag 'my tag' (1-36 bytes of printable ASCII, no blank, ',' or ':')")
+BAD(fs_tag_too_long, KSECT "[fs.d]\ntag = 1234567890123456789012345678901234567\n",
+    "vm.ini:4: [fs.d] tag: bad tag '1234567890123456789012345678901234567' (1-36 bytes of "
+    "printable ASCII, no blank, ',' or ':')")
+BAD(fs_default_tag_too_long,
+    KSECT "[fs.a234567890123456789012345678901234567]\nhost_dir = " DIR "\n" FSD,
+    "vm.ini:3: [fs.a234567890123456789012345678901234567] tag: the default, the section's name, "
+    "is longer than 36 bytes: set one")
+BAD(fs_duplicate_tag,
+    KSECT "[fs.a]\nhost_dir = " DIR "\n" FSD "[share.b]\ntag = a\nhost_dir = " DIR "\n" FSD,
+    "vm.ini:6: [fs.b]: tag 'a' is already the tag of [fs.a]")
+BAD(fs_dir_missing, KSECT "[fs.d]\nhost_dir = /nonexistent\n" FSD,
+    "vm.ini:4: [fs.d] host_dir: No such file or directory: /nonexistent")
+BAD(fs_dir_is_file, KSECT "[fs.d]\nhost_dir = " DISK "\n" FSD,
+    "vm.ini:4: [fs.d] host_dir: not a directory: " DISK)
+BAD(fs_no_virtiofsd, KSECT "[fs.d]\nhost_dir = " DIR "\nvirtiofsd = /nonexistent/virtiofsd\n",
+    "vm.ini:5: [fs.d] virtiofsd: No such file or directory: /nonexistent/virtiofsd (apt-get "
+    "install qemu-system-common, or name the daemon with virtiofsd = PATH or "
+    "MINNOW_VIRTIOFSD=PATH)")
+BAD(fs_socket_not_socket, KSECT "[fs.d]\nsocket = " DISK "\n",
+    "vm.ini:4: [fs.d] socket: not a unix socket: " DISK)
+BAD(fs_socket_missing, KSECT "[fs.d]\nsocket = /nonexistent.sock\n",
+    "vm.ini:4: [fs.d] socket: No such file or directory: /nonexistent.sock")
+BAD(fs_bad_cache, KSECT "[fs.d]\nhost_dir = " DIR "\ncache = writeback\n",
+    "vm.ini:5: [fs.d] cache: bad value 'writeback' (expected one of: auto, always, none)")
+BAD(fs_too_many,
+    KSECT "[fs.a]\n[fs.b]\n[fs.c]\n[fs.d]\n[fs.e]\n[fs.f]\n[fs.g]\n[fs.h]\n[fs.i]\n",
+    "vm.ini:11: [fs.i]: too many [fs.NAME] sections (at most 8)")

@@ -236,3 +236,74 @@ TABLE_TEST(exec_args, durations, durations, c)
 		cr_expect_eq(ms, (uint64_t)c->ms, "'%s': %llu ms", c->text, (unsigned long long)ms);
 	}
 }
+
+/* --share HOST_DIR:GUEST_DIR[:ro], repeatable. */
+Test(exec_args, share)
+{
+	static struct exec_options o;
+	char err[256];
+	const char *args[] = {"--share",  "/srv/data:/data", "--share=rel/dir:/mnt/x y/:ro",
+			      "--share", "/a:/b/c", "--",		 "ls", NULL};
+	cr_assert_eq(parse(&o, err, sizeof(err), args), 0, "%s", err);
+	cr_assert_eq(o.n_shares, 3);
+	cr_expect_str_eq(o.shares[0].host, "/srv/data");
+	cr_expect_str_eq(o.shares[0].guest, "/data");
+	cr_expect_not(o.shares[0].readonly);
+	cr_expect_str_eq(o.shares[1].host, "rel/dir");
+	cr_expect_str_eq(o.shares[1].guest, "/mnt/x y", "trailing slashes dropped");
+	cr_expect(o.shares[1].readonly);
+	cr_expect_str_eq(o.shares[2].guest, "/b/c");
+}
+
+static const struct {
+	const char *name;
+	const char *spec;
+	const char *err;
+} share_mistakes[] = {
+    {"no colon", "/srv", "--share '/srv': expected HOST_DIR:GUEST_DIR[:ro]"},
+    {"empty host", ":/x", "--share ':/x': empty HOST_DIR"},
+    {"empty guest", "/srv:", "--share '/srv:': empty GUEST_DIR"},
+    {"relative guest", "/srv:data", "--share '/srv:data': GUEST_DIR must be absolute (start with /)"},
+    {"guest root", "/srv:/", "--share '/srv:/': GUEST_DIR cannot be / itself"},
+    {"guest root slashes", "/srv://", "--share '/srv://': GUEST_DIR cannot be / itself"},
+    {"rw suffix", "/srv:/x:rw",
+     "--share '/srv:/x:rw': one ':' too many (HOST_DIR:GUEST_DIR[:ro]; neither directory may hold "
+     "':')"},
+    {"colon in guest", "/srv:/x:y:ro",
+     "--share '/srv:/x:y:ro': one ':' too many (HOST_DIR:GUEST_DIR[:ro]; neither directory may "
+     "hold ':')"},
+    {"ro then more", "/srv:/x:ro:",
+     "--share '/srv:/x:ro:': one ':' too many (HOST_DIR:GUEST_DIR[:ro]; neither directory may "
+     "hold ':')"},
+    {"empty guest before ro", "/srv::ro", "--share '/srv::ro': empty GUEST_DIR"},
+};
+
+TABLE_TEST(exec_args, share_mistakes, share_mistakes, c)
+{
+	static struct exec_options o;
+	char err[256];
+	const char *args[] = {"--share", c->spec, "--", "true", NULL};
+	cr_assert_eq(parse(&o, err, sizeof(err), args), -1, "%s: accepted", c->name);
+	cr_expect_str_eq(err, c->err, "%s", c->name);
+}
+
+Test(exec_args, share_twice_and_too_many)
+{
+	static struct exec_options o;
+	char err[256];
+	const char *twice[] = {"--share", "/a:/x", "--share", "/b:/x/", "--", "true", NULL};
+	cr_assert_eq(parse(&o, err, sizeof(err), twice), -1);
+	cr_expect_str_eq(err, "--share '/b:/x/': /x is already shared");
+	const char *many[24] = {NULL};
+	static char specs[9][16];
+	int n = 0;
+	for (int i = 0; i < 9; i++) {
+		snprintf(specs[i], sizeof(specs[i]), "/h:/g%d", i);
+		many[n++] = "--share";
+		many[n++] = specs[i];
+	}
+	many[n++] = "--";
+	many[n++] = "true";
+	cr_assert_eq(parse(&o, err, sizeof(err), many), -1);
+	cr_expect_str_eq(err, "too many --share options (at most 8)");
+}

@@ -26,7 +26,7 @@ Test(exec_proto, round_trip_every_byte)
 	all[255] = '\0';
 	const char *argv[] = {"printf", "a b", "\"'", "x\ny\n", "", all, "$HOME *"};
 	const char *envp[] = {"A=1", "B=x=y", "C=", "D=\n\"'"};
-	struct exec_spec in = {argv, 7, envp, 4, "/dir with space", 0, 0, 0}, out;
+	struct exec_spec in = {argv, 7, envp, 4, "/dir with space", 0, 0, 0, NULL, 0}, out;
 	uint8_t *buf;
 	round_trip(&in, &out, &buf);
 	cr_assert_eq(out.argc, 7);
@@ -45,7 +45,7 @@ Test(exec_proto, round_trip_every_byte)
 Test(exec_proto, no_env_no_cwd)
 {
 	const char *argv[] = {"true"};
-	struct exec_spec in = {argv, 1, NULL, 0, NULL, 0, 0, 0}, out;
+	struct exec_spec in = {argv, 1, NULL, 0, NULL, 0, 0, 0, NULL, 0}, out;
 	uint8_t *buf;
 	round_trip(&in, &out, &buf);
 	cr_expect_eq(out.argc, 1);
@@ -59,8 +59,8 @@ Test(exec_proto, no_env_no_cwd)
 Test(exec_proto, tty_round_trip)
 {
 	const char *argv[] = {"sh"};
-	struct exec_spec in = {argv, 1,	   NULL, 0, NULL, EXEC_TTY_STDOUT | EXEC_TTY_STDERR,
-			       50,   65535},
+	struct exec_spec in = {argv, 1,	    NULL, 0, NULL, EXEC_TTY_STDOUT | EXEC_TTY_STDERR,
+			       50,   65535, NULL, 0},
 			 out;
 	uint8_t *buf;
 	round_trip(&in, &out, &buf);
@@ -69,7 +69,7 @@ Test(exec_proto, tty_round_trip)
 	cr_expect_eq(out.cols, 65535);
 	exec_spec_free(&out);
 	free(buf);
-	struct exec_spec plain = {argv, 1, NULL, 0, NULL, 0, 0, 0}, out2;
+	struct exec_spec plain = {argv, 1, NULL, 0, NULL, 0, 0, 0, NULL, 0}, out2;
 	round_trip(&plain, &out2, &buf);
 	cr_expect_eq(out2.tty, 0);
 	exec_spec_free(&out2);
@@ -98,7 +98,7 @@ Test(exec_proto, ctl_records)
 Test(exec_proto, header_layout)
 {
 	const char *argv[] = {"ab"};
-	struct exec_spec in = {argv, 1, NULL, 0, NULL, 0, 0, 0};
+	struct exec_spec in = {argv, 1, NULL, 0, NULL, 0, 0, 0, NULL, 0};
 	uint8_t *buf;
 	size_t len;
 	cr_assert_eq(exec_spec_encode(&in, &buf, &len), 0);
@@ -116,16 +116,16 @@ Test(exec_proto, encode_refuses)
 	const char *ok[] = {"x"};
 	const char *bad_env[] = {"NOEQUALS"};
 	const char *empty_name[] = {"=v"};
-	struct exec_spec none = {ok, 0, NULL, 0, NULL, 0, 0, 0};
-	struct exec_spec empty0 = {empty, 1, NULL, 0, NULL, 0, 0, 0};
-	struct exec_spec env1 = {ok, 1, bad_env, 1, NULL, 0, 0, 0};
-	struct exec_spec env2 = {ok, 1, empty_name, 1, NULL, 0, 0, 0};
+	struct exec_spec none = {ok, 0, NULL, 0, NULL, 0, 0, 0, NULL, 0};
+	struct exec_spec empty0 = {empty, 1, NULL, 0, NULL, 0, 0, 0, NULL, 0};
+	struct exec_spec env1 = {ok, 1, bad_env, 1, NULL, 0, 0, 0, NULL, 0};
+	struct exec_spec env2 = {ok, 1, empty_name, 1, NULL, 0, 0, 0, NULL, 0};
 	cr_expect_eq(exec_spec_encode(&none, &buf, &len), -EINVAL);
 	cr_expect_eq(exec_spec_encode(&empty0, &buf, &len), -EINVAL);
 	cr_expect_eq(exec_spec_encode(&env1, &buf, &len), -EINVAL);
 	cr_expect_eq(exec_spec_encode(&env2, &buf, &len), -EINVAL);
-	struct exec_spec tty4 = {ok, 1, NULL, 0, NULL, 4, 24, 80};
-	struct exec_spec big_rows = {ok, 1, NULL, 0, NULL, 1, 65536, 80};
+	struct exec_spec tty4 = {ok, 1, NULL, 0, NULL, 4, 24, 80, NULL, 0};
+	struct exec_spec big_rows = {ok, 1, NULL, 0, NULL, 1, 65536, 80, NULL, 0};
 	cr_expect_eq(exec_spec_encode(&tty4, &buf, &len), -EINVAL);
 	cr_expect_eq(exec_spec_encode(&big_rows, &buf, &len), -EINVAL);
 	/* Over EXEC_SPEC_MAX. */
@@ -134,7 +134,7 @@ Test(exec_proto, encode_refuses)
 	memset(huge, 'x', EXEC_SPEC_MAX);
 	huge[EXEC_SPEC_MAX] = '\0';
 	const char *big[] = {huge};
-	struct exec_spec too_big = {big, 1, NULL, 0, NULL, 0, 0, 0};
+	struct exec_spec too_big = {big, 1, NULL, 0, NULL, 0, 0, 0, NULL, 0};
 	cr_expect_eq(exec_spec_encode(&too_big, &buf, &len), -EINVAL);
 	free(huge);
 	cr_expect_null(buf);
@@ -183,4 +183,45 @@ TABLE_TEST(exec_proto, decode_refuses, hostile, c)
 	cr_expect_eq(exec_spec_decode(p, c->len, &s), -EPROTO, "%s accepted", c->name);
 	cr_expect_null(s.argv, "%s: arrays left allocated", c->name);
 	free(p);
+}
+
+/* --share's mounts travel as 'M' entries, "ro:TAG:DIR", DIR with any bytes but NUL. */
+Test(exec_proto, mounts)
+{
+	const char *argv[] = {"ls"};
+	const char *mounts[] = {"rw:minnow-exec-0:/mnt/a b", "ro:t:/x:y"};
+	struct exec_spec in = {argv, 1, NULL, 0, NULL, 0, 0, 0, mounts, 2}, out;
+	uint8_t *buf;
+	round_trip(&in, &out, &buf);
+	cr_assert_eq(out.mountc, 2);
+	cr_expect_str_eq(out.mounts[0], mounts[0]);
+	cr_expect_str_eq(out.mounts[1], mounts[1]);
+	cr_expect_null(out.mounts[2]);
+	int ro;
+	const char *tag, *dir;
+	size_t taglen;
+	cr_assert_eq(exec_mount_split(out.mounts[1], &ro, &tag, &taglen, &dir), 0);
+	cr_expect_eq(ro, 1);
+	cr_expect_eq(taglen, 1);
+	cr_expect_eq(tag[0], 't');
+	cr_expect_str_eq(dir, "/x:y");
+	cr_assert_eq(exec_mount_split(out.mounts[0], &ro, &tag, &taglen, &dir), 0);
+	cr_expect_eq(ro, 0);
+	cr_expect_str_eq(dir, "/mnt/a b");
+	exec_spec_free(&out);
+	free(buf);
+
+	static const char *const bad[] = {"rx:t:/d", "ro::/d", "ro:t:d", "ro:t", "ro", ""};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *m[] = {bad[i]};
+		struct exec_spec b = {argv, 1, NULL, 0, NULL, 0, 0, 0, m, 1};
+		size_t blen;
+		cr_expect_eq(exec_spec_encode(&b, &buf, &blen), -EINVAL, "%s", bad[i]);
+		uint8_t payload[32] = "Als";
+		size_t len = 4;
+		payload[len++] = 'M';
+		memcpy(payload + len, bad[i], strlen(bad[i]) + 1);
+		len += strlen(bad[i]) + 1;
+		cr_expect_eq(exec_spec_decode(payload, len, &out), -EPROTO, "decoded %s", bad[i]);
+	}
 }

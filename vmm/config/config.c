@@ -104,6 +104,15 @@ static void *open_object(struct parser *p, const struct section_def *def, const 
 		net->at = at;
 		return net;
 	}
+	case OBJ_FS: {
+		if (cfg->n_fs == CONFIG_MAX_FS)
+			return NULL;
+		struct fs_config *fs = &cfg->fs[cfg->n_fs++];
+		memset(fs, 0, sizeof(*fs));
+		snprintf(fs->name, sizeof(fs->name), "%s", name);
+		fs->at = at;
+		return fs;
+	}
 	case OBJ_CFG:
 		break;
 	}
@@ -158,7 +167,9 @@ struct section *cfg_open_section(struct parser *p, const char *text, size_t len,
 	void *obj = open_object(p, def, dot ? dot + 1 : NULL, at);
 	if (!obj) {
 		cfg_fail(p, at, name, NULL, "too many [%s.NAME] sections (at most %d)", def->name,
-			 def->obj == OBJ_DRIVE ? CONFIG_MAX_DRIVES : CONFIG_MAX_NETS);
+			 def->obj == OBJ_DRIVE ? CONFIG_MAX_DRIVES
+			 : def->obj == OBJ_NET ? CONFIG_MAX_NETS
+						: CONFIG_MAX_FS);
 		return NULL;
 	}
 	s = &p->sections[p->n_sections++];

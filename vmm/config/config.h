@@ -14,6 +14,8 @@
 #define CONFIG_MAX_VCPUS   64
 #define CONFIG_MAX_DRIVES  8
 #define CONFIG_MAX_NETS	   4
+#define CONFIG_MAX_FS	   8
+#define CONFIG_FS_TAG_MAX  36 /* virtio-fs config space: the tag, not NUL-terminated */
 #define CONFIG_LINE_MAX	   8192 /* longest ini line, without its newline */
 
 /* Where a key's value came from: an ini file and line, or a --set option
@@ -28,6 +30,8 @@ enum kernel_format { KERNEL_AUTO, KERNEL_BZIMAGE, KERNEL_ELF, KERNEL_PVH };
  * to the Unix stream socket at the path; output and input both use it. */
 enum console_target { CONSOLE_STDIO, CONSOLE_FILE, CONSOLE_NONE, CONSOLE_SOCKET };
 enum drive_cache { CACHE_WRITEBACK, CACHE_NONE };
+/* virtiofsd's -o cache=: auto (its default), always, none. */
+enum fs_cache { FS_CACHE_AUTO, FS_CACHE_ALWAYS, FS_CACHE_NONE };
 
 struct config_path {
 	char path[PATH_MAX]; /* empty when not set */
@@ -48,6 +52,20 @@ struct net_config {
 	char tap[16];	/* IFNAMSIZ; required */
 	uint8_t mac[6]; /* unicast */
 	bool mac_set;	/* false: the VMM picks one */
+	struct config_origin at;
+};
+
+/* [fs.NAME]: a virtio-fs device whose back end is a vhost-user daemon
+ * (virtiofsd): one minnow starts on host_dir, or one already listening on
+ * socket (exactly one of the two). */
+struct fs_config {
+	char name[CONFIG_NAME_MAX];
+	char tag[CONFIG_FS_TAG_MAX + 1]; /* what the guest mounts; default: name */
+	struct config_path host_dir;	 /* a directory; minnow runs virtiofsd on it */
+	struct config_path socket;	 /* or: a running back end's vhost-user socket */
+	bool readonly;			 /* virtiofsd sees host_dir read-only (not with socket) */
+	enum fs_cache cache;		 /* virtiofsd -o cache=; default auto */
+	struct config_path virtiofsd;	 /* the daemon; default: config_virtiofsd() */
 	struct config_origin at;
 };
 
@@ -76,11 +94,13 @@ struct vm_config {
 	struct config_path console_path;
 	bool console_input; /* stdin feeds the UART; default true */
 
-	/* devices: [drive.NAME] [net.NAME] [vsock] [rng] [vconsole] */
+	/* devices: [drive.NAME] [net.NAME] [fs.NAME] [vsock] [rng] [vconsole] */
 	struct drive_config drives[CONFIG_MAX_DRIVES];
 	size_t n_drives;
 	struct net_config nets[CONFIG_MAX_NETS];
 	size_t n_nets;
+	struct fs_config fs[CONFIG_MAX_FS]; /* [fs.NAME] (also [share.NAME]) */
+	size_t n_fs;
 	bool vsock;			     /* [vsock] present */
 	uint32_t vsock_cid;		     /* 3..0xFFFFFFFE, default 3 */
 	struct config_path vsock_uds;	     /* required with [vsock]; < 108 bytes */
@@ -144,6 +164,22 @@ int config_parse_string(struct vm_config *cfg, const char *name, const char *tex
  * (sizes in the largest exact unit, e.g. 128M), as ini text that config_load()
  * reads back into the same configuration (origins aside). */
 void config_print(const struct vm_config *cfg, FILE *out);
+
+/* Checks a host directory to share as minnow will use it: it exists, is a
+ * directory, and (unless readonly) is writable. Returns 0, or -1 with a
+ * one-line reason ("<strerror>: DIR", "not a directory: DIR", "not
+ * writable (...): DIR") in `why`. */
+int config_check_share_dir(const char *dir, bool readonly, char *why, size_t n);
+
+/* The virtiofsd minnow runs when [fs.NAME] names none: $MINNOW_VIRTIOFSD
+ * when set and not empty, else CONFIG_VIRTIOFSD (Debian's, in
+ * qemu-system-common). */
+#define CONFIG_VIRTIOFSD "/usr/lib/qemu/virtiofsd"
+const char *config_virtiofsd(void);
+
+/* Whether `tag` is a usable virtio-fs tag: 1 to CONFIG_FS_TAG_MAX bytes,
+ * printable ASCII, no blank, ',' or ':' (mount options would split it). */
+bool config_valid_fs_tag(const char *tag);
 
 /* Parses a size: decimal digits with an optional K, M, G or T suffix (powers
  * of 1024, either case), no sign and no spaces. Returns 0 or -1 (empty, junk,

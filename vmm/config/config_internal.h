@@ -14,7 +14,7 @@
 #define WHY_MAX		 (PATH_MAX + 128) /* one problem description */
 #define SECTION_NAME_MAX 80		  /* "vconsole." + a 63-byte name fits */
 #define MAX_KEYS	 8		  /* keys in the largest section table */
-#define MAX_SECTIONS	 (8 + CONFIG_MAX_DRIVES + CONFIG_MAX_NETS)
+#define MAX_SECTIONS	 (8 + CONFIG_MAX_DRIVES + CONFIG_MAX_NETS + CONFIG_MAX_FS)
 #define QUOTE_MAX	 64 /* longest piece of user text quoted in a message */
 
 /* Quoting user text in messages, cut at QUOTE_MAX bytes: "'%.*s%s'" + QARG(s). */
@@ -25,7 +25,7 @@
 #define FIELD(type, obj, k) ((type *)(void *)((char *)(obj) + (k)->off))
 
 #define NO_FLAG	       SIZE_MAX
-#define KNOWN_SECTIONS "vm, kernel, console, drive.NAME, net.NAME, vsock, rng, vconsole"
+#define KNOWN_SECTIONS "vm, kernel, console, drive.NAME, net.NAME, fs.NAME, vsock, rng, vconsole"
 
 struct key_def;
 
@@ -44,7 +44,7 @@ struct key_def {
 };
 
 /* What a section's keys write into. */
-enum section_obj { OBJ_CFG, OBJ_DRIVE, OBJ_NET };
+enum section_obj { OBJ_CFG, OBJ_DRIVE, OBJ_NET, OBJ_FS };
 
 struct section_def {
 	const char *name; /* "vm", or "drive" for [drive.NAME] */
@@ -113,6 +113,7 @@ extern const char *const cfg_format_names[];	      /* enum kernel_format */
 extern const char *const cfg_target_names[];	      /* enum console_target, [console] */
 extern const char *const cfg_vconsole_target_names[]; /* the same plus "socket" */
 extern const char *const cfg_cache_names[];	      /* enum drive_cache */
+extern const char *const cfg_fs_cache_names[];	      /* enum fs_cache */
 
 /* Every known section with its keys; config_n_sections entries. */
 extern const struct section_def config_sections[];

@@ -9,6 +9,7 @@
 _Static_assert(sizeof(enum kernel_format) == sizeof(int), "enum kernel_format is an int");
 _Static_assert(sizeof(enum console_target) == sizeof(int), "enum console_target is an int");
 _Static_assert(sizeof(enum drive_cache) == sizeof(int), "enum drive_cache is an int");
+_Static_assert(sizeof(enum fs_cache) == sizeof(int), "enum fs_cache is an int");
 _Static_assert(sizeof(((struct vm_config *)0)->vsock_cid) == sizeof(unsigned), "cid is unsigned");
 
 /* ---- setters ------------------------------------------------------------ */
@@ -172,6 +173,18 @@ static int set_tap(const struct key_def *k, void *obj, const char *v, char *why,
 	return 0;
 }
 
+static int set_fs_tag(const struct key_def *k, void *obj, const char *v, char *why, size_t n)
+{
+	if (!config_valid_fs_tag(v)) {
+		snprintf(why, n,
+			 "bad tag " QFMT " (1-%d bytes of printable ASCII, no blank, ',' or ':')",
+			 QARG(v), CONFIG_FS_TAG_MAX);
+		return -1;
+	}
+	snprintf(FIELD(char, obj, k), k->len, "%s", v);
+	return 0;
+}
+
 int cfg_set_path(const struct key_def *k, void *obj, const char *v, char *why, size_t n)
 {
 	struct config_path *p = FIELD(struct config_path, obj, k);
@@ -237,6 +250,7 @@ const char *const cfg_format_names[] = {"auto", "bzimage", "elf", "pvh", NULL};
 const char *const cfg_target_names[] = {"stdio", "file", "none", NULL};
 const char *const cfg_vconsole_target_names[] = {"stdio", "file", "none", "socket", NULL};
 const char *const cfg_cache_names[] = {"writeback", "none", NULL};
+const char *const cfg_fs_cache_names[] = {"auto", "always", "none", NULL};
 
 #define VM(f) offsetof(struct vm_config, f)
 
@@ -294,6 +308,17 @@ static const struct key_def net_keys[] = {
     {.name = "mac", .set = set_mac},
 };
 
+#define FS(f) offsetof(struct fs_config, f)
+
+static const struct key_def fs_keys[] = {
+    {.name = "host_dir", .set = cfg_set_path, .off = FS(host_dir)},
+    {.name = "tag", .set = set_fs_tag, .off = FS(tag), .len = CONFIG_FS_TAG_MAX + 1},
+    {.name = "readonly", .set = set_bool, .off = FS(readonly)},
+    {.name = "socket", .set = cfg_set_path, .off = FS(socket)},
+    {.name = "cache", .set = set_enum, .off = FS(cache), .names = cfg_fs_cache_names},
+    {.name = "virtiofsd", .set = cfg_set_path, .off = FS(virtiofsd)},
+};
+
 static const struct key_def vsock_keys[] = {
     {.name = "cid", .set = set_uint, .off = VM(vsock_cid), .min = 3, .max = 0xFFFFFFFEu},
     {.name = "uds_path", .set = cfg_set_path, .off = VM(vsock_uds), .required = true},
@@ -319,6 +344,8 @@ const struct section_def config_sections[] = {
     {"console", false, false, KEYS(console_keys), OBJ_CFG, NO_FLAG},
     {"drive", true, false, KEYS(drive_keys), OBJ_DRIVE, NO_FLAG},
     {"net", true, false, KEYS(net_keys), OBJ_NET, NO_FLAG},
+    {"fs", true, false, KEYS(fs_keys), OBJ_FS, NO_FLAG},
+    {"share", true, false, KEYS(fs_keys), OBJ_FS, NO_FLAG}, /* another name for [fs.NAME] */
     {"vsock", false, false, KEYS(vsock_keys), OBJ_CFG, VM(vsock)},
     {"rng", false, false, KEYS(rng_keys), OBJ_CFG, VM(rng)},
     {"vconsole", false, false, KEYS(vconsole_keys), OBJ_CFG, VM(vconsole)},

@@ -52,6 +52,16 @@ void config_print(const struct vm_config *cfg, FILE *out)
 			fprintf(out, "mac = %02x:%02x:%02x:%02x:%02x:%02x\n", n->mac[0], n->mac[1],
 				n->mac[2], n->mac[3], n->mac[4], n->mac[5]);
 	}
+	for (size_t i = 0; i < cfg->n_fs; i++) {
+		const struct fs_config *f = &cfg->fs[i];
+		fprintf(out, "\n[fs.%s]\ntag = %s\n", f->name, f->tag);
+		if (f->host_dir.path[0])
+			fprintf(out, "host_dir = %s\nreadonly = %s\ncache = %s\nvirtiofsd = %s\n",
+				f->host_dir.path, onoff(f->readonly), cfg_fs_cache_names[f->cache],
+				f->virtiofsd.path);
+		if (f->socket.path[0])
+			fprintf(out, "socket = %s\n", f->socket.path);
+	}
 	if (cfg->vsock)
 		fprintf(out, "\n[vsock]\ncid = %u\nuds_path = %s\n", cfg->vsock_cid,
 			cfg->vsock_uds.path);

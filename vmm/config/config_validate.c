@@ -56,6 +56,67 @@ static void check_file(struct parser *p, const char *section, const char *key,
 	close(fd);
 }
 
+static bool key_set(const struct section *s, const char *key)
+{
+	return key_at(s, key).file != NULL;
+}
+
+/* [fs.NAME] (or [share.NAME]) `s` with its keys, before any file is looked at: one back end,
+ * a tag, the options that go with minnow starting virtiofsd. */
+static void check_fs_keys(struct parser *p, const struct section *s, struct fs_config *f)
+{
+	bool dir = f->host_dir.path[0], sock = f->socket.path[0];
+	if (!dir && !sock)
+		cfg_fail(p, s->at, s->name, NULL,
+			 "host_dir (minnow starts virtiofsd on it) or socket (a running "
+			 "vhost-user back end) is required");
+	if (dir && sock)
+		cfg_fail(p, f->socket.at, s->name, "socket",
+			 "not with host_dir (either minnow starts virtiofsd on host_dir, or it uses "
+			 "the back end listening on socket)");
+	static const char *const own[] = {"readonly", "cache", "virtiofsd"};
+	for (size_t i = 0; sock && i < sizeof(own) / sizeof(own[0]); i++)
+		if (key_set(s, own[i]))
+			cfg_fail(p, key_at(s, own[i]), s->name, own[i],
+				 "only with host_dir (a back end given by socket runs with its own "
+				 "options)");
+	if (sock && strlen(f->socket.path) >= UNIX_PATH_MAX)
+		cfg_fail(p, f->socket.at, s->name, "socket",
+			 "too long for a unix socket (%zu bytes, at most %zu)",
+			 strlen(f->socket.path), UNIX_PATH_MAX - 1);
+	if (!f->tag[0]) {
+		if (strlen(f->name) > CONFIG_FS_TAG_MAX)
+			cfg_fail(p, s->at, s->name, "tag",
+				 "the default, the section's name, is longer than %d bytes: set one",
+				 CONFIG_FS_TAG_MAX);
+		snprintf(f->tag, sizeof(f->tag), "%.*s", CONFIG_FS_TAG_MAX, f->name);
+	}
+	if (dir && !f->virtiofsd.path[0])
+		snprintf(f->virtiofsd.path, sizeof(f->virtiofsd.path), "%s", config_virtiofsd());
+}
+
+/* The files behind [fs.NAME]: the directory, the daemon, or the socket. */
+static void check_fs_files(struct parser *p, const char *name, const struct fs_config *f)
+{
+	char why[WHY_MAX];
+	struct stat st;
+	if (f->host_dir.path[0]) {
+		if (config_check_share_dir(f->host_dir.path, f->readonly, why, sizeof(why)))
+			cfg_fail(p, f->host_dir.at, name, "host_dir", "%s", why);
+		else if (access(f->virtiofsd.path, X_OK) != 0)
+			cfg_fail(p, f->virtiofsd.at.file ? f->virtiofsd.at : f->host_dir.at, name,
+				 "virtiofsd",
+				 "%s: %s (apt-get install qemu-system-common, or name the daemon "
+				 "with virtiofsd = PATH or MINNOW_VIRTIOFSD=PATH)",
+				 strerror(errno), f->virtiofsd.path);
+	} else if (stat(f->socket.path, &st) != 0) {
+		cfg_fail(p, f->socket.at, name, "socket", "%s: %s", strerror(errno),
+			 f->socket.path);
+	} else if (!S_ISSOCK(st.st_mode)) {
+		cfg_fail(p, f->socket.at, name, "socket", "not a unix socket: %s", f->socket.path);
+	}
+}
+
 void cfg_validate(struct parser *p)
 {
 	struct vm_config *cfg = p->cfg;
@@ -100,6 +161,17 @@ void cfg_validate(struct parser *p)
 				 cfg->nets[j].name);
 		}
 	}
+	for (size_t i = 0; i < p->n_sections; i++) {
+		const struct section *s = &p->sections[i];
+		if (s->def->obj == OBJ_FS)
+			check_fs_keys(p, s, s->obj);
+	}
+	for (size_t i = 0; i < cfg->n_fs; i++)
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(cfg->fs[i].tag, cfg->fs[j].tag))
+				cfg_fail(p, cfg->fs[i].at, NULL, NULL,
+					 "[fs.%s]: tag '%s' is already the tag of [fs.%s]",
+					 cfg->fs[i].name, cfg->fs[i].tag, cfg->fs[j].name);
 	if (cfg->vsock && strlen(cfg->vsock_uds.path) >= UNIX_PATH_MAX)
 		cfg_fail(p, cfg->vsock_uds.at, "vsock", "uds_path",
 			 "too long for a unix socket (%zu bytes, at most %zu)",
@@ -114,5 +186,10 @@ void cfg_validate(struct parser *p)
 		char name[SECTION_NAME_MAX];
 		snprintf(name, sizeof(name), "drive.%s", cfg->drives[i].name);
 		check_file(p, name, "path", &cfg->drives[i].path, !cfg->drives[i].readonly, true);
+	}
+	for (size_t i = 0; i < p->n_sections; i++) {
+		const struct section *s = &p->sections[i];
+		if (s->def->obj == OBJ_FS)
+			check_fs_files(p, s->name, s->obj);
 	}
 }

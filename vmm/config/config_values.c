@@ -2,7 +2,11 @@
  * formatted, names and control characters checked. */
 #include "config_internal.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static bool is_name_char(int c)
 {
@@ -128,4 +132,44 @@ const char *cfg_fmt_size(uint64_t v, char *buf, size_t n)
 	}
 	snprintf(buf, n, "%llu", (unsigned long long)v);
 	return buf;
+}
+
+bool config_valid_fs_tag(const char *tag)
+{
+	size_t n = strlen(tag);
+	if (n == 0 || n > CONFIG_FS_TAG_MAX)
+		return false;
+	for (const char *c = tag; *c; c++)
+		if (*c <= 0x20 || *c >= 0x7f || *c == ',' || *c == ':')
+			return false;
+	return true;
+}
+
+const char *config_virtiofsd(void)
+{
+	const char *e = getenv("MINNOW_VIRTIOFSD");
+	return e && *e ? e : CONFIG_VIRTIOFSD;
+}
+
+int config_check_share_dir(const char *dir, bool readonly, char *why, size_t n)
+{
+	struct stat st;
+	if (stat(dir, &st) != 0) {
+		snprintf(why, n, "%s: %s", strerror(errno), dir);
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(why, n, "not a directory: %s", dir);
+		return -1;
+	}
+	if (access(dir, R_OK | X_OK) != 0) {
+		snprintf(why, n, "%s: %s", strerror(errno), dir);
+		return -1;
+	}
+	if (!readonly && access(dir, W_OK) != 0) {
+		snprintf(why, n, "not writable (%s; share it read-only instead): %s",
+			 strerror(errno), dir);
+		return -1;
+	}
+	return 0;
 }

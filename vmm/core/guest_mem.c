@@ -14,6 +14,8 @@ void guest_mem_layout(struct guest_mem *mem, uint64_t size)
 	mem->size = size;
 	mem->low_size = size < MMIO_GAP_START ? size : MMIO_GAP_START;
 	mem->high_size = size - mem->low_size;
+	mem->shared = false;
+	mem->fd = -1;
 }
 
 #ifndef MADV_POPULATE_WRITE
@@ -31,11 +33,12 @@ static void populate(uint8_t *p, uint64_t size)
 		((volatile uint8_t *)p)[off] = 0;
 }
 
-int guest_mem_map(struct guest_mem *mem, uint64_t size, bool prefault)
+/* Maps the RAM: anonymous and private, or the memfd `fd` shared. */
+static int map_ram(struct guest_mem *mem, uint64_t size, bool prefault, int fd)
 {
 	guest_mem_layout(mem, size);
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	int flags = fd >= 0 ? MAP_SHARED : MAP_PRIVATE | MAP_ANONYMOUS;
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, flags | MAP_NORESERVE, fd, 0);
 	if (p == MAP_FAILED) {
 		int err = errno;
 		guest_mem_layout(mem, 0);
@@ -47,13 +50,42 @@ int guest_mem_map(struct guest_mem *mem, uint64_t size, bool prefault)
 	if (prefault)
 		populate(p, size);
 	mem->host = p;
+	mem->shared = fd >= 0;
+	mem->fd = fd;
 	return 0;
+}
+
+int guest_mem_map(struct guest_mem *mem, uint64_t size, bool prefault)
+{
+	return map_ram(mem, size, prefault, -1);
+}
+
+int guest_mem_map_shared(struct guest_mem *mem, uint64_t size, bool prefault)
+{
+	int fd = memfd_create("minnow-guest-ram", MFD_CLOEXEC);
+	if (fd < 0) {
+		int err = errno;
+		guest_mem_layout(mem, 0);
+		return -err;
+	}
+	if (ftruncate(fd, (off_t)size) < 0) {
+		int err = errno;
+		close(fd);
+		guest_mem_layout(mem, 0);
+		return -err;
+	}
+	int r = map_ram(mem, size, prefault, fd);
+	if (r < 0)
+		close(fd);
+	return r;
 }
 
 void guest_mem_unmap(struct guest_mem *mem)
 {
 	if (mem->host)
 		munmap(mem->host, mem->size);
+	if (mem->host && mem->shared)
+		close(mem->fd);
 	guest_mem_layout(mem, 0);
 }
 

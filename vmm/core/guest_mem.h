@@ -18,6 +18,8 @@ struct guest_mem {
 	uint64_t size;
 	uint64_t low_size;
 	uint64_t high_size;
+	bool shared; /* guest_mem_map_shared(): host maps `fd` (a memfd) */
+	int fd;	     /* the memfd, host offset = file offset; meaningful when shared */
 };
 
 /* One contiguous range of guest RAM. */
@@ -35,7 +37,14 @@ void guest_mem_layout(struct guest_mem *mem, uint64_t size);
  * -errno; on failure `mem` is left unmapped. */
 int guest_mem_map(struct guest_mem *mem, uint64_t size, bool prefault);
 
-/* Unmaps guest RAM mapped by guest_mem_map(); safe on an unmapped `mem`. */
+/* guest_mem_map() for RAM that another process must map too (vhost-user
+ * back ends): a memfd of `size` bytes mapped MAP_SHARED; mem->fd is the
+ * memfd (close-on-exec), host offset x is file offset x. Returns 0 or
+ * -errno; on failure `mem` is left unmapped. */
+int guest_mem_map_shared(struct guest_mem *mem, uint64_t size, bool prefault);
+
+/* Unmaps guest RAM mapped by guest_mem_map() or guest_mem_map_shared()
+ * (closing the memfd); safe on an unmapped `mem`. */
 void guest_mem_unmap(struct guest_mem *mem);
 
 /* Returns a host pointer to [gpa, gpa + len) when the whole range is guest

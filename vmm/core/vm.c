@@ -112,7 +112,9 @@ static int create_kvm_vm(struct vm *vm)
 
 static int create_memory(struct vm *vm)
 {
-	int r = guest_mem_map(&vm->mem, vm->cfg->memory, vm->cfg->prefault);
+	/* A vhost-user back end (virtio-fs) maps guest RAM too: then it is a memfd. */
+	int r = vm->cfg->n_fs ? guest_mem_map_shared(&vm->mem, vm->cfg->memory, vm->cfg->prefault)
+			      : guest_mem_map(&vm->mem, vm->cfg->memory, vm->cfg->prefault);
 	if (r < 0) {
 		log_error("guest memory (%llu MiB): %s",
 			  (unsigned long long)(vm->cfg->memory >> 20), strerror(-r));

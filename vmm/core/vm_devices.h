@@ -10,7 +10,7 @@ struct vm;
 
 /* Creates every device from two tables in vm_devices.c (platform devices:
  * IOAPIC, UART, control, ACPI PM, pvpanic; virtio types: drives, nets,
- * vconsole, rng, vsock, each in config order, one slot each) and registers
+ * vconsole, rng, vsock, fs, each in config order, one slot each) and registers
  * each on the bus. Returns 0, or an exit status
  * (EXIT_CONFIG when a backend named by the config cannot be used: a
  * missing or locked image, a busy TAP; else EXIT_HOST_FAILURE) after

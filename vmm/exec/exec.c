@@ -234,6 +234,69 @@ static void after_run(struct vm *vm, void *opaque, struct run_report *rep)
 	}
 }
 
+/* --share: each HOST_DIR as minnow will use it (a directory, writable unless :ro), and the
+ * daemon that serves it. Before anything else is done: bad input starts nothing. */
+static int check_shares(const struct exec_options *o, char *err, size_t errlen)
+{
+	char why[PATH_MAX + 128];
+	for (size_t i = 0; i < o->n_shares; i++) {
+		const struct exec_share *sh = &o->shares[i];
+		if (config_check_share_dir(sh->host, sh->readonly, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "--share %.200s:%.200s: %.1000s", sh->host, sh->guest,
+				 why);
+			return -1;
+		}
+	}
+	const char *d = config_virtiofsd();
+	if (o->n_shares && access(d, X_OK) != 0) {
+		snprintf(err, errlen,
+			 "--share needs virtiofsd: %s: %s (apt-get install qemu-system-common, or "
+			 "MINNOW_VIRTIOFSD=PATH)",
+			 d, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The shares as the guest mounts them: "ro:TAG:DIR" (exec_proto.h). */
+static char share_mounts[EXEC_MAX_SHARES][EXEC_SHARE_PATH + 48];
+static const char *share_mount_list[EXEC_MAX_SHARES];
+
+static void share_tag(size_t i, char *tag, size_t n)
+{
+	snprintf(tag, n, "minnow-exec-%zu", i);
+}
+
+/* Adds one [fs.exec-share-N] per --share to the configuration (virtio-fs devices whose
+ * virtiofsd minnow starts on HOST_DIR). */
+static int add_shares(struct vm_config *cfg, const struct exec_options *o)
+{
+	for (size_t i = 0; i < o->n_shares; i++) {
+		const struct exec_share *sh = &o->shares[i];
+		if (cfg->n_fs == CONFIG_MAX_FS)
+			return usage_error("--share: too many virtio-fs devices (at most %d with "
+					   "the CONFIG's)",
+					   CONFIG_MAX_FS);
+		struct fs_config *f = &cfg->fs[cfg->n_fs];
+		memset(f, 0, sizeof(*f));
+		snprintf(f->name, sizeof(f->name), "exec-share-%zu", i);
+		share_tag(i, f->tag, sizeof(f->tag));
+		for (size_t k = 0; k < cfg->n_fs; k++)
+			if (!strcmp(cfg->fs[k].tag, f->tag))
+				return usage_error("--share: tag %s is taken by [fs.%s]", f->tag,
+						   cfg->fs[k].name);
+		if (!realpath(sh->host, f->host_dir.path))
+			return usage_error("--share %s: %s", sh->host, strerror(errno));
+		f->host_dir.at = (struct config_origin){"--share", 0};
+		f->readonly = sh->readonly;
+		f->cache = FS_CACHE_AUTO;
+		snprintf(f->virtiofsd.path, sizeof(f->virtiofsd.path), "%s", config_virtiofsd());
+		f->at = f->host_dir.at;
+		cfg->n_fs++;
+	}
+	return 0;
+}
+
 /* Appends the overrides that make the defaults, and the user's options. */
 static int build_overrides(const struct exec_options *o, const char **ov, size_t *n, char *err,
 			   size_t errlen)
@@ -440,6 +503,8 @@ int exec_main(int argc, char **argv)
 		return usage_error("%s", err);
 	if (o.verbose)
 		log_set_verbose(1);
+	if (check_shares(&o, err, sizeof(err)) < 0)
+		return usage_error("%s", err);
 	if (o.log_path) {
 		int fd = open(o.log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (fd < 0)
@@ -476,9 +541,18 @@ int exec_main(int argc, char **argv)
 	    .envc = n_env,
 	    .cwd = o.cwd,
 	    .tty = tty,
+	    .mounts = share_mount_list,
+	    .mountc = o.n_shares,
 	};
 	if (tty)
 		term_size(&spec.rows, &spec.cols);
+	for (size_t i = 0; i < o.n_shares; i++) {
+		char tag[CONFIG_FS_TAG_MAX + 1];
+		share_tag(i, tag, sizeof(tag));
+		snprintf(share_mounts[i], sizeof(share_mounts[i]), "%s:%s:%s",
+			 o.shares[i].readonly ? "ro" : "rw", tag, o.shares[i].guest);
+		share_mount_list[i] = share_mounts[i];
+	}
 	if (exec_spec_encode(&spec, &x.spec, &x.spec_len) < 0)
 		return usage_error("the command and its environment are too large");
 
@@ -494,6 +568,11 @@ int exec_main(int argc, char **argv)
 	if (config_load(&cfg, o.config ? o.config : "/dev/null", ov, n_ov, &cerr) < 0) {
 		free(x.spec);
 		return usage_error("%s", cerr.msg);
+	}
+	r = add_shares(&cfg, &o);
+	if (r != 0) {
+		free(x.spec);
+		return r;
 	}
 	char tmpdir[PATH_MAX] = "";
 	r = adapt_config(&cfg, &o, &x, tmpdir, sizeof(tmpdir));

@@ -19,6 +19,8 @@ void exec_usage(FILE *out)
 		"Options:\n"
 		"  --env NAME=VALUE     set a variable in CMD's environment (repeatable)\n"
 		"  --cwd DIR            CMD's working directory in the guest (default /)\n"
+		"  --share HOST_DIR:GUEST_DIR[:ro]  HOST_DIR at GUEST_DIR in the guest\n"
+		"                       (virtio-fs, virtiofsd; :ro read-only; repeatable)\n"
 		"  --timeout DURATION   end the VM after DURATION (ms, s, m, h; default s):\n"
 		"                       status 124\n"
 		"  --log FILE           kernel and init messages (default: dropped)\n"
@@ -80,8 +82,41 @@ int exec_parse_duration(const char *text, uint64_t *ms)
 	return 0;
 }
 
+int exec_parse_share(const char *text, struct exec_share *sh, char *err, size_t errlen)
+{
+	const char *c1 = strchr(text, ':');
+	const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	memset(sh, 0, sizeof(*sh));
+	if (!c1)
+		return fail(err, errlen, "--share '%.64s': expected HOST_DIR:GUEST_DIR[:ro]", text);
+	if (c2 && (strcmp(c2 + 1, "ro") != 0))
+		return fail(err, errlen,
+			    "--share '%.64s': one ':' too many (HOST_DIR:GUEST_DIR[:ro]; neither "
+			    "directory may hold ':')",
+			    text);
+	size_t hlen = (size_t)(c1 - text);
+	size_t glen = c2 ? (size_t)(c2 - c1 - 1) : strlen(c1 + 1);
+	if (hlen == 0 || glen == 0)
+		return fail(err, errlen, "--share '%.64s': empty %s", text,
+			    hlen == 0 ? "HOST_DIR" : "GUEST_DIR");
+	if (c1[1] != '/')
+		return fail(err, errlen,
+			    "--share '%.64s': GUEST_DIR must be absolute (start with /)", text);
+	if (hlen >= sizeof(sh->host) || glen >= sizeof(sh->guest))
+		return fail(err, errlen, "--share '%.64s...': path too long", text);
+	memcpy(sh->host, text, hlen);
+	memcpy(sh->guest, c1 + 1, glen);
+	while (glen > 1 && sh->guest[glen - 1] == '/')
+		sh->guest[--glen] = '\0';
+	if (!strcmp(sh->guest, "/"))
+		return fail(err, errlen, "--share '%.64s': GUEST_DIR cannot be / itself", text);
+	sh->readonly = c2 != NULL;
+	return 0;
+}
+
 enum opt_id {
 	O_ENV,
+	O_SHARE,
 	O_CWD,
 	O_TIMEOUT,
 	O_LOG,
@@ -110,7 +145,7 @@ static const struct opt_def opts[] = {
     {"--kernel", O_KERNEL, 1},	 {"--initrd", O_INITRD, 1},   {"--set", O_SET, 1},
     {"--timings", O_TIMINGS, 2}, {"--verbose", O_VERBOSE, 0}, {"-v", O_VERBOSE, 0},
     {"--help", O_HELP, 0},	 {"-h", O_HELP, 0},	      {"--no-tty", O_NO_TTY, 0},
-    {"--rootfs", O_ROOTFS, 1},	 {"--net", O_NET, 1},
+    {"--rootfs", O_ROOTFS, 1},	 {"--net", O_NET, 1},	      {"--share", O_SHARE, 1},
 };
 
 /* One dotted-quad IPv4 address of `len` bytes at s; 0 or -1. */
@@ -186,6 +221,20 @@ static int apply(struct exec_options *o, const struct opt_def *d, const char *v,
 			return fail(err, errlen, "too many --env options (at most %d)",
 				    EXEC_MAX_ENV);
 		o->env[o->n_env++] = v;
+		return 0;
+	}
+	case O_SHARE: {
+		if (o->n_shares == EXEC_MAX_SHARES)
+			return fail(err, errlen, "too many --share options (at most %d)",
+				    EXEC_MAX_SHARES);
+		struct exec_share *sh = &o->shares[o->n_shares];
+		if (exec_parse_share(v, sh, err, errlen) < 0)
+			return -1;
+		for (size_t k = 0; k < o->n_shares; k++)
+			if (!strcmp(o->shares[k].guest, sh->guest))
+				return fail(err, errlen, "--share '%.64s': %.64s is already shared",
+					    v, sh->guest);
+		o->n_shares++;
 		return 0;
 	}
 	case O_CWD:

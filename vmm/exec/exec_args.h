@@ -12,6 +12,15 @@
 
 #define EXEC_MAX_ENV	   256
 #define EXEC_MAX_OVERRIDES 128
+#define EXEC_MAX_SHARES	   8 /* CONFIG_MAX_FS */
+#define EXEC_SHARE_PATH	   4096
+
+/* --share HOST_DIR:GUEST_DIR[:ro] */
+struct exec_share {
+	char host[EXEC_SHARE_PATH];  /* as given; checked on the host by exec.c */
+	char guest[EXEC_SHARE_PATH]; /* absolute, not "/" */
+	int readonly;
+};
 
 struct exec_options {
 	const char *config;	       /* CONFIG.ini, or NULL: the defaults (exec_guest.h) */
@@ -32,7 +41,9 @@ struct exec_options {
 	char net_tap[16];      /* --net TAP[,ip=ADDR/PREFIX][,gw=GW]: the TAP, or "" */
 	char net_ip[24];       /* "ADDR/PREFIX", or "" */
 	char net_gw[16];       /* "GW", or "" */
-	int timings;	       /* 0 off, 1 text, 2 json */
+	struct exec_share shares[EXEC_MAX_SHARES]; /* --share, in order */
+	size_t n_shares;
+	int timings; /* 0 off, 1 text, 2 json */
 	int verbose;
 	char **cmd; /* the command and its arguments (after "--"), NULL-terminated */
 	int cmd_argc;
@@ -44,8 +55,8 @@ struct exec_options {
  * filled; 1 for --help (nothing else is checked); -1 with one line (no
  * "minnow exec: " prefix, no newline) in err: an unknown option, a missing
  * value, a bad duration, size or count, --env without '=' or with an empty
- * name, an empty --cwd, a bad --rootfs or --net, a second CONFIG, no "--",
- * or no command after it. */
+ * name, an empty --cwd, a bad --rootfs, --net or --share (exec_parse_share),
+ * a second CONFIG, no "--", or no command after it. */
 int exec_parse_args(int argc, char **argv, struct exec_options *o, char *err, size_t errlen);
 
 /* Parses a duration for --timeout: digits with an optional suffix ms, s, m
@@ -57,6 +68,11 @@ int exec_parse_duration(const char *text, uint64_t *ms);
  * optional ",ip=A.B.C.D/PREFIX" and ",gw=A.B.C.D" (gw needs ip). Returns 0,
  * or -1 with one line in err. */
 int exec_parse_net(const char *v, struct exec_options *o, char *err, size_t errlen);
+/* Parses one --share value, HOST_DIR:GUEST_DIR or HOST_DIR:GUEST_DIR:ro,
+ * into `sh`. Returns 0, or -1 with one line in err: an empty part, another
+ * ':' (a third part other than "ro", or a fourth), a GUEST_DIR that is not
+ * absolute or is "/", a path too long. */
+int exec_parse_share(const char *text, struct exec_share *sh, char *err, size_t errlen);
 
 /* Prints `minnow exec --help`. */
 void exec_usage(FILE *out);

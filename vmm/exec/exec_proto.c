@@ -13,6 +13,28 @@ static int env_ok(const char *e)
 	return eq && eq != e;
 }
 
+int exec_mount_split(const char *entry, int *ro, const char **tag, size_t *taglen, const char **dir)
+{
+	if (strncmp(entry, "ro:", 3) != 0 && strncmp(entry, "rw:", 3) != 0)
+		return -EINVAL;
+	const char *t = entry + 3, *colon = strchr(t, ':');
+	if (!colon || colon == t || colon[1] != '/')
+		return -EINVAL;
+	*ro = entry[1] == 'o';
+	*tag = t;
+	*taglen = (size_t)(colon - t);
+	*dir = colon + 1;
+	return 0;
+}
+
+static int mount_ok(const char *m)
+{
+	int ro;
+	const char *tag, *dir;
+	size_t taglen;
+	return exec_mount_split(m, &ro, &tag, &taglen, &dir) == 0;
+}
+
 /* Appends tag, the string and its NUL at *pos. */
 static void put(uint8_t *buf, size_t *pos, char tag, const char *str)
 {
@@ -64,6 +86,13 @@ int exec_spec_encode(const struct exec_spec *s, uint8_t **out, size_t *len)
 		payload += strlen(s->cwd) + 2;
 	if (s->tty)
 		payload += strlen(tty) + 2;
+	if (s->mountc > EXEC_SPEC_MAX_ARGS)
+		return -EINVAL;
+	for (size_t i = 0; i < s->mountc; i++) {
+		if (!mount_ok(s->mounts[i]))
+			return -EINVAL;
+		payload += strlen(s->mounts[i]) + 2;
+	}
 	if (payload > EXEC_SPEC_MAX)
 		return -EINVAL;
 	uint8_t *buf = malloc(EXEC_SPEC_HDR + payload);
@@ -81,6 +110,8 @@ int exec_spec_encode(const struct exec_spec *s, uint8_t **out, size_t *len)
 		put(buf, &pos, 'C', s->cwd);
 	if (s->tty)
 		put(buf, &pos, 'T', tty);
+	for (size_t i = 0; i < s->mountc; i++)
+		put(buf, &pos, 'M', s->mounts[i]);
 	*out = buf;
 	*len = pos;
 	return 0;
@@ -100,7 +131,7 @@ int exec_spec_decode(uint8_t *payload, size_t len, struct exec_spec *s)
 {
 	memset(s, 0, sizeof(*s));
 	/* Count first: one allocation per array. */
-	size_t nargs = 0, nenv = 0;
+	size_t nargs = 0, nenv = 0, nmounts = 0;
 	for (size_t pos = 0; pos < len;) {
 		uint8_t tag = payload[pos++];
 		const uint8_t *nul = memchr(payload + pos, 0, len - pos);
@@ -110,21 +141,27 @@ int exec_spec_decode(uint8_t *payload, size_t len, struct exec_spec *s)
 			nargs++;
 		else if (tag == 'E')
 			nenv++;
+		else if (tag == 'M')
+			nmounts++;
 		else if (tag != 'C' && tag != 'T')
 			return -EPROTO;
 		pos = (size_t)(nul - payload) + 1;
 	}
-	if (nargs == 0 || nargs > EXEC_SPEC_MAX_ARGS || nenv > EXEC_SPEC_MAX_ARGS)
+	if (nargs == 0 || nargs > EXEC_SPEC_MAX_ARGS || nenv > EXEC_SPEC_MAX_ARGS ||
+	    nmounts > EXEC_SPEC_MAX_ARGS)
 		return -EPROTO;
 	const char **argv = calloc(nargs + 1, sizeof(*argv));
 	const char **envp = calloc(nenv + 1, sizeof(*envp));
-	if (!argv || !envp) {
+	const char **mounts = calloc(nmounts + 1, sizeof(*mounts));
+	if (!argv || !envp || !mounts) {
 		free(argv);
 		free(envp);
+		free(mounts);
 		return -ENOMEM;
 	}
 	s->argv = argv;
 	s->envp = envp;
+	s->mounts = mounts;
 	for (size_t pos = 0; pos < len;) {
 		char tag = (char)payload[pos++];
 		const char *str = (const char *)payload + pos;
@@ -138,6 +175,10 @@ int exec_spec_decode(uint8_t *payload, size_t len, struct exec_spec *s)
 		} else if (tag == 'T') {
 			if (s->tty || tty_parse(str, s) < 0)
 				goto bad;
+		} else if (tag == 'M') {
+			if (!mount_ok(str))
+				goto bad;
+			mounts[s->mountc++] = str;
 		} else {
 			if (s->cwd)
 				goto bad;
@@ -156,6 +197,7 @@ void exec_spec_free(struct exec_spec *s)
 {
 	free((void *)s->argv);
 	free((void *)s->envp);
+	free((void *)s->mounts);
 	memset(s, 0, sizeof(*s));
 }
 

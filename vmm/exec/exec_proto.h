@@ -31,9 +31,12 @@
  * one-byte tag: 'A' an argument (argv[0] first, at least one), 'E' an
  * environment entry "K=V", 'C' the working directory (at most one), 'T'
  * a terminal (at most one): "M ROWS COLS" in decimal, M saying which of
- * CMD's stdout (1) and stderr (2) are the pty too (1, 2 or 3). C strings
- * cannot hold NUL, so every other byte passes unchanged: spaces, quotes,
- * newlines, any encoding. */
+ * CMD's stdout (1) and stderr (2) are the pty too (1, 2 or 3), 'M' a
+ * virtio-fs share to mount before CMD starts, "ro:TAG:DIR" or "rw:TAG:DIR"
+ * (TAG without ':', DIR absolute; minnow-init creates DIR, and syncs and
+ * unmounts every share after CMD has exited, before it reports CMD's
+ * status). C strings cannot hold NUL, so every other byte passes unchanged:
+ * spaces, quotes, newlines, any encoding. */
 #ifndef MINNOW_EXEC_PROTO_H
 #define MINNOW_EXEC_PROTO_H
 
@@ -62,14 +65,23 @@ struct exec_spec {
 	const char *const *envp; /* "K=V" entries */
 	size_t envc;
 	const char *cwd;
-	unsigned tty;	     /* 0: no pty; else EXEC_TTY_* bits (stdin is the pty) */
-	unsigned rows, cols; /* the terminal's size (0: unknown), with tty */
+	unsigned tty;		   /* 0: no pty; else EXEC_TTY_* bits (stdin is the pty) */
+	unsigned rows, cols;	   /* the terminal's size (0: unknown), with tty */
+	const char *const *mounts; /* "ro:TAG:DIR" / "rw:TAG:DIR" entries */
+	size_t mountc;
 };
+
+/* Splits a mount entry ("ro:TAG:DIR") in place-free form: *ro, the tag (taglen bytes at
+ * *tag) and the directory (*dir, NUL-terminated). Returns 0, or -EINVAL when malformed (no
+ * "ro:"/"rw:", an empty tag, a DIR that is not absolute). */
+int exec_mount_split(const char *entry, int *ro, const char **tag, size_t *taglen,
+		     const char **dir);
 
 /* Encodes `s` (header and payload) into a malloc'd buffer: *out, *len.
  * Returns 0, -EINVAL (no argument, an empty argv[0], an env entry without
- * '=' or starting with it, too many entries, a tty over 3 or a size over
- * 65535, or a payload over EXEC_SPEC_MAX) or -ENOMEM. */
+ * '=' or starting with it, a malformed mount entry, too many entries, a
+ * tty over 3 or a size over 65535, or a payload over EXEC_SPEC_MAX) or
+ * -ENOMEM. */
 int exec_spec_encode(const struct exec_spec *s, uint8_t **out, size_t *len);
 
 /* Checks an 8-byte header; returns the payload length, or -EPROTO (bad
@@ -81,7 +93,8 @@ long exec_spec_header(const uint8_t hdr[EXEC_SPEC_HDR]);
  * NULL-terminated (free them with exec_spec_free). Returns 0, -EPROTO (an
  * unknown tag, a string without its NUL, no argument, an empty argv[0], two
  * working directories or terminals, an env entry without '=', a terminal
- * that is not "M ROWS COLS" within range) or -ENOMEM. */
+ * that is not "M ROWS COLS" within range, a malformed mount entry) or
+ * -ENOMEM. */
 int exec_spec_decode(uint8_t *payload, size_t len, struct exec_spec *s);
 
 /* Frees what exec_spec_decode allocated (not the strings). */
