@@ -36,8 +36,8 @@ void cfg_fail(struct parser *p, struct config_origin at, const char *section, co
 	buf[0] = '\0';
 	if (at.file == SET_FILE && at.line > 0 && (size_t)at.line <= p->n_overrides) {
 		const char *t = p->overrides[at.line - 1];
-		cfg_appendf(buf, size, &len, "--set %.*s%s", qlen(t), t,
-			    strlen(t) > QUOTE_MAX ? "..." : "");
+		cfg_appendf(buf, size, &len, "%s%.*s%s", strncmp(t, "--", 2) ? "--set " : "",
+			    qlen(t), t, strlen(t) > QUOTE_MAX ? "..." : "");
 	} else if (at.line > 0) {
 		cfg_appendf(buf, size, &len, "%s:%d", at.file, at.line);
 	} else {
@@ -237,12 +237,25 @@ static void trim(const char **s, const char **e)
 		(*e)--;
 }
 
+/* The command-line options that stand for an override ("--jail DIR"). */
+static const struct {
+	const char *option, *key;
+} option_keys[] = {{"--jail ", "jail.dir="}, {"--uid ", "jail.uid="}, {"--gid ", "jail.gid="}};
+
 static void apply_override(struct parser *p, size_t i)
 {
 	const char *text = p->overrides[i];
 	struct config_origin at = {SET_FILE, (int)i + 1};
-	const char *eq = strchr(text, '='), *dot = NULL;
 	char key[64], value[CONFIG_LINE_MAX + 1];
+	static char spelled[CONFIG_LINE_MAX + 16];
+	for (size_t k = 0; k < sizeof(option_keys) / sizeof(option_keys[0]); k++) {
+		size_t len = strlen(option_keys[k].option);
+		if (!strncmp(text, option_keys[k].option, len)) {
+			snprintf(spelled, sizeof(spelled), "%s%s", option_keys[k].key, text + len);
+			text = spelled;
+		}
+	}
+	const char *eq = strchr(text, '='), *dot = NULL;
 
 	if (eq)
 		for (const char *c = text; c < eq; c++)
@@ -306,6 +319,8 @@ void config_defaults(struct vm_config *cfg)
 	cfg->console_input = true;
 	cfg->vsock_cid = 3;
 	cfg->vconsole_output = CONSOLE_STDIO;
+	cfg->jail.uid = cfg->jail.gid = 65534; /* nobody, nogroup */
+	snprintf(cfg->jail.cgroup, sizeof(cfg->jail.cgroup), "minnow");
 }
 
 static int run(struct parser *p, struct source *src)

@@ -69,6 +69,25 @@ struct fs_config {
 	struct config_origin at;
 };
 
+/* [jail] netns: stay in minnow's network namespace, or a new empty one. */
+enum jail_netns { NETNS_INHERIT, NETNS_NEW };
+
+/* [jail] (vmm/jail/jail.h): where and as whom the VMM runs once every host
+ * resource is open. */
+struct jail_config {
+	struct config_path dir; /* required: the new root, a directory owned by root */
+	uint32_t uid, gid;	/* default 65534; gid default: uid's group in /etc/passwd */
+	bool gid_set;
+	enum jail_netns netns; /* default inherit */
+	unsigned nofile;       /* RLIMIT_NOFILE; 0: auto */
+	unsigned nproc;	       /* RLIMIT_NPROC; 0: auto (vcpus + 2) */
+	uint64_t fsize;	       /* RLIMIT_FSIZE in bytes; 0: auto */
+	char cgroup[256];      /* cgroup v2 parent, under the cgroup2 mount; default "minnow" */
+	char cpu_max[48];      /* cgroup cpu.max, e.g. "50000 100000"; empty: no limit */
+	uint64_t memory_max;   /* bytes; 0: no limit */
+	unsigned pids_max;     /* 0: no limit */
+};
+
 struct vm_config {
 	const char *file; /* the ini file's path as given */
 
@@ -108,6 +127,9 @@ struct vm_config {
 	bool vconsole;			     /* [vconsole] present */
 	enum console_target vconsole_output; /* default stdio; not stdio if console is */
 	struct config_path vconsole_path;    /* required with output = file */
+
+	bool jailed; /* [jail] present (or --jail) */
+	struct jail_config jail;
 };
 
 /* What went wrong, one line, no trailing newline:
@@ -127,12 +149,22 @@ struct config_error {
 /* Sets every field to its default. */
 void config_defaults(struct vm_config *cfg);
 
+/* Looks `name` up in an /etc/passwd-style file (`db`, NULL: /etc/passwd): a
+ * decimal number is taken as it is (primary group unknown: *gid left alone);
+ * a name must be listed. Returns 0 with *id (and *gid when listed), or -1. */
+int config_lookup_user(const char *db, const char *name, uint32_t *id, uint32_t *gid);
+
+/* The same for groups in an /etc/group-style file (NULL: /etc/group). */
+int config_lookup_group(const char *db, const char *name, uint32_t *id);
+
 /* Resets `cfg` to the defaults, reads the ini file `path` into it, applies the
  * overrides in order, each "section.key=value" (the section may contain dots:
  * drive.root.path is key "path" of [drive.root]; an override may create a
  * section, and a later override of a key wins over the file and over earlier
  * ones; section, key and value are trimmed, and the value may not hold ';' at
- * its start or after a space, which the ini file could not say), then
+ * its start or after a space, which the ini file could not say; the
+ * command-line forms "--jail DIR", "--uid U" and "--gid G" stand for
+ * jail.dir=DIR, jail.uid=U and jail.gid=G and are named so in errors), then
  * validates the whole (kernel present and readable, initrd
  * readable, drives openable read-only or read-write as configured, ranges,
  * cross-key rules). Returns 0, or -1 with `err` filled.

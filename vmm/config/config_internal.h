@@ -13,7 +13,7 @@
 
 #define WHY_MAX		 (PATH_MAX + 128) /* one problem description */
 #define SECTION_NAME_MAX 80		  /* "vconsole." + a 63-byte name fits */
-#define MAX_KEYS	 8		  /* keys in the largest section table */
+#define MAX_KEYS	 12		  /* keys in the largest section table */
 #define MAX_SECTIONS	 (8 + CONFIG_MAX_DRIVES + CONFIG_MAX_NETS + CONFIG_MAX_FS)
 #define QUOTE_MAX	 64 /* longest piece of user text quoted in a message */
 
@@ -25,7 +25,7 @@
 #define FIELD(type, obj, k) ((type *)(void *)((char *)(obj) + (k)->off))
 
 #define NO_FLAG	       SIZE_MAX
-#define KNOWN_SECTIONS "vm, kernel, console, drive.NAME, net.NAME, fs.NAME, vsock, rng, vconsole"
+#define KNOWN_SECTIONS "vm, kernel, console, drive.NAME, net.NAME, fs.NAME, vsock, rng, vconsole, jail"
 
 struct key_def;
 
@@ -114,6 +114,7 @@ extern const char *const cfg_target_names[];	      /* enum console_target, [cons
 extern const char *const cfg_vconsole_target_names[]; /* the same plus "socket" */
 extern const char *const cfg_cache_names[];	      /* enum drive_cache */
 extern const char *const cfg_fs_cache_names[];	      /* enum fs_cache */
+extern const char *const cfg_netns_names[];	      /* enum jail_netns */
 
 /* Every known section with its keys; config_n_sections entries. */
 extern const struct section_def config_sections[];
@@ -122,6 +123,20 @@ extern const size_t config_n_sections;
 /* The setter of path keys: fills a struct config_path's path (cfg_set_key() then records the
  * key's origin in it). Refuses empty, too long and control characters. */
 int cfg_set_path(const struct key_def *k, void *obj, const char *v, char *why, size_t n);
+
+/* ---- [jail] values (config_jail.c) ------------------------------------------ */
+
+/* uid and gid: a name (looked up) or a number, not 0; a uid's primary group becomes
+ * the gid unless gid is set. obj is the vm_config. */
+int cfg_set_jail_user(const struct key_def *k, void *obj, const char *v, char *why, size_t n);
+/* "auto" (stored as 0) or a number in k->min..k->max (unsigned). */
+int cfg_set_auto_uint(const struct key_def *k, void *obj, const char *v, char *why, size_t n);
+/* "auto" (stored as 0) or a size of at least k->min (uint64_t). */
+int cfg_set_auto_size(const struct key_def *k, void *obj, const char *v, char *why, size_t n);
+/* A cgroup path relative to the cgroup2 mount (k->len bytes). */
+int cfg_set_cgroup(const struct key_def *k, void *obj, const char *v, char *why, size_t n);
+/* cgroup v2 cpu.max: "QUOTA [PERIOD]" or "max [PERIOD]", stored with the period. */
+int cfg_set_cpu_max(const struct key_def *k, void *obj, const char *v, char *why, size_t n);
 
 /* ---- values (config_values.c) ---------------------------------------------- */
 

@@ -10,6 +10,7 @@ _Static_assert(sizeof(enum kernel_format) == sizeof(int), "enum kernel_format is
 _Static_assert(sizeof(enum console_target) == sizeof(int), "enum console_target is an int");
 _Static_assert(sizeof(enum drive_cache) == sizeof(int), "enum drive_cache is an int");
 _Static_assert(sizeof(enum fs_cache) == sizeof(int), "enum fs_cache is an int");
+_Static_assert(sizeof(enum jail_netns) == sizeof(int), "enum jail_netns is an int");
 _Static_assert(sizeof(((struct vm_config *)0)->vsock_cid) == sizeof(unsigned), "cid is unsigned");
 
 /* ---- setters ------------------------------------------------------------ */
@@ -336,6 +337,30 @@ static const struct key_def vconsole_keys[] = {
     {.name = "path", .set = cfg_set_path, .off = VM(vconsole_path)},
 };
 
+static const struct key_def jail_keys[] = {
+    {.name = "dir", .set = cfg_set_path, .off = VM(jail.dir), .required = true},
+    {.name = "uid", .set = cfg_set_jail_user},
+    {.name = "gid", .set = cfg_set_jail_user},
+    {.name = "netns", .set = set_enum, .off = VM(jail.netns), .names = cfg_netns_names},
+    {.name = "nofile", .set = cfg_set_auto_uint, .off = VM(jail.nofile), .min = 16, .max = 1 << 20},
+    {.name = "nproc", .set = cfg_set_auto_uint, .off = VM(jail.nproc), .min = 2, .max = 1 << 20},
+    {.name = "fsize", .set = cfg_set_auto_size, .off = VM(jail.fsize), .min = 1ULL << 20},
+    {.name = "cgroup",
+     .set = cfg_set_cgroup,
+     .off = VM(jail.cgroup),
+     .len = sizeof(((struct jail_config *)0)->cgroup)},
+    {.name = "cpu_max",
+     .set = cfg_set_cpu_max,
+     .off = VM(jail.cpu_max),
+     .len = sizeof(((struct jail_config *)0)->cpu_max)},
+    {.name = "memory_max",
+     .set = set_size,
+     .off = VM(jail.memory_max),
+     .min = 1ULL << 20,
+     .max = UINT64_MAX},
+    {.name = "pids_max", .set = set_uint, .off = VM(jail.pids_max), .min = 1, .max = 1 << 22},
+};
+
 #define KEYS(t) t, sizeof(t) / sizeof(t[0])
 
 const struct section_def config_sections[] = {
@@ -349,6 +374,7 @@ const struct section_def config_sections[] = {
     {"vsock", false, false, KEYS(vsock_keys), OBJ_CFG, VM(vsock)},
     {"rng", false, false, KEYS(rng_keys), OBJ_CFG, VM(rng)},
     {"vconsole", false, false, KEYS(vconsole_keys), OBJ_CFG, VM(vconsole)},
+    {"jail", false, false, KEYS(jail_keys), OBJ_CFG, VM(jailed)},
 };
 
 const size_t config_n_sections = sizeof(config_sections) / sizeof(config_sections[0]);

@@ -13,6 +13,35 @@ static void print_output(FILE *out, enum console_target target, const struct con
 		fprintf(out, "path = %s\n", path->path);
 }
 
+/* An unsigned "auto" key: 0 is auto. */
+static void print_auto(FILE *out, const char *key, unsigned long long v, bool size)
+{
+	char buf[32];
+	if (!v)
+		fprintf(out, "%s = auto\n", key);
+	else if (size)
+		fprintf(out, "%s = %s\n", key, cfg_fmt_size(v, buf, sizeof(buf)));
+	else
+		fprintf(out, "%s = %llu\n", key, v);
+}
+
+static void print_jail(const struct jail_config *j, FILE *out)
+{
+	char size[32];
+	fprintf(out, "\n[jail]\ndir = %s\nuid = %u\ngid = %u\nnetns = %s\n", j->dir.path, j->uid,
+		j->gid, cfg_netns_names[j->netns]);
+	print_auto(out, "nofile", j->nofile, false);
+	print_auto(out, "nproc", j->nproc, false);
+	print_auto(out, "fsize", j->fsize, true);
+	fprintf(out, "cgroup = %s\n", j->cgroup);
+	if (j->cpu_max[0])
+		fprintf(out, "cpu_max = %s\n", j->cpu_max);
+	if (j->memory_max)
+		fprintf(out, "memory_max = %s\n", cfg_fmt_size(j->memory_max, size, sizeof(size)));
+	if (j->pids_max)
+		fprintf(out, "pids_max = %u\n", j->pids_max);
+}
+
 void config_print(const struct vm_config *cfg, FILE *out)
 {
 	char size[32];
@@ -70,4 +99,6 @@ void config_print(const struct vm_config *cfg, FILE *out)
 		fprintf(out, "\n[vconsole]\n");
 		print_output(out, cfg->vconsole_output, &cfg->vconsole_path);
 	}
+	if (cfg->jailed)
+		print_jail(&cfg->jail, out);
 }

@@ -117,6 +117,20 @@ static void check_fs_files(struct parser *p, const char *name, const struct fs_c
 	}
 }
 
+/* [jail] dir: an existing directory that only root can write, since it becomes the VM's
+ * root and minnow makes its mount points in it as root. */
+static void check_jail_dir(struct parser *p, const struct config_path *dir)
+{
+	struct stat st;
+	if (stat(dir->path, &st) != 0)
+		cfg_fail(p, dir->at, "jail", "dir", "%s: %s", strerror(errno), dir->path);
+	else if (!S_ISDIR(st.st_mode))
+		cfg_fail(p, dir->at, "jail", "dir", "not a directory: %s", dir->path);
+	else if (st.st_uid != 0 || (st.st_mode & 022))
+		cfg_fail(p, dir->at, "jail", "dir",
+			 "must be owned by root and writable by no one else: %s", dir->path);
+}
+
 void cfg_validate(struct parser *p)
 {
 	struct vm_config *cfg = p->cfg;
@@ -177,8 +191,18 @@ void cfg_validate(struct parser *p)
 			 "too long for a unix socket (%zu bytes, at most %zu)",
 			 strlen(cfg->vsock_uds.path), UNIX_PATH_MAX - 1);
 
+	if (cfg->jailed && cfg->vsock && cfg->vsock_uds.path[0]) {
+		const char *slash = strrchr(cfg->vsock_uds.path, '/');
+		if (slash && slash == cfg->vsock_uds.path)
+			cfg_fail(p, cfg->vsock_uds.at, "vsock", "uds_path",
+				 "in / with [jail]: the jail binds the socket's directory, and / "
+				 "would be the whole host; use a directory of its own");
+	}
+
 	if (p->failed)
 		return;
+	if (cfg->jailed)
+		check_jail_dir(p, &cfg->jail.dir);
 	check_file(p, "kernel", "path", &cfg->kernel, false, false);
 	if (cfg->initrd.path[0])
 		check_file(p, "kernel", "initrd", &cfg->initrd, false, false);

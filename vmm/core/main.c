@@ -13,12 +13,14 @@
 #include "cli_number.h"
 #include "config.h"
 #include "exec.h"
+#include "jail.h"
 #include "log.h"
 #include "timing.h"
 #include "run.h"
 #include "vm.h"
 
 #define MAX_OVERRIDES 128
+#define MAX_JAIL_ARGS 3 /* --jail, --uid, --gid: overrides spelled as options */
 
 static void usage(FILE *out)
 {
@@ -40,6 +42,8 @@ static void usage(FILE *out)
 	    "  --set SECTION.KEY=VALUE  override a config key (repeatable)\n"
 	    "  --index N                the instance number {i} stands for in values\n"
 	    "  --timings[=json]         print boot-phase timings to stderr at exit\n"
+	    "  --jail DIR               run jailed in DIR ([jail] dir; README.md, \"Jail\")\n"
+	    "  --uid U, --gid G         the jail's user and group ([jail] uid, gid)\n"
 	    "  -v, --verbose            log more\n"
 	    "Exit status: the guest's own (control device), 0 on power-off, 2 for a bad\n"
 	    "config or image, 1 for a host failure, 120 reset, 121 triple fault,\n"
@@ -50,8 +54,10 @@ static void usage(FILE *out)
 struct options {
 	const char *command;
 	const char *config;
-	const char *overrides[MAX_OVERRIDES];
+	const char *overrides[MAX_OVERRIDES + MAX_JAIL_ARGS];
 	size_t n_overrides;
+	char jail_args[MAX_JAIL_ARGS][PATH_MAX + 16];
+	size_t n_jail_args;
 	int timings; /* 0 off, 1 text, 2 json */
 	long index;  /* --index, -1 when not given */
 };
@@ -61,13 +67,11 @@ struct options {
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
-	    {"set", required_argument, NULL, 's'},
-	    {"timings", optional_argument, NULL, 't'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {"index", required_argument, NULL, 'i'},
-	    {NULL, 0, NULL, 0},
+	    {"set", required_argument, NULL, 's'},  {"timings", optional_argument, NULL, 't'},
+	    {"verbose", no_argument, NULL, 'v'},    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},    {"index", required_argument, NULL, 'i'},
+	    {"jail", required_argument, NULL, 'J'}, {"uid", required_argument, NULL, 'U'},
+	    {"gid", required_argument, NULL, 'G'},  {NULL, 0, NULL, 0},
 	};
 	memset(o, 0, sizeof(*o));
 	o->index = -1;
@@ -115,6 +119,20 @@ static int parse_args(int argc, char **argv, struct options *o)
 				return -1;
 			}
 			break;
+		case 'J':
+		case 'U':
+		case 'G': {
+			/* config.h: "--jail DIR" is jail.dir=DIR, named so in errors. */
+			const char *opt = c == 'J' ? "--jail" : c == 'U' ? "--uid" : "--gid";
+			if (o->n_jail_args == MAX_JAIL_ARGS || strlen(optarg) >= PATH_MAX) {
+				fprintf(stderr, "minnow: %s: given too often, or too long\n", opt);
+				return -1;
+			}
+			char *a = o->jail_args[o->n_jail_args++];
+			snprintf(a, sizeof(o->jail_args[0]), "%s %s", opt, optarg);
+			o->overrides[o->n_overrides++] = a;
+			break;
+		}
 		case 'v':
 			log_set_verbose(1);
 			break;
@@ -180,5 +198,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
+	if (cfg.jailed)
+		return jail_run(&cfg, opt.timings);
 	return run_vm(&cfg, opt.timings, NULL);
 }

@@ -574,6 +574,10 @@ int exec_main(int argc, char **argv)
 		free(x.spec);
 		return r;
 	}
+	if (cfg.jailed) {
+		free(x.spec);
+		return usage_error("[jail] is for minnow run, not minnow exec");
+	}
 	char tmpdir[PATH_MAX] = "";
 	r = adapt_config(&cfg, &o, &x, tmpdir, sizeof(tmpdir));
 	if (r != 0) {
