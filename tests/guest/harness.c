@@ -394,6 +394,8 @@ static int spawn(struct guest_result *r, int pin[2], int pout[2], int perr[2])
 		move_fd(perr[1], 2);
 		if (o->nofile && setrlimit(RLIMIT_NOFILE, &lim) < 0)
 			_exit(126);
+		if (o->in_child)
+			o->in_child();
 		execve(argv[0], (char *const *)argv, environ);
 		_exit(127);
 	}

@@ -70,6 +70,9 @@ struct guest_opts {
 	/* Not STDOUT_CAPTURE: stdout is such a pipe, also with a pty (which
 	 * then stays stdin and controlling terminal only). */
 	enum stdout_mode stdout_mode;
+	/* Non-NULL: called in the child just before it execs minnow (after the
+	 * fds and the rlimit); _exit(126) there when it fails. */
+	void (*in_child)(void);
 };
 
 /* A run: started by guest_start(), finished by guest_wait(). */
