@@ -116,6 +116,8 @@ static char *status_field(pid_t pid, const char *key, char *out, size_t len)
 		while (*p == '\t' || *p == ' ')
 			p++;
 		size_t n = strcspn(p, "\n");
+		while (n > 0 && p[n - 1] == ' ') /* Groups: ends with one */
+			n--;
 		snprintf(out, len, "%.*s", (int)(n < len ? n : len - 1), p);
 	}
 	free(text);
@@ -191,10 +193,12 @@ Test(jail, confined)
 	for (size_t i = 0; i < HARNESS_N(caps); i++)
 		cr_expect_str_eq(status_field(c, caps[i], v, sizeof(v)), "0000000000000000",
 				 "%s of the jailed VMM", caps[i]);
-	cr_expect_str_eq(status_field(c, "NoNewPrivs:", v, sizeof(v)), "1", "no_new_privs");
-	cr_expect_str_eq(status_field(c, "Uid:", v, sizeof(v)), "4242\t4242\t4242\t4242", "uids");
-	cr_expect_str_eq(status_field(c, "Gid:", v, sizeof(v)), "4243\t4243\t4243\t4243", "gids");
-	cr_expect_str_eq(status_field(c, "Groups:", v, sizeof(v)), "4243", "groups");
+	cr_expect_str_eq(status_field(c, "NoNewPrivs:", v, sizeof(v)), "1", "no_new_privs (%s)", v);
+	cr_expect_str_eq(status_field(c, "Uid:", v, sizeof(v)), "4242\t4242\t4242\t4242",
+			 "uids (%s)", v);
+	cr_expect_str_eq(status_field(c, "Gid:", v, sizeof(v)), "4243\t4243\t4243\t4243",
+			 "gids (%s)", v);
+	cr_expect_str_eq(status_field(c, "Groups:", v, sizeof(v)), "4243", "groups (%s)", v);
 	status_field(c, "NSpid:", v, sizeof(v));
 	char want[64];
 	snprintf(want, sizeof(want), "%d\t1", (int)c);
@@ -267,6 +271,31 @@ Test(jail, confined)
 	cr_expect(lstat(uds, &st) < 0, "the vsock socket %s must be gone", uds);
 	unlink(rw);
 	unlink(ro);
+	rmdir(d.root);
+	rmdir(d.dir);
+	guest_result_free(&r);
+}
+
+/* netns = new: a network namespace of its own (empty: no TAP here). */
+Test(jail, netns_new)
+{
+	harness_require_kvm();
+	struct jail_dirs d;
+	jail_dirs(&d);
+	char ini[8400];
+	jail_ini(ini, sizeof(ini), &d, NULL);
+	strcat(ini, "netns = new\n");
+	struct guest_opts o = {.cmdline = "test=idle", .extra_ini = ini};
+	struct guest_result r;
+	cr_assert_eq(guest_start(&o, &r), 0, "%s", r.desc);
+	bool idle = guest_wait_output(&r, "minnow-test: idle", WAIT_MS);
+	pid_t c = idle ? vmm_of(r.pid) : 0;
+	bool own_net = c && !same_ns(c, "net"), own_mnt = c && !same_ns(c, "mnt");
+	kill(r.pid, SIGTERM);
+	guest_wait(&r);
+	cr_assert(idle && c, "the jailed guest never idled: %s", guest_ctx(&r));
+	cr_expect(own_net && own_mnt, "netns = new: the VMM must have its own network namespace");
+	cr_expect_eq(r.status, 128 + SIGTERM, "%s", guest_ctx(&r));
 	rmdir(d.root);
 	rmdir(d.dir);
 	guest_result_free(&r);
