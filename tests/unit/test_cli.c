@@ -36,6 +36,8 @@
 	"  --set SECTION.KEY=VALUE  override a config key (repeatable)\n"                          \
 	"  --index N                the instance number {i} stands for in values\n"                \
 	"  --timings[=json]         print boot-phase timings to stderr at exit\n"                  \
+	"  --jail DIR               run jailed in DIR ([jail] dir; README.md, \"Jail\")\n"         \
+	"  --uid U, --gid G         the jail's user and group ([jail] uid, gid)\n"                 \
 	"  -v, --verbose            log more\n"                                                    \
 	"Exit status: the guest's own (control device), 0 on power-off, 2 for a bad\n"             \
 	"config or image, 1 for a host failure, 120 reset, 121 triple fault,\n"                    \
@@ -259,7 +261,7 @@ static const struct {
      {"check", MINIMAL, "--set", "nosuch.key=1", NULL},
      2,
      "minnow: --set nosuch.key=1: [nosuch]: unknown section (known: vm, kernel, console, "
-     "drive.NAME, net.NAME, fs.NAME, vsock, rng, vconsole)\n"},
+     "drive.NAME, net.NAME, fs.NAME, vsock, rng, vconsole, jail)\n"},
     {"--set of an unknown key",
      {"check", MINIMAL, "--set", "vm.nokey=1", NULL},
      2,

@@ -387,10 +387,10 @@ Test(config, parse_size)
 
 BAD(unknown_section, KSECT "[disk]\npath = x\n",
     "vm.ini:3: [disk]: unknown section (known: vm, kernel, console, drive.NAME, net.NAME, fs.NAME, "
-    "vsock, rng, vconsole)")
+    "vsock, rng, vconsole, jail)")
 BAD(unnamed_section_with_name, "[vm.big]\n" KSECT,
     "vm.ini:1: [vm.big]: unknown section (known: vm, kernel, console, drive.NAME, net.NAME, "
-    "fs.NAME, vsock, rng, vconsole)")
+    "fs.NAME, vsock, rng, vconsole, jail)")
 BAD(drive_without_name, KSECT "[drive]\npath = " DISK "\n",
     "vm.ini:3: [drive]: needs a name, as in [drive.NAME]")
 BAD(bad_drive_name, KSECT "[drive.my disk]\npath = " DISK "\n",
@@ -576,7 +576,7 @@ static const struct {
      {"disk.path=x"},
      1,
      "--set disk.path=x: [disk]: unknown section (known: vm, kernel, console, drive.NAME, "
-     "net.NAME, fs.NAME, vsock, rng, vconsole)"},
+     "net.NAME, fs.NAME, vsock, rng, vconsole, jail)"},
     {"unknown key",
      {"kernel.args=quiet"},
      1,
@@ -724,7 +724,7 @@ Test(config, fs_sections)
 	config_print(&cfg, f);
 	fclose(f);
 	cr_expect_not_null(strstr(out, "\n[fs.data]\ntag = data\nhost_dir = " DIR
-					"\nreadonly = on\ncache = always\nvirtiofsd = /bin/sh\n"),
+				       "\nreadonly = on\ncache = always\nvirtiofsd = /bin/sh\n"),
 			   "%s", out);
 	snprintf(text, sizeof(text), "\n[fs.ext]\ntag = my-tag\nsocket = %s\n", sock);
 	cr_expect_not_null(strstr(out, text), "%s", out);
@@ -799,6 +799,5 @@ BAD(fs_socket_missing, KSECT "[fs.d]\nsocket = /nonexistent.sock\n",
     "vm.ini:4: [fs.d] socket: No such file or directory: /nonexistent.sock")
 BAD(fs_bad_cache, KSECT "[fs.d]\nhost_dir = " DIR "\ncache = writeback\n",
     "vm.ini:5: [fs.d] cache: bad value 'writeback' (expected one of: auto, always, none)")
-BAD(fs_too_many,
-    KSECT "[fs.a]\n[fs.b]\n[fs.c]\n[fs.d]\n[fs.e]\n[fs.f]\n[fs.g]\n[fs.h]\n[fs.i]\n",
+BAD(fs_too_many, KSECT "[fs.a]\n[fs.b]\n[fs.c]\n[fs.d]\n[fs.e]\n[fs.f]\n[fs.g]\n[fs.h]\n[fs.i]\n",
     "vm.ini:11: [fs.i]: too many [fs.NAME] sections (at most 8)")
