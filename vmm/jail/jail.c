@@ -8,7 +8,6 @@
 #include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,17 +42,6 @@ struct jail {
 	struct jail_cgroup cg;
 	rlim_t nofile, nproc, fsize;
 };
-
-static void fail_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void fail_line(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("minnow: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
 
 /* ---- outside: DIR, its mount points, the limits ---------------------------------- */
 
@@ -96,7 +84,7 @@ static int make_mount_point(struct jail *j, const struct jail_bind *b)
 			close(dfd);
 			dfd = next;
 			if (!made && !root_only(dfd)) {
-				fail_line(
+				log_error(
 				    "[jail] dir: %s%s must be owned by root and writable by no "
 				    "one else",
 				    j->root, sub);
@@ -131,7 +119,7 @@ static int make_mount_point(struct jail *j, const struct jail_bind *b)
 	r = 0;
 	goto out;
 fail:
-	fail_line("[jail] dir: cannot make the mount point %s%s for %s: %s", j->root, sub, b->what,
+	log_error("[jail] dir: cannot make the mount point %s%s for %s: %s", j->root, sub, b->what,
 		  strerror(errno));
 out:
 	if (dfd >= 0)
@@ -187,32 +175,32 @@ static int prepare(struct jail *j)
 {
 	const struct vm_config *cfg = j->cfg;
 	if (geteuid() != 0) {
-		fail_line("[jail] needs root (it mounts, makes namespaces and switches to uid %u)",
+		log_error("[jail] needs root (it mounts, makes namespaces and switches to uid %u)",
 			  cfg->jail.uid);
 		return EXIT_CONFIG;
 	}
 	if (!getcwd(j->cwd, sizeof(j->cwd))) {
-		fail_line("[jail]: the current directory: %s", strerror(errno));
+		log_error("[jail]: the current directory: %s", strerror(errno));
 		return EXIT_HOST_FAILURE;
 	}
 	if (!realpath(cfg->jail.dir.path, j->root)) {
-		fail_line("[jail] dir: %s: %s", strerror(errno), cfg->jail.dir.path);
+		log_error("[jail] dir: %s: %s", strerror(errno), cfg->jail.dir.path);
 		return EXIT_CONFIG;
 	}
 	j->root_fd = open(j->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (j->root_fd < 0 || !root_only(j->root_fd)) {
-		fail_line("[jail] dir: %s: %s", j->root,
+		log_error("[jail] dir: %s: %s", j->root,
 			  j->root_fd < 0 ? strerror(errno)
 					 : "must be owned by root and writable by no one else");
 		return EXIT_CONFIG;
 	}
 	if (flock(j->root_fd, LOCK_EX | LOCK_NB) < 0) {
-		fail_line("[jail] dir: %s: in use by another jailed minnow", j->root);
+		log_error("[jail] dir: %s: in use by another jailed minnow", j->root);
 		return EXIT_CONFIG;
 	}
 	char err[PATH_MAX + 200];
 	if (jail_binds_compute(cfg, j->cwd, &j->binds, err, sizeof(err)) < 0) {
-		fail_line("[jail]: %s", err);
+		log_error("[jail]: %s", err);
 		return EXIT_CONFIG;
 	}
 	for (size_t i = 0; i < j->binds.n; i++)
@@ -221,7 +209,7 @@ static int prepare(struct jail *j)
 	choose_limits(j);
 	if (jail_cgroup_wanted(&cfg->jail) &&
 	    jail_cgroup_create(&cfg->jail, cfg->name, getpid(), &j->cg, err, sizeof(err)) < 0) {
-		fail_line("%s", err);
+		log_error("%s", err);
 		return EXIT_CONFIG;
 	}
 	return 0;
@@ -487,7 +475,7 @@ int jail_run(const struct vm_config *cfg, int timings)
 	bool tty = tcgetattr(STDIN_FILENO, &tio) == 0;
 	pid_t child = -1;
 	if (unshare(CLONE_NEWPID) < 0 || (child = fork()) < 0) {
-		fail_line("[jail]: %s: %s", child < 0 ? "new PID namespace" : "fork",
+		log_error("[jail]: %s: %s", child < 0 ? "new PID namespace" : "fork",
 			  strerror(errno));
 		cleanup(&j);
 		return EXIT_HOST_FAILURE;
