@@ -133,6 +133,14 @@ if part linux; then
 	extra="$extra -a $PROGS/minnow-init:/libexec/minnow/minnow-init"
 	extra="$extra -a firmware/mkinitrd.sh:/libexec/minnow/mkinitrd.sh"
 	with_libs "$(command -v cpio)" /bin/cpio
+	# make install's tree in /usr/local (the exec-installed test).
+	if MAKEFLAGS='' make -s install DESTDIR="$PWD/$W/inst" PREFIX=/usr/local >"$W/install.log" 2>&1; then
+		for f in $(cd "$W/inst" && find . -type f); do
+			with_libs "$W/inst/${f#./}" "/${f#./}"
+		done
+	else
+		echo "l1: make install failed (exec-installed will fail): $(tail -n 3 "$W/install.log")" >&2
+	fi
 fi
 if part guest; then
 	with_libs "$GUEST_TESTS" /bin/guest-tests
