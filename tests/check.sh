@@ -68,6 +68,8 @@ run_guest_here() {
 		"./$GUEST" --jobs 1 --tap="$R/guest.tap"
 	[ $? -ne 137 ] || echo "guest: killed after ${GUEST_TIMEOUT:-1800} s"
 	tap guest <"$R/guest.tap" 2>/dev/null
+	# minnow batch --slurm on a one-node cluster of its own.
+	sh tests/slurm/test.sh ./minnow build/firmware build/check/slurm >>"$R/guest.results"
 	awk '$1 == "TEST" { print "  " $4 " " $3 }' "$R/guest.results"
 }
 

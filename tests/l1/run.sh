@@ -147,6 +147,30 @@ if part guest; then
 	# iproute2's ip (network namespaces: the virtio-net test), over busybox's.
 	with_libs "$(command -v ip)" /bin/ip
 	extra="$extra -a tests/guest/l1-part.sh:/l1/guest.sh"
+	# minnow batch --slurm (tests/slurm/test.sh): Slurm's daemons, commands
+	# and the plugins they load with tests/slurm/cluster.sh's slurm.conf,
+	# and munged; without them the test skips.
+	if command -v slurmctld >/dev/null 2>&1 && command -v munged >/dev/null 2>&1; then
+		for p in slurmctld slurmd slurmstepd munged; do
+			with_libs "$(readlink -f "$(command -v $p)")" /usr/sbin/$p
+		done
+		for p in sbatch squeue scancel scontrol sinfo; do
+			with_libs "$(command -v $p)" /usr/bin/$p
+		done
+		plugdir=$(dirname "$(ldd "$(command -v sbatch)" | awk '/libslurmfull/ { print $3 }')")
+		for p in accounting_storage_none acct_gather_energy_none acct_gather_filesystem_none \
+			acct_gather_interconnect_none acct_gather_profile_none auth_munge cgroup_v1 \
+			core_spec_none cred_munge ext_sensors_none hash_k12 job_container_none \
+			jobacct_gather_none jobcomp_none mcs_none mpi_none mpi_pmi2 preempt_none \
+			prep_script priority_basic proctrack_linuxproc route_default sched_builtin \
+			select_cons_res select_cons_tres select_cray_aries select_linear \
+			serializer_json serializer_url_encoded serializer_yaml switch_cray_aries \
+			switch_none task_none topology_none; do
+			[ ! -f "$plugdir/$p.so" ] || with_libs "$plugdir/$p.so" "$plugdir/$p.so"
+		done
+		extra="$extra -a tests/slurm/cluster.sh:/l1/slurm/cluster.sh"
+		extra="$extra -a tests/slurm/test.sh:/l1/slurm/test.sh"
+	fi
 fi
 ! part linux || extra="$extra -a tests/linux/l1-part.sh:/l1/linux.sh"
 if [ "${L1_QEMU:-0}" = 1 ]; then

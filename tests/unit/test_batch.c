@@ -2,8 +2,10 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "batch_args.h"
+#include "batch_slurm.h"
 #include "batch_stats.h"
 
 static int parse(struct batch_options *o, char *err, long cpus, const char *const *args)
@@ -121,4 +123,124 @@ Test(batch_stats, reasons_failures_nulls_and_strings)
 			      "\"minnow_killed\":1},\"started\":4}}\n"),
 		  "%s", buf);
 	batch_stats_free(&s);
+}
+
+/* ---- --slurm ---- */
+
+Test(batch_slurm, options_defaults_and_refusals)
+{
+	struct batch_options o;
+	char err[256];
+	const char *a[] = {"vm.ini",
+			   "-n",
+			   "10",
+			   "-j",
+			   "3",
+			   "--slurm",
+			   "--partition",
+			   "p1",
+			   "--time",
+			   "5",
+			   "--sbatch-arg=--qos=low",
+			   NULL};
+	cr_assert_eq(parse(&o, err, 8, a), 0, "%s", err);
+	cr_assert(o.slurm);
+	cr_assert_eq(o.tasks, 4, "ceil(10 / 3) tasks");
+	cr_assert_str_eq(o.partition, "p1");
+	cr_assert_str_eq(o.time_limit, "5");
+	cr_assert_eq(o.n_sbatch_args, 1);
+	cr_assert_str_eq(o.sbatch_args[0], "--qos=low");
+	const char *b[] = {"vm.ini", "-n", "10", "--slurm", NULL};
+	cr_assert_eq(parse(&o, err, 8, b), 0, "%s", err);
+	cr_assert_eq(o.jobs, 1, "-j defaults to 1 on Slurm, not this host's CPUs");
+	cr_assert_eq(o.tasks, 10);
+	const char *c[] = {"vm.ini", "-n", "5000", "--slurm", NULL};
+	cr_assert_eq(parse(&o, err, 8, c), 0, "%s", err);
+	cr_assert_eq(o.tasks, 1000, "at most 1000 tasks");
+
+	static const struct {
+		const char *args[8];
+		const char *msg;
+	} bad[] = {
+	    {{"vm.ini", "-n", "4", "--partition", "p", NULL},
+	     "--partition is an option of --slurm"},
+	    {{"vm.ini", "-n", "4", "--tasks", "2", NULL}, "--tasks is an option of --slurm"},
+	    {{"vm.ini", "-n", "4", "--slurm", "--tasks", "5", NULL},
+	     "--tasks 5 is more than the 4 VMs of -n"},
+	    {{"vm.ini", "-n", "4", "--slurm", "--tasks", "0", NULL},
+	     "--tasks takes a number from 1 to 1000, not '0'"},
+	    {{"vm.ini", "-n", "4", "--first", "999999", NULL},
+	     "--first 999999 -n 4 goes past VM 999999"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char e[256] = "";
+		cr_assert_eq(parse(&o, e, 2, bad[i].args), -1, "row %zu accepted", i);
+		cr_assert_str_eq(e, bad[i].msg, "row %zu", i);
+	}
+}
+
+/* Runs the task script for array task `t` with /bin/echo as minnow: what
+ * it would run, on one line. */
+static void task_command(const char *script, long t, char *out, size_t size)
+{
+	char path[] = "/tmp/minnow-slurm-test-XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, script, strlen(script)), (ssize_t)strlen(script));
+	close(fd);
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "SLURM_ARRAY_TASK_ID=%ld sh %s", t, path);
+	FILE *p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	size_t n = fread(out, 1, size - 1, p);
+	out[n] = '\0';
+	pclose(p);
+	unlink(path);
+}
+
+Test(batch_slurm, task_script_slices_the_batch)
+{
+	struct batch_options o;
+	char err[256];
+	const char *a[] = {"vm.ini",  "-n",	      "10",	     "-j",	"3",
+			   "--first", "100",	      "--slurm",     "--tasks", "3",
+			   "--set",   "a.b=it's {i}", "--fail-fast", NULL};
+	cr_assert_eq(parse(&o, err, 8, a), 0, "%s", err);
+	static char script[8192];
+	cr_assert_gt(batch_slurm_script(&o, "/bin/echo", "/abs/vm.ini", script, sizeof(script)), 0);
+	/* 10 VMs from 100 in 3 tasks: 100..102, 103..105, 106..109 */
+	static const char *const want[] = {
+	    "batch /abs/vm.ini -n 3 --first 100 -j 3 --set a.b=it's {i} --fail-fast\n",
+	    "batch /abs/vm.ini -n 3 --first 103 -j 3 --set a.b=it's {i} --fail-fast\n",
+	    "batch /abs/vm.ini -n 4 --first 106 -j 3 --set a.b=it's {i} --fail-fast\n",
+	};
+	for (long t = 0; t < 3; t++) {
+		char got[512];
+		task_command(script, t, got, sizeof(got));
+		cr_assert_str_eq(got, want[t], "task %ld", t);
+		cr_assert_eq(batch_slurm_task_first(&o, t), 100 + 3 * t);
+	}
+	cr_assert_eq(batch_slurm_task_first(&o, 3), 110);
+	cr_assert_eq(batch_slurm_script(&o, "/bin/echo", "/abs/vm.ini", script, 100), -1,
+		     "a script that does not fit is refused");
+}
+
+Test(batch_slurm, task_states_from_scontrol)
+{
+	char state[8][24] = {{0}};
+	const char *text =
+	    "JobId=9 ArrayJobId=7 ArrayTaskId=0 JobName=x JobState=COMPLETED Reason=None\n"
+	    "JobId=10 ArrayJobId=7 ArrayTaskId=1 JobName=x JobState=TIMEOUT Reason=None\n"
+	    "JobId=7 ArrayJobId=7 ArrayTaskId=3-4,6%2 JobName=x JobState=CANCELLED\n"
+	    "JobId=11 ArrayJobId=7 ArrayTaskId=99 JobState=NODE_FAIL\n"
+	    "garbage line\n";
+	batch_slurm_parse_states(text, 8, state);
+	cr_assert_str_eq(state[0], "completed");
+	cr_assert_str_eq(state[1], "timeout");
+	cr_assert_str_eq(state[2], "", "task 2 is not named");
+	cr_assert_str_eq(state[3], "cancelled");
+	cr_assert_str_eq(state[4], "cancelled");
+	cr_assert_str_eq(state[5], "");
+	cr_assert_str_eq(state[6], "cancelled");
+	cr_assert_str_eq(state[7], "");
 }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "batch_args.h"
+#include "batch_slurm.h"
 #include "batch_stats.h"
 #include "config.h"
 #include "timing.h"
@@ -55,12 +56,13 @@ static long count_fds(void)
 	return n - 1; /* the directory's own fd */
 }
 
-/* Checks every VM's config before any starts: {i} and all. */
+/* Checks every VM's config before any starts: {i} and all. With --slurm
+ * these are the paths the compute nodes must see too. */
 static int check_configs(const struct batch_options *o)
 {
 	static struct vm_config cfg;
 	struct config_error err;
-	for (long i = 0; i < o->n; i++) {
+	for (long i = o->first; i < o->first + o->n; i++) {
 		if (config_load_index(&cfg, o->config, o->sets, o->n_sets, i, &err) < 0) {
 			fprintf(stderr, "minnow: %s (VM %ld)\n", err.msg, i);
 			return -1;
@@ -161,7 +163,7 @@ static void run_batch(struct batch *b, int sig_fd)
 		for (long j = 0; j < b->o.jobs && !b->stopping && b->next < b->o.n; j++) {
 			if (b->children[j].pid > 0)
 				continue;
-			if (start_vm(b, j, b->next) < 0) {
+			if (start_vm(b, j, b->o.first + b->next) < 0) {
 				b->host_failed = true;
 				b->stopping = true;
 				break;
@@ -275,6 +277,15 @@ int batch_main(int argc, char **argv)
 		free(b.children);
 		free(b.index_of);
 		return 2;
+	}
+	if (b.o.slurm) {
+		int status = batch_slurm_run(&b.o, b.exe, b.out, sig_fd);
+		close(sig_fd);
+		free(b.children);
+		free(b.index_of);
+		if (b.out != stdout)
+			fclose(b.out);
+		return status;
 	}
 	uint64_t t0 = timing_now_us();
 	run_batch(&b, sig_fd);

@@ -158,8 +158,7 @@ void vm_child_wait(struct vm_child *c, unsigned timeout_ms)
 	vm_child_reap(c);
 }
 
-/* JSON string contents for `s`: quotes, backslashes and control bytes escaped. */
-static void json_escape(const char *s, char *out, size_t size)
+void json_escape(const char *s, char *out, size_t size)
 {
 	size_t n = 0;
 	for (; *s && n + 7 < size; s++) {

@@ -60,4 +60,9 @@ void vm_child_wait(struct vm_child *c, unsigned timeout_ms);
  * 0. */
 void vm_child_json(const struct vm_child *c, const char *fields, char *out, size_t size);
 
+/* Writes the JSON string contents for `s` to `out` (at most size - 1
+ * bytes and a NUL): quotes, backslashes and control bytes escaped; a text
+ * too long is cut at a whole character. */
+void json_escape(const char *s, char *out, size_t size);
+
 #endif
