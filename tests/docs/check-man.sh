@@ -11,7 +11,7 @@
 #                 for the named ones, e.g. [drive.NAME]); each key as the tag
 #                 `.B key` of a .TP inside it.
 #   minnow.1      each command under `.SS COMMAND`; each of its options in the
-#                 tag line of a .TP inside it (`.BI \-\-set " ..."`,
+#                 tag line of a .TP or .TQ inside it (`.BI \-\-set " ..."`,
 #                 `.BR \-v ", " \-\-verbose`); the exit statuses as `.B N` tags
 #                 under `.SH "EXIT STATUS"`.
 set -u
@@ -67,7 +67,7 @@ schema() {
 man5_tags() {
 	awk '
 	/^\.S[SH] / { h = $0; sub(/^\.S[SH] +/, "", h); gsub(/"/, "", h); tp = 0; next }
-	/^\.TP/ { tp = 1; next }
+	/^\.T[PQ]/ { tp = 1; next }
 	tp { if ($1 == ".B") print h, $2; tp = 0 }' "$MAN5"
 }
 
@@ -118,7 +118,7 @@ usage_options() {
 man1_block() {
 	awk -v want="$1" '
 	/^\.S[SH] / { h = $0; sub(/^\.S[SH] +/, "", h); gsub(/"/, "", h); tp = 0; next }
-	/^\.TP/ { tp = 1; next }
+	/^\.T[PQ]/ { tp = 1; next }
 	tp { if (h == want) print; tp = 0 }' "$MAN1" | sed 's/\\-/-/g'
 }
 
