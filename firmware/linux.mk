@@ -5,7 +5,8 @@
 #   make linux-example   everything examples/linux.ini and examples/linux-rootfs.ini
 #                        name: build/linux/{vmlinuz,initrd.cpio.gz,rootfs.ext4}
 #   make check-linux     the Linux tests in one L1 boot (tests/check.sh linux)
-#   make bench-linux     tests/bench/linux.sh: minnow vs QEMU microvm, in one L1 boot
+#   make bench-linux     tests/bench/linux.sh: minnow bench of Linux boots, QEMU microvm
+#                        as --compare, in one L1 boot
 #   make guest-kernel    build/guest-kernel/{bzImage,vmlinux,config}: a small kernel
 #                        from Debian's linux-source and firmware/guest-kernel.config,
 #                        built once per machine (about 10 minutes on 2 cores) and

@@ -43,11 +43,23 @@ run_unit() {
 	fi
 	if grep -q -- '-fsanitize=thread' Makefile 2>/dev/null; then
 		echo "TEST unit all SKIP Criterion cannot start under ThreadSanitizer (its shared arena); run the unit tier in a build without --enable-tsan" >"$R/unit.results"
+		run_docs_install
 		return
 	fi
 	timeout -s KILL "${UNIT_TIMEOUT:-900}" "./$UNIT" --jobs 2 --tap="$R/unit.tap"
 	[ $? -ne 137 ] || echo "unit: killed after ${UNIT_TIMEOUT:-900} s"
 	tap unit <"$R/unit.tap" 2>/dev/null
+	run_docs_install
+}
+
+# The manual pages against the code, and make install's tree (shell scripts,
+# their TEST lines added to the unit tier's).
+run_docs_install() {
+	echo "== manual pages and make install (tests/docs, tests/install)"
+	{
+		sh tests/docs/check-man.sh ./minnow unit
+		timeout -s KILL 300 sh tests/install/check-tree.sh unit
+	} | tee -a "$R/unit.results" | awk '{ print "  " $4 " " $3 }'
 }
 
 run_guest_here() {

@@ -136,6 +136,14 @@ if part linux; then
 	# virtio-fs (minnow exec --share, [fs.NAME]): Debian's virtiofsd, where
 	# minnow looks for it, with its libraries; its tests skip without it.
 	[ ! -x /usr/lib/qemu/virtiofsd ] || with_libs /usr/lib/qemu/virtiofsd /usr/lib/qemu/virtiofsd
+	# make install's tree in /usr/local (the exec-installed test).
+	if MAKEFLAGS='' make -s install DESTDIR="$PWD/$W/inst" PREFIX=/usr/local >"$W/install.log" 2>&1; then
+		for f in $(cd "$W/inst" && find . -type f); do
+			with_libs "$W/inst/${f#./}" "/${f#./}"
+		done
+	else
+		echo "l1: make install failed (exec-installed will fail): $(tail -n 3 "$W/install.log")" >&2
+	fi
 fi
 if part guest; then
 	with_libs "$GUEST_TESTS" /bin/guest-tests

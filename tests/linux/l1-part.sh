@@ -12,7 +12,7 @@ console-hvc0 ext4-root net vsock acpi-off pvpanic pvpanic-off guest-kernel-acpi-
 exec-args exec-streams exec-status exec-signal exec-stdin exec-eof exec-binary-out exec-roundtrip-64m exec-tail \
 exec-timeout exec-no-init exec-ack-bound exec-slow-reader exec-env-cwd exec-not-found exec-panic exec-sigpipe \
 exec-tty exec-tty-size exec-tty-ctrl-c exec-tty-jobs exec-tty-redirect exec-tty-escape exec-rootfs exec-net \
-exec-default-cache exec-speed exec-share exec-share-ro exec-share-bad fs-ini exec-share-speed"
+exec-default-cache exec-installed exec-speed exec-share exec-share-ro exec-share-bad fs-ini exec-share-speed"
 WANT=$(cat /etc/linux-tests 2>/dev/null)
 [ -n "$WANT" ] || WANT=$ALL
 [ "$WANT" != none ] || WANT=
@@ -726,6 +726,26 @@ if wanted exec-default-cache; then
 	check exec-default-cache '[ $st1 = 0 ] && [ $ST = 0 ] && [ "$(cat "$W/default.out")" = "first${NL}second" ] &&
 		[ -n "$f1" ] && [ "$f1" = "$f2" ] && [ "$n" = 1 ]' \
 		"expected both runs to print, one cached initrd, untouched by the second run"
+fi
+
+# The tree of `make install DESTDIR=... PREFIX=/usr/local` (tests/l1/run.sh
+# puts it in L1's /usr/local): its minnow, run from an unrelated directory
+# with MINNOW_LIBEXEC unset, finds /usr/local/libexec/minnow and the kernel
+# under /boot (its initrd is the cached one of exec-default-cache when that
+# ran: same minnow-init, mkinitrd.sh, busybox and modules).
+if wanted exec-installed; then
+	CUR=installed
+	REASON=
+	BOOT=
+	mkdir -p "$W/elsewhere"
+	t0=$(now)
+	(cd "$W/elsewhere" && env -u MINNOW_LIBEXEC XDG_CACHE_HOME="$W/cache" \
+		timeout -s KILL 300 /usr/local/bin/minnow exec -- echo hi) \
+		>"$W/installed.out" 2>"$W/installed.err" </dev/null
+	ST=$?
+	DT=$(secs "$t0" "$(now)")
+	check exec-installed '[ $ST = 0 ] && [ "$(cat "$W/installed.out")" = hi ] && [ ! -s "$W/installed.err" ]' \
+		"expected 'hi' and status 0 from /usr/local/bin/minnow exec -- echo hi in $W/elsewhere"
 fi
 
 # minnow exec -- true next to minnow run of the same kernel and initrd

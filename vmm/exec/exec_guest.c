@@ -54,16 +54,26 @@ static int both_exist(const char *init, const char *mkinitrd)
 	return access(init, X_OK) == 0 && access(mkinitrd, R_OK) == 0;
 }
 
+/* The first of minnow-init and mkinitrd.sh that is missing. */
+static const char *missing_helper(const char *init)
+{
+	return access(init, X_OK) != 0 ? "minnow-init" : "mkinitrd.sh";
+}
+
 int exec_find_helpers(char *init, char *mkinitrd, size_t n, char *err, size_t errlen)
 {
+	static const char fix[] =
+	    "install minnow with make install, set MINNOW_LIBEXEC to the directory with "
+	    "minnow-init and mkinitrd.sh, or pass --initrd with an initrd whose /init is "
+	    "minnow-init";
 	const char *dir = getenv("MINNOW_LIBEXEC");
 	if (dir && *dir) {
 		snprintf(init, n, "%s/minnow-init", dir);
 		snprintf(mkinitrd, n, "%s/mkinitrd.sh", dir);
 		if (both_exist(init, mkinitrd))
 			return 0;
-		snprintf(err, errlen, "MINNOW_LIBEXEC=%s: no minnow-init or mkinitrd.sh there",
-			 dir);
+		snprintf(err, errlen, "no %s in MINNOW_LIBEXEC=%s: %s", missing_helper(init), dir,
+			 fix);
 		return -1;
 	}
 	char exe[PATH_MAX];
@@ -80,14 +90,16 @@ int exec_find_helpers(char *init, char *mkinitrd, size_t n, char *err, size_t er
 	snprintf(mkinitrd, n, "%s/firmware/mkinitrd.sh", exe);
 	if (both_exist(init, mkinitrd))
 		return 0;
-	snprintf(init, n, "%s/../libexec/minnow/minnow-init", exe);
-	snprintf(mkinitrd, n, "%s/../libexec/minnow/mkinitrd.sh", exe);
+	/* BINDIR/../libexec/minnow, named without the "..". */
+	slash = strrchr(exe, '/');
+	char prefix[PATH_MAX];
+	snprintf(prefix, sizeof(prefix), "%.*s", slash ? (int)(slash - exe) : 0, exe);
+	snprintf(init, n, "%s/libexec/minnow/minnow-init", prefix);
+	snprintf(mkinitrd, n, "%s/libexec/minnow/mkinitrd.sh", prefix);
 	if (both_exist(init, mkinitrd))
 		return 0;
-	snprintf(err, errlen,
-		 "no minnow-init and mkinitrd.sh next to %s (make linux-progs in the build tree, "
-		 "or make install), nor in $MINNOW_LIBEXEC",
-		 exe);
+	snprintf(err, errlen, "no %s in %s/libexec/minnow/ (nor a build tree at %s): %s",
+		 missing_helper(init), prefix, exe, fix);
 	return -1;
 }
 
