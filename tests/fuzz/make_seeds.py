@@ -323,3 +323,28 @@ uart = (u8(1) + uw(3, 0x80) + uw(0, 1) + uw(1, 0) + ur(0) + ur(1) + uw(3, 0x03) 
         u8(RECV) + u8(255) + u8(SPACE) + u8(0) + uw(2, 0x03) + uw(7, 0x5A) + ur(7) +
         u8(BAD) + u8(0x01) + u8(BAD) + u8(0x0B))
 put("fuzz_uart", "session", uart)
+
+# ---- fuzz_virtio_console ----
+# receiveq (0): 8 entries at 0x000/0x100/0x200, two 16-byte writable buffers;
+# transmitq (1): 8 entries at 0x400/0x500/0x600, "hello" and a 2-segment chain.
+r = Ram()
+r.at(0x000, desc(0x300, 16, WRITE) + desc(0x310, 16, WRITE))
+r.at(0x100, avail(2, [0, 1], 8))
+r.at(0x400, desc(0x700, 5) + desc(0x710, 3, NEXT, 2) + desc(0x720, 4))
+r.at(0x500, avail(2, [0, 1], 8))
+r.at(0x700, b"hello")
+r.at(0x710, b"abc")
+r.at(0x720, b"defg")
+ram = r.bytes()
+host_input = b"typed on the host\n"
+con_ops = (u8(7) + u8(0x0B) + u8(3) + u16(0x000) + u16(0x100) + u16(0x200) +  # receiveq
+           u8(3) + u16(0x400) + u16(0x500) + u16(0x600) +  # transmitq
+           u8(6) + u8(1) + u8(6) + u8(0) +  # kick transmitq, receiveq
+           u8(3) + u16(0x100) +  # config: cols
+           u8(3) + u16(0x060) +  # InterruptStatus
+           u8(0) + u16(0x064) + u32(1) +  # InterruptACK
+           u8(5) + u32(0x102) + u8(2) + u16(3) +  # avail idx 3 on receiveq: a bad entry
+           u8(6) + u8(0) +
+           u8(0) + u16(0x070) + u32(0))  # reset
+put("fuzz_virtio_console", "rx-tx", u16(len(ram)) + ram + u16(len(host_input)) + host_input + con_ops)
+put("fuzz_virtio_console", "no-input", u16(len(ram)) + ram + u16(0) + con_ops)

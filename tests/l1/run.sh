@@ -35,7 +35,8 @@
 #   L1_SHELL        1: after the parts, an interactive shell in L1 on this
 #                   terminal, with examples/linux*.ini ready to run (Ctrl-A x
 #                   quits QEMU)
-# Files: build/l1/ (L1 initrd, L2 images, l1.log: the whole console).
+#   L1_DIR          where this run keeps its files (default build/l1)
+# Files: $L1_DIR (L1 initrd, L2 images, l1.log: the whole console).
 set -eu
 cd "$(dirname "$0")/../.."
 
@@ -48,7 +49,7 @@ PARTS=${L1_PARTS:-linux}
 [ "$PARTS" != none ] || PARTS=
 # shellcheck disable=SC2012 # Debian's kernel file names have no blanks
 KERNEL=${LINUX_KERNEL:-$(ls /boot/vmlinuz-*-cloud-amd64 2>/dev/null | sort -V | tail -n 1)}
-W=build/l1
+W=${L1_DIR:-build/l1}
 FW=build/firmware
 PROGS=build/linux
 
