@@ -48,6 +48,7 @@ schema() {
 	}
 	/config_sections\[\] = \{/ { s = 1; next }
 	s && /^\};/ { s = 0; next }
+	s && /another name for/ { next } # an alias: described with the section it names
 	s && match($0, /\{"[a-z_]+", (true|false), (true|false), KEYS\([a-z_]+\)/) {
 		e = substr($0, RSTART + 1, RLENGTH - 1)
 		gsub(/[",()]/, " ", e)
