@@ -24,6 +24,20 @@ void cfg_appendf(char *buf, size_t size, size_t *len, const char *fmt, ...)
 		*len = (size_t)r >= size - *len ? size - 1 : *len + (size_t)r;
 }
 
+/* The command-line options that stand for an override ("--jail DIR"). */
+static const struct {
+	const char *option, *key;
+} option_keys[] = {{"--jail ", "jail.dir="}, {"--uid ", "jail.uid="}, {"--gid ", "jail.gid="}};
+
+/* Is override `t` one of those options, as typed? */
+static bool option_spelling(const char *t)
+{
+	for (size_t k = 0; k < sizeof(option_keys) / sizeof(option_keys[0]); k++)
+		if (!strncmp(t, option_keys[k].option, strlen(option_keys[k].option)))
+			return true;
+	return false;
+}
+
 void cfg_fail(struct parser *p, struct config_origin at, const char *section, const char *key,
 	      const char *fmt, ...)
 {
@@ -36,7 +50,7 @@ void cfg_fail(struct parser *p, struct config_origin at, const char *section, co
 	buf[0] = '\0';
 	if (at.file == SET_FILE && at.line > 0 && (size_t)at.line <= p->n_overrides) {
 		const char *t = p->overrides[at.line - 1];
-		cfg_appendf(buf, size, &len, "%s%.*s%s", strncmp(t, "--", 2) ? "--set " : "",
+		cfg_appendf(buf, size, &len, "%s%.*s%s", option_spelling(t) ? "" : "--set ",
 			    qlen(t), t, strlen(t) > QUOTE_MAX ? "..." : "");
 	} else if (at.line > 0) {
 		cfg_appendf(buf, size, &len, "%s:%d", at.file, at.line);
@@ -237,10 +251,6 @@ static void trim(const char **s, const char **e)
 		(*e)--;
 }
 
-/* The command-line options that stand for an override ("--jail DIR"). */
-static const struct {
-	const char *option, *key;
-} option_keys[] = {{"--jail ", "jail.dir="}, {"--uid ", "jail.uid="}, {"--gid ", "jail.gid="}};
 
 static void apply_override(struct parser *p, size_t i)
 {
