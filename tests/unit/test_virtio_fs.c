@@ -592,8 +592,8 @@ Test(virtio_fs, backend_without_event_idx_refused)
 	drv_ring_at(&r1, &t, 1, QSIZE, RING1);
 	drv_driver_ok(&t);
 	cr_expect(drv_needs_reset(&t));
+	fake_join(&f); /* the back end has read all it was sent */
 	cr_expect_eq(fake_count(&f), 2, "GET_FEATURES and SET_OWNER, then nothing");
-	fake_join(&f);
 }
 
 Test(virtio_fs, missing_socket_refused)
