@@ -242,8 +242,14 @@ Test(exec_args, share)
 {
 	static struct exec_options o;
 	char err[256];
-	const char *args[] = {"--share",  "/srv/data:/data", "--share=rel/dir:/mnt/x y/:ro",
-			      "--share", "/a:/b/c", "--",		 "ls", NULL};
+	const char *args[] = {"--share",
+			      "/srv/data:/data",
+			      "--share=rel/dir:/mnt/x y/:ro",
+			      "--share",
+			      "/a:/b/c",
+			      "--",
+			      "ls",
+			      NULL};
 	cr_assert_eq(parse(&o, err, sizeof(err), args), 0, "%s", err);
 	cr_assert_eq(o.n_shares, 3);
 	cr_expect_str_eq(o.shares[0].host, "/srv/data");
@@ -263,7 +269,8 @@ static const struct {
     {"no colon", "/srv", "--share '/srv': expected HOST_DIR:GUEST_DIR[:ro]"},
     {"empty host", ":/x", "--share ':/x': empty HOST_DIR"},
     {"empty guest", "/srv:", "--share '/srv:': empty GUEST_DIR"},
-    {"relative guest", "/srv:data", "--share '/srv:data': GUEST_DIR must be absolute (start with /)"},
+    {"relative guest", "/srv:data",
+     "--share '/srv:data': GUEST_DIR must be absolute (start with /)"},
     {"guest root", "/srv:/", "--share '/srv:/': GUEST_DIR cannot be / itself"},
     {"guest root slashes", "/srv://", "--share '/srv://': GUEST_DIR cannot be / itself"},
     {"rw suffix", "/srv:/x:rw",

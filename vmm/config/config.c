@@ -183,7 +183,7 @@ struct section *cfg_open_section(struct parser *p, const char *text, size_t len,
 		cfg_fail(p, at, name, NULL, "too many [%s.NAME] sections (at most %d)", def->name,
 			 def->obj == OBJ_DRIVE ? CONFIG_MAX_DRIVES
 			 : def->obj == OBJ_NET ? CONFIG_MAX_NETS
-						: CONFIG_MAX_FS);
+					       : CONFIG_MAX_FS);
 		return NULL;
 	}
 	s = &p->sections[p->n_sections++];
@@ -250,7 +250,6 @@ static void trim(const char **s, const char **e)
 	while (*e > *s && is_space((*e)[-1]))
 		(*e)--;
 }
-
 
 static void apply_override(struct parser *p, size_t i)
 {

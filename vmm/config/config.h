@@ -15,7 +15,7 @@
 #define CONFIG_MAX_DRIVES  8
 #define CONFIG_MAX_NETS	   4
 #define CONFIG_MAX_FS	   8
-#define CONFIG_FS_TAG_MAX  36 /* virtio-fs config space: the tag, not NUL-terminated */
+#define CONFIG_FS_TAG_MAX  36	/* virtio-fs config space: the tag, not NUL-terminated */
 #define CONFIG_LINE_MAX	   8192 /* longest ini line, without its newline */
 
 /* Where a key's value came from: an ini file and line, or a --set option

@@ -24,8 +24,9 @@
 /* The field a key writes: `obj` + k->off, as a `type` *. */
 #define FIELD(type, obj, k) ((type *)(void *)((char *)(obj) + (k)->off))
 
-#define NO_FLAG	       SIZE_MAX
-#define KNOWN_SECTIONS "vm, kernel, console, drive.NAME, net.NAME, fs.NAME, vsock, rng, vconsole, jail"
+#define NO_FLAG SIZE_MAX
+#define KNOWN_SECTIONS                                                                             \
+	"vm, kernel, console, drive.NAME, net.NAME, fs.NAME, vsock, rng, vconsole, jail"
 
 struct key_def;
 

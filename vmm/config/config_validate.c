@@ -71,9 +71,10 @@ static void check_fs_keys(struct parser *p, const struct section *s, struct fs_c
 			 "host_dir (minnow starts virtiofsd on it) or socket (a running "
 			 "vhost-user back end) is required");
 	if (dir && sock)
-		cfg_fail(p, f->socket.at, s->name, "socket",
-			 "not with host_dir (either minnow starts virtiofsd on host_dir, or it uses "
-			 "the back end listening on socket)");
+		cfg_fail(
+		    p, f->socket.at, s->name, "socket",
+		    "not with host_dir (either minnow starts virtiofsd on host_dir, or it uses "
+		    "the back end listening on socket)");
 	static const char *const own[] = {"readonly", "cache", "virtiofsd"};
 	for (size_t i = 0; sock && i < sizeof(own) / sizeof(own[0]); i++)
 		if (key_set(s, own[i]))
@@ -86,9 +87,10 @@ static void check_fs_keys(struct parser *p, const struct section *s, struct fs_c
 			 strlen(f->socket.path), UNIX_PATH_MAX - 1);
 	if (!f->tag[0]) {
 		if (strlen(f->name) > CONFIG_FS_TAG_MAX)
-			cfg_fail(p, s->at, s->name, "tag",
-				 "the default, the section's name, is longer than %d bytes: set one",
-				 CONFIG_FS_TAG_MAX);
+			cfg_fail(
+			    p, s->at, s->name, "tag",
+			    "the default, the section's name, is longer than %d bytes: set one",
+			    CONFIG_FS_TAG_MAX);
 		snprintf(f->tag, sizeof(f->tag), "%.*s", CONFIG_FS_TAG_MAX, f->name);
 	}
 	if (dir && !f->virtiofsd.path[0])

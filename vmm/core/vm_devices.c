@@ -152,8 +152,8 @@ static int backend_failed(const char *what, const struct config_origin *at, cons
 
 /* The virtio device types, in slot order: then config order within a type. */
 static const struct virtio_type *const virtio_types[] = {
-    &virtio_blk_type,	&virtio_net_type,   &virtio_console_type,
-    &virtio_rng_type,	&virtio_vsock_type, &virtio_fs_type,
+    &virtio_blk_type, &virtio_net_type,	  &virtio_console_type,
+    &virtio_rng_type, &virtio_vsock_type, &virtio_fs_type,
 };
 
 /* The fd virtio-console reads: none while stdin feeds the UART or the
