@@ -25,15 +25,6 @@ static struct guest_mem mem;
 static int out_fd = -1;
 static struct vm_config cfg;
 
-static int lowest_free_fd(void)
-{
-	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		abort();
-	close(fd);
-	return fd;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;

@@ -56,15 +56,6 @@ static char image_path[32];
 static uint8_t image_pattern[IMAGE_SIZE];
 static bool direct_ok; /* the image's file system takes O_DIRECT */
 
-static int lowest_free_fd(void)
-{
-	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		abort();
-	close(fd);
-	return fd;
-}
-
 static struct drive_config drive(bool readonly, bool direct)
 {
 	struct drive_config d;

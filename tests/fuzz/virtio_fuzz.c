@@ -1,7 +1,10 @@
 /* virtio_fuzz.c - what the virtio harnesses share (virtio_fuzz.h). */
 #include "virtio_fuzz.h"
 
+#include <fcntl.h>
 #include <stdatomic.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 void wr32(struct virtio_mmio *t, uint64_t off, uint32_t v)
 {
@@ -131,4 +134,13 @@ uint64_t clamp_offset(uint16_t v, unsigned len)
 {
 	uint64_t off = v % VIRTIO_MMIO_STRIDE;
 	return off + len > VIRTIO_MMIO_STRIDE ? VIRTIO_MMIO_STRIDE - len : off;
+}
+
+int lowest_free_fd(void)
+{
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		abort();
+	close(fd);
+	return fd;
 }

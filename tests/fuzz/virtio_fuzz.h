@@ -29,6 +29,10 @@ void check_read(struct virtio_mmio *t, uint64_t off, unsigned len, const uint8_t
  * features, InterruptStatus bits, ready queues valid and inside `mem`. */
 void check_transport(struct virtio_mmio *t, const struct guest_mem *mem, const char *name);
 
+/* The lowest file descriptor not in use (compared before and after an
+ * input: nothing may leak). */
+int lowest_free_fd(void);
+
 /* An offset of an access of `len` bytes inside one device's register page. */
 uint64_t clamp_offset(uint16_t v, unsigned len);
 

@@ -541,6 +541,18 @@ Test(virtio_fs, activation_kick_and_reset)
 	}
 }
 
+/* A driver's bring-up of both queues up to DRIVER_OK; true when the
+ * device then needs a reset (its back end refused the session). */
+static bool bring_up_fails(void)
+{
+	struct drv_ring r0, r1;
+	drv_features_ok(&t, F_VERSION_1);
+	drv_ring_at(&r0, &t, 0, QSIZE, RING0);
+	drv_ring_at(&r1, &t, 1, QSIZE, RING1);
+	drv_driver_ok(&t);
+	return drv_needs_reset(&t);
+}
+
 /* A back end that goes away: the device needs a reset, and a new activation fails the same
  * way; minnow goes on. */
 Test(virtio_fs, backend_disconnect_needs_reset)
@@ -557,11 +569,7 @@ Test(virtio_fs, backend_disconnect_needs_reset)
 	cr_expect(WAIT_UNTIL(drv_needs_reset(&t), 5000), "no DEVICE_NEEDS_RESET after a hang-up");
 	cr_expect_eq(drv_rd(&t, VIRTIO_MMIO_INTERRUPT_STATUS) & 2, 2, "config-change interrupt");
 	/* The driver resets and tries again. */
-	drv_features_ok(&t, F_VERSION_1);
-	drv_ring_at(&r0, &t, 0, QSIZE, RING0);
-	drv_ring_at(&r1, &t, 1, QSIZE, RING1);
-	drv_driver_ok(&t);
-	cr_expect(drv_needs_reset(&t));
+	cr_expect(bring_up_fails());
 	fake_join(&f);
 }
 
@@ -572,12 +580,7 @@ Test(virtio_fs, backend_refusal_fails_activation)
 				.nack_req = VHOST_USER_SET_MEM_TABLE,
 				.nack = 1};
 	create_on_fake(&f);
-	struct drv_ring r0, r1;
-	drv_features_ok(&t, F_VERSION_1);
-	drv_ring_at(&r0, &t, 0, QSIZE, RING0);
-	drv_ring_at(&r1, &t, 1, QSIZE, RING1);
-	drv_driver_ok(&t);
-	cr_expect(drv_needs_reset(&t));
+	cr_expect(bring_up_fails());
 	fake_join(&f);
 }
 
@@ -586,12 +589,7 @@ Test(virtio_fs, backend_without_event_idx_refused)
 {
 	static struct fake f = {.features = F_VERSION_1 | F_INDIRECT};
 	create_on_fake(&f);
-	struct drv_ring r0, r1;
-	drv_features_ok(&t, F_VERSION_1);
-	drv_ring_at(&r0, &t, 0, QSIZE, RING0);
-	drv_ring_at(&r1, &t, 1, QSIZE, RING1);
-	drv_driver_ok(&t);
-	cr_expect(drv_needs_reset(&t));
+	cr_expect(bring_up_fails());
 	fake_join(&f); /* the back end has read all it was sent */
 	cr_expect_eq(fake_count(&f), 2, "GET_FEATURES and SET_OWNER, then nothing");
 }
