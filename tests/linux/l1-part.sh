@@ -12,7 +12,7 @@ console-hvc0 ext4-root net vsock acpi-off pvpanic pvpanic-off guest-kernel-acpi-
 exec-args exec-streams exec-status exec-signal exec-stdin exec-eof exec-binary-out exec-roundtrip-64m exec-tail \
 exec-timeout exec-no-init exec-ack-bound exec-slow-reader exec-env-cwd exec-not-found exec-panic exec-sigpipe \
 exec-tty exec-tty-size exec-tty-ctrl-c exec-tty-jobs exec-tty-redirect exec-tty-escape exec-rootfs exec-net \
-exec-default-cache exec-installed exec-speed exec-share exec-share-ro exec-share-bad fs-ini exec-share-speed"
+exec-default-cache exec-installed exec-speed exec-share exec-share-ro exec-share-bad fs-ini fs-jail exec-share-speed"
 WANT=$(cat /etc/linux-tests 2>/dev/null)
 [ -n "$WANT" ] || WANT=$ALL
 [ "$WANT" != none ] || WANT=
@@ -917,6 +917,31 @@ socket = $W/fsb.sock"
 		[ "$(cat "$W/fsb/w.txt")" = written ] && grep -q "^\[fs.b\]" "$W/fsini.check" &&
 		grep -q "^socket = $W/fsb.sock" "$W/fsini.check" && grep -q "^tag = data" "$W/fsini.check"' \
 		"expected both shares read and written, and minnow check printing [fs.data] and [fs.b]"
+fi
+
+# [fs.NAME] in a jail: virtiofsd is started (and connected) before the VMM
+# confines itself, so the jailed VMM, which cannot see the shared directory,
+# still serves it to the guest; the guest's write lands on the host, and the
+# supervisor leaves nothing mounted or running behind.
+if wanted fs-jail && ! fsd_skip fs-jail; then
+	CUR=fsjail
+	rm -rf "$W/fsj" "$W/jail-fs"
+	mkdir -p "$W/fsj" "$W/jail-fs"
+	chmod 755 "$W/jail-fs"
+	echo from-host >"$W/fsj/in.txt"
+	ini fsjail /l2/bzImage bzimage "$BASE minnow.exec=${Q}mkdir -p /s && mount -t virtiofs data /s && cat /s/in.txt && echo jailed >/s/out.txt && umount /s${Q}" \
+		"[fs.data]
+host_dir = $W/fsj
+
+[jail]
+dir = $W/jail-fs"
+	run fsjail
+	left=$(find "$W/jail-fs" -mindepth 1 | head -n 3)
+	procs=$(pgrep -f "source=$W/fsj" | head -n 3)
+	DT="$DT s; left in DIR: '${left}'; daemons left: '${procs}'"
+	check fs-jail '[ $ST = 0 ] && has from-host && [ "$(cat "$W/fsj/out.txt")" = jailed ] &&
+		[ -z "$left" ] && [ -z "$procs" ]' \
+		"expected the share read and written from the jailed VM, DIR empty and no virtiofsd left"
 fi
 
 # Numbers for the report (fails only if a run fails): exec-to-exit of true
