@@ -479,3 +479,83 @@ ParameterizedTest(int *row, robust, absent)
 	cr_expect_eq(r.status, 0, "%s: must exit 0: %s", c->name, guest_ctx(&r));
 	guest_result_free(&r);
 }
+
+/* ---- the exit table of --timings=json ---- */
+
+/* The number after "key": in json (0 when absent, which the checks catch). */
+static unsigned long long json_u64(const char *json, const char *key)
+{
+	char v[32];
+	return guest_json(json, key, v, sizeof(v)) ? strtoull(v, NULL, 10) : 0;
+}
+
+struct exit_counts {
+	unsigned long long exits, mmio_exits, unclaimed, kinds_sum, range_sum;
+	unsigned long long uart_writes, control_writes;
+};
+
+/* Reads the exit table (and the totals it must add up to) of a run. */
+static void read_exit_table(const char *err, struct exit_counts *c)
+{
+	static const char *const kinds[] = {"mmio", "pio", "ioapic_eoi", "intr", "hlt", "other"};
+	memset(c, 0, sizeof(*c));
+	c->exits = json_u64(err, "exits");
+	c->mmio_exits = json_u64(err, "mmio_exits");
+	c->unclaimed = json_u64(err, "mmio_unclaimed");
+	const char *k = strstr(err, "\"exit_kinds\":{");
+	cr_assert_not_null(k, "no exit_kinds in --timings=json: %s", err);
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		char v[32];
+		cr_assert_not_null(guest_json(k, kinds[i], v, sizeof(v)), "no exit kind %s",
+				   kinds[i]);
+		c->kinds_sum += strtoull(v, NULL, 10);
+	}
+	const char *p = strstr(err, "\"mmio_ranges\":[");
+	cr_assert_not_null(p, "no mmio_ranges in --timings=json: %s", err);
+	char name[32];
+	unsigned long long base, reads, writes;
+	int used;
+	for (p = strchr(p, '[') + 1; sscanf(p,
+					    "{\"name\":\"%31[^\"]\",\"base\":%llu,\"reads\":%llu,"
+					    "\"writes\":%llu}%n",
+					    name, &base, &reads, &writes, &used) == 4;
+	     p += used + (p[used] == ',')) {
+		c->range_sum += reads + writes;
+		if (!strcmp(name, "uart"))
+			c->uart_writes = writes;
+		if (!strcmp(name, "control"))
+			c->control_writes = writes;
+	}
+	cr_assert_eq(*p, ']', "mmio_ranges does not parse at: %.80s", p);
+}
+
+/* Every exit is in exactly one kind, every MMIO exit in one range or unclaimed; each
+ * console byte of the unikernel is one UART write; mmio-wild's 32 accesses to
+ * nothing are unclaimed, on top of what hello's boot leaves unclaimed. */
+Test(timings, exit_table_adds_up)
+{
+	struct exit_counts c[2];
+	static const char *const cmdlines[] = {"test=hello", "test=mmio-wild"};
+	for (int i = 0; i < 2; i++) {
+		struct guest_opts o = {.cmdline = cmdlines[i], .timings = TIMINGS_JSON};
+		struct guest_result r;
+		guest_run_ok(&o, &r);
+		cr_assert_eq(r.status, 0, "%s: %s", cmdlines[i], guest_ctx(&r));
+		read_exit_table(r.err, &c[i]);
+		cr_expect_gt(c[i].exits, 0, "%s: %s", cmdlines[i], r.err);
+		cr_expect_eq(c[i].kinds_sum, c[i].exits,
+			     "%s: exit kinds add up to %llu, exits %llu", cmdlines[i],
+			     c[i].kinds_sum, c[i].exits);
+		cr_expect_eq(c[i].range_sum + c[i].unclaimed, c[i].mmio_exits,
+			     "%s: ranges %llu + unclaimed %llu != MMIO exits %llu", cmdlines[i],
+			     c[i].range_sum, c[i].unclaimed, c[i].mmio_exits);
+		cr_expect_geq(c[i].uart_writes, strlen(r.out), "%s: %llu UART writes for %zu bytes",
+			      cmdlines[i], c[i].uart_writes, strlen(r.out));
+		cr_expect_geq(c[i].control_writes, 2, "%s: boot done and exit are control writes",
+			      cmdlines[i]);
+		guest_result_free(&r);
+	}
+	cr_expect_eq(c[1].unclaimed - c[0].unclaimed, 32,
+		     "mmio-wild: %llu unclaimed, hello %llu: want 32 more", c[1].unclaimed,
+		     c[0].unclaimed);
+}

@@ -80,3 +80,27 @@ Test(bus, lookup_and_dispatch)
 	cr_assert_eq(bus_write(&b, 0x0, buf, 1), -1);
 	cr_assert_null(bus_find(&b, UINT64_MAX, 8));
 }
+
+/* Each dispatched access counts against its own range, reads apart from writes;
+ * an access no range holds counts nowhere. */
+Test(bus, counts_accesses_per_range)
+{
+	struct bus b;
+	bus_init(&b);
+	cr_assert_eq(bus_register(&b, 0x2000, 0x100, &ops, NULL, "b"), 0);
+	cr_assert_eq(bus_register(&b, 0x1000, 0x100, &ops, NULL, "a"), 0);
+	uint8_t buf[8] = {0};
+	for (int i = 0; i < 3; i++)
+		bus_read(&b, 0x2004, buf, 4);
+	bus_write(&b, 0x2000, buf, 1);
+	bus_write(&b, 0x1000, buf, 8);
+	bus_read(&b, 0x3000, buf, 4);
+	bus_write(&b, 0x10fe, buf, 4);
+	uint64_t r, w;
+	bus_counts(&b, 0, &r, &w); /* "a", the lower address */
+	cr_assert_eq(r, 0);
+	cr_assert_eq(w, 1);
+	bus_counts(&b, 1, &r, &w);
+	cr_assert_eq(r, 3);
+	cr_assert_eq(w, 1);
+}

@@ -26,6 +26,7 @@ int bus_register(struct bus *bus, uint64_t base, uint64_t size, const struct mmi
 	}
 	if (i < bus->count && base + size > bus->ranges[i].base)
 		return -EEXIST;
+	/* Before any access: the counters of the ranges moved are still 0. */
 	memmove(&bus->ranges[i + 1], &bus->ranges[i], (bus->count - i) * sizeof(bus->ranges[0]));
 	bus->ranges[i] = (struct bus_range){base, size, ops, opaque, name};
 	bus->count++;
@@ -51,9 +52,11 @@ const struct bus_range *bus_find(const struct bus *bus, uint64_t addr, unsigned 
 	return NULL;
 }
 
-int bus_read(const struct bus *bus, uint64_t addr, void *data, unsigned len)
+int bus_read(struct bus *bus, uint64_t addr, void *data, unsigned len)
 {
 	const struct bus_range *r = bus_find(bus, addr, len);
+	if (r)
+		atomic_fetch_add_explicit(&bus->reads[r - bus->ranges], 1, memory_order_relaxed);
 	if (!r || !r->ops->read) {
 		memset(data, 0xff, len);
 		return r ? 0 : -1;
@@ -62,12 +65,19 @@ int bus_read(const struct bus *bus, uint64_t addr, void *data, unsigned len)
 	return 0;
 }
 
-int bus_write(const struct bus *bus, uint64_t addr, const void *data, unsigned len)
+int bus_write(struct bus *bus, uint64_t addr, const void *data, unsigned len)
 {
 	const struct bus_range *r = bus_find(bus, addr, len);
 	if (!r)
 		return -1;
+	atomic_fetch_add_explicit(&bus->writes[r - bus->ranges], 1, memory_order_relaxed);
 	if (r->ops->write)
 		r->ops->write(r->opaque, addr - r->base, data, len);
 	return 0;
+}
+
+void bus_counts(const struct bus *bus, size_t i, uint64_t *reads, uint64_t *writes)
+{
+	*reads = atomic_load_explicit(&bus->reads[i], memory_order_relaxed);
+	*writes = atomic_load_explicit(&bus->writes[i], memory_order_relaxed);
 }

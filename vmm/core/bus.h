@@ -3,6 +3,7 @@
 #ifndef MINNOW_BUS_H
 #define MINNOW_BUS_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,10 +27,13 @@ struct bus_range {
 };
 
 /* Ranges sorted by base. Registration happens before vCPUs run; lookups
- * afterwards are lock-free reads of an immutable table. */
+ * afterwards are lock-free reads of an immutable table. Next to it, the
+ * accesses dispatched to each range (each one a vCPU exit), counted by any
+ * thread and read with bus_counts(). */
 struct bus {
 	struct bus_range ranges[BUS_MAX_RANGES];
 	size_t count;
+	_Atomic uint64_t reads[BUS_MAX_RANGES], writes[BUS_MAX_RANGES];
 };
 
 /* Empties the bus. */
@@ -44,9 +48,12 @@ int bus_register(struct bus *bus, uint64_t base, uint64_t size, const struct mmi
 /* Finds the range holding all of [addr, addr + len), or NULL. */
 const struct bus_range *bus_find(const struct bus *bus, uint64_t addr, unsigned len);
 
-/* Dispatches an access. Returns 0, or -1 when no range holds it (reads then
- * see all-ones bytes). */
-int bus_read(const struct bus *bus, uint64_t addr, void *data, unsigned len);
-int bus_write(const struct bus *bus, uint64_t addr, const void *data, unsigned len);
+/* Dispatches an access and counts it against its range. Returns 0, or -1
+ * when no range holds it (reads then see all-ones bytes; nothing counted). */
+int bus_read(struct bus *bus, uint64_t addr, void *data, unsigned len);
+int bus_write(struct bus *bus, uint64_t addr, const void *data, unsigned len);
+
+/* The reads and writes dispatched so far to ranges[i] (i < count). */
+void bus_counts(const struct bus *bus, size_t i, uint64_t *reads, uint64_t *writes);
 
 #endif

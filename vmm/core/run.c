@@ -26,6 +26,13 @@ static void collect_report(struct vm *vm, struct run_report *rep)
 		rep->n_vcpus = i + 1;
 	}
 	rep->vcpu_us = vcpu_us;
+	static struct exit_table table;
+	table = (struct exit_table){.unclaimed = rep->mmio_unclaimed};
+	for (unsigned i = 0; vm->vcpus && i < vm->n_vcpus; i++)
+		for (int k = 0; k < EXIT_KIND_COUNT; k++)
+			table.kinds[k] += vm->vcpus[i].exit_kinds[k];
+	exit_table_from_bus(&table, &vm->bus);
+	rep->exit_table = &table;
 }
 
 int run_vm(const struct vm_config *cfg, int timings, const struct run_hooks *hooks)

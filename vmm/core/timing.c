@@ -129,6 +129,10 @@ void timing_print(FILE *out, int json, const struct run_report *rep)
 		    (unsigned long long)rep->mmio_unclaimed, (unsigned long long)rep->exits,
 		    (unsigned long long)rep->mmio_exits, (unsigned long long)rep->virtio_user_kicks,
 		    (unsigned long long)rep->virtio_interrupts, rep->exit_status, rep->exit_reason);
+		if (rep->exit_table) {
+			fprintf(out, ",");
+			exit_table_print(out, 1, rep->exit_table);
+		}
 		if (rep->n_vcpus && rep->vcpu_us) {
 			fprintf(out, ",\"vcpu_us\":[");
 			for (unsigned i = 0; i < rep->n_vcpus; i++)
@@ -158,5 +162,7 @@ void timing_print(FILE *out, int json, const struct run_report *rep)
 		(unsigned long long)rep->exits, (unsigned long long)rep->mmio_exits,
 		(unsigned long long)rep->pio_exits, (unsigned long long)rep->virtio_user_kicks,
 		(unsigned long long)rep->virtio_interrupts);
+	if (rep->exit_table)
+		exit_table_print(out, 0, rep->exit_table);
 	fprintf(out, "  exit: status %d (%s)\n", rep->exit_status, rep->exit_reason);
 }

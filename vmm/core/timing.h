@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "exit_table.h"
+
 /* The phases, in the order they happen. */
 enum timing_phase {
 	T_CONFIG_PARSED,
@@ -47,21 +49,23 @@ uint64_t timing_get_guest_mark(unsigned n);
 /* What is reported with the timings at the end of a run. */
 struct run_report {
 	int exit_status;
-	const char *exit_reason;    /* vm_end_reason_name(), or "startup_failed" */
-	uint64_t peak_rss_kib;	    /* of the whole minnow process */
-	uint64_t guest_touched_kib; /* guest RAM resident at the end */
-	uint64_t pio_exits;	    /* port I/O exits answered and dropped */
-	uint64_t mmio_unclaimed;    /* MMIO accesses to no device */
-	uint64_t exits;		    /* KVM_RUN returns to userspace, all reasons */
-	uint64_t mmio_exits;	    /* of which MMIO */
-	uint64_t virtio_user_kicks; /* queue notifications that reached userspace */
-	uint64_t virtio_interrupts; /* interrupts raised by virtio devices */
-	unsigned n_vcpus;	    /* entries of vcpu_us */
-	uint64_t (*vcpu_us)[3];	    /* per vCPU: thread started, first exit, ended */
+	const char *exit_reason;	     /* vm_end_reason_name(), or "startup_failed" */
+	uint64_t peak_rss_kib;		     /* of the whole minnow process */
+	uint64_t guest_touched_kib;	     /* guest RAM resident at the end */
+	uint64_t pio_exits;		     /* port I/O exits answered and dropped */
+	uint64_t mmio_unclaimed;	     /* MMIO accesses to no device */
+	uint64_t exits;			     /* KVM_RUN returns to userspace, all reasons */
+	uint64_t mmio_exits;		     /* of which MMIO */
+	uint64_t virtio_user_kicks;	     /* queue notifications that reached userspace */
+	uint64_t virtio_interrupts;	     /* interrupts raised by virtio devices */
+	unsigned n_vcpus;		     /* entries of vcpu_us */
+	uint64_t (*vcpu_us)[3];		     /* per vCPU: thread started, first exit, ended */
+	const struct exit_table *exit_table; /* NULL: none */
 };
 
 /* Prints the phases and the report as aligned text lines, or as one JSON
- * object when json is non-zero (ending with "vcpu_us":[[started, first
+ * object when json is non-zero (with the exit table's members when
+ * rep->exit_table is set, and ending with "vcpu_us":[[started, first
  * exit, ended], ...] when rep->vcpu_us is set). Unreached phases are "-" in text and null
  * in JSON. The guest's marks follow the phases: "guest_init_us" and
  * "guest_command_us" always, "guest_mark_N_us" for other marks reached. */

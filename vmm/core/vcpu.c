@@ -167,11 +167,31 @@ static void handle_system_event(struct vcpu *vcpu)
 	}
 }
 
+/* The row of the exit table an exit reason counts in. */
+static enum exit_kind exit_kind_of(uint32_t reason)
+{
+	switch (reason) {
+	case KVM_EXIT_MMIO:
+		return EXIT_KIND_MMIO;
+	case KVM_EXIT_IO:
+		return EXIT_KIND_PIO;
+	case KVM_EXIT_IOAPIC_EOI:
+		return EXIT_KIND_EOI;
+	case KVM_EXIT_INTR:
+		return EXIT_KIND_INTR;
+	case KVM_EXIT_HLT:
+		return EXIT_KIND_HLT;
+	default:
+		return EXIT_KIND_OTHER;
+	}
+}
+
 /* Handles one exit; returns 0 to keep running. */
 static void handle_exit(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 	struct vm *vm = vcpu->vm;
+	vcpu->exit_kinds[exit_kind_of(run->exit_reason)]++;
 	switch (run->exit_reason) {
 	case KVM_EXIT_MMIO:
 		atomic_fetch_add_explicit(&vm->mmio_exits, 1, memory_order_relaxed);
