@@ -330,6 +330,7 @@ void config_defaults(struct vm_config *cfg)
 	cfg->vconsole_output = CONSOLE_STDIO;
 	cfg->jail.uid = cfg->jail.gid = 65534; /* nobody, nogroup */
 	snprintf(cfg->jail.cgroup, sizeof(cfg->jail.cgroup), "minnow");
+	cfg->seccomp = SECCOMP_KILL;
 }
 
 static int run(struct parser *p, struct source *src)

@@ -72,6 +72,10 @@ struct fs_config {
 /* [jail] netns: stay in minnow's network namespace, or a new empty one. */
 enum jail_netns { NETNS_INHERIT, NETNS_NEW };
 
+/* [security] seccomp: a forbidden system call ends minnow (kill), is only
+ * logged by the kernel (log), or no filter is installed (off). */
+enum seccomp_mode { SECCOMP_KILL, SECCOMP_LOG, SECCOMP_OFF };
+
 /* [jail] (vmm/jail/jail.h): where and as whom the VMM runs once every host
  * resource is open. */
 struct jail_config {
@@ -130,6 +134,9 @@ struct vm_config {
 
 	bool jailed; /* [jail] present (or --jail) */
 	struct jail_config jail;
+
+	/* [security] */
+	enum seccomp_mode seccomp; /* default kill (vmm/core/seccomp_filter.h) */
 };
 
 /* What went wrong, one line, no trailing newline:

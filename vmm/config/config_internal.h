@@ -115,6 +115,7 @@ extern const char *const cfg_target_names[];	      /* enum console_target, [cons
 extern const char *const cfg_vconsole_target_names[]; /* the same plus "socket" */
 extern const char *const cfg_cache_names[];	      /* enum drive_cache */
 extern const char *const cfg_fs_cache_names[];	      /* enum fs_cache */
+extern const char *const cfg_seccomp_names[];	      /* enum seccomp_mode */
 extern const char *const cfg_netns_names[];	      /* enum jail_netns */
 
 /* Every known section with its keys; config_n_sections entries. */

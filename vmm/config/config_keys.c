@@ -11,6 +11,7 @@ _Static_assert(sizeof(enum console_target) == sizeof(int), "enum console_target 
 _Static_assert(sizeof(enum drive_cache) == sizeof(int), "enum drive_cache is an int");
 _Static_assert(sizeof(enum fs_cache) == sizeof(int), "enum fs_cache is an int");
 _Static_assert(sizeof(enum jail_netns) == sizeof(int), "enum jail_netns is an int");
+_Static_assert(sizeof(enum seccomp_mode) == sizeof(int), "enum seccomp_mode is an int");
 _Static_assert(sizeof(((struct vm_config *)0)->vsock_cid) == sizeof(unsigned), "cid is unsigned");
 
 /* ---- setters ------------------------------------------------------------ */
@@ -252,6 +253,7 @@ const char *const cfg_target_names[] = {"stdio", "file", "none", NULL};
 const char *const cfg_vconsole_target_names[] = {"stdio", "file", "none", "socket", NULL};
 const char *const cfg_cache_names[] = {"writeback", "none", NULL};
 const char *const cfg_fs_cache_names[] = {"auto", "always", "none", NULL};
+const char *const cfg_seccomp_names[] = {"kill", "log", "off", NULL};
 
 #define VM(f) offsetof(struct vm_config, f)
 
@@ -361,6 +363,10 @@ static const struct key_def jail_keys[] = {
     {.name = "pids_max", .set = set_uint, .off = VM(jail.pids_max), .min = 1, .max = 1 << 22},
 };
 
+static const struct key_def security_keys[] = {
+    {.name = "seccomp", .set = set_enum, .off = VM(seccomp), .names = cfg_seccomp_names},
+};
+
 #define KEYS(t) t, sizeof(t) / sizeof(t[0])
 
 const struct section_def config_sections[] = {
@@ -375,6 +381,7 @@ const struct section_def config_sections[] = {
     {"rng", false, false, KEYS(rng_keys), OBJ_CFG, VM(rng)},
     {"vconsole", false, false, KEYS(vconsole_keys), OBJ_CFG, VM(vconsole)},
     {"jail", false, false, KEYS(jail_keys), OBJ_CFG, VM(jailed)},
+    {"security", false, false, KEYS(security_keys), OBJ_CFG, NO_FLAG},
 };
 
 const size_t config_n_sections = sizeof(config_sections) / sizeof(config_sections[0]);

@@ -101,4 +101,5 @@ void config_print(const struct vm_config *cfg, FILE *out)
 	}
 	if (cfg->jailed)
 		print_jail(&cfg->jail, out);
+	fprintf(out, "\n[security]\nseccomp = %s\n", cfg_seccomp_names[cfg->seccomp]);
 }

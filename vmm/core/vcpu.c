@@ -12,6 +12,7 @@
 #include "cpuid.h"
 #include "kvm.h"
 #include "log.h"
+#include "seccomp_filter.h"
 #include "timing.h"
 #include "vm.h"
 #include "x86_boot.h"
@@ -238,6 +239,10 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&kick);
 	sigaddset(&kick, KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+	if (seccomp_enter(SECCOMP_THREAD_VCPU, vcpu->index) < 0) {
+		vm_end(vm, END_HOST_ERROR, EXIT_HOST_FAILURE);
+		return NULL;
+	}
 	vcpu->started_us = timing_now_us();
 	if (vcpu->index == 0)
 		timing_mark(T_FIRST_RUN);

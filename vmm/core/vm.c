@@ -18,6 +18,7 @@
 #include "kvm.h"
 #include "log.h"
 #include "platform.h"
+#include "seccomp_filter.h"
 #include "term.h"
 #include "timing.h"
 #include "vcpu.h"
@@ -484,6 +485,11 @@ int vm_run(struct vm *vm)
 		return vm->exit_status;
 	}
 	vcpu_init_signals();
+	/* Every thread's filter goes on once its set-up is done (seccomp_filter.h):
+	 * each vCPU's as its thread starts, before KVM_RUN; the main thread's
+	 * after it has started them (a thread inherits its creator's filter). */
+	if (seccomp_prepare(vm->cfg->seccomp, vm->io_threads) < 0)
+		vm_end(vm, END_HOST_ERROR, EXIT_HOST_FAILURE);
 	for (unsigned i = 0; i < vm->n_vcpus && !atomic_load(&vm->ended); i++) {
 		pthread_mutex_lock(&end_lock);
 		r = vcpu_start(&vm->vcpus[i]);
@@ -493,6 +499,8 @@ int vm_run(struct vm *vm)
 			break;
 		}
 	}
+	if (!atomic_load(&vm->ended) && seccomp_enter(SECCOMP_THREAD_MAIN, 0) < 0)
+		vm_end(vm, END_HOST_ERROR, EXIT_HOST_FAILURE);
 	/* One loop on this thread serves the devices and minnow's own fds
 	 * until vm_end() writes end_fd (on_end). */
 	r = event_loop_run(&vm->loop);

@@ -86,6 +86,9 @@ struct vm {
 	struct vcpu *vcpus;
 	unsigned n_vcpus;
 	struct kvm_cpuid2 *cpuid; /* KVM's supported set */
+	/* A run hook's callbacks start threads while the VM runs (minnow exec's
+	 * output threads): the main thread's seccomp filter lets them. */
+	bool io_threads;
 
 	int end_fd; /* eventfd: written once when the VM ends */
 	_Atomic int ended;

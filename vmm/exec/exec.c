@@ -187,6 +187,7 @@ static int before_run(struct vm *vm, void *opaque)
 	struct exec_run *x = opaque;
 	char err[PATH_MAX + 64];
 	x->vm = vm;
+	vm->io_threads = true; /* exec_io's output threads start as the guest connects */
 	int r = exec_io_init(&x->io, &vm->loop, x->uds, x->spec, x->spec_len, vm_console_gone, vm,
 			     err, sizeof(err));
 	x->spec = NULL; /* exec_io's now */

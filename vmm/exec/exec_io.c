@@ -16,6 +16,9 @@
 
 #include "exec_proto.h"
 #include "log.h"
+#include "seccomp_filter.h"
+#include "term.h"
+#include "vm.h"
 #include "timing.h"
 
 static const uint32_t ports[EXEC_PORTS] = {EXEC_PORT_STDIN, EXEC_PORT_STDOUT, EXEC_PORT_STDERR,
@@ -265,6 +268,11 @@ static void *out_thread(void *arg)
 {
 	struct exec_out *o = arg;
 	static __thread uint8_t buf[EXEC_IO_BUF];
+	if (seccomp_enter(SECCOMP_THREAD_IO, 0) < 0) {
+		/* Logged; this thread never runs unfiltered. */
+		term_restore();
+		_exit(EXIT_HOST_FAILURE);
+	}
 	for (;;) {
 		ssize_t n = read(o->sock, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)

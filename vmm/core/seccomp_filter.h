@@ -1,0 +1,44 @@
+/* seccomp_filter.h - per-thread seccomp-bpf filters ([security] seccomp; README.md,
+ * "Security"). Each kind of thread installs its own filter once its set-up is
+ * done and before the guest runs: the main thread (event loop, device
+ * models, teardown), each vCPU thread (KVM_RUN and MMIO exits), and minnow
+ * exec's output threads (socket to stdout/stderr). Filters stack: a thread
+ * started after its creator's filter is in (exec's output threads) runs
+ * under both. With [security] seccomp = kill a forbidden call ends minnow
+ * with one line on stderr,
+ *   minnow: seccomp: thread KIND made forbidden syscall NAME (NR)
+ * and exit status EXIT_SECCOMP; with log the kernel logs it and the call
+ * goes ahead; with off no filter is installed. */
+#ifndef MINNOW_SECCOMP_FILTER_H
+#define MINNOW_SECCOMP_FILTER_H
+
+#include <stdbool.h>
+
+#include "config.h"
+
+/* 128 + SIGSYS, as a shell reports a process killed by SIGSYS. */
+#define EXIT_SECCOMP 159
+
+enum seccomp_thread { SECCOMP_THREAD_MAIN, SECCOMP_THREAD_VCPU, SECCOMP_THREAD_IO };
+
+/* Prepares the filters for `mode`, on the main thread before it starts any
+ * thread that will filter itself: resolves the system call names the
+ * SIGSYS handler prints, installs that handler (kill) and notes whether
+ * the main thread will start I/O threads at run time (`io_threads`: its
+ * filter then lets it create threads). Until it is called seccomp_enter()
+ * installs nothing (unit tests). Returns 0, or -errno after logging. */
+int seccomp_prepare(enum seccomp_mode mode, bool io_threads);
+
+/* Installs the calling thread's filter for its `kind` (`index`: the vCPU
+ * number, else 0), after which the thread keeps to its allowed calls for
+ * good. Nothing when seccomp_prepare() was not called or the mode is off.
+ * Returns 0, or -errno after logging one line naming the thread. In a
+ * build with MINNOW_TEST_HOOKS, a thread whose kind is named by the
+ * environment variable MINNOW_TEST_FORBIDDEN_SYSCALL (main, vcpu or io)
+ * then calls a forbidden system call (sysinfo). */
+int seccomp_enter(enum seccomp_thread kind, unsigned index);
+
+/* The mode seccomp_prepare() was given (SECCOMP_OFF before). */
+enum seccomp_mode seccomp_mode(void);
+
+#endif
