@@ -52,6 +52,12 @@ const char *harness_minnow(void)
 	return m && *m ? m : "./minnow";
 }
 
+const char *harness_minnow_testhooks(void)
+{
+	const char *m = getenv("MINNOW_TESTHOOKS");
+	return m && *m ? m : "build/minnow-testhooks";
+}
+
 const char *harness_firmware(enum fw_image image)
 {
 	static char path[PATH_MAX];
@@ -354,7 +360,7 @@ static int spawn(struct guest_result *r, int pin[2], int pout[2], int perr[2])
 	const struct guest_opts *o = r->o;
 	const char *argv[4 + 2 * MAX_SETS + MAX_ARGS + 2];
 	size_t n = 0;
-	argv[n++] = harness_minnow();
+	argv[n++] = o->minnow ? o->minnow : harness_minnow();
 	argv[n++] = o->command ? o->command : "run";
 	argv[n++] = r->ini;
 	for (size_t i = 0; o->args && o->args[i] && i < MAX_ARGS; i++)

@@ -58,6 +58,7 @@ struct guest_opts {
 	const char *extra_ini;	  /* appended verbatim to the ini (NULL: nothing) */
 	const char *const *sets;  /* --set options, NULL-terminated (NULL: none) */
 	const char *command;	  /* minnow's command (NULL: "run") */
+	const char *minnow;	  /* the binary to run (NULL: harness_minnow()) */
 	const char *const *args;  /* more arguments after the ini, NULL-terminated */
 	enum timings_mode timings;
 	const char *stdin_data; /* written to minnow's stdin (or the pty), then closed */
@@ -109,6 +110,10 @@ const char *harness_firmware(enum fw_image image);
 
 /* Path of the minnow binary: $MINNOW, default ./minnow. */
 const char *harness_minnow(void);
+
+/* Path of minnow built with its test hooks (seccomp's forbidden-call
+ * trigger): $MINNOW_TESTHOOKS, default build/minnow-testhooks. */
+const char *harness_minnow_testhooks(void);
 
 /* Writes a temporary ini file for `o`, starts `minnow run INI [--set ...]
  * [--timings...]`. Returns 0 when the child runs, -1 with `r->desc`

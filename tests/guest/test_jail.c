@@ -2,7 +2,8 @@
  * seen from outside (only DIR and its binds, no capabilities, no_new_privs,
  * its uid and gid, new namespaces, rlimits), what it can try from inside
  * (MINNOW_JAIL_PROBE), every virtio device working in the jail, exit
- * statuses and signals through the supervisor, DIR left as it was, both
+ * statuses and signals through the supervisor (a seccomp kill too, its
+ * filter on after the jail), DIR left as it was, both
  * ways into DIR (pivot_root, and the move over an initramfs root), cgroup
  * v2 limits, and bad input. */
 #include <criterion/criterion.h>
@@ -555,16 +556,21 @@ struct end_case {
 	int sig;     /* sent to minnow once the guest idles; 0: none */
 	bool escape; /* Ctrl-A x on the terminal */
 	int status;
-	const char *reason;
+	const char *reason; /* "": no --timings report (minnow did not get to it) */
+	/* Non-NULL: minnow-testhooks, whose thread of this kind makes a
+	 * forbidden call once its seccomp filter is in (after the jail's). */
+	const char *forbidden;
 };
 
 static const struct end_case end_cases[] = {
-    {"guest exit 7", "test=exit:7", 0, false, 7, "guest_exit"},
-    {"triple fault", "test=triple-fault", 0, false, 121, "triple_fault"},
-    {"SIGTERM", "test=idle", SIGTERM, false, 128 + SIGTERM, "signal"},
-    {"SIGINT", "test=idle", SIGINT, false, 128 + SIGINT, "signal"},
-    {"SIGHUP", "test=idle", SIGHUP, false, 128 + SIGHUP, "signal"},
-    {"Ctrl-A x", "test=idle", 0, true, 128 + SIGINT, "signal"},
+    {"guest exit 7", "test=exit:7", 0, false, 7, "guest_exit", NULL},
+    {"triple fault", "test=triple-fault", 0, false, 121, "triple_fault", NULL},
+    {"SIGTERM", "test=idle", SIGTERM, false, 128 + SIGTERM, "signal", NULL},
+    {"SIGINT", "test=idle", SIGINT, false, 128 + SIGINT, "signal", NULL},
+    {"SIGHUP", "test=idle", SIGHUP, false, 128 + SIGHUP, "signal", NULL},
+    {"Ctrl-A x", "test=idle", 0, true, 128 + SIGINT, "signal", NULL},
+    {"seccomp: forbidden call on a vCPU", "test=idle", 0, false, 159, "", "vcpu"},
+    {"seccomp: forbidden call on main", "test=idle", 0, false, 159, "", "main"},
 };
 
 ParameterizedTestParameters(jail, ends)
@@ -589,6 +595,10 @@ ParameterizedTest(int *row, jail, ends)
 			       .console_input = true,
 			       .pty = &pty,
 			       .timings = TIMINGS_JSON};
+	if (c->forbidden) {
+		o.minnow = harness_minnow_testhooks();
+		setenv("MINNOW_TEST_FORBIDDEN_SYSCALL", c->forbidden, 1);
+	}
 	struct guest_result r;
 	cr_assert_eq(guest_start(&o, &r), 0, "%s: %s", c->name, r.desc);
 	if (c->sig || c->escape) {
@@ -605,6 +615,13 @@ ParameterizedTest(int *row, jail, ends)
 	guest_json(r.err, "exit_reason", reason, sizeof(reason));
 	cr_expect_eq(r.status, c->status, "%s: %s", c->name, guest_ctx(&r));
 	cr_expect_str_eq(reason, c->reason, "%s: %s", c->name, guest_ctx(&r));
+	if (c->forbidden) {
+		char want[96];
+		snprintf(want, sizeof(want), "seccomp: thread %s%s made forbidden syscall sysinfo",
+			 c->forbidden, strcmp(c->forbidden, "vcpu") ? "" : " 0");
+		cr_expect(strstr(r.err, want), "%s: stderr should say '%s': %s", c->name, want,
+			  guest_ctx(&r));
+	}
 	cr_expect_eq(tcgetattr(pty.slave, &after), 0);
 	cr_expect(after.c_lflag == before.c_lflag && after.c_iflag == before.c_iflag,
 		  "%s: terminal settings not restored", c->name);
