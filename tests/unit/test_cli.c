@@ -261,7 +261,7 @@ static const struct {
      {"check", MINIMAL, "--set", "nosuch.key=1", NULL},
      2,
      "minnow: --set nosuch.key=1: [nosuch]: unknown section (known: vm, kernel, console, "
-     "drive.NAME, net.NAME, fs.NAME, vsock, rng, vconsole, jail)\n"},
+     "drive.NAME, net.NAME, fs.NAME, vsock, rng, vconsole, jail, security)\n"},
     {"--set of an unknown key",
      {"check", MINIMAL, "--set", "vm.nokey=1", NULL},
      2,

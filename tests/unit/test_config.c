@@ -88,6 +88,7 @@ static void assert_same(const struct vm_config *a, const struct vm_config *b)
 	cr_assert_eq(a->vconsole, b->vconsole);
 	cr_assert_eq(a->vconsole_output, b->vconsole_output);
 	cr_assert_str_eq(a->vconsole_path.path, b->vconsole_path.path);
+	cr_assert_eq(a->seccomp, b->seccomp);
 }
 
 /* config_print(cfg) parsed back gives the same configuration. */
@@ -377,6 +378,43 @@ Test(config, parse_size)
 		cr_assert_eq(config_parse_size(bad[i], &v), -1, "'%s' accepted", bad[i]);
 }
 
+/* ---- [security] seccomp ------------------------------------------------------ */
+
+Test(config, seccomp_defaults_to_kill)
+{
+	expect_ok(KSECT);
+	cr_assert_eq(cfg.seccomp, SECCOMP_KILL);
+}
+
+Test(config, seccomp_takes_kill_log_off_and_round_trips)
+{
+	static const struct {
+		const char *value;
+		enum seccomp_mode mode;
+	} cases[] = {{"kill", SECCOMP_KILL}, {"log", SECCOMP_LOG}, {"off", SECCOMP_OFF},
+		     {"LOG", SECCOMP_LOG}};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[256];
+		snprintf(text, sizeof(text), KSECT "[security]\nseccomp = %s\n", cases[i].value);
+		expect_ok(text);
+		cr_assert_eq(cfg.seccomp, cases[i].mode, "seccomp = %s", cases[i].value);
+		assert_round_trip();
+	}
+}
+
+Test(config, seccomp_printed)
+{
+	expect_ok(KSECT "[security]\nseccomp = log\n");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	cr_assert_not_null(f);
+	config_print(&cfg, f);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_not_null(strstr(text, "\n[security]\nseccomp = log\n"), "%s", text);
+	free(text);
+}
+
 /* ---- bad configurations: the exact message ----------------------------------- */
 
 #define BAD(id, text, msg)                                                                         \
@@ -387,10 +425,16 @@ Test(config, parse_size)
 
 BAD(unknown_section, KSECT "[disk]\npath = x\n",
     "vm.ini:3: [disk]: unknown section (known: vm, kernel, console, drive.NAME, net.NAME, fs.NAME, "
-    "vsock, rng, vconsole, jail)")
+    "vsock, rng, vconsole, jail, security)")
 BAD(unnamed_section_with_name, "[vm.big]\n" KSECT,
     "vm.ini:1: [vm.big]: unknown section (known: vm, kernel, console, drive.NAME, net.NAME, "
-    "fs.NAME, vsock, rng, vconsole, jail)")
+    "fs.NAME, vsock, rng, vconsole, jail, security)")
+BAD(seccomp_bad_value, KSECT "[security]\nseccomp = strict\n",
+    "vm.ini:4: [security] seccomp: bad value 'strict' (expected one of: kill, log, off)")
+BAD(seccomp_empty, KSECT "[security]\nseccomp =\n",
+    "vm.ini:4: [security] seccomp: bad value '' (expected one of: kill, log, off)")
+BAD(security_unknown_key, KSECT "[security]\nfilter = kill\n",
+    "vm.ini:4: [security] filter: unknown key (known: seccomp)")
 BAD(drive_without_name, KSECT "[drive]\npath = " DISK "\n",
     "vm.ini:3: [drive]: needs a name, as in [drive.NAME]")
 BAD(bad_drive_name, KSECT "[drive.my disk]\npath = " DISK "\n",
@@ -576,7 +620,7 @@ static const struct {
      {"disk.path=x"},
      1,
      "--set disk.path=x: [disk]: unknown section (known: vm, kernel, console, drive.NAME, "
-     "net.NAME, fs.NAME, vsock, rng, vconsole, jail)"},
+     "net.NAME, fs.NAME, vsock, rng, vconsole, jail, security)"},
     {"unknown key",
      {"kernel.args=quiet"},
      1,

@@ -26,7 +26,7 @@
 
 #define NO_FLAG SIZE_MAX
 #define KNOWN_SECTIONS                                                                             \
-	"vm, kernel, console, drive.NAME, net.NAME, fs.NAME, vsock, rng, vconsole, jail"
+	"vm, kernel, console, drive.NAME, net.NAME, fs.NAME, vsock, rng, vconsole, jail, security"
 
 struct key_def;
 
