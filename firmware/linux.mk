@@ -57,7 +57,7 @@ linux-example: $(LINUX_DIR)/initrd.cpio.gz $(LINUX_PROGS)
 	$(Q)mkfs.ext4 -q -F -L minnow-root -d $(LINUX_DIR)/rootfs-tree $(LINUX_DIR)/rootfs.ext4 64M >/dev/null
 	@echo "  EXAMPLE $(LINUX_DIR)/vmlinuz -> $(LINUX_KERNEL), initrd.cpio.gz, rootfs.ext4"
 
-check-linux: minnow firmware $(LINUX_PROGS) guest-kernel
+check-linux: minnow $(B)/minnow-testhooks firmware $(LINUX_PROGS) guest-kernel
 	$(Q)sh tests/check.sh linux
 
 bench-linux: minnow firmware $(LINUX_PROGS)

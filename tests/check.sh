@@ -70,7 +70,8 @@ run_docs_install() {
 
 run_guest_here() {
 	echo "== guest tests on this host's /dev/kvm (the test unikernel under minnow)"
-	MINNOW=./minnow FIRMWARE_DIR=build/firmware timeout -s KILL "${GUEST_TIMEOUT:-1800}" \
+	MINNOW=./minnow MINNOW_TESTHOOKS=build/minnow-testhooks FIRMWARE_DIR=build/firmware \
+		timeout -s KILL "${GUEST_TIMEOUT:-1800}" \
 		"./$GUEST" --jobs 1 --tap="$R/guest.tap"
 	[ $? -ne 137 ] || echo "guest: killed after ${GUEST_TIMEOUT:-1800} s"
 	tap guest <"$R/guest.tap" 2>/dev/null
@@ -90,7 +91,7 @@ build_asan() {
 		find . -path ./build -prune -o -type f -print
 	fi | tar -cf - -T - | tar -xf - -C "$ASAN" || return 1
 	(cd "$ASAN" && ./configure --enable-sanitizers >/dev/null &&
-		make -j"$(nproc)" minnow build/unit-tests build/guest-tests >build.log 2>&1) || {
+		make -j"$(nproc)" minnow build/minnow-testhooks build/unit-tests build/guest-tests >build.log 2>&1) || {
 		tail -n 20 "$ASAN/build.log"
 		return 1
 	}
@@ -107,7 +108,8 @@ run_asan_unit() {
 
 run_asan_guest_here() {
 	echo "== asan: guest tests on this host's /dev/kvm, minnow built with AddressSanitizer + UBSan"
-	MINNOW_SOAK_VMS=100 MINNOW=./$ASAN/minnow FIRMWARE_DIR=build/firmware \
+	MINNOW_SOAK_VMS=100 MINNOW=./$ASAN/minnow MINNOW_TESTHOOKS=./$ASAN/build/minnow-testhooks \
+		FIRMWARE_DIR=build/firmware \
 		timeout -s KILL "${GUEST_TIMEOUT:-1800}" \
 		"./$ASAN/build/guest-tests" --jobs 1 --tap="$R/asan-guest.tap" >/dev/null 2>&1
 	awk -v tier=asan -f tests/tap-results.awk <"$R/asan-guest.tap" 2>/dev/null |

@@ -8,7 +8,7 @@ filter=$(cat /etc/guest-filter 2>/dev/null)
 echo "l1: guest tier starting (minnow and the firmware on L1's /dev/kvm)"
 t0=$(now)
 # shellcheck disable=SC2086 # no filter: no option
-(cd /tmp && MINNOW=/bin/minnow FIRMWARE_DIR=/l2 timeout -s KILL "${GUEST_TIER_TIMEOUT:-1500}" \
+(cd /tmp && MINNOW=/bin/minnow MINNOW_TESTHOOKS=/bin/minnow-testhooks FIRMWARE_DIR=/l2 timeout -s KILL "${GUEST_TIER_TIMEOUT:-1500}" \
 	/bin/guest-tests --jobs 1 --verbose --tap="$W/guest.tap" ${filter:+--filter "$filter"} \
 	</dev/null 2>&1 | awk '{ print "  guest| " $0 }')
 echo "l1: guest tier ran in $(secs "$t0" "$(now)") s"

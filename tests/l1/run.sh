@@ -16,6 +16,8 @@
 #   GUEST_FILTER    a Criterion --filter pattern for the guest tier
 #   MINNOW          the minnow binary (default ./minnow)
 #   GUEST_TESTS     the guest-tier binary (default build/guest-tests)
+#   MINNOW_TESTHOOKS  minnow built with its test hooks (default: minnow-testhooks
+#                   next to GUEST_TESTS); /bin/minnow-testhooks in L1
 #   LINUX_KERNEL    the kernel for L1 and L2 (default: newest /boot/vmlinuz-*-cloud-amd64)
 #   L1_TIMEOUT      seconds for the whole L1 run (default 2400)
 #   L1_STALL        seconds without console output after which L1 counts as
@@ -42,6 +44,7 @@ cd "$(dirname "$0")/../.."
 
 MINNOW=${MINNOW:-./minnow}
 GUEST_TESTS=${GUEST_TESTS:-build/guest-tests}
+MINNOW_TESTHOOKS=${MINNOW_TESTHOOKS:-$(dirname "$GUEST_TESTS")/minnow-testhooks}
 QEMU=${QEMU:-qemu-system-x86_64}
 TIMEOUT=${L1_TIMEOUT:-2400}
 SMP=${L1_SMP:-1}
@@ -116,6 +119,8 @@ with_libs() {
 	done
 }
 with_libs "$MINNOW" /bin/minnow
+# The seccomp tests' forbidden-call trigger (they fail, saying so, without it).
+[ ! -x "$MINNOW_TESTHOOKS" ] || with_libs "$MINNOW_TESTHOOKS" /bin/minnow-testhooks
 extra="$extra -a $PROGS/vsock-echo -a $PROGS/pty-run -a tests/l1/lib.sh:/l1/lib.sh"
 # minnow exec without a CONFIG (the exec-default-cache test) builds its
 # initrd in L1 as on a host: minnow-init and mkinitrd.sh where an installed
