@@ -11,7 +11,7 @@ ALL="firmware-hello-in-L1 boot-complete guest-marks exit-status console-ttyS0 ea
 console-hvc0 ext4-root net vsock acpi-off pvpanic pvpanic-off guest-kernel-acpi-off guest-kernel-pvh \
 exec-args exec-streams exec-status exec-signal exec-stdin exec-eof exec-binary-out exec-roundtrip-64m exec-tail \
 exec-timeout exec-no-init exec-ack-bound exec-slow-reader exec-env-cwd exec-not-found exec-panic exec-sigpipe \
-exec-tty exec-tty-size exec-tty-ctrl-c exec-tty-jobs exec-tty-redirect exec-tty-escape exec-rootfs exec-net \
+exec-seccomp-io exec-tty exec-tty-size exec-tty-ctrl-c exec-tty-jobs exec-tty-redirect exec-tty-escape exec-rootfs exec-net \
 exec-default-cache exec-installed exec-speed exec-share exec-share-ro exec-share-bad fs-ini fs-jail exec-share-speed"
 WANT=$(cat /etc/linux-tests 2>/dev/null)
 [ -n "$WANT" ] || WANT=$ALL
@@ -549,6 +549,32 @@ if wanted exec-sigpipe; then
 	ST=$(cat "$W/sigpipe.st")
 	DT=$(secs "$t0" "$(now)")
 	check exec-sigpipe '[ $ST = 141 ] && [ "$(cat "$W/sigpipe.out")" = y ]' "expected 141 after head took one line"
+fi
+
+# seccomp on exec's output thread (the "io" kind; every other exec test runs
+# under the default filters): minnow-testhooks' trigger makes that thread
+# call sysinfo once its filter is in. kill: one line naming thread and
+# call, status 159; log: the call goes through and CMD's output arrives.
+if wanted exec-seccomp-io; then
+	CUR=seccomp-io
+	if [ ! -x /bin/minnow-testhooks ]; then
+		REASON= BOOT= ST= DT=0
+		check exec-seccomp-io false "no /bin/minnow-testhooks in L1 (make build/minnow-testhooks)"
+	else
+		timeout -s KILL 150 env MINNOW_TEST_FORBIDDEN_SYSCALL=io /bin/minnow-testhooks exec \
+			"$W/exec.ini" -- echo seccomp-io-out >"$W/seccomp-io.out" 2>"$W/seccomp-io.err" </dev/null
+		ST=$?
+		timeout -s KILL 150 env MINNOW_TEST_FORBIDDEN_SYSCALL=io /bin/minnow-testhooks exec \
+			"$W/exec.ini" --set security.seccomp=log -- echo seccomp-io-out \
+			>"$W/seccomp-io-log.out" 2>"$W/seccomp-io-log.err" </dev/null
+		st_log=$?
+		REASON= BOOT= DT="kill: $ST, log: $st_log"
+		want="minnow: seccomp: thread io made forbidden syscall sysinfo ("
+		check exec-seccomp-io '[ $ST = 159 ] && grep -qF "$want" "$W/seccomp-io.err" &&
+			[ $st_log = 0 ] && [ "$(cat "$W/seccomp-io-log.out")" = seccomp-io-out ] &&
+			! grep -q seccomp "$W/seccomp-io-log.err"' \
+			"expected status 159 and '$want...' on stderr with kill; status 0 and CMD's output with log"
+	fi
 fi
 
 # ---- minnow exec with a terminal: pty-run (tests/linux/pty-run.c) gives
