@@ -67,7 +67,7 @@ static const int io_calls[] = {SCMP_SYS(shutdown)};
 #define SANITIZERS 1
 static const int sanitizer_calls[] = {
     SCMP_SYS(sigaltstack), SCMP_SYS(rt_sigaction), SCMP_SYS(open),     SCMP_SYS(openat),
-    SCMP_SYS(close),	   SCMP_SYS(getdents64),   SCMP_SYS(ptrace),   SCMP_SYS(prctl),
+    SCMP_SYS(close),	   SCMP_SYS(getdents),	   SCMP_SYS(getdents64),   SCMP_SYS(ptrace),   SCMP_SYS(prctl),
     SCMP_SYS(wait4),	   SCMP_SYS(clone),	   SCMP_SYS(readlink), SCMP_SYS(readlinkat),
     SCMP_SYS(getppid),	   SCMP_SYS(fstat),	   SCMP_SYS(newfstatat), SCMP_SYS(lseek),
     SCMP_SYS(pread64),	   SCMP_SYS(sched_getaffinity), SCMP_SYS(getrlimit),
