@@ -21,18 +21,17 @@
 
 #include "harness.h"
 
-#define EXIT_SECCOMP  159 /* 128 + SIGSYS (README.md, exit statuses) */
-#define TRIGGER_ENV   "MINNOW_TEST_FORBIDDEN_SYSCALL"
-#define TRIGGER_NAME  "sysinfo" /* what the trigger calls (vmm/core/seccomp_filter.c) */
-#define WAIT_MS	      20000
+#define EXIT_SECCOMP 159 /* 128 + SIGSYS (README.md, exit statuses) */
+#define TRIGGER_ENV  "MINNOW_TEST_FORBIDDEN_SYSCALL"
+#define TRIGGER_NAME "sysinfo" /* what the trigger calls (vmm/core/seccomp_filter.c) */
+#define WAIT_MS	     20000
 
 /* Skips without /dev/kvm; fails when minnow-testhooks was not built. */
 static const char *testhooks(void)
 {
 	harness_require_kvm();
 	const char *t = harness_minnow_testhooks();
-	cr_assert(access(t, X_OK) == 0, "%s: %s (make build/minnow-testhooks)", t,
-		  strerror(errno));
+	cr_assert(access(t, X_OK) == 0, "%s: %s (make build/minnow-testhooks)", t, strerror(errno));
 	return t;
 }
 
@@ -196,7 +195,8 @@ static void filtered_threads(pid_t pid, unsigned *threads, unsigned *filtered)
 		char *st = (char *)harness_read_file(path, NULL);
 		if (!st)
 			continue;
-		char *mode = strstr(st, "\nSeccomp:\t"), *filters = strstr(st, "\nSeccomp_filters:\t");
+		char *mode = strstr(st, "\nSeccomp:\t"),
+		     *filters = strstr(st, "\nSeccomp_filters:\t");
 		if (!strncmp(st, "Name:\tminnow\n", 13)) {
 			(*threads)++;
 			*filtered += mode && mode[10] == '2' && filters && atoi(filters + 18) >= 1;
@@ -247,8 +247,8 @@ ParameterizedTest(int *row, seccomp, every_thread)
 	cr_assert(idle, "%s: the guest never idled: %s", c->mode, guest_ctx(&r));
 	cr_expect_eq(threads, 1 + c->vcpus, "%s: want the main thread and %u vCPUs", c->mode,
 		     c->vcpus);
-	cr_expect_eq(filtered, c->filtered ? threads : 0, "%s: %u of %u threads filtered",
-		     c->mode, filtered, threads);
+	cr_expect_eq(filtered, c->filtered ? threads : 0, "%s: %u of %u threads filtered", c->mode,
+		     filtered, threads);
 	cr_expect_eq(r.status, 128 + SIGTERM, "%s: SIGTERM ends it as always: %s", c->mode,
 		     guest_ctx(&r));
 	char reason[32] = "";
@@ -263,7 +263,8 @@ ParameterizedTest(int *row, seccomp, every_thread)
 Test(seccomp, bad_value_is_a_config_error)
 {
 	harness_require_kvm();
-	struct guest_opts o = {.cmdline = "test=hello", .extra_ini = "[security]\nseccomp = maybe\n"};
+	struct guest_opts o = {.cmdline = "test=hello",
+			       .extra_ini = "[security]\nseccomp = maybe\n"};
 	struct guest_result r;
 	cr_assert_eq(guest_run(&o, &r), 0, "%s", r.desc);
 	cr_expect_eq(r.status, 2, "a bad value is exit status 2: %s", guest_ctx(&r));

@@ -391,7 +391,9 @@ Test(config, seccomp_takes_kill_log_off_and_round_trips)
 	static const struct {
 		const char *value;
 		enum seccomp_mode mode;
-	} cases[] = {{"kill", SECCOMP_KILL}, {"log", SECCOMP_LOG}, {"off", SECCOMP_OFF},
+	} cases[] = {{"kill", SECCOMP_KILL},
+		     {"log", SECCOMP_LOG},
+		     {"off", SECCOMP_OFF},
 		     {"LOG", SECCOMP_LOG}};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char text[256];

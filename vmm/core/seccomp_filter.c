@@ -58,8 +58,8 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
 	(void)uc;
 	char line[160], *p = line, *end = line + sizeof(line) - 1;
 	unsigned nr = (unsigned)si->si_syscall;
-	const char *name = nr < syscall_names_count && syscall_names[nr][0] ? syscall_names[nr]
-									    : "unknown";
+	const char *name =
+	    nr < syscall_names_count && syscall_names[nr][0] ? syscall_names[nr] : "unknown";
 	put(&p, end, "minnow: seccomp: thread ");
 	put(&p, end, thread_label[0] ? thread_label : "unfiltered");
 	put(&p, end, " made forbidden syscall ");

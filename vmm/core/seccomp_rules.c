@@ -16,32 +16,51 @@
 /* Every thread: memory (never executable), locks, signals, time, exit, its
  * messages (write to stderr, sized up once with fstat). */
 static const int common_calls[] = {
-    SCMP_SYS(read),	      SCMP_SYS(write),		SCMP_SYS(writev),
-    SCMP_SYS(munmap),	      SCMP_SYS(madvise),	SCMP_SYS(brk),
-    SCMP_SYS(mremap),	      SCMP_SYS(futex),		SCMP_SYS(rt_sigreturn),
-    SCMP_SYS(rt_sigprocmask), SCMP_SYS(restart_syscall), SCMP_SYS(clock_gettime),
-    SCMP_SYS(gettimeofday),   SCMP_SYS(getpid),		SCMP_SYS(gettid),
-    SCMP_SYS(sched_yield),    SCMP_SYS(exit),		SCMP_SYS(exit_group),
-    SCMP_SYS(poll),	      SCMP_SYS(ppoll),		SCMP_SYS(fstat),
+    SCMP_SYS(read),
+    SCMP_SYS(write),
+    SCMP_SYS(writev),
+    SCMP_SYS(munmap),
+    SCMP_SYS(madvise),
+    SCMP_SYS(brk),
+    SCMP_SYS(mremap),
+    SCMP_SYS(futex),
+    SCMP_SYS(rt_sigreturn),
+    SCMP_SYS(rt_sigprocmask),
+    SCMP_SYS(restart_syscall),
+    SCMP_SYS(clock_gettime),
+    SCMP_SYS(gettimeofday),
+    SCMP_SYS(getpid),
+    SCMP_SYS(gettid),
+    SCMP_SYS(sched_yield),
+    SCMP_SYS(exit),
+    SCMP_SYS(exit_group),
+    SCMP_SYS(poll),
+    SCMP_SYS(ppoll),
+    SCMP_SYS(fstat),
 };
 
 /* The main thread: the event loop and the device models it runs (disks,
  * TAP, vsock's and vhost-user's Unix sockets, eventfds, timers), the
  * end-of-run report and the teardown (joins, closes, virtiofsd's end). */
 static const int main_calls[] = {
-    SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_ctl),
-    SCMP_SYS(readv),	  SCMP_SYS(pread64),	 SCMP_SYS(pwrite64),
-    SCMP_SYS(preadv),	  SCMP_SYS(pwritev),	 SCMP_SYS(preadv2),
-    SCMP_SYS(pwritev2),	  SCMP_SYS(fdatasync),	 SCMP_SYS(fsync),
-    SCMP_SYS(fallocate),  SCMP_SYS(lseek),	 SCMP_SYS(close),
-    SCMP_SYS(fcntl),
-    SCMP_SYS(eventfd2),	  SCMP_SYS(timerfd_settime), SCMP_SYS(timerfd_gettime),
-    SCMP_SYS(getrandom),  SCMP_SYS(connect),	 SCMP_SYS(accept4),
-    SCMP_SYS(sendmsg),	  SCMP_SYS(recvmsg),	 SCMP_SYS(sendto),
-    SCMP_SYS(recvfrom),	  SCMP_SYS(shutdown),	 SCMP_SYS(getsockopt),
-    SCMP_SYS(unlink),	  SCMP_SYS(rmdir),	 SCMP_SYS(wait4),
-    SCMP_SYS(nanosleep),  SCMP_SYS(clock_nanosleep), SCMP_SYS(mincore),
-    SCMP_SYS(getrusage),  SCMP_SYS(newfstatat), /* vsock's teardown: still our socket? */
+    SCMP_SYS(epoll_wait),      SCMP_SYS(epoll_pwait),
+    SCMP_SYS(epoll_ctl),       SCMP_SYS(readv),
+    SCMP_SYS(pread64),	       SCMP_SYS(pwrite64),
+    SCMP_SYS(preadv),	       SCMP_SYS(pwritev),
+    SCMP_SYS(preadv2),	       SCMP_SYS(pwritev2),
+    SCMP_SYS(fdatasync),       SCMP_SYS(fsync),
+    SCMP_SYS(fallocate),       SCMP_SYS(lseek),
+    SCMP_SYS(close),	       SCMP_SYS(fcntl),
+    SCMP_SYS(eventfd2),	       SCMP_SYS(timerfd_settime),
+    SCMP_SYS(timerfd_gettime), SCMP_SYS(getrandom),
+    SCMP_SYS(connect),	       SCMP_SYS(accept4),
+    SCMP_SYS(sendmsg),	       SCMP_SYS(recvmsg),
+    SCMP_SYS(sendto),	       SCMP_SYS(recvfrom),
+    SCMP_SYS(shutdown),	       SCMP_SYS(getsockopt),
+    SCMP_SYS(unlink),	       SCMP_SYS(rmdir),
+    SCMP_SYS(wait4),	       SCMP_SYS(nanosleep),
+    SCMP_SYS(clock_nanosleep), SCMP_SYS(mincore),
+    SCMP_SYS(getrusage),       SCMP_SYS(newfstatat), /* vsock's teardown: still our socket? */
 };
 
 /* The requests the main thread's ioctls make: interrupts and doorbells as
@@ -66,12 +85,29 @@ static const int io_calls[] = {SCMP_SYS(shutdown)};
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define SANITIZERS 1
 static const int sanitizer_calls[] = {
-    SCMP_SYS(sigaltstack), SCMP_SYS(rt_sigaction), SCMP_SYS(open),     SCMP_SYS(openat),
-    SCMP_SYS(close),	   SCMP_SYS(getdents),	   SCMP_SYS(getdents64),   SCMP_SYS(ptrace),   SCMP_SYS(prctl),
-    SCMP_SYS(wait4),	   SCMP_SYS(clone),	   SCMP_SYS(readlink), SCMP_SYS(readlinkat),
-    SCMP_SYS(getppid),	   SCMP_SYS(fstat),	   SCMP_SYS(newfstatat), SCMP_SYS(lseek),
-    SCMP_SYS(pread64),	   SCMP_SYS(sched_getaffinity), SCMP_SYS(getrlimit),
-    SCMP_SYS(prlimit64),   SCMP_SYS(setrlimit),	   SCMP_SYS(uname),
+    SCMP_SYS(sigaltstack),
+    SCMP_SYS(rt_sigaction),
+    SCMP_SYS(open),
+    SCMP_SYS(openat),
+    SCMP_SYS(close),
+    SCMP_SYS(getdents),
+    SCMP_SYS(getdents64),
+    SCMP_SYS(ptrace),
+    SCMP_SYS(prctl),
+    SCMP_SYS(wait4),
+    SCMP_SYS(clone),
+    SCMP_SYS(readlink),
+    SCMP_SYS(readlinkat),
+    SCMP_SYS(getppid),
+    SCMP_SYS(fstat),
+    SCMP_SYS(newfstatat),
+    SCMP_SYS(lseek),
+    SCMP_SYS(pread64),
+    SCMP_SYS(sched_getaffinity),
+    SCMP_SYS(getrlimit),
+    SCMP_SYS(prlimit64),
+    SCMP_SYS(setrlimit),
+    SCMP_SYS(uname),
 };
 #else
 #define SANITIZERS 0
