@@ -3,6 +3,7 @@
 #include "seccomp_filter.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -127,6 +128,12 @@ int seccomp_enter(enum seccomp_thread kind, unsigned index)
 		snprintf(thread_label, sizeof(thread_label), "vcpu %u", index);
 	else
 		snprintf(thread_label, sizeof(thread_label), "%s", kind_names[kind]);
+	/* A thread started with every signal blocked (exec's) would die of a
+	 * blocked SIGSYS without a word. */
+	sigset_t sys;
+	sigemptyset(&sys);
+	sigaddset(&sys, SIGSYS);
+	pthread_sigmask(SIG_UNBLOCK, &sys, NULL);
 	scmp_filter_ctx ctx = seccomp_init(mode == SECCOMP_KILL ? SCMP_ACT_TRAP : SCMP_ACT_LOG);
 	if (!ctx) {
 		log_error("seccomp: thread %s: cannot create its filter", thread_label);

@@ -5,10 +5,12 @@
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <linux/kvm.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -188,6 +190,13 @@ static int add_main(scmp_filter_ctx ctx, bool io_threads)
 				     SCMP_A0_64(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
 		if (r == 0)
 			r = allow_all(ctx, thread_start, N(thread_start));
+		/* ...and then installs its own filter, which can only narrow. */
+		if (r == 0)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(seccomp), 1,
+					     SCMP_A0_32(SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER));
+		if (r == 0)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
+					     SCMP_A0_32(SCMP_CMP_EQ, PR_SET_NO_NEW_PRIVS));
 	}
 	return r;
 }
