@@ -288,14 +288,6 @@ static const struct key_def console_keys[] = {
 #define NET(f)	 offsetof(struct net_config, f)
 #define RATE_MAX (1ULL << 50) /* 1 PiB/s: far beyond any device, no overflow */
 #define OPS_MAX	 1000000000u
-#define BANDWIDTH_KEY(key, field)                                                                  \
-	{                                                                                          \
-		.name = key, .set = set_size, .off = field, .min = 0, .max = RATE_MAX              \
-	}
-#define OPS_KEY(key, field)                                                                        \
-	{                                                                                          \
-		.name = key, .set = set_uint, .off = field, .min = 0, .max = OPS_MAX               \
-	}
 
 static const struct key_def drive_keys[] = {
     {.name = "path",
@@ -311,10 +303,13 @@ static const struct key_def drive_keys[] = {
      .set = set_serial,
      .off = offsetof(struct drive_config, serial),
      .len = sizeof(((struct drive_config *)0)->serial)},
-    BANDWIDTH_KEY("bandwidth", DRV(limit.bandwidth)),
-    BANDWIDTH_KEY("bandwidth_burst", DRV(limit.bandwidth_burst)),
-    OPS_KEY("iops", DRV(limit.ops)),
-    OPS_KEY("iops_burst", DRV(limit.ops_burst)),
+    {.name = "bandwidth", .set = set_size, .off = DRV(limit.bandwidth), .max = RATE_MAX},
+    {.name = "bandwidth_burst",
+     .set = set_size,
+     .off = DRV(limit.bandwidth_burst),
+     .max = RATE_MAX},
+    {.name = "iops", .set = set_uint, .off = DRV(limit.ops), .max = OPS_MAX},
+    {.name = "iops_burst", .set = set_uint, .off = DRV(limit.ops_burst), .max = OPS_MAX},
 };
 
 static const struct key_def net_keys[] = {
@@ -324,14 +319,20 @@ static const struct key_def net_keys[] = {
      .len = sizeof(((struct net_config *)0)->tap),
      .required = true},
     {.name = "mac", .set = set_mac},
-    BANDWIDTH_KEY("rx_bandwidth", NET(rx.bandwidth)),
-    BANDWIDTH_KEY("rx_bandwidth_burst", NET(rx.bandwidth_burst)),
-    OPS_KEY("rx_pps", NET(rx.ops)),
-    OPS_KEY("rx_pps_burst", NET(rx.ops_burst)),
-    BANDWIDTH_KEY("tx_bandwidth", NET(tx.bandwidth)),
-    BANDWIDTH_KEY("tx_bandwidth_burst", NET(tx.bandwidth_burst)),
-    OPS_KEY("tx_pps", NET(tx.ops)),
-    OPS_KEY("tx_pps_burst", NET(tx.ops_burst)),
+    {.name = "rx_bandwidth", .set = set_size, .off = NET(rx.bandwidth), .max = RATE_MAX},
+    {.name = "rx_bandwidth_burst",
+     .set = set_size,
+     .off = NET(rx.bandwidth_burst),
+     .max = RATE_MAX},
+    {.name = "rx_pps", .set = set_uint, .off = NET(rx.ops), .max = OPS_MAX},
+    {.name = "rx_pps_burst", .set = set_uint, .off = NET(rx.ops_burst), .max = OPS_MAX},
+    {.name = "tx_bandwidth", .set = set_size, .off = NET(tx.bandwidth), .max = RATE_MAX},
+    {.name = "tx_bandwidth_burst",
+     .set = set_size,
+     .off = NET(tx.bandwidth_burst),
+     .max = RATE_MAX},
+    {.name = "tx_pps", .set = set_uint, .off = NET(tx.ops), .max = OPS_MAX},
+    {.name = "tx_pps_burst", .set = set_uint, .off = NET(tx.ops_burst), .max = OPS_MAX},
 };
 
 #define FS(f) offsetof(struct fs_config, f)
