@@ -884,7 +884,10 @@ Test(virtio_bench, blk, .timeout = 120)
 	guest_result_free(&r);
 }
 
-/* ---- blk rate limits: the CPL3 benchmark against a limited drive ---- */
+/* ---- blk rate limits: the CPL3 benchmark against a limited drive ----
+ * The lower bound needs the guest to keep requests queued: a vCPU starved
+ * for longer than the bucket's 100 ms (a host loaded well beyond its
+ * cores) leaves tokens unused, and the achieved rate drops below it. */
 
 /* Runs blk-bench on a drive with `limits` (ini lines) and reads back the
  * rand4k or seq line: ops and microseconds. */
