@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
-enum batch_end { QUEUE_EMPTY, BUDGET_SPENT, BAD_RING, BAD_CHAIN };
+enum batch_end { QUEUE_EMPTY, BUDGET_SPENT, BAD_RING, BAD_CHAIN, DEFERRED };
 
 static void fail_pop(struct virtio_mmio *t, const struct queue_server *s, int err)
 {
@@ -21,9 +21,9 @@ static bool budget_left(const struct queue_server *s, unsigned chains, uint64_t 
 }
 
 /* Serves chains until the queue is empty, the budget is spent or the guest
- * erred: BAD_RING with virtq_pop()'s error in *pop_err (the device is not
- * failed yet), or BAD_CHAIN (s->serve() failed it). *served counts the
- * chains pushed. */
+ * erred, or the device deferred a chain (DEFERRED): BAD_RING with virtq_pop()'s error in *pop_err
+ * (the device is not failed yet), or BAD_CHAIN (s->serve() failed it). *served counts the chains
+ * pushed. */
 static enum batch_end serve_batch(struct virtio_mmio *t, const struct queue_server *s,
 				  unsigned *served, int *pop_err)
 {
@@ -40,8 +40,13 @@ static enum batch_end serve_batch(struct virtio_mmio *t, const struct queue_serv
 			return BAD_RING;
 		}
 		uint32_t used_len = 0;
-		if (s->serve(s->opaque, t, &chain, &used_len) < 0)
+		int served_now = s->serve(s->opaque, t, &chain, &used_len);
+		if (served_now < 0)
 			return BAD_CHAIN;
+		if (served_now > 0) {
+			virtq_unpop(vq); /* first in line when the device resumes */
+			return DEFERRED;
+		}
 		(void)virtq_push(vq, chain.head, used_len);
 		(*served)++;
 		bytes += chain.readable_bytes + chain.writable_bytes;

@@ -29,7 +29,11 @@ struct queue_server {
 	 * to the bytes written into its writable part: the chain is then
 	 * pushed. Or, for a chain the guest got wrong, calls
 	 * virtio_mmio_fail() and returns -1: the chain is not pushed and
-	 * serving stops. Called with the transport lock held. */
+	 * serving stops. Or returns 1 when the device cannot take the chain
+	 * now (rate limited): the chain is given back to the ring unserved
+	 * (virtq_unpop) and serving stops without asking to be called again;
+	 * the device resumes it later itself. Called with the transport lock
+	 * held. */
 	int (*serve)(void *opaque, struct virtio_mmio *t, const struct virtq_chain *chain,
 		     uint32_t *used_len);
 	void *opaque; /* first argument of serve */

@@ -16,7 +16,9 @@
 #include <sys/uio.h>
 
 #include "disk.h"
+#include "rate_limiter.h"
 #include "serve_queue.h"
+#include "throttle_timer.h"
 #include "virtio_type.h"
 
 #define BLK_REQUEST_QUEUE 0
@@ -59,6 +61,14 @@ struct virtio_blk {
 	char serial[VIRTIO_BLK_ID_BYTES];
 	struct virtio_blk_config config; /* little-endian, as the guest reads it */
 	struct log_limit log_limit;
+	/* Rate limiting ([drive.X] bandwidth, iops): only when limited and
+	 * on an event loop; the timer resumes the queue once tokens are back. */
+	bool limited;
+	struct rate_limiter limiter;
+	struct throttle_timer timer;
+	bool throttled;	       /* a request waits for tokens; kicks are ignored */
+	struct virtio_mmio *t; /* from activate, for the timer */
+	uint64_t throttles;    /* times a request had to wait (statistics) */
 };
 
 /* ---- Requests ----------------------------------------------------------------------- */
@@ -268,6 +278,7 @@ static int blk_activate(void *dev, struct virtio_mmio *t)
 {
 	struct virtio_blk *blk = dev;
 	blk->negotiated = virtio_mmio_features(t);
+	blk->t = t;
 	return 0;
 }
 
@@ -275,10 +286,44 @@ static void blk_reset(void *dev)
 {
 	struct virtio_blk *blk = dev;
 	blk->negotiated = 0;
+	/* The waiting request went with the rings; the buckets keep their
+	 * tokens (a reset does not buy a new burst). */
+	throttle_timer_disarm(&blk->timer);
+	blk->throttled = false;
 }
 
-/* queue_server.serve for the request queue: one request, or a guest error
- * for a chain that cannot carry one. */
+/* Bytes a request moves for the bandwidth bucket: the data of a read or
+ * a write; other requests count as operations only. */
+static uint64_t request_bytes(const struct virtq_chain *chain)
+{
+	struct virtio_blk_outhdr hdr;
+	(void)virtq_chain_read(chain, 0, &hdr, sizeof(hdr));
+	uint32_t type = le32toh(hdr.type);
+	if (type == VIRTIO_BLK_T_IN)
+		return chain->writable_bytes - 1;
+	if (type == VIRTIO_BLK_T_OUT)
+		return chain->readable_bytes - BLK_HDR_SIZE;
+	return 0;
+}
+
+/* Whether the limiter lets this request through now; if not, arms the
+ * timer for when it will and marks the device throttled. */
+static bool admit(struct virtio_blk *blk, const struct virtq_chain *chain)
+{
+	if (!blk->limited)
+		return true;
+	uint64_t bytes = request_bytes(chain), now = rate_limiter_now_ns();
+	if (rate_limiter_take(&blk->limiter, bytes, 1, now))
+		return true;
+	blk->throttled = true;
+	blk->throttles++;
+	throttle_timer_arm(&blk->timer, rate_limiter_wait_ns(&blk->limiter, bytes, 1, now));
+	return false;
+}
+
+/* queue_server.serve for the request queue: one request, a guest error
+ * for a chain that cannot carry one, or 1 (left in the ring) when the
+ * rate limiter says wait. */
 static int blk_serve(void *dev, struct virtio_mmio *t, const struct virtq_chain *chain,
 		     uint32_t *used_len)
 {
@@ -287,6 +332,8 @@ static int blk_serve(void *dev, struct virtio_mmio *t, const struct virtq_chain 
 		virtio_mmio_fail(t, "request (descriptor %u): %s", chain->head, bad);
 		return -1;
 	}
+	if (!admit(dev, chain))
+		return 1;
 	*used_len = serve_chain(dev, chain);
 	return 0;
 }
@@ -294,8 +341,9 @@ static int blk_serve(void *dev, struct virtio_mmio *t, const struct virtq_chain 
 static void blk_queue_notify(void *dev, struct virtio_mmio *t, unsigned queue)
 {
 	struct virtq_seg segs[BLK_MAX_SEGS];
-	if (queue != BLK_REQUEST_QUEUE)
-		return;
+	struct virtio_blk *blk = dev;
+	if (queue != BLK_REQUEST_QUEUE || blk->throttled)
+		return; /* throttled: the timer resumes the queue */
 	struct queue_server server = {
 	    .queue = queue,
 	    .queue_name = "request queue",
@@ -308,6 +356,23 @@ static void blk_queue_notify(void *dev, struct virtio_mmio *t, unsigned queue)
 	    .opaque = dev,
 	};
 	(void)serve_queue(t, &server);
+}
+
+/* The throttle timer fired: tokens are back, serve the queue again. */
+static void on_throttle_timer(void *opaque, uint32_t events)
+{
+	(void)events;
+	struct virtio_blk *blk = opaque;
+	struct virtio_mmio *t = blk->t;
+	if (!t)
+		return;
+	virtio_mmio_lock(t);
+	if (throttle_timer_ack(&blk->timer) && blk->throttled) {
+		blk->throttled = false;
+		if (virtio_mmio_active(t))
+			blk_queue_notify(blk, t, BLK_REQUEST_QUEUE);
+	}
+	virtio_mmio_unlock(t);
 }
 
 const struct virtio_device_ops virtio_blk_ops = {
@@ -327,6 +392,11 @@ const struct virtio_device_ops virtio_blk_ops = {
 uint64_t virtio_blk_features(const struct virtio_blk *blk)
 {
 	return blk->disk.readonly ? BLK_RO_FEATURES : BLK_RW_FEATURES;
+}
+
+uint64_t virtio_blk_throttles(const struct virtio_blk *blk)
+{
+	return blk->throttles;
 }
 
 uint64_t virtio_blk_capacity(const struct virtio_blk *blk)
@@ -358,12 +428,12 @@ static void fill_config(struct virtio_blk *blk)
 struct virtio_blk *virtio_blk_create(const struct drive_config *cfg, struct event_loop *loop,
 				     char *err, size_t errlen)
 {
-	(void)loop;
 	struct virtio_blk *blk = calloc(1, sizeof(*blk));
 	if (!blk) {
 		snprintf(err, errlen, "%s: %s", cfg->path.path, strerror(ENOMEM));
 		return NULL;
 	}
+	blk->timer.fd = -1;
 	blk->log_limit.burst = 10;
 	/* NUL-padded, no terminator when 20 bytes long (spec 5.2.6). */
 	memcpy(blk->serial, cfg->serial, strnlen(cfg->serial, sizeof(blk->serial)));
@@ -373,6 +443,19 @@ struct virtio_blk *virtio_blk_create(const struct drive_config *cfg, struct even
 		return NULL;
 	}
 	fill_config(blk);
+	const struct rate_limit_config *l = &cfg->limit;
+	rate_limiter_init(&blk->limiter, l->bandwidth, l->bandwidth_burst, l->ops, l->ops_burst,
+			  rate_limiter_now_ns());
+	if (loop && rate_limiter_limited(&blk->limiter)) {
+		int r = throttle_timer_init(&blk->timer, loop, on_throttle_timer, blk);
+		if (r < 0) {
+			snprintf(err, errlen, "%s: rate limiter timer: %s", cfg->path.path,
+				 strerror(-r));
+			virtio_blk_destroy(blk);
+			return NULL;
+		}
+		blk->limited = true;
+	}
 	return blk;
 }
 
@@ -380,6 +463,7 @@ void virtio_blk_destroy(struct virtio_blk *blk)
 {
 	if (!blk)
 		return;
+	throttle_timer_fini(&blk->timer);
 	disk_close(&blk->disk);
 	free(blk);
 }

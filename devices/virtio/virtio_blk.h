@@ -41,10 +41,14 @@ extern const struct virtio_device_ops virtio_blk_ops;
  * in 512-byte sectors, rounded down (logged once when it is not a
  * multiple of 512). Returns the device, or NULL with a one-line reason in
  * err naming the file: "PATH: in use by another process (flock)",
- * "PATH: <strerror>", or why O_DIRECT cannot be used there. `loop` is not
- * used: requests are served synchronously in queue_notify, on the event
- * loop thread, a bounded number per turn so that other devices are not
- * held up (serve_queue.h). */
+ * "PATH: <strerror>", or why O_DIRECT cannot be used there. Requests are
+ * served synchronously in queue_notify, on the event loop thread, a
+ * bounded number per turn so that other devices are not held up
+ * (serve_queue.h). With cfg->limit set (bandwidth, iops) and a `loop`,
+ * a request the token buckets cannot admit stays in the ring, with the
+ * ones behind it, and a timerfd on `loop` resumes the queue when enough
+ * tokens are back (kicks meanwhile are ignored; a reset disarms it).
+ * Without a loop the limits are not applied. */
 struct virtio_blk *virtio_blk_create(const struct drive_config *cfg, struct event_loop *loop,
 				     char *err, size_t errlen);
 
@@ -58,6 +62,9 @@ void virtio_blk_destroy(struct virtio_blk *blk);
  * VIRTIO_BLK_S_IOERR and discards / write-zeroes with VIRTIO_BLK_S_UNSUPP,
  * and never writes its image. */
 uint64_t virtio_blk_features(const struct virtio_blk *blk);
+
+/* How many times a request had to wait for the rate limiter. */
+uint64_t virtio_blk_throttles(const struct virtio_blk *blk);
 
 /* Capacity in 512-byte sectors, as config space reports it. */
 uint64_t virtio_blk_capacity(const struct virtio_blk *blk);

@@ -20,7 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rate_limiter.h"
 #include "tap.h"
+#include "throttle_timer.h"
 #include "virtio_net_priv.h"
 #include "virtio_type.h"
 
@@ -75,6 +77,17 @@ struct virtio_net {
 
 	struct virtio_net_stats stats;
 	struct log_limit log_limit;
+
+	/* Rate limits per direction ([net.X] rx_... / tx_...), only on a
+	 * loop: a throttled direction waits for its timer. While rx waits
+	 * the TAP is not read, so packets queue there. */
+	struct net_direction_limit {
+		bool limited;
+		bool throttled;
+		struct rate_limiter bucket;
+		struct throttle_timer timer;
+	} rx_limit, tx_limit;
+	bool rx_paid; /* the packet in rx_buf has passed the rx limiter */
 };
 
 /* ---- Small helpers ------------------------------------------------------------------ */
@@ -88,7 +101,7 @@ static bool has(const struct virtio_net *net, unsigned feature)
 static void update_watch(struct virtio_net *net)
 {
 	uint32_t want = 0;
-	if (net->running && !net->rx_stalled)
+	if (net->running && !net->rx_stalled && !net->rx_limit.throttled)
 		want |= EPOLLIN;
 	if (net->running && net->tx_waiting)
 		want |= EPOLLOUT;
@@ -108,12 +121,36 @@ static void drop_rx_state(struct virtio_net *net)
 {
 	net->rx_len = net->rx_off = 0;
 	net->n_held = 0;
+	net->rx_paid = false;
+}
+
+/* Whether a packet of `bytes` may pass in direction `d` now; if not, arms
+ * d's timer for when it may and marks d throttled. */
+static bool admit(struct net_direction_limit *d, uint64_t bytes)
+{
+	if (!d->limited)
+		return true;
+	uint64_t now = rate_limiter_now_ns();
+	if (rate_limiter_take(&d->bucket, bytes, 1, now))
+		return true;
+	d->throttled = true;
+	throttle_timer_arm(&d->timer, rate_limiter_wait_ns(&d->bucket, bytes, 1, now));
+	return false;
+}
+
+/* Forgets a wait (reset, failure): the timer is disarmed. */
+static void unthrottle(struct net_direction_limit *d)
+{
+	throttle_timer_disarm(&d->timer);
+	d->throttled = false;
 }
 
 /* After virtio_mmio_fail(): no more work until the next activation. */
 static void stop(struct virtio_net *net)
 {
 	net->running = false;
+	unthrottle(&net->rx_limit);
+	unthrottle(&net->tx_limit);
 	update_watch(net);
 }
 
@@ -189,8 +226,17 @@ static void tx_process(struct virtio_net *net, struct virtio_mmio *t)
 	virtq_chain_init(&c, net->tx_segs, VIRTIO_NET_MAX_SEGS);
 	unsigned done = 0;
 	int r = 0;
+	if (net->tx_limit.throttled)
+		return; /* its timer resumes */
 	net->tx_waiting = false;
 	while (done < VIRTIO_NET_TX_BUDGET && (r = virtq_pop(vq, &c)) > 0) {
+		uint64_t frame = c.readable_bytes > VIRTIO_NET_HDR_LEN
+				     ? c.readable_bytes - VIRTIO_NET_HDR_LEN
+				     : 0;
+		if (!admit(&net->tx_limit, frame)) {
+			virtq_unpop(vq); /* first in line when the timer fires */
+			break;
+		}
 		int s = tx_one(net, t, &c);
 		if (s < 0) {
 			r = 0;
@@ -370,6 +416,7 @@ static int rx_read(struct virtio_net *net, struct virtio_mmio *t)
 		}
 		net->rx_len = (size_t)n;
 		net->rx_off = 0;
+		net->rx_paid = false;
 		if (n < VIRTIO_NET_HDR_LEN || n > NET_MAX_PACKET || !rx_header_ok(net)) {
 			net->rx_len = 0;
 			net->stats.rx_dropped++;
@@ -389,6 +436,8 @@ static void rx_process(struct virtio_net *net, struct virtio_mmio *t)
 {
 	struct virtq *vq = virtio_mmio_queue(t, NET_RX_QUEUE);
 	unsigned pushed = 0;
+	if (net->rx_limit.throttled)
+		return; /* its timer resumes; the TAP is not read meanwhile */
 	net->rx_stalled = false;
 	for (unsigned budget = VIRTIO_NET_RX_BUDGET; budget > 0; budget--) {
 		if (net->rx_len == 0) {
@@ -397,6 +446,11 @@ static void rx_process(struct virtio_net *net, struct virtio_mmio *t)
 				stop(net);
 			if (r <= 0)
 				break;
+		}
+		if (!net->rx_paid) {
+			if (!admit(&net->rx_limit, net->rx_len - VIRTIO_NET_HDR_LEN))
+				break; /* the packet waits in rx_buf, the rest in the TAP */
+			net->rx_paid = true;
 		}
 		enum rx_result res = has(net, VIRTIO_NET_F_MRG_RXBUF)
 					 ? rx_deliver_merged(net, t, vq, &pushed)
@@ -454,6 +508,40 @@ static void on_backend(void *opaque, uint32_t events)
 	virtio_mmio_unlock(t);
 }
 
+/* A direction's timer fired: its tokens are back, carry on. */
+static void on_limit_timer(struct virtio_net *net, struct net_direction_limit *d, bool rx)
+{
+	struct virtio_mmio *t = atomic_load_explicit(&net->t, memory_order_acquire);
+	if (!t)
+		return;
+	virtio_mmio_lock(t);
+	if (throttle_timer_ack(&d->timer) && d->throttled) {
+		d->throttled = false;
+		if (net->running && virtio_mmio_active(t)) {
+			if (rx)
+				rx_process(net, t);
+			else
+				tx_process(net, t);
+		}
+		update_watch(net);
+	}
+	virtio_mmio_unlock(t);
+}
+
+static void on_rx_timer(void *opaque, uint32_t events)
+{
+	(void)events;
+	struct virtio_net *net = opaque;
+	on_limit_timer(net, &net->rx_limit, true);
+}
+
+static void on_tx_timer(void *opaque, uint32_t events)
+{
+	(void)events;
+	struct virtio_net *net = opaque;
+	on_limit_timer(net, &net->tx_limit, false);
+}
+
 /* ---- Device model ---------------------------------------------------------------------------- */
 
 static void net_config_read(void *dev, uint32_t offset, void *data, unsigned len)
@@ -506,6 +594,8 @@ static void net_reset(void *dev)
 {
 	struct virtio_net *net = dev;
 	net->running = false;
+	unthrottle(&net->rx_limit);
+	unthrottle(&net->tx_limit);
 	net->rx_stalled = false;
 	net->tx_waiting = false;
 	update_watch(net);
@@ -553,6 +643,7 @@ static struct virtio_net *net_new(int fd, bool is_tap, const char *ifname, const
 		return NULL;
 	}
 	net->fd = fd;
+	net->rx_limit.timer.fd = net->tx_limit.timer.fd = -1;
 	net->is_tap = is_tap;
 	snprintf(net->ifname, sizeof(net->ifname), "%s", ifname);
 	net->loop = loop;
@@ -604,9 +695,37 @@ struct virtio_net *virtio_net_create(const struct net_config *cfg, struct event_
 		close(fd);
 		return NULL;
 	}
+	int r = virtio_net_set_limits(net, &cfg->rx, &cfg->tx);
+	if (r < 0) {
+		snprintf(err, errlen, "%s: rate limiter timer: %s", ifname, strerror(-r));
+		virtio_net_destroy(net);
+		return NULL;
+	}
 	log_debug("virtio-net %s: mtu %d, mac %02x:%02x:%02x:%02x:%02x:%02x", ifname, mtu, mac[0],
 		  mac[1], mac[2], mac[3], mac[4], mac[5]);
 	return net;
+}
+
+static int limit_init(struct virtio_net *net, struct net_direction_limit *d,
+		      const struct rate_limit_config *l, event_loop_fn fn)
+{
+	rate_limiter_init(&d->bucket, l->bandwidth, l->bandwidth_burst, l->ops, l->ops_burst,
+			  rate_limiter_now_ns());
+	if (!net->loop || !rate_limiter_limited(&d->bucket))
+		return 0;
+	int r = throttle_timer_init(&d->timer, net->loop, fn, net);
+	if (r == 0)
+		d->limited = true;
+	return r;
+}
+
+int virtio_net_set_limits(struct virtio_net *net, const struct rate_limit_config *rx,
+			  const struct rate_limit_config *tx)
+{
+	int r = limit_init(net, &net->rx_limit, rx, on_rx_timer);
+	if (r == 0)
+		r = limit_init(net, &net->tx_limit, tx, on_tx_timer);
+	return r;
 }
 
 struct virtio_net *virtio_net_create_fd(int fd, const uint8_t mac[6], uint16_t mtu,
@@ -621,6 +740,8 @@ void virtio_net_destroy(struct virtio_net *net)
 		return;
 	if (net->loop)
 		(void)event_loop_remove(net->loop, net->fd); /* -ENOENT when never added */
+	throttle_timer_fini(&net->rx_limit.timer);
+	throttle_timer_fini(&net->tx_limit.timer);
 	close(net->fd);
 	free(net->rx_buf);
 	free(net);

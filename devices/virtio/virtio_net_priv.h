@@ -34,6 +34,15 @@ struct virtio_net_stats {
 struct virtio_net *virtio_net_create_fd(int fd, const uint8_t mac[6], uint16_t mtu,
 					struct event_loop *loop);
 
+/* Applies rate limits per direction (virtio_net_create() does so from
+ * its config): with a loop, a packet the buckets cannot admit waits (tx:
+ * in the ring; rx: in the device, the TAP not read) until a timerfd on the
+ * loop says enough tokens are back. Without a loop, or with all-zero
+ * limits, nothing is limited. Call before activation. Returns 0 or
+ * -errno (timerfd). */
+int virtio_net_set_limits(struct virtio_net *net, const struct rate_limit_config *rx,
+			  const struct rate_limit_config *tx);
+
 /* Runs the backend callback once, on the calling thread, if the fd is
  * ready (poll(), no waiting) for the events the device watches; does what
  * the loop thread would. Returns whether it ran. Only while the loop thread

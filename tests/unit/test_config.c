@@ -73,11 +73,15 @@ static void assert_same(const struct vm_config *a, const struct vm_config *b)
 		cr_assert_eq(a->drives[i].readonly, b->drives[i].readonly);
 		cr_assert_eq(a->drives[i].cache, b->drives[i].cache);
 		cr_assert_str_eq(a->drives[i].serial, b->drives[i].serial);
+		cr_assert_arr_eq(&a->drives[i].limit, &b->drives[i].limit,
+				 sizeof(a->drives[i].limit));
 	}
 	cr_assert_eq(a->n_nets, b->n_nets);
 	for (size_t i = 0; i < a->n_nets; i++) {
 		cr_assert_str_eq(a->nets[i].name, b->nets[i].name);
 		cr_assert_str_eq(a->nets[i].tap, b->nets[i].tap);
+		cr_assert_arr_eq(&a->nets[i].rx, &b->nets[i].rx, sizeof(a->nets[i].rx));
+		cr_assert_arr_eq(&a->nets[i].tx, &b->nets[i].tx, sizeof(a->nets[i].tx));
 		cr_assert_eq(a->nets[i].mac_set, b->nets[i].mac_set);
 		cr_assert_arr_eq(a->nets[i].mac, b->nets[i].mac, 6);
 	}
@@ -847,3 +851,56 @@ BAD(fs_bad_cache, KSECT "[fs.d]\nhost_dir = " DIR "\ncache = writeback\n",
     "vm.ini:5: [fs.d] cache: bad value 'writeback' (expected one of: auto, always, none)")
 BAD(fs_too_many, KSECT "[fs.a]\n[fs.b]\n[fs.c]\n[fs.d]\n[fs.e]\n[fs.f]\n[fs.g]\n[fs.h]\n[fs.i]\n",
     "vm.ini:11: [fs.i]: too many [fs.NAME] sections (at most 8)")
+
+/* ---- rate limits ---------------------------------------------------------------------------- */
+
+Test(config, rate_limits)
+{
+	expect_ok(KSECT "[drive.d]\npath=" DISK "\nbandwidth = 16M\nbandwidth_burst = 1G\n"
+			"iops = 500\niops_burst = 100\n"
+			"[net.n]\ntap=tap9\nrx_bandwidth=1M\nrx_pps=1000\ntx_bandwidth=125000\n"
+			"tx_bandwidth_burst=64K\ntx_pps=10\ntx_pps_burst=5\nrx_pps_burst=7\n"
+			"rx_bandwidth_burst=2K\n");
+	const struct rate_limit_config *l = &cfg.drives[0].limit;
+	cr_assert_eq(l->bandwidth, 16u << 20);
+	cr_assert_eq(l->bandwidth_burst, 1u << 30);
+	cr_assert_eq(l->ops, 500);
+	cr_assert_eq(l->ops_burst, 100);
+	const struct net_config *n = &cfg.nets[0];
+	cr_assert_eq(n->rx.bandwidth, 1u << 20);
+	cr_assert_eq(n->rx.bandwidth_burst, 2048);
+	cr_assert_eq(n->rx.ops, 1000);
+	cr_assert_eq(n->rx.ops_burst, 7);
+	cr_assert_eq(n->tx.bandwidth, 125000);
+	cr_assert_eq(n->tx.bandwidth_burst, 65536);
+	cr_assert_eq(n->tx.ops, 10);
+	cr_assert_eq(n->tx.ops_burst, 5);
+	assert_round_trip();
+}
+
+Test(config, rate_limits_default_to_none)
+{
+	expect_ok(KSECT "[drive.d]\npath=" DISK "\n[net.n]\ntap=tap9\n");
+	const struct rate_limit_config zero = {0};
+	cr_assert_arr_eq(&cfg.drives[0].limit, &zero, sizeof(zero));
+	cr_assert_arr_eq(&cfg.nets[0].rx, &zero, sizeof(zero));
+	cr_assert_arr_eq(&cfg.nets[0].tx, &zero, sizeof(zero));
+}
+
+Test(config_bad, rate_limits)
+{
+	expect_error(KSECT "[drive.d]\npath=" DISK "\nbandwidth = 16Q\n",
+		     "vm.ini:5: [drive.d] bandwidth: bad size suffix 'Q' (expected K, M, G or T)");
+	expect_error(KSECT "[drive.d]\npath=" DISK "\niops = -1\n",
+		     "vm.ini:5: [drive.d] iops: bad number '-1'");
+	expect_error(KSECT "[drive.d]\npath=" DISK "\niops = 2000000000\n",
+		     "vm.ini:5: [drive.d] iops: out of range: 2000000000 (allowed 0..1000000000)");
+	expect_error(KSECT "[drive.d]\npath=" DISK "\niops_burst = 10\n",
+		     "vm.ini:5: [drive.d] iops_burst: needs iops (a burst of a bucket with no rate "
+		     "limits nothing)");
+	expect_error(KSECT "[net.n]\ntap=t\n\ntx_bandwidth_burst = 1M\n",
+		     "vm.ini:6: [net.n] tx_bandwidth_burst: needs tx_bandwidth (a burst of a "
+		     "bucket with no rate limits nothing)");
+	expect_error(KSECT "[net.n]\ntap=t\nrx_pps = 1x\n",
+		     "vm.ini:5: [net.n] rx_pps: bad number '1x'");
+}

@@ -12,8 +12,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "event_loop.h"
 #include "guest_mem.h"
 #include "test_util.h"
 #include "virtio_blk.h"
@@ -847,4 +849,159 @@ Test(virtio_blk, cache_none_aligned_and_bounced)
 	read_image(img, 32 * SECTOR, file, sizeof(file));
 	cr_assert(all_bytes(file, sizeof(file), 0));
 	drive_down(&d);
+}
+
+/* ---- Rate limiting ------------------------------------------------------------------------ */
+
+#define LIMITED_REQS 20 /* 3 descriptors each: they fit the QSIZE ring at once */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* A drive limited per `limit`, its timer on a loop thread of its own (the
+ * transport has none: kicks are served on the test's thread). */
+static void limited_up(struct drive *d, struct event_loop *loop,
+		       const struct rate_limit_config *limit)
+{
+	struct drive_config c = img_cfg(false, CACHE_WRITEBACK, NULL);
+	c.limit = *limit;
+	cr_assert_eq(event_loop_init(loop), 0);
+	cr_assert_eq(event_loop_start(loop), 0);
+	char err[PATH_MAX + 200] = "";
+	memset(d, 0, sizeof(*d));
+	d->blk = virtio_blk_create(&c, loop, err, sizeof(err));
+	cr_assert_not_null(d->blk, "virtio_blk_create: %s", err);
+	cr_assert_eq(
+	    virtio_mmio_create(&d->t, &virtio_blk_ops, d->blk, &guest_ram, -1, NULL, NULL, 0), 0);
+	d->rings_gpa = RINGS_GPA;
+	d->hdr_gpa = d->rings_gpa + 0x3000;
+	d->status_gpa = d->rings_gpa + 0x3800; /* after LIMITED_REQS headers */
+	drive_start(d, ~0ULL);
+}
+
+static void limited_down(struct drive *d, struct event_loop *loop)
+{
+	event_loop_stop(loop);
+	drive_down(d);
+	event_loop_fini(loop);
+}
+
+/* Posts n reads of `bytes` each, request i reading sector i into its own
+ * buffer, with its own header and status byte; heads[i] gets its head. */
+static void post_reads(struct drive *d, unsigned n, uint32_t bytes, uint16_t *heads)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct virtio_blk_outhdr h = {.type = VIRTIO_BLK_T_IN, .sector = i};
+		memcpy(gp(d->hdr_gpa + i * 16, 16), &h, 16);
+		*(uint8_t *)gp(d->status_gpa + i, 1) = NO_STATUS;
+		struct drv_seg s[3] = {{d->hdr_gpa + i * 16, 16, false},
+				       {DATA_GPA + (uint64_t)i * bytes, bytes, true},
+				       {d->status_gpa + i, 1, true}};
+		heads[i] = drv_post_chain(&d->q, s, 3);
+	}
+}
+
+/* Every request completed, in the order posted, with the right data. */
+static void expect_in_order(struct drive *d, unsigned n, uint32_t bytes, const uint16_t *heads)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct vring_used_elem u = drv_next_used(&d->q);
+		cr_assert_eq(u.id, heads[i], "completion %u: head %u, expected %u", i, u.id,
+			     heads[i]);
+		cr_assert_eq(u.len, bytes + 1);
+		cr_assert_eq(*(uint8_t *)gp(d->status_gpa + i, 1), VIRTIO_BLK_S_OK);
+		cr_assert_eq(*(uint8_t *)gp(DATA_GPA + (uint64_t)i * bytes, 1),
+			     pattern((uint64_t)i * SECTOR));
+	}
+}
+
+/* Runs LIMITED_REQS reads of `bytes` against `limit`; returns the seconds
+ * from the kick to the last completion. `first` gets the completions
+ * made by the kick itself (before any wait). */
+static double timed_reads(const struct rate_limit_config *limit, uint32_t bytes, unsigned *first,
+			  uint64_t *throttles)
+{
+	struct drive d;
+	struct event_loop loop;
+	uint16_t heads[LIMITED_REQS];
+	limited_up(&d, &loop, limit);
+	post_reads(&d, LIMITED_REQS, bytes, heads);
+	uint64_t t0 = mono_ns();
+	drv_kick(&d.q);
+	*first = drv_used_idx(&d.q);
+	cr_assert(drv_wait_used(&d.q, LIMITED_REQS, 10000), "only %u of %u requests completed",
+		  drv_used_idx(&d.q), LIMITED_REQS);
+	double secs = (double)(mono_ns() - t0) / 1e9;
+	expect_in_order(&d, LIMITED_REQS, bytes, heads);
+	cr_assert_not(drv_needs_reset(&d.t));
+	*throttles = virtio_blk_throttles(d.blk);
+	limited_down(&d, &loop);
+	return secs;
+}
+
+Test(virtio_blk, iops_limit_delays_in_order_at_the_rate)
+{
+	/* 40 ops/s: a 4-op bucket (100 ms) passes at once, the other 16 come
+	 * at the rate: 0.4 s. */
+	struct rate_limit_config l = {.ops = 40};
+	unsigned first;
+	uint64_t throttles;
+	double secs = timed_reads(&l, SECTOR, &first, &throttles);
+	cr_assert_eq(first, 4, "the full bucket admits 4 requests at once, got %u", first);
+	cr_assert_geq(throttles, 1);
+	double rate = (LIMITED_REQS - 4) / secs;
+	cr_log_info("iops = 40: %u requests in %.3f s: %.1f ops/s after the bucket", LIMITED_REQS,
+		    secs, rate);
+	cr_assert(rate >= 36 && rate <= 44, "achieved %.1f ops/s, configured 40 (+-10%%)", rate);
+}
+
+Test(virtio_blk, bandwidth_limit_delays_in_order_at_the_rate)
+{
+	/* 64 KiB/s, 4 KiB reads: the bucket (6553 bytes) admits one, then
+	 * the rest come at the rate. */
+	struct rate_limit_config l = {.bandwidth = 64 << 10};
+	unsigned first;
+	uint64_t throttles;
+	double secs = timed_reads(&l, 4096, &first, &throttles);
+	cr_assert_eq(first, 1);
+	double expected = (LIMITED_REQS * 4096.0 - 6553) / (64 << 10);
+	double rate = (LIMITED_REQS * 4096.0 - 6553) / secs;
+	cr_log_info("bandwidth = 64K: %.3f s (expected %.3f): %.0f bytes/s", secs, expected, rate);
+	cr_assert(rate >= 0.9 * (64 << 10) && rate <= 1.1 * (64 << 10),
+		  "achieved %.0f bytes/s, configured 65536 (+-10%%)", rate);
+}
+
+Test(virtio_blk, burst_spent_once_then_rate)
+{
+	struct rate_limit_config l = {.ops = 40, .ops_burst = 10};
+	unsigned first;
+	uint64_t throttles;
+	(void)timed_reads(&l, SECTOR, &first, &throttles);
+	cr_assert_eq(first, 14, "bucket 4 + burst 10 at once, got %u", first);
+}
+
+Test(virtio_blk, reset_while_throttled_disarms_the_timer)
+{
+	struct drive d;
+	struct event_loop loop;
+	uint16_t heads[LIMITED_REQS];
+	struct rate_limit_config l = {.ops = 10}; /* bucket of 1 */
+	limited_up(&d, &loop, &l);
+	post_reads(&d, 5, SECTOR, heads);
+	drv_kick(&d.q);
+	cr_assert_eq(drv_used_idx(&d.q), 1);
+	drv_wr(&d.t, VIRTIO_MMIO_STATUS, 0); /* the waiting requests go with the rings */
+	/* The timer (100 ms) would have served them: nothing may happen. */
+	cr_assert_not(drv_wait_used(&d.q, 2, 300));
+	/* A fresh start works and is still limited (no new bucket). */
+	drive_start(&d, ~0ULL);
+	post_reads(&d, 2, SECTOR, heads);
+	drv_kick(&d.q);
+	cr_assert(drv_wait_used(&d.q, 2, 2000));
+	expect_in_order(&d, 2, SECTOR, heads);
+	limited_down(&d, &loop);
 }

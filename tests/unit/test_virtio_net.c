@@ -19,6 +19,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "event_loop.h"
@@ -1150,4 +1151,91 @@ Test(virtio_net_tap, guest_talks_to_host_stack_with_offloads)
 	guest_on_tap(F_VERSION_1 | F_MRG | F_GCSUM | F_GTSO4 | F(VIRTIO_NET_F_GUEST_TSO6) |
 			 F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_HOST_TSO4) | F_EVENT_IDX,
 		     true);
+}
+
+/* ---- Rate limits -------------------------------------------------------------------------- */
+
+#define LIMITED_PKTS 20
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* 40 packets/s (a bucket of 4) in direction rx or tx, the others unlimited;
+ * the loop thread runs the timers (and, for rx, reads the backend). */
+static void limit_40pps(bool rx)
+{
+	struct rate_limit_config on = {.ops = 40}, off = {0};
+	cr_assert_eq(virtio_net_set_limits(net, rx ? &on : &off, rx ? &off : &on), 0);
+	bring_up(F_VERSION_1);
+	cr_assert_eq(event_loop_start(&loop), 0);
+}
+
+static void expect_rate_40(const char *dir, double secs)
+{
+	double rate = (LIMITED_PKTS - 4) / secs;
+	cr_log_info("%s_pps = 40: %d packets in %.3f s: %.1f packets/s after the bucket", dir,
+		    LIMITED_PKTS, secs, rate);
+	cr_assert(rate >= 36 && rate <= 44, "%s: achieved %.1f packets/s, configured 40 (+-10%%)",
+		  dir, rate);
+}
+
+Test(virtio_net, tx_pps_limit_delays_in_order_at_the_rate)
+{
+	limit_40pps(false);
+	for (unsigned i = 0; i < LIMITED_PKTS; i++)
+		post_tx(100, (uint8_t)i, 1);
+	double t0 = now_s();
+	drv_kick(&txq);
+	cr_assert_eq(drv_used_idx(&txq), 4, "the full bucket sends 4 at once");
+	cr_assert(drv_wait_used(&txq, LIMITED_PKTS, 10000), "only %u sent", drv_used_idx(&txq));
+	double secs = now_s() - t0;
+	event_loop_stop(&loop);
+	for (unsigned i = 0; i < LIMITED_PKTS; i++) {
+		uint8_t buf[256];
+		cr_assert_eq(host_recv(buf, sizeof(buf)), HDR + 100, "packet %u", i);
+		cr_assert(frame_ok(buf + HDR, 100, (uint8_t)i), "packet %u out of order", i);
+	}
+	cr_assert_eq(stats().tx_dropped, 0);
+	expect_rate_40("tx", secs);
+}
+
+Test(virtio_net, rx_pps_limit_delays_in_order_at_the_rate)
+{
+	limit_40pps(true);
+	gpa_t g[LIMITED_PKTS];
+	for (unsigned i = 0; i < LIMITED_PKTS; i++)
+		g[i] = post_rx(256);
+	drv_kick(&rxq);
+	double t0 = now_s();
+	for (unsigned i = 0; i < LIMITED_PKTS; i++)
+		host_send(100, (uint8_t)i, NULL);
+	cr_assert(drv_wait_used(&rxq, LIMITED_PKTS, 10000), "only %u received", drv_used_idx(&rxq));
+	double secs = now_s() - t0;
+	event_loop_stop(&loop);
+	for (unsigned i = 0; i < LIMITED_PKTS; i++) {
+		struct vring_used_elem u = drv_next_used(&rxq);
+		cr_assert_eq(u.id, i);
+		check_rx_frame(g[i], 100, (uint8_t)i);
+	}
+	cr_assert_eq(stats().rx_dropped, 0);
+	expect_rate_40("rx", secs);
+}
+
+Test(virtio_net, reset_while_rx_throttled_disarms_and_rereads)
+{
+	limit_40pps(true);
+	for (unsigned i = 0; i < 8; i++)
+		post_rx(256);
+	drv_kick(&rxq);
+	for (unsigned i = 0; i < 8; i++)
+		host_send(100, (uint8_t)i, NULL);
+	cr_assert(drv_wait_used(&rxq, 4, 2000));
+	drv_wr(&t, VIRTIO_MMIO_STATUS, 0); /* while the 5th waits for its token */
+	cr_assert_not(drv_wait_used(&rxq, 5, 200), "nothing delivered after the reset");
+	event_loop_stop(&loop);
+	cr_assert_eq(stats().watching, 0, "the backend is not watched after the reset");
 }

@@ -38,20 +38,32 @@ struct config_path {
 	struct config_origin at;
 };
 
+/* A device's rate limits (rate_limiter.h): bytes and operations per
+ * second, 0 = unlimited, each with an optional one-time burst of extra
+ * tokens spent before the bucket (needs its rate). */
+struct rate_limit_config {
+	uint64_t bandwidth;	  /* bytes per second */
+	uint64_t bandwidth_burst; /* one-time extra bytes */
+	unsigned ops;		  /* operations (requests, packets) per second */
+	unsigned ops_burst;	  /* one-time extra operations */
+};
+
 struct drive_config {
 	char name[CONFIG_NAME_MAX];
-	struct config_path path; /* required: a regular file or block device */
-	bool readonly;		 /* default off: path must open read-write */
-	enum drive_cache cache;	 /* default writeback */
-	char serial[21];	 /* virtio-blk GET_ID: at most 20 bytes */
-	struct config_origin at; /* the section header */
+	struct config_path path;	/* required: a regular file or block device */
+	bool readonly;			/* default off: path must open read-write */
+	enum drive_cache cache;		/* default writeback */
+	char serial[21];		/* virtio-blk GET_ID: at most 20 bytes */
+	struct rate_limit_config limit; /* bandwidth, iops and their bursts */
+	struct config_origin at;	/* the section header */
 };
 
 struct net_config {
 	char name[CONFIG_NAME_MAX];
-	char tap[16];	/* IFNAMSIZ; required */
-	uint8_t mac[6]; /* unicast */
-	bool mac_set;	/* false: the VMM picks one */
+	char tap[16];			 /* IFNAMSIZ; required */
+	uint8_t mac[6];			 /* unicast */
+	bool mac_set;			 /* false: the VMM picks one */
+	struct rate_limit_config rx, tx; /* rx_bandwidth, rx_pps, tx_... */
 	struct config_origin at;
 };
 

@@ -286,6 +286,11 @@ static const struct key_def console_keys[] = {
     {.name = "input", .set = set_bool, .off = VM(console_input)},
 };
 
+#define DRV(f)	 offsetof(struct drive_config, f)
+#define NET(f)	 offsetof(struct net_config, f)
+#define RATE_MAX (1ULL << 50) /* 1 PiB/s: far beyond any device, no overflow */
+#define OPS_MAX	 1000000000u
+
 static const struct key_def drive_keys[] = {
     {.name = "path",
      .set = cfg_set_path,
@@ -300,6 +305,13 @@ static const struct key_def drive_keys[] = {
      .set = set_serial,
      .off = offsetof(struct drive_config, serial),
      .len = sizeof(((struct drive_config *)0)->serial)},
+    {.name = "bandwidth", .set = set_size, .off = DRV(limit.bandwidth), .max = RATE_MAX},
+    {.name = "bandwidth_burst",
+     .set = set_size,
+     .off = DRV(limit.bandwidth_burst),
+     .max = RATE_MAX},
+    {.name = "iops", .set = set_uint, .off = DRV(limit.ops), .max = OPS_MAX},
+    {.name = "iops_burst", .set = set_uint, .off = DRV(limit.ops_burst), .max = OPS_MAX},
 };
 
 static const struct key_def net_keys[] = {
@@ -309,6 +321,20 @@ static const struct key_def net_keys[] = {
      .len = sizeof(((struct net_config *)0)->tap),
      .required = true},
     {.name = "mac", .set = set_mac},
+    {.name = "rx_bandwidth", .set = set_size, .off = NET(rx.bandwidth), .max = RATE_MAX},
+    {.name = "rx_bandwidth_burst",
+     .set = set_size,
+     .off = NET(rx.bandwidth_burst),
+     .max = RATE_MAX},
+    {.name = "rx_pps", .set = set_uint, .off = NET(rx.ops), .max = OPS_MAX},
+    {.name = "rx_pps_burst", .set = set_uint, .off = NET(rx.ops_burst), .max = OPS_MAX},
+    {.name = "tx_bandwidth", .set = set_size, .off = NET(tx.bandwidth), .max = RATE_MAX},
+    {.name = "tx_bandwidth_burst",
+     .set = set_size,
+     .off = NET(tx.bandwidth_burst),
+     .max = RATE_MAX},
+    {.name = "tx_pps", .set = set_uint, .off = NET(tx.ops), .max = OPS_MAX},
+    {.name = "tx_pps_burst", .set = set_uint, .off = NET(tx.ops_burst), .max = OPS_MAX},
 };
 
 #define FS(f) offsetof(struct fs_config, f)

@@ -25,6 +25,23 @@ static void print_auto(FILE *out, const char *key, unsigned long long v, bool si
 		fprintf(out, "%s = %llu\n", key, v);
 }
 
+/* The rate-limit keys that are set (0 = unlimited is the default). */
+static void print_limits(FILE *out, const char *prefix, const struct rate_limit_config *l,
+			 const char *ops_name)
+{
+	char size[32];
+	if (l->bandwidth)
+		fprintf(out, "%sbandwidth = %s\n", prefix,
+			cfg_fmt_size(l->bandwidth, size, sizeof(size)));
+	if (l->bandwidth_burst)
+		fprintf(out, "%sbandwidth_burst = %s\n", prefix,
+			cfg_fmt_size(l->bandwidth_burst, size, sizeof(size)));
+	if (l->ops)
+		fprintf(out, "%s%s = %u\n", prefix, ops_name, l->ops);
+	if (l->ops_burst)
+		fprintf(out, "%s%s_burst = %u\n", prefix, ops_name, l->ops_burst);
+}
+
 static void print_jail(const struct jail_config *j, FILE *out)
 {
 	char size[32];
@@ -73,6 +90,7 @@ void config_print(const struct vm_config *cfg, FILE *out)
 			d->path.path, onoff(d->readonly), cfg_cache_names[d->cache]);
 		if (d->serial[0])
 			fprintf(out, "serial = %s\n", d->serial);
+		print_limits(out, "", &d->limit, "iops");
 	}
 	for (size_t i = 0; i < cfg->n_nets; i++) {
 		const struct net_config *n = &cfg->nets[i];
@@ -80,6 +98,8 @@ void config_print(const struct vm_config *cfg, FILE *out)
 		if (n->mac_set)
 			fprintf(out, "mac = %02x:%02x:%02x:%02x:%02x:%02x\n", n->mac[0], n->mac[1],
 				n->mac[2], n->mac[3], n->mac[4], n->mac[5]);
+		print_limits(out, "rx_", &n->rx, "pps");
+		print_limits(out, "tx_", &n->tx, "pps");
 	}
 	for (size_t i = 0; i < cfg->n_fs; i++) {
 		const struct fs_config *f = &cfg->fs[i];

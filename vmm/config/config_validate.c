@@ -61,6 +61,30 @@ static bool key_set(const struct section *s, const char *key)
 	return key_at(s, key).file != NULL;
 }
 
+/* A one-time burst needs the rate of its bucket: without one the bucket
+ * limits nothing and the burst would be silently ignored. */
+static void check_burst(struct parser *p, const struct section *s, const char *burst_key,
+			uint64_t burst, const char *rate_key, uint64_t rate)
+{
+	if (burst && !rate)
+		cfg_fail(p, key_at(s, burst_key), s->name, burst_key,
+			 "needs %s (a burst of a bucket "
+			 "with no rate limits nothing)",
+			 rate_key);
+}
+
+static void check_rate_limits(struct parser *p, const struct section *s, const char *prefix,
+			      const struct rate_limit_config *l, const char *ops_name)
+{
+	char bw[32], bwb[40], ops[32], opsb[40];
+	snprintf(bw, sizeof(bw), "%sbandwidth", prefix);
+	snprintf(bwb, sizeof(bwb), "%sbandwidth_burst", prefix);
+	snprintf(ops, sizeof(ops), "%s%s", prefix, ops_name);
+	snprintf(opsb, sizeof(opsb), "%s%s_burst", prefix, ops_name);
+	check_burst(p, s, bwb, l->bandwidth_burst, bw, l->bandwidth);
+	check_burst(p, s, opsb, l->ops_burst, ops, l->ops);
+}
+
 /* [fs.NAME] (or [share.NAME]) `s` with its keys, before any file is looked at: one back end,
  * a tag, the options that go with minnow starting virtiofsd. */
 static void check_fs_keys(struct parser *p, const struct section *s, struct fs_config *f)
@@ -152,6 +176,13 @@ void cfg_validate(struct parser *p)
 			if (s->def->keys[k].required && !s->keys[k].file)
 				cfg_fail(p, s->at, s->name, s->def->keys[k].name,
 					 "missing (required)");
+		if (s->def->obj == OBJ_DRIVE)
+			check_rate_limits(p, s, "", &((struct drive_config *)s->obj)->limit,
+					  "iops");
+		if (s->def->obj == OBJ_NET) {
+			check_rate_limits(p, s, "rx_", &((struct net_config *)s->obj)->rx, "pps");
+			check_rate_limits(p, s, "tx_", &((struct net_config *)s->obj)->tx, "pps");
+		}
 	}
 
 	check_output(p, "console", cfg->console, &cfg->console_path);
