@@ -33,6 +33,7 @@ static const struct scenario scenarios[] = {
     {"virtio-vsock", test_virtio_vsock},
     {"blk-bench", test_blk_bench},
     {"blk-ioerr", test_blk_ioerr},
+    {"blk-flush", test_blk_flush},
     {"idle", test_idle},
     {"uart-flood", test_uart_flood},
     {"boot-hang", test_boot_hang},

@@ -306,5 +306,7 @@ int test_virtio_vsock(const struct fw_boot_info *bi);
 int test_virtio_evil(const struct fw_boot_info *bi, const char *name);
 int test_blk_bench(const struct fw_boot_info *bi);
 int test_blk_ioerr(const struct fw_boot_info *bi);
+/* test=blk-flush (blk_flush.c): writes, FLUSH, "blk-flush flushed", then halts for good. */
+int test_blk_flush(const struct fw_boot_info *bi);
 
 #endif

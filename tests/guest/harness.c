@@ -742,3 +742,35 @@ char *guest_json(const char *err, const char *key, char *buf, size_t len)
 	buf[n] = '\0';
 	return buf;
 }
+
+/* A directory where O_DIRECT works (harness.h). */
+const char *harness_direct_dir(char *why, size_t len)
+{
+	const char *dirs[] = {harness_tmpdir(), "/var/tmp", "/tmp"};
+	why[0] = '\0';
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		char path[4096];
+		int fd = harness_mkstemp(dirs[i], "direct", path, sizeof(path));
+		int e = errno;
+		if (fd >= 0) {
+			close(fd);
+			fd = open(path, O_RDWR | O_DIRECT | O_CLOEXEC);
+			e = errno;
+			void *buf = NULL;
+			if (fd >= 0 && posix_memalign(&buf, 4096, 4096) == 0) {
+				memset(buf, 0, 4096);
+				if (pwrite(fd, buf, 4096, 0) != 4096)
+					e = errno, close(fd), fd = -1;
+			}
+			free(buf);
+			unlink(path);
+		}
+		if (fd >= 0) {
+			close(fd);
+			return dirs[i];
+		}
+		snprintf(why + strlen(why), len - strlen(why), "%s%s: %s", why[0] ? "; " : "",
+			 dirs[i], strerror(e));
+	}
+	return NULL;
+}
