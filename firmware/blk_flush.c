@@ -38,8 +38,8 @@ int test_blk_flush(const struct fw_boot_info *bi)
 	}
 	uint64_t *buf = fw_alloc(FLUSH_CHUNK * SECTOR, 4096);
 	for (unsigned i = 0; i < sizeof(flush_writes) / sizeof(flush_writes[0]); i++) {
-		uint64_t s = flush_writes[i].first == (uint64_t)-1 ? b->capacity - 1
-								  : flush_writes[i].first;
+		uint64_t s =
+		    flush_writes[i].first == (uint64_t)-1 ? b->capacity - 1 : flush_writes[i].first;
 		blk_fill(buf, s, flush_writes[i].n);
 		int st = blk_rw(b, VIRTIO_BLK_T_OUT, s, buf, flush_writes[i].n);
 		fw_printf("minnow-test: blk-flush write sector=%lu n=%u status=%d\n", s,

@@ -37,8 +37,8 @@ static const struct {
 static void apply_flush_writes(uint8_t *img, uint64_t sectors)
 {
 	for (size_t w = 0; w < HARNESS_N(flush_writes); w++) {
-		uint64_t first = flush_writes[w].first < 0 ? sectors - 1
-							   : (uint64_t)flush_writes[w].first;
+		uint64_t first =
+		    flush_writes[w].first < 0 ? sectors - 1 : (uint64_t)flush_writes[w].first;
 		for (uint64_t s = first; s < first + flush_writes[w].n; s++)
 			for (unsigned i = 0; i < SECTOR / 8; i++) {
 				uint64_t v = blk_pattern(s, i);
@@ -171,7 +171,8 @@ static void second_user(const char *img, bool readonly, bool refused, const char
 	char head[4200];
 	snprintf(head, sizeof(head), "minnow: %s:", r.ini);
 	cr_expect(line && strchr(r.err, '\n') == line + strlen(want) - 1 &&
-		      !strncmp(r.err, head, strlen(head)) && strtol(r.err + strlen(head), NULL, 10) > 0,
+		      !strncmp(r.err, head, strlen(head)) &&
+		      strtol(r.err + strlen(head), NULL, 10) > 0,
 		  "%s: the refusal must be one line 'minnow: INI:LINE: [drive.d0] ...': %s", what,
 		  guest_ctx(&r));
 	cr_expect(strstr(r.out, "minnow-test:") == NULL, "%s: no VM may start when refused: %s",
