@@ -415,6 +415,10 @@ static void rx_process(struct virtio_net *net, struct virtio_mmio *t)
 	update_watch(net);
 }
 
+/* What is said when the TAP device is deleted under the running VM. */
+#define TAP_GONE                                                                                   \
+	"the TAP device is gone (deleted under the running VM?): the guest's network is down"
+
 /* ---- Backend fd on the event loop ---------------------------------------------------------- */
 
 static void handle_backend(struct virtio_net *net, struct virtio_mmio *t, uint32_t events)
@@ -423,8 +427,12 @@ static void handle_backend(struct virtio_net *net, struct virtio_mmio *t, uint32
 		net->running = false;
 		update_watch(net);
 	} else if (events & (EPOLLERR | EPOLLHUP)) {
-		virtio_mmio_fail(t, "%s: the backend went away (%s)", net->ifname,
-				 events & EPOLLERR ? "error" : "hang-up");
+		/* A TAP fd reports EPOLLERR once its device has been deleted. */
+		if (net->is_tap && (events & EPOLLERR))
+			virtio_mmio_fail(t, "%s: %s", net->ifname, TAP_GONE);
+		else
+			virtio_mmio_fail(t, "%s: the backend went away (%s)", net->ifname,
+					 events & EPOLLERR ? "error" : "hang-up");
 		stop(net);
 	} else {
 		if (events & EPOLLOUT)
@@ -468,8 +476,13 @@ static int net_activate(void *dev, struct virtio_mmio *t)
 	net->features = virtio_mmio_features(t);
 	if (net->is_tap) {
 		int r = tap_set_offload(net->fd, tap_offloads(net->features));
+		if (r == -EBADFD) { /* the TAP was deleted: the fd is detached from it */
+			log_limited(&net->log_limit, "virtio-net %s: %s", net->ifname, TAP_GONE);
+			return -ENODEV;
+		}
 		if (r < 0) {
-			log_error("virtio-net %s: TUNSETOFFLOAD: %s", net->ifname, strerror(-r));
+			log_limited(&net->log_limit, "virtio-net %s: TUNSETOFFLOAD: %s",
+				    net->ifname, strerror(-r));
 			return r;
 		}
 	}

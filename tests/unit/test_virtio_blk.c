@@ -876,39 +876,6 @@ int __wrap_fdatasync(int fd)
 	return __real_fdatasync(fd);
 }
 
-/* Sends stderr (where minnow logs) to a temporary file until stderr_end(). */
-static int stderr_begin(char *path, size_t len)
-{
-	int fd = make_tmp_file(path, len, NULL, "stderr");
-	int saved = dup(STDERR_FILENO);
-	cr_assert(saved >= 0 && dup2(fd, STDERR_FILENO) == STDERR_FILENO);
-	close(fd);
-	return saved;
-}
-
-/* Restores stderr; what was logged meanwhile, malloc'd. */
-static char *stderr_end(int saved, const char *path)
-{
-	cr_assert_eq(dup2(saved, STDERR_FILENO), STDERR_FILENO);
-	close(saved);
-	FILE *f = fopen(path, "re");
-	cr_assert_not_null(f);
-	char *text = calloc(1, 65536);
-	size_t n = fread(text, 1, 65535, f);
-	text[n] = '\0';
-	fclose(f);
-	unlink(path);
-	return text;
-}
-
-static unsigned count_lines(const char *text)
-{
-	unsigned n = 0;
-	for (; *text; text++)
-		n += *text == '\n';
-	return n;
-}
-
 /* A write, then FLUSH: the back end's fdatasync() ran exactly once, while
  * the request was still incomplete (its status byte unwritten), and the
  * flush was acknowledged after it returned. */
@@ -955,11 +922,11 @@ Test(virtio_blk, failed_sync_is_an_ioerr_in_one_line)
 	struct drive d;
 	up_rw(&d, NULL);
 	char path[PATH_MAX];
-	int saved = stderr_begin(path, sizeof(path));
+	int saved = stderr_capture_begin(path, sizeof(path));
 	sync_spy.fail_errno = EIO;
 	int st = request(&d, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, NULL);
 	sync_spy.fail_errno = 0;
-	char *log = stderr_end(saved, path);
+	char *log = stderr_capture_end(saved, path);
 	cr_assert_eq(st, VIRTIO_BLK_S_IOERR, "a failed fdatasync() must not be acknowledged");
 	cr_expect_eq(count_lines(log), 1, "one line: '%s'", log);
 	cr_expect(strstr(log, img) && strstr(log, "flush: Input/output error"), "%s", log);
@@ -979,11 +946,11 @@ Test(virtio_blk, image_truncated_under_the_drive)
 	up_rw(&d, NULL);
 	cr_assert_eq(truncate(img, IMG_SIZE / 2), 0, "%s", strerror(errno));
 	char path[PATH_MAX];
-	int saved = stderr_begin(path, sizeof(path));
+	int saved = stderr_capture_begin(path, sizeof(path));
 	int past = rw(&d, VIRTIO_BLK_T_IN, CAPACITY - 8, 0, 4 * SECTOR, NULL);
 	int straddle = rw(&d, VIRTIO_BLK_T_IN, CAPACITY / 2 - 2, 0, 4 * SECTOR, NULL);
 	int again = rw(&d, VIRTIO_BLK_T_IN, CAPACITY - 8, 0, 4 * SECTOR, NULL);
-	char *log = stderr_end(saved, path);
+	char *log = stderr_capture_end(saved, path);
 	cr_expect_eq(past, VIRTIO_BLK_S_IOERR, "a read past the new end");
 	cr_expect_eq(straddle, VIRTIO_BLK_S_IOERR, "a read across the new end");
 	cr_expect_eq(again, VIRTIO_BLK_S_IOERR, "the same read again");
@@ -1012,13 +979,13 @@ Test(virtio_blk, image_deleted_under_the_drive)
 	cr_assert_eq(unlink(img), 0);
 	img[0] = '\0';
 	char path[PATH_MAX];
-	int saved = stderr_begin(path, sizeof(path));
+	int saved = stderr_capture_begin(path, sizeof(path));
 	memset(gp(DATA_GPA, SECTOR), 0x5a, SECTOR);
 	int w = rw(&d, VIRTIO_BLK_T_OUT, 100, 0, SECTOR, NULL);
 	memset(gp(DATA_GPA, SECTOR), 0, SECTOR);
 	int r = rw(&d, VIRTIO_BLK_T_IN, 100, 0, SECTOR, NULL);
 	int f = request(&d, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, NULL);
-	char *log = stderr_end(saved, path);
+	char *log = stderr_capture_end(saved, path);
 	cr_expect(w == VIRTIO_BLK_S_OK && r == VIRTIO_BLK_S_OK && f == VIRTIO_BLK_S_OK,
 		  "write %d read %d flush %d", w, r, f);
 	cr_expect(all_bytes(gp(DATA_GPA, SECTOR), SECTOR, 0x5a), "the write reads back");
