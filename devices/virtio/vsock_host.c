@@ -74,6 +74,17 @@ void vsock_drop_conn(struct virtio_vsock *vs, struct vsock_conn *c)
 	vsock_conn_free(c);
 }
 
+void vsock_log_host_error(struct virtio_vsock *vs, const struct vsock_conn *c, int err)
+{
+	socklen_t len = sizeof(err);
+	if (!err && (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || !err))
+		err = EIO;
+	log_limited(
+	    &vs->log_limit,
+	    "vsock: host socket of guest port %u <-> host port %u: %s: the guest gets an RST",
+	    c->guest_port, c->host_port, strerror(err));
+}
+
 /* Queues an RST to the guest from (src_cid, src_port) to its dst_port. */
 void vsock_queue_rst(struct virtio_vsock *vs, uint64_t src_cid, uint32_t src_port,
 		     uint32_t dst_port)
@@ -204,6 +215,7 @@ static void conn_event(struct virtio_vsock *vs, struct vsock_conn *c, uint32_t e
 		return;
 	}
 	if (events & EPOLLERR) {
+		vsock_log_host_error(vs, c, 0);
 		vsock_reset_conn(vs, c);
 		return;
 	}

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "event_loop.h"
@@ -1344,4 +1345,51 @@ Test(vsock, destroy_closes_everything)
 	cr_assert_neq(access(uds, F_OK), 0, "socket file removed");
 	close(fd);
 	close(pending);
+}
+
+/* ---- The host's peer vanishing ----------------------------------------------------------- */
+
+/* A process holding the host end of a connection dies (SIGKILL) mid-stream, with data from the
+ * guest it never read: the guest gets an RST for that connection and nothing else, minnow logs
+ * one line, the device never asks for a reset and the next connection works. */
+Test(vsock, host_peer_killed_mid_stream_resets_the_connection)
+{
+	struct gconn c = {0};
+	int lfd, fd = up_guest_conn(&c, 49153, 5690, &lfd);
+	pid_t peer = fork();
+	cr_assert_geq(peer, 0);
+	if (peer == 0) { /* the peer: holds fd, reads nothing, waits to be killed */
+		for (;;)
+			pause();
+	}
+	close(fd);
+	g_send(&c, OP_RW, 0, "never read by the host", 22);
+	struct pkt p;
+	char path[PATH_MAX];
+	int saved = stderr_capture_begin(path, sizeof(path));
+	cr_assert_eq(kill(peer, SIGKILL), 0);
+	cr_assert_eq(waitpid(peer, NULL, 0), peer);
+	bool got = g_recv(&p, 5000);
+	char *log = stderr_capture_end(saved, path);
+	cr_assert(got, "no packet after the peer died");
+	cr_assert_eq(op_of(&p), OP_RST, "the guest must get an RST (op %u)", op_of(&p));
+	cr_assert_eq(le32toh(p.h.dst_port), c.gport);
+	cr_expect_eq(count_lines(log), 1, "one line: '%s'", log);
+	cr_expect(strstr(log, "5690") && strstr(log, "Connection reset by peer"), "'%s'", log);
+	free(log);
+	cr_assert_not(g_recv(&p, 200), "nothing more for the guest (op %u)", op_of(&p));
+	/* The guest still writes on the dead connection: RST again, nothing else. */
+	g_send(&c, OP_RW, 0, "late", 4);
+	expect(&c, &p, OP_RST);
+	cr_assert_not(drv_needs_reset(&t));
+	/* The device goes on: a new connection carries data. */
+	struct gconn d = {0};
+	close(lfd);
+	fd = establish_from_guest(&d, 49154, 5691, &lfd);
+	g_send(&d, OP_RW, 0, "again", 5);
+	char buf[8];
+	host_read_all(fd, buf, 5);
+	cr_assert_eq(memcmp(buf, "again", 5), 0);
+	close(fd);
+	close(lfd);
 }
