@@ -130,7 +130,16 @@ void vsock_guest_connect(struct virtio_vsock *vs, const struct virtio_vsock_hdr 
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	int len = snprintf(a.sun_path, sizeof(a.sun_path), "%s_%u", vs->uds_path, host_port);
 	int fd = -1;
-	if (vs->n_conns >= VSOCK_MAX_CONNS || len < 0 || (size_t)len >= sizeof(a.sun_path))
+	if (len < 0 || (size_t)len >= sizeof(a.sun_path)) {
+		/* A config error only the guest's port reveals: say it, once a port. */
+		log_limited(&vs->log_limit,
+			    "vsock: guest connect to host port %u refused: %s_%u is too long for a "
+			    "unix socket (%d bytes, at most %zu); use a shorter [vsock] uds_path",
+			    host_port, vs->uds_path, host_port, len, sizeof(a.sun_path) - 1);
+		vsock_queue_rst(vs, VSOCK_HOST_CID, host_port, guest_port);
+		return;
+	}
+	if (vs->n_conns >= VSOCK_MAX_CONNS)
 		goto refused;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	/* Unix sockets connect at once or fail (EAGAIN: backlog full). */
