@@ -34,6 +34,8 @@ static const struct scenario scenarios[] = {
     {"blk-bench", test_blk_bench},
     {"blk-ioerr", test_blk_ioerr},
     {"blk-flush", test_blk_flush},
+    {"blk-truncated", test_blk_truncated},
+    {"net-gone", test_net_gone},
     {"idle", test_idle},
     {"uart-flood", test_uart_flood},
     {"boot-hang", test_boot_hang},

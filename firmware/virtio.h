@@ -308,5 +308,8 @@ int test_blk_bench(const struct fw_boot_info *bi);
 int test_blk_ioerr(const struct fw_boot_info *bi);
 /* test=blk-flush (blk_flush.c): writes, FLUSH, "blk-flush flushed", then halts for good. */
 int test_blk_flush(const struct fw_boot_info *bi);
+/* test=blk-truncated, test=net-gone (faults.c): host faults under a running VM. */
+int test_blk_truncated(const struct fw_boot_info *bi);
+int test_net_gone(const struct fw_boot_info *bi);
 
 #endif

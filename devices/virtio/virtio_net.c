@@ -55,9 +55,10 @@ struct virtio_net {
 	uint32_t watching; /* events requested from the loop */
 	bool running;	   /* activated and not reset or failed */
 	uint64_t features;
-	bool tx_waiting;    /* EAGAIN or budget spent: resume on EPOLLOUT */
-	bool tx_down_noted; /* "interface down" logged since the last frame sent */
-	bool rx_stalled;    /* a packet waits for receive buffers */
+	bool tx_waiting;     /* EAGAIN or budget spent: resume on EPOLLOUT */
+	bool tx_down_noted;  /* "interface down" logged since the last frame sent */
+	bool tap_gone_noted; /* TAP_GONE was said: re-activations fail quietly */
+	bool rx_stalled;     /* a packet waits for receive buffers */
 
 	/* The packet read from the backend and not yet wholly delivered:
 	 * rx_buf[0, rx_len), delivered up to rx_off (MRG_RXBUF only). */
@@ -428,9 +429,10 @@ static void handle_backend(struct virtio_net *net, struct virtio_mmio *t, uint32
 		update_watch(net);
 	} else if (events & (EPOLLERR | EPOLLHUP)) {
 		/* A TAP fd reports EPOLLERR once its device has been deleted. */
-		if (net->is_tap && (events & EPOLLERR))
+		if (net->is_tap && (events & EPOLLERR)) {
 			virtio_mmio_fail(t, "%s: %s", net->ifname, TAP_GONE);
-		else
+			net->tap_gone_noted = true;
+		} else
 			virtio_mmio_fail(t, "%s: the backend went away (%s)", net->ifname,
 					 events & EPOLLERR ? "error" : "hang-up");
 		stop(net);
@@ -477,7 +479,10 @@ static int net_activate(void *dev, struct virtio_mmio *t)
 	if (net->is_tap) {
 		int r = tap_set_offload(net->fd, tap_offloads(net->features));
 		if (r == -EBADFD) { /* the TAP was deleted: the fd is detached from it */
-			log_limited(&net->log_limit, "virtio-net %s: %s", net->ifname, TAP_GONE);
+			if (!net->tap_gone_noted)
+				log_limited(&net->log_limit, "virtio-net %s: %s", net->ifname,
+					    TAP_GONE);
+			net->tap_gone_noted = true;
 			return -ENODEV;
 		}
 		if (r < 0) {

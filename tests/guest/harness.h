@@ -205,6 +205,10 @@ const char *harness_fd_holder(const char *path, char *buf, size_t len);
  * O_DIRECT write; NULL with the reasons in why. */
 const char *harness_direct_dir(char *why, size_t len);
 
+/* Deletes network interface `name` as `ip link del` does (RTM_DELLINK, in
+ * this process's network namespace). Returns 0 or -errno. */
+int harness_link_delete(const char *name);
+
 /* FNV-1a, 32 bits, as the firmware computes it. */
 uint32_t harness_fnv1a(const uint8_t *p, size_t n);
 

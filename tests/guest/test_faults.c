@@ -1,13 +1,17 @@
 /* test_faults.c - faults lose nothing: data the guest wrote and flushed is
  * in the image after minnow is killed with SIGKILL (cache = writeback and
- * none), and the image lock: a second writer is refused in one line with
- * status 2 before any VM starts, readers share an image. (A full host file
- * system: virtio/blk_ioerr; images truncated or deleted, TAPs removed and
- * vsock peers vanishing under a running device: the unit tests.) */
+ * none); the image lock: a second writer is refused in one line with status
+ * 2 before any VM starts, readers share an image; an image truncated and a
+ * TAP deleted under a running VM: one line, an error or a reset for the
+ * guest, the VM runs on. (A full host file system: virtio/blk_ioerr; the
+ * device-level cases, a deleted image and vsock peers vanishing: the unit
+ * tests, README.md "Faults".) */
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <criterion/parameterized.h>
 #include <errno.h>
+#include <net/if.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,4 +208,92 @@ Test(faults, image_lock_refuses_a_second_writer_and_readers_share, .timeout = 12
 	/* The lock goes with the process: a writer runs now. */
 	second_user(img, false, false, "nobody");
 	unlink(img);
+}
+
+/* ---- Faults under a running VM, end to end ---- */
+
+/* Lines of stderr that hold `needle`, and lines in all. */
+static unsigned lines_with(const char *err, const char *needle, unsigned *all)
+{
+	unsigned n = 0;
+	*all = 0;
+	for (const char *p = err; *p;) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+		char line[1024];
+		snprintf(line, sizeof(line), "%.*s",
+			 (int)(len < sizeof(line) ? len : sizeof(line) - 1), p);
+		n += strstr(line, needle) != NULL;
+		(*all)++;
+		p += len + (eol ? 1 : 0);
+	}
+	return n;
+}
+
+/* The image is truncated to half while the guest runs: the guest's reads
+ * past the new end get IOERR (every time), the rest still reads, no reset;
+ * minnow says why in its lines (one per failed read, rate-limited) and
+ * nothing else, and the VM runs to its end (status 0). */
+Test(faults, image_truncated_under_a_running_vm)
+{
+	harness_require_kvm();
+	char img[4096], ini[4300];
+	harness_temp_file(NULL, "trunc", IMAGE_SIZE, img, sizeof(img), NULL);
+	snprintf(ini, sizeof(ini), "[drive.d0]\npath = %s\n", img);
+	struct guest_opts o = {.cmdline = "test=blk-truncated", .extra_ini = ini};
+	struct guest_result r;
+	cr_assert_eq(guest_start(&o, &r), 0, "%s", r.desc);
+	bool ready = guest_wait_output(&r, "minnow-test: blk-truncated ready", 20000);
+	int tr = ready ? truncate(img, IMAGE_SIZE / 2) : 0;
+	int e = errno;
+	guest_wait(&r);
+	guest_assert_ran(&r);
+	cr_assert(ready, "the guest never got ready: %s", guest_ctx(&r));
+	cr_assert_eq(tr, 0, "truncate %s: %s", img, strerror(e));
+	cr_expect_eq(r.status, 0, "minnow must run the VM to its end: %s", guest_ctx(&r));
+	cr_expect(guest_has_line(&r, "blk-truncated ok"), "no 'blk-truncated ok': %s",
+		  guest_ctx(&r));
+	char want[256];
+	snprintf(want, sizeof(want),
+		 "the image is now %u bytes, shorter than the drive's %u sectors", IMAGE_SIZE / 2,
+		 IMAGE_SIZE / SECTOR);
+	unsigned all, about = lines_with(r.err, want, &all);
+	cr_expect(about >= 1 && about == all, "want only lines saying '%s' (%u of %u): %s", want,
+		  about, all, guest_ctx(&r));
+	unlink(img);
+	guest_result_free(&r);
+}
+
+/* The TAP is deleted (`ip link del`) while the guest drives the card:
+ * minnow says so in one line, the guest sees DEVICE_NEEDS_RESET and, after
+ * a reset, cannot bring the card up again; the VM runs to its end. */
+Test(faults, tap_deleted_under_a_running_vm)
+{
+	harness_require_kvm();
+	if (access("/dev/net/tun", R_OK | W_OK) != 0)
+		cr_skip_test("no usable /dev/net/tun: %s", strerror(errno));
+	if (unshare(CLONE_NEWNET) != 0)
+		cr_skip_test("cannot make a network namespace (needs CAP_NET_ADMIN): %s",
+			     strerror(errno));
+	char tap[IFNAMSIZ], ini[128];
+	snprintf(tap, sizeof(tap), "mfault%d", (int)getpid() % 100000);
+	snprintf(ini, sizeof(ini), "[net.n0]\ntap = %s\n", tap);
+	struct guest_opts o = {.cmdline = "test=net-gone", .extra_ini = ini};
+	struct guest_result r;
+	cr_assert_eq(guest_start(&o, &r), 0, "%s", r.desc);
+	bool ready = guest_wait_output(&r, "minnow-test: net-gone ready", 20000);
+	int del = ready ? harness_link_delete(tap) : 0;
+	guest_wait(&r);
+	guest_assert_ran(&r);
+	cr_assert(ready, "the guest never got ready: %s", guest_ctx(&r));
+	cr_assert_eq(del, 0, "RTM_DELLINK %s: %s", tap, strerror(-del));
+	cr_expect_eq(r.status, 0, "minnow must run the VM to its end: %s", guest_ctx(&r));
+	cr_expect(guest_has_line(&r, "net-gone ok"), "no 'net-gone ok': %s", guest_ctx(&r));
+	unsigned all, about = lines_with(r.err, "the TAP device is gone", &all);
+	unsigned refused = lines_with(r.err, "activation failed: No such device", &all);
+	cr_expect(about == 1 && refused == 1 && all == 2,
+		  "want one line saying the TAP device is gone and one for the refused "
+		  "re-activation: %s",
+		  guest_ctx(&r));
+	guest_result_free(&r);
 }
