@@ -367,6 +367,9 @@ Test(virtio, blk_ioerr)
 	cr_expect(guest_has_line(&r, "blk-ioerr ok"), "no 'blk-ioerr ok': %s", guest_ctx(&r));
 	cr_expect(strstr(r.err, "No space left on device"),
 		  "minnow should log the host's error: %s", guest_ctx(&r));
+	const char *eol = strchr(r.err, '\n');
+	cr_expect(eol && eol[1] == '\0',
+		  "one failed write, one line on stderr (and nothing else): %s", guest_ctx(&r));
 	guest_result_free(&r);
 }
 
