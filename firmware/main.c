@@ -36,6 +36,7 @@ static const struct scenario scenarios[] = {
     {"blk-flush", test_blk_flush},
     {"blk-truncated", test_blk_truncated},
     {"net-gone", test_net_gone},
+    {"vsock-peer-gone", test_vsock_peer_gone},
     {"idle", test_idle},
     {"uart-flood", test_uart_flood},
     {"boot-hang", test_boot_hang},

@@ -302,6 +302,8 @@ int test_virtio_console(const struct fw_boot_info *bi);
 int test_virtio_multi(const struct fw_boot_info *bi);
 int test_virtio_net(const struct fw_boot_info *bi);
 int test_virtio_vsock(const struct fw_boot_info *bi);
+/* test=vsock-peer-gone (virtio_vsock.c): the host end of a connection vanishes. */
+int test_vsock_peer_gone(const struct fw_boot_info *bi);
 /* test=evil-NAME: `name` is what follows "evil-". */
 int test_virtio_evil(const struct fw_boot_info *bi, const char *name);
 int test_blk_bench(const struct fw_boot_info *bi);

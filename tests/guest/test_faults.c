@@ -1,10 +1,10 @@
 /* test_faults.c - faults lose nothing: data the guest wrote and flushed is
  * in the image after minnow is killed with SIGKILL (cache = writeback and
  * none); the image lock: a second writer is refused in one line with status
- * 2 before any VM starts, readers share an image; an image truncated and a
- * TAP deleted under a running VM: one line, an error or a reset for the
- * guest, the VM runs on. (A full host file system: virtio/blk_ioerr; the
- * device-level cases, a deleted image and vsock peers vanishing: the unit
+ * 2 before any VM starts, readers share an image; an image truncated, a TAP
+ * deleted and a vsock peer vanishing under a running VM: one line, an error
+ * or a reset for the guest, the VM runs on. (A full host file system:
+ * virtio/blk_ioerr; the device-level cases and a deleted image: the unit
  * tests, README.md "Faults".) */
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
@@ -12,10 +12,13 @@
 #include <errno.h>
 #include <net/if.h>
 #include <sched.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -294,6 +297,96 @@ Test(faults, tap_deleted_under_a_running_vm)
 	cr_expect(about == 1 && refused == 1 && all == 2,
 		  "want one line saying the TAP device is gone and one for the refused "
 		  "re-activation: %s",
+		  guest_ctx(&r));
+	guest_result_free(&r);
+}
+
+/* A Unix stream listener at `path`; asserts. */
+static int listen_at(const char *path)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	cr_assert_lt(strlen(path), sizeof(a.sun_path), "%s: too long: set a shorter TMPDIR", path);
+	memcpy(a.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(fd, 4) == 0,
+		  "listen on %s: %s", path, strerror(errno));
+	return fd;
+}
+
+/* The next connection on listener `lfd`, waiting at most 10 s; -1 if none. */
+static int accept_within(int lfd)
+{
+	struct pollfd p = {.fd = lfd, .events = POLLIN};
+	if (poll(&p, 1, 10000) != 1)
+		return -1;
+	return accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+}
+
+/* A line from `fd` (without the newline), waiting at most 10 s in all. */
+static bool read_line_within(int fd, char *buf, size_t len)
+{
+	size_t n = 0;
+	double end = harness_now_ms() + 10000;
+	while (n + 1 < len && harness_now_ms() < end) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 100) != 1)
+			continue;
+		if (read(fd, buf + n, 1) != 1)
+			break;
+		if (buf[n] == '\n') {
+			buf[n] = '\0';
+			return true;
+		}
+		n++;
+	}
+	buf[n] = '\0';
+	return false;
+}
+
+/* The host program behind a guest's vsock connection vanishes: its end is
+ * closed with the guest's line unread (what the kernel does for a crashed
+ * program). The guest gets an RST for that connection, minnow logs one
+ * line, and a new connection to the same port works; the VM runs to its
+ * end. */
+Test(faults, vsock_peer_vanishes_under_a_running_vm)
+{
+	harness_require_kvm();
+	char dir[4096], uds[4200], port[4300], ini[4400];
+	cr_assert_eq(harness_mkdtemp("vsock", dir, sizeof(dir)), 0, "mkdtemp: %s", strerror(errno));
+	snprintf(uds, sizeof(uds), "%s/v", dir);
+	snprintf(port, sizeof(port), "%s_5700", uds);
+	int lfd = listen_at(port);
+	snprintf(ini, sizeof(ini), "[vsock]\ncid = 3\nuds_path = %s\n", uds);
+	struct guest_opts o = {.cmdline = "test=vsock-peer-gone", .extra_ini = ini};
+	struct guest_result r;
+	cr_assert_eq(guest_start(&o, &r), 0, "%s", r.desc);
+	bool ready = guest_wait_output(&r, "minnow-test: vsock-peer-gone ready", 20000);
+	int first = ready ? accept_within(lfd) : -1;
+	if (first >= 0)
+		close(first); /* the guest's line still unread */
+	int second = first >= 0 ? accept_within(lfd) : -1;
+	char line[64] = "";
+	bool got = second >= 0 && read_line_within(second, line, sizeof(line));
+	if (got)
+		cr_assert_eq(write(second, "alive\n", 6), 6);
+	guest_wait(&r);
+	if (second >= 0)
+		close(second);
+	close(lfd);
+	unlink(port);
+	rmdir(dir);
+	guest_assert_ran(&r);
+	cr_assert(ready, "the guest never got ready: %s", guest_ctx(&r));
+	cr_assert_geq(first, 0, "the guest's connection never reached the host: %s", guest_ctx(&r));
+	cr_expect(got && !strcmp(line, "again"), "the second connection's line: '%s': %s", line,
+		  guest_ctx(&r));
+	cr_expect_eq(r.status, 0, "minnow must run the VM to its end: %s", guest_ctx(&r));
+	cr_expect(guest_has_line(&r, "vsock-peer-gone rst=1"),
+		  "the guest must get an RST for the dead connection: %s", guest_ctx(&r));
+	cr_expect(guest_has_line(&r, "vsock-peer-gone ok"), "no 'vsock-peer-gone ok': %s",
+		  guest_ctx(&r));
+	unsigned all, about = lines_with(r.err, "host port 5700: Connection reset by peer", &all);
+	cr_expect(about == 1 && all == 1, "want one line about the reset connection: %s",
 		  guest_ctx(&r));
 	guest_result_free(&r);
 }
