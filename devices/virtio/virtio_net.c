@@ -134,6 +134,18 @@ static unsigned tap_offloads(uint64_t f)
 	return o;
 }
 
+/* What is said when the TAP device is deleted under the running VM. */
+#define TAP_GONE                                                                                   \
+	"the TAP device is gone (deleted under the running VM?): the guest's network is down"
+
+/* The TAP was deleted (its fd reports EPOLLERR, reads and writes EBADFD):
+ * the device asks for a reset, saying why. */
+static void fail_tap_gone(struct virtio_net *net, struct virtio_mmio *t)
+{
+	virtio_mmio_fail(t, "%s: %s", net->ifname, TAP_GONE);
+	net->tap_gone_noted = true;
+}
+
 /* ---- Transmit ------------------------------------------------------------------------ */
 
 /* Writes one chain to the backend. Returns 1 sent (or dropped by the
@@ -163,6 +175,10 @@ static int tx_one(struct virtio_net *net, struct virtio_mmio *t, const struct vi
 		 * (said once until a frame goes through), EINVAL for a header
 		 * the TAP refuses, ... */
 		int e = errno;
+		if (e == EBADFD && net->is_tap) {
+			fail_tap_gone(net, t);
+			return -1;
+		}
 		net->stats.tx_dropped++;
 		if (e != EIO)
 			log_limited(&net->log_limit,
@@ -365,6 +381,10 @@ static int rx_read(struct virtio_net *net, struct virtio_mmio *t)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return 0;
+		if (n < 0 && errno == EBADFD && net->is_tap) {
+			fail_tap_gone(net, t);
+			return -1;
+		}
 		if (n < 0) {
 			virtio_mmio_fail(t, "%s: read: %s", net->ifname, strerror(errno));
 			return -1;
@@ -416,10 +436,6 @@ static void rx_process(struct virtio_net *net, struct virtio_mmio *t)
 	update_watch(net);
 }
 
-/* What is said when the TAP device is deleted under the running VM. */
-#define TAP_GONE                                                                                   \
-	"the TAP device is gone (deleted under the running VM?): the guest's network is down"
-
 /* ---- Backend fd on the event loop ---------------------------------------------------------- */
 
 static void handle_backend(struct virtio_net *net, struct virtio_mmio *t, uint32_t events)
@@ -429,10 +445,9 @@ static void handle_backend(struct virtio_net *net, struct virtio_mmio *t, uint32
 		update_watch(net);
 	} else if (events & (EPOLLERR | EPOLLHUP)) {
 		/* A TAP fd reports EPOLLERR once its device has been deleted. */
-		if (net->is_tap && (events & EPOLLERR)) {
-			virtio_mmio_fail(t, "%s: %s", net->ifname, TAP_GONE);
-			net->tap_gone_noted = true;
-		} else
+		if (net->is_tap && (events & EPOLLERR))
+			fail_tap_gone(net, t);
+		else
 			virtio_mmio_fail(t, "%s: the backend went away (%s)", net->ifname,
 					 events & EPOLLERR ? "error" : "hang-up");
 		stop(net);
