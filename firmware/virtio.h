@@ -302,9 +302,16 @@ int test_virtio_console(const struct fw_boot_info *bi);
 int test_virtio_multi(const struct fw_boot_info *bi);
 int test_virtio_net(const struct fw_boot_info *bi);
 int test_virtio_vsock(const struct fw_boot_info *bi);
+/* test=vsock-peer-gone (virtio_vsock.c): the host end of a connection vanishes. */
+int test_vsock_peer_gone(const struct fw_boot_info *bi);
 /* test=evil-NAME: `name` is what follows "evil-". */
 int test_virtio_evil(const struct fw_boot_info *bi, const char *name);
 int test_blk_bench(const struct fw_boot_info *bi);
 int test_blk_ioerr(const struct fw_boot_info *bi);
+/* test=blk-flush (blk_flush.c): writes, FLUSH, "blk-flush flushed", then halts for good. */
+int test_blk_flush(const struct fw_boot_info *bi);
+/* test=blk-truncated, test=net-gone (faults.c): host faults under a running VM. */
+int test_blk_truncated(const struct fw_boot_info *bi);
+int test_net_gone(const struct fw_boot_info *bi);
 
 #endif

@@ -1,7 +1,7 @@
 /* virtio_vsock.c - the virtio-vsock scenario: a listener on port 1234 that
  * accepts the host's connection and echoes a line, credit request/update,
  * then a guest-initiated connection to host port 5678, each closed with
- * SHUTDOWN and RST. */
+ * SHUTDOWN and RST; and test=vsock-peer-gone. */
 #include "io.h"
 #include "virtio.h"
 
@@ -315,42 +315,51 @@ static bool vs_listen(struct vsock *v)
 	return true;
 }
 
-/* Connects to host port 5678, sends a line, reads the reply, closes. */
-static bool vs_connect(struct vsock *v)
+/* Connects from local port `local` to host port `port` (c is reset first):
+ * REQUEST, then waits for RESPONSE. */
+static bool vs_dial(struct vsock *v, struct conn *c, uint32_t local, uint32_t port)
 {
-	struct conn c;
-	memset(&c, 0, sizeof(c));
-	c.local_port = LOCAL_PORT;
-	c.peer_port = HOST_PORT;
-	if (!vs_send(v, &c, OP_REQUEST, 0, 0, 0))
+	memset(c, 0, sizeof(*c));
+	c->local_port = local;
+	c->peer_port = port;
+	if (!vs_send(v, c, OP_REQUEST, 0, 0, 0))
 		return false;
 	uint32_t t0 = fw_time_us();
 	bool connected = false;
 	while (!connected) {
 		uint32_t spent = fw_time_us() - t0;
 		if (spent > 10000000u || !vs_recv(v, 10000000u - spent)) {
-			fw_printf("minnow-test: vsock no response from host port %u\n", HOST_PORT);
+			fw_printf("minnow-test: vsock no response from host port %u\n", port);
 			return false;
 		}
-		if (v->h.dst_port != LOCAL_PORT || v->h.src_port != HOST_PORT) {
+		if (v->h.dst_port != local || v->h.src_port != port) {
 			if (v->h.op != OP_RST)
 				vs_refuse(v);
 			continue;
 		}
 		if (v->h.op == OP_RST) {
-			fw_printf("minnow-test: vsock host port %u refused (RST)\n", HOST_PORT);
+			fw_printf("minnow-test: vsock host port %u refused (RST)\n", port);
 			return false;
 		}
 		if (v->h.op == OP_RESPONSE) {
 			connected = true;
-			c.peer_buf_alloc = v->h.buf_alloc;
-			c.peer_fwd_cnt = v->h.fwd_cnt;
+			c->peer_buf_alloc = v->h.buf_alloc;
+			c->peer_fwd_cnt = v->h.fwd_cnt;
 		} else {
-			vs_handle(v, &c);
+			vs_handle(v, c);
 		}
 	}
-	fw_printf("minnow-test: vsock connected to host port %u buf_alloc=%u\n", HOST_PORT,
-		  c.peer_buf_alloc);
+	fw_printf("minnow-test: vsock connected to host port %u buf_alloc=%u\n", port,
+		  c->peer_buf_alloc);
+	return true;
+}
+
+/* Connects to host port 5678, sends a line, reads the reply, closes. */
+static bool vs_connect(struct vsock *v)
+{
+	struct conn c;
+	if (!vs_dial(v, &c, LOCAL_PORT, HOST_PORT))
+		return false;
 	if (!vs_write(v, &c, "hello from guest\n"))
 		return false;
 	if (!vs_pump(v, &c, got_line, 20000000u) || c.rst) {
@@ -388,5 +397,44 @@ int test_virtio_vsock(const struct fw_boot_info *bi)
 		ok = false;
 	}
 	fw_printf("minnow-test: virtio-vsock %s\n", ok ? "ok" : "FAILED");
+	return ok ? FW_EXIT_OK : FW_EXIT_FAIL;
+}
+
+/* ---- vsock-peer-gone: the host program behind a connection vanishes ---- */
+
+#define GONE_PORT 5700 /* the host listens on uds_path_5700 */
+
+/* test=vsock-peer-gone: connects to host port 5700, sends a line the host
+ * never reads and says "ready"; the host closes its end with that line
+ * unread (as a crashed program's end is closed): the guest must get an RST.
+ * Then a new connection to the same port carries a line each way. */
+int test_vsock_peer_gone(const struct fw_boot_info *bi)
+{
+	virtio_start(bi);
+	struct vdev *d = virtio_find(VIRTIO_ID_VSOCK, 0);
+	struct vsock *v = fw_alloc(sizeof(*v), 64);
+	struct conn c;
+	if (!d || !vs_open(v, d) || !vs_dial(v, &c, LOCAL_PORT, GONE_PORT) ||
+	    !vs_write(v, &c, "never read\n")) {
+		fw_printf("minnow-test: vsock-peer-gone FAILED to set up\n");
+		return FW_EXIT_FAIL;
+	}
+	fw_printf("minnow-test: vsock-peer-gone ready\n");
+	bool rst = vs_pump(v, &c, got_rst, 20000000u) && c.rst;
+	fw_printf("minnow-test: vsock-peer-gone rst=%u\n", rst ? 1 : 0);
+
+	struct conn again;
+	bool reply = vs_dial(v, &again, LOCAL_PORT + 1, GONE_PORT) &&
+		     vs_write(v, &again, "again\n") && vs_pump(v, &again, got_line, 20000000u) &&
+		     !again.rst;
+	fw_printf("minnow-test: vsock-peer-gone again reply=%s\n", reply ? again.line : "-");
+	if (reply) {
+		vs_send(v, &again, OP_SHUTDOWN, SHUTDOWN_RCV | SHUTDOWN_SEND, 0, 0);
+		if (!vs_pump(v, &again, got_rst, VIRTIO_TIMEOUT_US))
+			vs_send(v, &again, OP_RST, 0, 0, 0);
+	}
+	uint32_t status = vdev_status(d);
+	bool ok = rst && reply && !strcmp(again.line, "alive") && !(status & VIRTIO_S_NEEDS_RESET);
+	fw_printf("minnow-test: vsock-peer-gone %s\n", ok ? "ok" : "FAILED");
 	return ok ? FW_EXIT_OK : FW_EXIT_FAIL;
 }

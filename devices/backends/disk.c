@@ -180,6 +180,15 @@ int disk_flush(struct disk *d)
 	return r < 0 ? -errno : 0;
 }
 
+bool disk_shrunk(const struct disk *d, uint64_t *bytes)
+{
+	struct stat st;
+	if (d->fd < 0 || fstat(d->fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return false;
+	*bytes = (uint64_t)st.st_size;
+	return *bytes < d->capacity * DISK_SECTOR;
+}
+
 static bool pow2_in(uint32_t v, uint32_t lo, uint32_t hi)
 {
 	return v >= lo && v <= hi && (v & (v - 1)) == 0;

@@ -58,7 +58,13 @@ int disk_discard(struct disk *d, uint64_t off, uint64_t len);
 int disk_write_zeroes(struct disk *d, uint64_t off, uint64_t len, bool unmap);
 
 /* Makes what was written durable (fdatasync; nothing when read-only).
- * Returns 0 or -errno. */
+ * Returns 0 or -errno, and only once fdatasync() has returned: the caller
+ * may then tell the guest that its writes are on stable storage. */
 int disk_flush(struct disk *d);
+
+/* Whether the image is now shorter than the capacity it was opened with
+ * (someone truncated it under the running VM); its size now in *bytes. False
+ * when it is not, or its size cannot be read. */
+bool disk_shrunk(const struct disk *d, uint64_t *bytes);
 
 #endif

@@ -114,10 +114,23 @@ static bool in_range(const struct virtio_blk *blk, uint64_t sector, uint64_t cou
 	return sector <= blk->disk.capacity && count <= blk->disk.capacity - sector;
 }
 
+/* One line for a failed request; says so when the image has become
+ * shorter than the drive (truncated under the running VM), which reads past
+ * its new end show as an early end of file (-EIO). */
 static void log_io_error(struct virtio_blk *blk, const char *what, uint64_t sector, int err)
 {
-	log_limited(&blk->log_limit, "virtio-blk %s: %s at sector %llu: %s", blk->disk.path, what,
-		    (unsigned long long)sector, strerror(-err));
+	uint64_t now;
+	if (err == -EIO && disk_shrunk(&blk->disk, &now))
+		log_limited(
+		    &blk->log_limit,
+		    "virtio-blk %s: %s at sector %llu: the image is now %llu bytes, shorter "
+		    "than the drive's %llu sectors (truncated under the running VM?): the "
+		    "guest gets I/O errors there",
+		    blk->disk.path, what, (unsigned long long)sector, (unsigned long long)now,
+		    (unsigned long long)blk->disk.capacity);
+	else
+		log_limited(&blk->log_limit, "virtio-blk %s: %s at sector %llu: %s", blk->disk.path,
+			    what, (unsigned long long)sector, strerror(-err));
 }
 
 /* Whether the data segments respect what config space promises: at most

@@ -57,9 +57,10 @@ struct virtio_net {
 	uint32_t watching; /* events requested from the loop */
 	bool running;	   /* activated and not reset or failed */
 	uint64_t features;
-	bool tx_waiting;    /* EAGAIN or budget spent: resume on EPOLLOUT */
-	bool tx_down_noted; /* "interface down" logged since the last frame sent */
-	bool rx_stalled;    /* a packet waits for receive buffers */
+	bool tx_waiting;     /* EAGAIN or budget spent: resume on EPOLLOUT */
+	bool tx_down_noted;  /* "interface down" logged since the last frame sent */
+	bool tap_gone_noted; /* TAP_GONE was said: re-activations fail quietly */
+	bool rx_stalled;     /* a packet waits for receive buffers */
 
 	/* The packet read from the backend and not yet wholly delivered:
 	 * rx_buf[0, rx_len), delivered up to rx_off (MRG_RXBUF only). */
@@ -170,6 +171,18 @@ static unsigned tap_offloads(uint64_t f)
 	return o;
 }
 
+/* What is said when the TAP device is deleted under the running VM. */
+#define TAP_GONE                                                                                   \
+	"the TAP device is gone (deleted under the running VM?): the guest's network is down"
+
+/* The TAP was deleted (its fd reports EPOLLERR, reads and writes EBADFD):
+ * the device asks for a reset, saying why. */
+static void fail_tap_gone(struct virtio_net *net, struct virtio_mmio *t)
+{
+	virtio_mmio_fail(t, "%s: %s", net->ifname, TAP_GONE);
+	net->tap_gone_noted = true;
+}
+
 /* ---- Transmit ------------------------------------------------------------------------ */
 
 /* Writes one chain to the backend. Returns 1 sent (or dropped by the
@@ -199,6 +212,10 @@ static int tx_one(struct virtio_net *net, struct virtio_mmio *t, const struct vi
 		 * (said once until a frame goes through), EINVAL for a header
 		 * the TAP refuses, ... */
 		int e = errno;
+		if (e == EBADFD && net->is_tap) {
+			fail_tap_gone(net, t);
+			return -1;
+		}
 		net->stats.tx_dropped++;
 		if (e != EIO)
 			log_limited(&net->log_limit,
@@ -410,6 +427,10 @@ static int rx_read(struct virtio_net *net, struct virtio_mmio *t)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return 0;
+		if (n < 0 && errno == EBADFD && net->is_tap) {
+			fail_tap_gone(net, t);
+			return -1;
+		}
 		if (n < 0) {
 			virtio_mmio_fail(t, "%s: read: %s", net->ifname, strerror(errno));
 			return -1;
@@ -477,8 +498,12 @@ static void handle_backend(struct virtio_net *net, struct virtio_mmio *t, uint32
 		net->running = false;
 		update_watch(net);
 	} else if (events & (EPOLLERR | EPOLLHUP)) {
-		virtio_mmio_fail(t, "%s: the backend went away (%s)", net->ifname,
-				 events & EPOLLERR ? "error" : "hang-up");
+		/* A TAP fd reports EPOLLERR once its device has been deleted. */
+		if (net->is_tap && (events & EPOLLERR))
+			fail_tap_gone(net, t);
+		else
+			virtio_mmio_fail(t, "%s: the backend went away (%s)", net->ifname,
+					 events & EPOLLERR ? "error" : "hang-up");
 		stop(net);
 	} else {
 		if (events & EPOLLOUT)
@@ -556,8 +581,16 @@ static int net_activate(void *dev, struct virtio_mmio *t)
 	net->features = virtio_mmio_features(t);
 	if (net->is_tap) {
 		int r = tap_set_offload(net->fd, tap_offloads(net->features));
+		if (r == -EBADFD) { /* the TAP was deleted: the fd is detached from it */
+			if (!net->tap_gone_noted)
+				log_limited(&net->log_limit, "virtio-net %s: %s", net->ifname,
+					    TAP_GONE);
+			net->tap_gone_noted = true;
+			return -ENODEV;
+		}
 		if (r < 0) {
-			log_error("virtio-net %s: TUNSETOFFLOAD: %s", net->ifname, strerror(-r));
+			log_limited(&net->log_limit, "virtio-net %s: TUNSETOFFLOAD: %s",
+				    net->ifname, strerror(-r));
 			return r;
 		}
 	}

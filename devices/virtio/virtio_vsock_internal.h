@@ -126,6 +126,10 @@ void vsock_queue_rst(struct virtio_vsock *vs, uint64_t src_cid, uint32_t src_por
  * socket; `c` is freed. */
 void vsock_reset_conn(struct virtio_vsock *vs, struct vsock_conn *c);
 
+/* Logs (rate-limited, one line) that the host socket of established connection `c` failed
+ * with errno `err` (0: read it from SO_ERROR): its peer vanished, the guest gets an RST. */
+void vsock_log_host_error(struct virtio_vsock *vs, const struct vsock_conn *c, int err);
+
 /* Carries out what the connection's state machine asked for: VSOCK_RESET and VSOCK_CLOSE
  * end `c`; VSOCK_KEEP in CLOSING closes the host socket and starts the close timeout. */
 void vsock_apply(struct virtio_vsock *vs, struct vsock_conn *c, enum vsock_action act);

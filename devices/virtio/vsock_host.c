@@ -74,6 +74,17 @@ void vsock_drop_conn(struct virtio_vsock *vs, struct vsock_conn *c)
 	vsock_conn_free(c);
 }
 
+void vsock_log_host_error(struct virtio_vsock *vs, const struct vsock_conn *c, int err)
+{
+	socklen_t len = sizeof(err);
+	if (!err && (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || !err))
+		err = EIO;
+	log_limited(
+	    &vs->log_limit,
+	    "vsock: host socket of guest port %u <-> host port %u: %s: the guest gets an RST",
+	    c->guest_port, c->host_port, strerror(err));
+}
+
 /* Queues an RST to the guest from (src_cid, src_port) to its dst_port. */
 void vsock_queue_rst(struct virtio_vsock *vs, uint64_t src_cid, uint32_t src_port,
 		     uint32_t dst_port)
@@ -119,7 +130,16 @@ void vsock_guest_connect(struct virtio_vsock *vs, const struct virtio_vsock_hdr 
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	int len = snprintf(a.sun_path, sizeof(a.sun_path), "%s_%u", vs->uds_path, host_port);
 	int fd = -1;
-	if (vs->n_conns >= VSOCK_MAX_CONNS || len < 0 || (size_t)len >= sizeof(a.sun_path))
+	if (len < 0 || (size_t)len >= sizeof(a.sun_path)) {
+		/* A config error only the guest's port reveals: say it, once a port. */
+		log_limited(&vs->log_limit,
+			    "vsock: guest connect to host port %u refused: %s_%u is too long for a "
+			    "unix socket (%d bytes, at most %zu); use a shorter [vsock] uds_path",
+			    host_port, vs->uds_path, host_port, len, sizeof(a.sun_path) - 1);
+		vsock_queue_rst(vs, VSOCK_HOST_CID, host_port, guest_port);
+		return;
+	}
+	if (vs->n_conns >= VSOCK_MAX_CONNS)
 		goto refused;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	/* Unix sockets connect at once or fail (EAGAIN: backlog full). */
@@ -204,6 +224,7 @@ static void conn_event(struct virtio_vsock *vs, struct vsock_conn *c, uint32_t e
 		return;
 	}
 	if (events & EPOLLERR) {
+		vsock_log_host_error(vs, c, 0);
 		vsock_reset_conn(vs, c);
 		return;
 	}

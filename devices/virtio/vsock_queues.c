@@ -164,9 +164,10 @@ static int read_one(struct virtio_vsock *vs, struct vsock_conn *c)
 	bool again = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 	if (again && !c->parked)
 		return 0;
-	if (n < 0 && !again)
+	if (n < 0 && !again) {
+		vsock_log_host_error(vs, c, errno);
 		vsock_apply(vs, c, VSOCK_RESET);
-	else
+	} else
 		vsock_apply(vs, c, vsock_conn_on_host_eof(c, c->host_hup));
 	return -1;
 }

@@ -11,6 +11,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +21,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -747,4 +751,76 @@ char *guest_json(const char *err, const char *key, char *buf, size_t len)
 	memcpy(buf, p, n);
 	buf[n] = '\0';
 	return buf;
+}
+
+/* A directory where O_DIRECT works (harness.h). */
+const char *harness_direct_dir(char *why, size_t len)
+{
+	const char *dirs[] = {harness_tmpdir(), "/var/tmp", "/tmp"};
+	why[0] = '\0';
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		char path[4096];
+		int fd = harness_mkstemp(dirs[i], "direct", path, sizeof(path));
+		int e = errno;
+		if (fd >= 0) {
+			close(fd);
+			fd = open(path, O_RDWR | O_DIRECT | O_CLOEXEC);
+			e = errno;
+			void *buf = NULL;
+			if (fd >= 0 && posix_memalign(&buf, 4096, 4096) == 0) {
+				memset(buf, 0, 4096);
+				if (pwrite(fd, buf, 4096, 0) != 4096)
+					e = errno, close(fd), fd = -1;
+			}
+			free(buf);
+			unlink(path);
+		}
+		if (fd >= 0) {
+			close(fd);
+			return dirs[i];
+		}
+		snprintf(why + strlen(why), len - strlen(why), "%s%s: %s", why[0] ? "; " : "",
+			 dirs[i], strerror(e));
+	}
+	return NULL;
+}
+
+int harness_link_delete(const char *name)
+{
+	unsigned index = if_nametoindex(name);
+	if (!index)
+		return -errno;
+	int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (s < 0)
+		return -errno;
+	struct {
+		struct nlmsghdr h;
+		struct ifinfomsg i;
+	} req = {
+	    .h = {.nlmsg_len = sizeof(req),
+		  .nlmsg_type = RTM_DELLINK,
+		  .nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK,
+		  .nlmsg_seq = 1},
+	    .i = {.ifi_family = AF_UNSPEC, .ifi_index = (int)index},
+	};
+	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+	int r = 0;
+	if (sendto(s, &req, sizeof(req), 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0) {
+		r = -errno;
+	} else {
+		union {
+			struct nlmsghdr h;
+			char buf[4096];
+		} ack;
+		ssize_t n = recv(s, &ack, sizeof(ack), 0);
+		if (n < 0)
+			r = -errno;
+		else if ((size_t)n < NLMSG_LENGTH(sizeof(struct nlmsgerr)) ||
+			 ack.h.nlmsg_type != NLMSG_ERROR)
+			r = -EPROTO;
+		else
+			r = ((struct nlmsgerr *)NLMSG_DATA(&ack.h))->error;
+	}
+	close(s);
+	return r;
 }

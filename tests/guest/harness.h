@@ -205,6 +205,15 @@ void harness_pty_close(struct harness_pty *p);
  * with the /proc/PID/fd links): "pid N (comm) fd M" in buf; NULL if none. */
 const char *harness_fd_holder(const char *path, char *buf, size_t len);
 
+/* A directory where O_DIRECT works (tmpfs has none before Linux 6.6), for
+ * cache = none: $TMPDIR, /var/tmp, /tmp, the first that takes an aligned
+ * O_DIRECT write; NULL with the reasons in why. */
+const char *harness_direct_dir(char *why, size_t len);
+
+/* Deletes network interface `name` as `ip link del` does (RTM_DELLINK, in
+ * this process's network namespace). Returns 0 or -errno. */
+int harness_link_delete(const char *name);
+
 /* FNV-1a, 32 bits, as the firmware computes it. */
 uint32_t harness_fnv1a(const uint8_t *p, size_t n);
 

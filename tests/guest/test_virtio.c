@@ -239,39 +239,6 @@ Test(virtio, blk)
 
 /* ---- blk with cache = none: O_DIRECT, the host's page cache untouched ---- */
 
-/* A directory where O_DIRECT works (tmpfs has none before Linux 6.6):
- * $TMPDIR, /var/tmp, /tmp; NULL with the reasons in why. */
-static const char *direct_dir(char *why, size_t len)
-{
-	const char *dirs[] = {harness_tmpdir(), "/var/tmp", "/tmp"};
-	why[0] = '\0';
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		char path[4096];
-		int fd = harness_mkstemp(dirs[i], "direct", path, sizeof(path));
-		int e = errno;
-		if (fd >= 0) {
-			close(fd);
-			fd = open(path, O_RDWR | O_DIRECT | O_CLOEXEC);
-			e = errno;
-			void *buf = NULL;
-			if (fd >= 0 && posix_memalign(&buf, 4096, 4096) == 0) {
-				memset(buf, 0, 4096);
-				if (pwrite(fd, buf, 4096, 0) != 4096)
-					e = errno, close(fd), fd = -1;
-			}
-			free(buf);
-			unlink(path);
-		}
-		if (fd >= 0) {
-			close(fd);
-			return dirs[i];
-		}
-		snprintf(why + strlen(why), len - strlen(why), "%s%s: %s", why[0] ? "; " : "",
-			 dirs[i], strerror(e));
-	}
-	return NULL;
-}
-
 /* Pages of the file in the host's page cache (mincore), or -1. */
 static long cached_pages(const char *path)
 {
@@ -314,7 +281,7 @@ Test(virtio, blk_cache_none)
 {
 	harness_require_kvm();
 	char why[1024], img[4096], ini[4200];
-	const char *dir = direct_dir(why, sizeof(why));
+	const char *dir = harness_direct_dir(why, sizeof(why));
 	if (!dir)
 		cr_skip_test("no directory with O_DIRECT for cache = none (%s)", why);
 	uint8_t *data;
@@ -400,6 +367,9 @@ Test(virtio, blk_ioerr)
 	cr_expect(guest_has_line(&r, "blk-ioerr ok"), "no 'blk-ioerr ok': %s", guest_ctx(&r));
 	cr_expect(strstr(r.err, "No space left on device"),
 		  "minnow should log the host's error: %s", guest_ctx(&r));
+	const char *eol = strchr(r.err, '\n');
+	cr_expect(eol && eol[1] == '\0',
+		  "one failed write, one line on stderr (and nothing else): %s", guest_ctx(&r));
 	guest_result_free(&r);
 }
 

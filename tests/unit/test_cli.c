@@ -414,6 +414,36 @@ Test(cli, ini_values_too_long)
 	free(line);
 }
 
+/* A Unix socket path one byte longer than sockaddr_un takes, in each key that names one:
+ * `minnow run` refuses the config with "FILE:LINE: [SECTION] KEY: ..." and status 2 before it
+ * opens /dev/kvm or starts anything. */
+static const struct {
+	const char *name;
+	const char *before; /* the lines before the key, after [kernel] */
+	const char *key;
+	unsigned line;
+	const char *section;
+} long_sockets[] = {
+    {"vsock uds_path", "[vsock]", "uds_path", 4, "vsock"},
+    {"vconsole socket", "[vconsole]\noutput = socket", "path", 5, "vconsole"},
+    {"virtio-fs back end socket", "[fs.share]", "socket", 4, "fs.share"},
+};
+
+TABLE_TEST(cli, unix_socket_path_too_long, long_sockets, c)
+{
+	char path[PATH_MAX], want[PATH_MAX + 256], *line, head[128];
+	snprintf(head, sizeof(head), "%s\n%s = /", c->before, c->key);
+	line = long_text(head, 's', 107, "");
+	write_ini(path, sizeof(path), line);
+	const char *args[] = {"run", path, NULL};
+	snprintf(want, sizeof(want),
+		 "minnow: %s:%u: [%s] %s: too long for a unix socket (108 bytes, at most 107)\n",
+		 path, c->line, c->section, c->key);
+	expect_error(c->name, args, 2, want);
+	unlink(path);
+	free(line);
+}
+
 /* ---- --help and --version -------------------------------------------------------------------- */
 
 static const struct {

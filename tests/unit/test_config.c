@@ -592,6 +592,17 @@ Test(config_bad, vsock_uds_path_too_long)
 			   "most 107)");
 }
 
+Test(config_bad, vconsole_socket_path_too_long)
+{
+	static char text[512];
+	char path[109];
+	memset(path, 'p', sizeof(path) - 1);
+	path[sizeof(path) - 1] = '\0';
+	snprintf(text, sizeof(text), KSECT "[vconsole]\noutput = socket\npath = %s\n", path);
+	expect_error(text, "vm.ini:5: [vconsole] path: too long for a unix socket (108 bytes, at "
+			   "most 107)");
+}
+
 Test(config_bad, ini_file_not_found)
 {
 	cr_assert_eq(config_load(&cfg, DIR "no-such.ini", NULL, 0, &err), -1);

@@ -148,3 +148,35 @@ struct acpi_config test_acpi_config(unsigned vcpus, unsigned virtio, bool uart)
 	}
 	return c;
 }
+
+int stderr_capture_begin(char *path, size_t len)
+{
+	int fd = make_tmp_file(path, len, NULL, "stderr");
+	int saved = dup(STDERR_FILENO);
+	cr_assert(saved >= 0 && dup2(fd, STDERR_FILENO) == STDERR_FILENO, "%s", strerror(errno));
+	close(fd);
+	return saved;
+}
+
+char *stderr_capture_end(int saved, const char *path)
+{
+	cr_assert_eq(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	close(saved);
+	FILE *f = fopen(path, "re");
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	char *text = calloc(1, 65536);
+	cr_assert_not_null(text);
+	size_t n = fread(text, 1, 65535, f);
+	text[n] = '\0';
+	fclose(f);
+	unlink(path);
+	return text;
+}
+
+unsigned count_lines(const char *text)
+{
+	unsigned n = 0;
+	for (; *text; text++)
+		n += *text == '\n';
+	return n;
+}

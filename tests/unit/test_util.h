@@ -77,6 +77,19 @@ int make_tmp_file(char *out, size_t size, const char *dir, const char *prefix);
 /* Removes the files directly inside `dir`, then `dir`. Quiet: for teardown. */
 void remove_tmp_dir(const char *dir);
 
+/* ---- What minnow logs ------------------------------------------------------------------------ */
+
+/* Sends this process's stderr (where minnow logs) to a fresh temporary file, named in `path`,
+ * until stderr_capture_end(); returns the saved stderr. Asserts. */
+int stderr_capture_begin(char *path, size_t len);
+
+/* Restores stderr from `saved`, removes the file and returns what was logged meanwhile
+ * (malloc'd, NUL-terminated, at most 64 KiB). Asserts. */
+char *stderr_capture_end(int saved, const char *path);
+
+/* The number of newlines in `text`. */
+unsigned count_lines(const char *text);
+
 /* ---- MMIO devices ---------------------------------------------------------------------------- */
 
 /* A guest's `len`-byte write of `value` at `offset` into device `dev` through its ops. */

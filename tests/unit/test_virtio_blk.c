@@ -1004,4 +1004,147 @@ Test(virtio_blk, reset_while_throttled_disarms_the_timer)
 	cr_assert(drv_wait_used(&d.q, 2, 2000));
 	expect_in_order(&d, 2, SECTOR, heads);
 	limited_down(&d, &loop);
+/* ---- Faults: the sync behind FLUSH, images truncated or deleted under the drive ----------- */
+
+/* disk.c's fdatasync(), wrapped at link time (Makefile.in UNIT_WRAPS): counts
+ * the calls, notes the status byte of the request in flight when the sync
+ * runs, and fails with `fail_errno` when set. */
+int __real_fdatasync(int fd);
+int __wrap_fdatasync(int fd);
+
+static struct {
+	unsigned calls;
+	int fail_errno;
+	const uint8_t *status;	/* the request's status byte in guest RAM (NULL: not noted) */
+	uint8_t status_at_sync; /* *status when fdatasync() was called */
+} sync_spy;
+
+int __wrap_fdatasync(int fd)
+{
+	sync_spy.calls++;
+	if (sync_spy.status)
+		sync_spy.status_at_sync = *sync_spy.status;
+	if (sync_spy.fail_errno) {
+		errno = sync_spy.fail_errno;
+		return -1;
+	}
+	return __real_fdatasync(fd);
+}
+
+/* A write, then FLUSH: the back end's fdatasync() ran exactly once, while
+ * the request was still incomplete (its status byte unwritten), and the
+ * flush was acknowledged after it returned. */
+static void check_flush_waits_for_the_sync(struct drive *d)
+{
+	memset(gp(DATA_GPA, SECTOR), 0x3c, SECTOR);
+	cr_assert_eq(rw(d, VIRTIO_BLK_T_OUT, 9, 0, SECTOR, NULL), VIRTIO_BLK_S_OK);
+	cr_assert_eq(sync_spy.calls, 0, "a write alone must not sync");
+	sync_spy.status = gp(d->status_gpa, 1);
+	cr_assert_eq(request(d, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, NULL), VIRTIO_BLK_S_OK);
+	cr_assert_eq(sync_spy.calls, 1, "FLUSH must call fdatasync() once");
+	cr_assert_eq(sync_spy.status_at_sync, NO_STATUS,
+		     "the FLUSH was completed (status 0x%02x) before fdatasync() ran",
+		     sync_spy.status_at_sync);
+	sync_spy.status = NULL;
+}
+
+Test(virtio_blk, flush_completes_after_the_sync)
+{
+	struct drive d;
+	up_rw(&d, NULL);
+	check_flush_waits_for_the_sync(&d);
+	drive_down(&d);
+}
+
+Test(virtio_blk, flush_completes_after_the_sync_with_cache_none)
+{
+	struct drive_config c = img_cfg(false, CACHE_NONE, NULL);
+	char err[PATH_MAX + 200] = "";
+	struct virtio_blk *probe = virtio_blk_create(&c, NULL, err, sizeof(err));
+	if (!probe)
+		cr_skip_test("O_DIRECT not available in %s: %s", tmp_dir(), err);
+	virtio_blk_destroy(probe);
+	struct drive d;
+	drive_up(&d, &c, 0);
+	check_flush_waits_for_the_sync(&d);
+	drive_down(&d);
+}
+
+/* The host's sync fails: that FLUSH gets IOERR (never OK) and one line is
+ * logged; the drive goes on and the next FLUSH succeeds. */
+Test(virtio_blk, failed_sync_is_an_ioerr_in_one_line)
+{
+	struct drive d;
+	up_rw(&d, NULL);
+	char path[PATH_MAX];
+	int saved = stderr_capture_begin(path, sizeof(path));
+	sync_spy.fail_errno = EIO;
+	int st = request(&d, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, NULL);
+	sync_spy.fail_errno = 0;
+	char *log = stderr_capture_end(saved, path);
+	cr_assert_eq(st, VIRTIO_BLK_S_IOERR, "a failed fdatasync() must not be acknowledged");
+	cr_expect_eq(count_lines(log), 1, "one line: '%s'", log);
+	cr_expect(strstr(log, img) && strstr(log, "flush: Input/output error"), "%s", log);
+	cr_assert(!drv_needs_reset(&d.t));
+	cr_assert_eq(request(&d, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, NULL), VIRTIO_BLK_S_OK);
+	free(log);
+	drive_down(&d);
+}
+
+/* The image is truncated to half under the running drive: reads past the
+ * new end get IOERR every time (also one that straddles it), with one line
+ * saying what happened; reads before it still return the data; the drive
+ * never asks for a reset. */
+Test(virtio_blk, image_truncated_under_the_drive)
+{
+	struct drive d;
+	up_rw(&d, NULL);
+	cr_assert_eq(truncate(img, IMG_SIZE / 2), 0, "%s", strerror(errno));
+	char path[PATH_MAX];
+	int saved = stderr_capture_begin(path, sizeof(path));
+	int past = rw(&d, VIRTIO_BLK_T_IN, CAPACITY - 8, 0, 4 * SECTOR, NULL);
+	int straddle = rw(&d, VIRTIO_BLK_T_IN, CAPACITY / 2 - 2, 0, 4 * SECTOR, NULL);
+	int again = rw(&d, VIRTIO_BLK_T_IN, CAPACITY - 8, 0, 4 * SECTOR, NULL);
+	char *log = stderr_capture_end(saved, path);
+	cr_expect_eq(past, VIRTIO_BLK_S_IOERR, "a read past the new end");
+	cr_expect_eq(straddle, VIRTIO_BLK_S_IOERR, "a read across the new end");
+	cr_expect_eq(again, VIRTIO_BLK_S_IOERR, "the same read again");
+	cr_expect_eq(count_lines(log), 3, "one line per failed request: '%s'", log);
+	char want[256];
+	snprintf(want, sizeof(want),
+		 "the image is now %u bytes, shorter than the drive's %u sectors", IMG_SIZE / 2,
+		 CAPACITY);
+	cr_expect(strstr(log, img) && strstr(log, want), "want '%s': '%s'", want, log);
+	cr_assert(!drv_needs_reset(&d.t));
+	uint8_t *buf = gp(DATA_GPA, SECTOR);
+	cr_assert_eq(rw(&d, VIRTIO_BLK_T_IN, 5, 0, SECTOR, NULL), VIRTIO_BLK_S_OK);
+	for (unsigned i = 0; i < SECTOR; i++)
+		cr_assert_eq(buf[i], pattern(5 * SECTOR + i), "byte %u of sector 5", i);
+	free(log);
+	drive_down(&d);
+}
+
+/* The image is deleted under the running drive: minnow keeps the open
+ * file, so reads and writes go on (what is written is lost with the last
+ * descriptor, when minnow ends); nothing is logged. */
+Test(virtio_blk, image_deleted_under_the_drive)
+{
+	struct drive d;
+	up_rw(&d, NULL);
+	cr_assert_eq(unlink(img), 0);
+	img[0] = '\0';
+	char path[PATH_MAX];
+	int saved = stderr_capture_begin(path, sizeof(path));
+	memset(gp(DATA_GPA, SECTOR), 0x5a, SECTOR);
+	int w = rw(&d, VIRTIO_BLK_T_OUT, 100, 0, SECTOR, NULL);
+	memset(gp(DATA_GPA, SECTOR), 0, SECTOR);
+	int r = rw(&d, VIRTIO_BLK_T_IN, 100, 0, SECTOR, NULL);
+	int f = request(&d, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, NULL);
+	char *log = stderr_capture_end(saved, path);
+	cr_expect(w == VIRTIO_BLK_S_OK && r == VIRTIO_BLK_S_OK && f == VIRTIO_BLK_S_OK,
+		  "write %d read %d flush %d", w, r, f);
+	cr_expect(all_bytes(gp(DATA_GPA, SECTOR), SECTOR, 0x5a), "the write reads back");
+	cr_expect_str_eq(log, "");
+	free(log);
+	drive_down(&d);
 }

@@ -8,6 +8,8 @@
 #include <endian.h>
 #include <errno.h>
 #include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/virtio_net.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -1238,4 +1240,122 @@ Test(virtio_net, reset_while_rx_throttled_disarms_and_rereads)
 	cr_assert_not(drv_wait_used(&rxq, 5, 200), "nothing delivered after the reset");
 	event_loop_stop(&loop);
 	cr_assert_eq(stats().watching, 0, "the backend is not watched after the reset");
+}
+
+/* ---- A TAP removed under the running device ------------------------------------------------- */
+
+/* Deletes network interface `name` as `ip link del` does (RTM_DELLINK). Returns 0 or -errno. */
+static int link_delete(const char *name)
+{
+	unsigned index = if_nametoindex(name);
+	if (!index)
+		return -errno;
+	int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (s < 0)
+		return -errno;
+	struct {
+		struct nlmsghdr h;
+		struct ifinfomsg i;
+	} req = {
+	    .h = {.nlmsg_len = sizeof(req),
+		  .nlmsg_type = RTM_DELLINK,
+		  .nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK,
+		  .nlmsg_seq = 1},
+	    .i = {.ifi_family = AF_UNSPEC, .ifi_index = (int)index},
+	};
+	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+	int r = 0;
+	if (sendto(s, &req, sizeof(req), 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0) {
+		r = -errno;
+	} else {
+		union {
+			struct nlmsghdr h;
+			char buf[4096];
+		} ack;
+		ssize_t n = recv(s, &ack, sizeof(ack), 0);
+		if (n < 0)
+			r = -errno;
+		else if ((size_t)n < NLMSG_LENGTH(sizeof(struct nlmsgerr)) ||
+			 ack.h.nlmsg_type != NLMSG_ERROR)
+			r = -EPROTO;
+		else
+			r = ((struct nlmsgerr *)NLMSG_DATA(&ack.h))->error;
+	}
+	close(s);
+	return r;
+}
+
+/* `ip link del` of the TAP while the guest uses it, noticed by the event loop (the fd's EPOLLERR)
+ * or by the guest's next transmit (EBADFD): the device says so in one line and asks for a reset
+ * (the guest sees NEEDS_RESET); a reset and a new activation are refused in one more line,
+ * nothing crashes or waits, and tearing down works without the TAP. */
+struct tap_gone_case {
+	const char *name;
+	bool by_transmit;
+};
+
+static const struct tap_gone_case tap_gone_cases[] = {
+    {"noticed on the event loop", false},
+    {"noticed by a transmit", true},
+};
+
+TABLE_TEST(virtio_net_tap, tap_removed_under_the_device, tap_gone_cases, c)
+{
+	enter_private_netns();
+	struct net_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	tap_name(cfg.tap);
+	tap_device_up(&cfg);
+	host_if_up(cfg.tap);
+	bring_up(F_VERSION_1);
+	for (unsigned i = 0; i < 8; i++)
+		post_rx(2048);
+	drv_kick(&rxq);
+	cr_assert_not(drv_needs_reset(&t));
+
+	char path[PATH_MAX];
+	int saved = stderr_capture_begin(path, sizeof(path));
+	int r = link_delete(cfg.tap);
+	bool seen = false;
+	if (r == 0 && c->by_transmit) {
+		gpa_t g = alloc_buf(HDR + 60);
+		make_packet(gp(g, HDR + 60), NULL, 60, 1);
+		struct drv_seg sg = {g, HDR + 60, false};
+		drv_post_chain(&txq, &sg, 1);
+		drv_kick(&txq);
+		seen = drv_used_idx(&txq) == 0; /* the frame was not sent: the device failed */
+	} else if (r == 0) {
+		seen = virtio_net_poll_backend(net);
+	}
+	bool reset_asked = drv_needs_reset(&t);
+	poll_backend(); /* whatever else the dead fd reports: said once is enough */
+	char *log = stderr_capture_end(saved, path);
+	cr_assert_eq(r, 0, "%s: RTM_DELLINK %s: %s", c->name, cfg.tap, strerror(-r));
+	cr_assert_eq(if_nametoindex(cfg.tap), 0, "the TAP is gone");
+	cr_assert(seen, "%s: the device must notice that its TAP went away", c->name);
+	cr_assert(reset_asked, "the guest must see NEEDS_RESET");
+	cr_expect_eq(count_lines(log), 1, "%s: one line: '%s'", c->name, log);
+	cr_expect(strstr(log, cfg.tap) && strstr(log, "the TAP device is gone") &&
+		      strstr(log, "device needs reset"),
+		  "%s: '%s'", c->name, log);
+	free(log);
+	cr_assert_eq(stats().watching, 0, "no longer watched: no busy loop on the dead fd");
+	cr_assert_not(virtio_net_poll_backend(net));
+
+	/* The guest resets the device and drives it again: refused the same way, no crash. */
+	drv_wr(&t, VIRTIO_MMIO_STATUS, 0);
+	cr_assert_not(drv_needs_reset(&t));
+	saved = stderr_capture_begin(path, sizeof(path));
+	drv_features_ok(&t, F_VERSION_1);
+	drv_ring_at(&rxq, &t, 0, QSIZE, ring_base(0));
+	drv_ring_at(&txq, &t, 1, QSIZE, ring_base(1));
+	drv_driver_ok(&t);
+	poll_backend();
+	log = stderr_capture_end(saved, path);
+	cr_assert(drv_needs_reset(&t), "still no TAP after the reset");
+	cr_assert_not(virtio_mmio_active(&t));
+	cr_expect(count_lines(log) == 1 && strstr(log, "activation failed: No such device"),
+		  "one line, the TAP's loss having been said already: '%s'", log);
+	free(log);
+	tap_device_down(tap_gone, &cfg);
 }

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "event_loop.h"
@@ -56,12 +57,9 @@ static char dir[128], uds[160];
 
 /* ---- Fixture ------------------------------------------------------------------ */
 
-static void setup(void)
+/* The device on a listener at `uds` (set by the caller, inside `dir`). */
+static void setup_device(void)
 {
-	signal(SIGPIPE, SIG_IGN);
-	ram_map(RAM_SIZE);
-	make_tmp_dir(dir, sizeof(dir), "vsock");
-	snprintf(uds, sizeof(uds), "%s/v.sock", dir);
 	cr_assert_eq(event_loop_init(&loop), 0);
 	cr_assert_eq(event_loop_start(&loop), 0);
 	char err[256];
@@ -69,6 +67,31 @@ static void setup(void)
 	cr_assert_not_null(vs, "%s", err);
 	cr_assert_eq(virtio_mmio_create(&t, &virtio_vsock_ops, vs, &guest_ram, -1, &loop, NULL, 0),
 		     0);
+}
+
+static void setup(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	ram_map(RAM_SIZE);
+	make_tmp_dir(dir, sizeof(dir), "vsock");
+	snprintf(uds, sizeof(uds), "%s/v.sock", dir);
+	setup_device();
+}
+
+/* A uds_path of 104 bytes: it fits sockaddr_un, "<uds_path>_5690" does not. */
+#define LONG_UDS_LEN 104
+
+static void setup_long_path(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	ram_map(RAM_SIZE);
+	make_tmp_dir(dir, sizeof(dir), "vsock");
+	size_t n = strlen(dir);
+	cr_assert_lt(n + 2, LONG_UDS_LEN, "%s: too long for this test", dir);
+	snprintf(uds, sizeof(uds), "%s/", dir);
+	memset(uds + n + 1, 'l', LONG_UDS_LEN - n - 1);
+	uds[LONG_UDS_LEN] = '\0';
+	setup_device();
 }
 
 static void teardown(void)
@@ -82,6 +105,7 @@ static void teardown(void)
 }
 
 TestSuite(vsock, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(vsock_long_path, .init = setup_long_path, .fini = teardown, .timeout = 60);
 
 /* ---- The guest's registers and rings --------------------------------------------- */
 
@@ -1344,4 +1368,82 @@ Test(vsock, destroy_closes_everything)
 	cr_assert_neq(access(uds, F_OK), 0, "socket file removed");
 	close(fd);
 	close(pending);
+}
+
+/* ---- The host's peer vanishing ----------------------------------------------------------- */
+
+/* A process holding the host end of a connection dies (SIGKILL) mid-stream, with data from the
+ * guest it never read: the guest gets an RST for that connection and nothing else, minnow logs
+ * one line, the device never asks for a reset and the next connection works. */
+Test(vsock, host_peer_killed_mid_stream_resets_the_connection)
+{
+	struct gconn c = {0};
+	int lfd, fd = up_guest_conn(&c, 49153, 5690, &lfd);
+	pid_t peer = fork();
+	cr_assert_geq(peer, 0);
+	if (peer == 0) { /* the peer: holds fd, reads nothing, waits to be killed */
+		for (;;)
+			pause();
+	}
+	close(fd);
+	g_send(&c, OP_RW, 0, "never read by the host", 22);
+	struct pkt p;
+	char path[PATH_MAX];
+	int saved = stderr_capture_begin(path, sizeof(path));
+	cr_assert_eq(kill(peer, SIGKILL), 0);
+	cr_assert_eq(waitpid(peer, NULL, 0), peer);
+	bool got = g_recv(&p, 5000);
+	char *log = stderr_capture_end(saved, path);
+	cr_assert(got, "no packet after the peer died");
+	cr_assert_eq(op_of(&p), OP_RST, "the guest must get an RST (op %u)", op_of(&p));
+	cr_assert_eq(le32toh(p.h.dst_port), c.gport);
+	cr_expect_eq(count_lines(log), 1, "one line: '%s'", log);
+	cr_expect(strstr(log, "5690") && strstr(log, "Connection reset by peer"), "'%s'", log);
+	free(log);
+	cr_assert_not(g_recv(&p, 200), "nothing more for the guest (op %u)", op_of(&p));
+	/* The guest still writes on the dead connection: RST again, nothing else. */
+	g_send(&c, OP_RW, 0, "late", 4);
+	expect(&c, &p, OP_RST);
+	cr_assert_not(drv_needs_reset(&t));
+	/* The device goes on: a new connection carries data. */
+	struct gconn d = {0};
+	close(lfd);
+	fd = establish_from_guest(&d, 49154, 5691, &lfd);
+	g_send(&d, OP_RW, 0, "again", 5);
+	char buf[8];
+	host_read_all(fd, buf, 5);
+	cr_assert_eq(memcmp(buf, "again", 5), 0);
+	close(fd);
+	close(lfd);
+}
+
+/* The listener's path fits, but "<uds_path>_<port>" for the port a guest connects to does not:
+ * that connect gets an RST and one line that says why; shorter ports and the device go on. */
+Test(vsock_long_path, guest_connect_path_too_long_gets_rst_and_one_line)
+{
+	driver_up();
+	struct gconn c = {.gport = 40001, .hport = 5690, .buf_alloc = 4096};
+	char path[PATH_MAX];
+	int saved = stderr_capture_begin(path, sizeof(path));
+	g_send(&c, OP_REQUEST, 0, NULL, 0);
+	struct pkt p;
+	bool got = g_recv(&p, 5000);
+	char *log = stderr_capture_end(saved, path);
+	cr_assert(got && op_of(&p) == OP_RST, "the guest must get an RST");
+	char want[256];
+	snprintf(want, sizeof(want),
+		 "%s_5690 is too long for a unix socket (109 bytes, at most 107)", uds);
+	cr_expect_eq(count_lines(log), 1, "one line: '%s'", log);
+	cr_expect(strstr(log, want), "want '%s': '%s'", want, log);
+	free(log);
+	cr_assert_not(drv_needs_reset(&t));
+	/* Port 56: "<uds_path>_56" fits; with a listener there the connect works. */
+	struct gconn d = {0};
+	int lfd, fd = establish_from_guest(&d, 40002, 56, &lfd);
+	g_send(&d, OP_RW, 0, "fits", 4);
+	char buf[4];
+	host_read_all(fd, buf, 4);
+	cr_assert_eq(memcmp(buf, "fits", 4), 0);
+	close(fd);
+	close(lfd);
 }

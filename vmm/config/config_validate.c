@@ -188,6 +188,11 @@ void cfg_validate(struct parser *p)
 	check_output(p, "console", cfg->console, &cfg->console_path);
 	if (cfg->vconsole) {
 		check_output(p, "vconsole", cfg->vconsole_output, &cfg->vconsole_path);
+		if (cfg->vconsole_output == CONSOLE_SOCKET &&
+		    strlen(cfg->vconsole_path.path) >= UNIX_PATH_MAX)
+			cfg_fail(p, cfg->vconsole_path.at, "vconsole", "path",
+				 "too long for a unix socket (%zu bytes, at most %zu)",
+				 strlen(cfg->vconsole_path.path), UNIX_PATH_MAX - 1);
 		if (cfg->vconsole_output == CONSOLE_STDIO && cfg->console == CONSOLE_STDIO) {
 			const struct section *s = cfg_find_section(p, "vconsole");
 			struct config_origin at = key_at(s, "output");
