@@ -348,3 +348,43 @@ con_ops = (u8(7) + u8(0x0B) + u8(3) + u16(0x000) + u16(0x100) + u16(0x200) +  # 
            u8(0) + u16(0x070) + u32(0))  # reset
 put("fuzz_virtio_console", "rx-tx", u16(len(ram)) + ram + u16(len(host_input)) + host_input + con_ops)
 put("fuzz_virtio_console", "no-input", u16(len(ram)) + ram + u16(0) + con_ops)
+
+# ---- fuzz_virtio_net ----
+# receiveq (0): 8 entries at 0x000/0x100/0x200, two 2 KiB writable buffers and one of
+# 12 bytes split over two descriptors; transmitq (1): 8 entries at 0x400/0x500/0x600, a
+# header + 60-byte frame in two descriptors, then a chain with a device-writable descriptor.
+NET_WRITE, NET_READ, NET_RAM, NET_KICK, NET_UP, NET_HOST, NET_POLL, NET_DRAIN = 0, 3, 4, 5, 6, 7, 8, 9
+r = Ram()
+r.at(0x000, desc(0x10000, 2048, WRITE) + desc(0x10800, 2048, WRITE) +
+     desc(0x11000, 6, WRITE | NEXT, 3) + desc(0x11008, 6, WRITE))
+r.at(0x100, avail(3, [0, 1, 2], 8))
+r.at(0x400, desc(0x700, 12, NEXT, 1) + desc(0x710, 60) + desc(0x800, 20, WRITE))
+r.at(0x500, avail(1, [0], 8))
+r.at(0x710, bytes(range(60)))
+ram = r.bytes()
+
+
+def net_up(what, mask):
+    return (u8(NET_UP) + u8(what) + u32(mask) + u8(3) + u16(0x000) + u16(0x100) + u16(0x200) +
+            u8(3) + u16(0x400) + u16(0x500) + u16(0x600))
+
+
+def net_host(length, hdr=bytes(12), seed=0):
+    return u8(NET_HOST) + u32(length) + hdr + u8(seed)
+
+
+net_ops = (net_up(0, 0xffffffff) +
+           u8(NET_KICK) + u8(1) + u8(NET_DRAIN) +  # one frame out
+           net_host(72) + net_host(1000, seed=7) + u8(NET_POLL) +  # two in
+           net_host(1500) + net_host(5) + net_host(65562) + u8(NET_POLL) +  # short, huge
+           u8(NET_READ) + u16(0x100) + u8(NET_READ) + u16(0x060) +  # mac, InterruptStatus
+           u8(NET_RAM) + u32(0x502) + u8(2) + u16(2) + u8(NET_RAM) + u32(0x504) + u8(2) +
+           u16(2) + u8(NET_KICK) + u8(1) +  # the writable chain: NEEDS_RESET
+           u8(NET_READ) + u16(0x070) + u8(NET_WRITE) + u16(0x070) + u32(0))  # reset
+put("fuzz_virtio_net", "rx-tx", u16(len(ram)) + ram + net_ops)
+put("fuzz_virtio_net", "no-features", u16(len(ram)) + ram + net_up(0x03, 0) + net_ops)
+put("fuzz_virtio_net", "mrg-rxbuf", u16(len(ram)) + ram + net_up(0, 1 << 15) +
+    net_host(3000) + net_host(100) + u8(NET_POLL) + u8(NET_KICK) + u8(0) + u8(NET_POLL))
+csum = u8(1) + u8(0) + u16(0) + u16(0) + u16(14) + u16(16) + u16(0)  # NEEDS_CSUM
+put("fuzz_virtio_net", "offloads", u16(len(ram)) + ram + net_up(0, 0x1 | 0x2 | 0x80) +
+    net_host(200, csum) + net_host(200, u8(0) + u8(1) + bytes(10)) + u8(NET_POLL))
