@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "event_loop.h"
+#include "push_log.h"
 #include "virtio_fuzz.h"
 #include "virtio_vsock.h"
 #include "virtio_vsock_internal.h"
@@ -327,28 +328,27 @@ static void host_accept(struct vsock_run *r)
 
 /* ---- Checks ------------------------------------------------------------------------- */
 
-/* The rx packets the device pushed since `before`: whole, addressed to the guest. Checks
- * those in one plain descriptor whose id is not pushed again later in the same step (its
- * buffer would hold the later packet). */
-static void check_rx(struct vsock_run *r, uint16_t before)
+/* The packets the device pushed in this step (push_log): on rx whole and addressed to the
+ * guest (its header as the buffer held it at the push, when push_log could see it), on tx
+ * of length 0. */
+static void check_pushes(struct vsock_run *r)
 {
-	const struct virtq *vq = &r->t.queues[VSOCK_RX_QUEUE].vq;
-	uint16_t pushed = (uint16_t)(vq->used_idx - before);
-	FUZZ_CHECK(pushed <= vq->size, "rx: %u chains pushed at once", pushed);
-	for (uint16_t i = 0; i < pushed; i++) {
-		const struct vring_used_elem *e = &vq->used->ring[(before + i) & (vq->size - 1)];
-		FUZZ_CHECK(e->id < vq->size, "rx: used id %u, queue of %u", e->id, vq->size);
+	const struct virtq *rx = &r->t.queues[VSOCK_RX_QUEUE].vq;
+	const struct virtq *tx = &r->t.queues[VSOCK_TX_QUEUE].vq;
+	for (unsigned i = 0; i < push_log.n; i++) {
+		const struct push_entry *e = &push_log.e[i];
+		FUZZ_CHECK(e->vq == rx || e->vq == tx, "a push on the event queue");
+		FUZZ_CHECK(e->head < e->vq->size, "used id %u, queue of %u", e->head, e->vq->size);
+		if (e->vq == tx) {
+			FUZZ_CHECK(e->len == 0, "tx: used length %u", e->len);
+			continue;
+		}
 		FUZZ_CHECK(e->len >= HDR_SIZE && e->len <= HDR_SIZE + VSOCK_MAX_RW,
 			   "rx: used length %u", e->len);
-		bool again = false;
-		for (uint16_t j = i + 1; j < pushed; j++)
-			again |= vq->used->ring[(before + j) & (vq->size - 1)].id == e->id;
-		const struct vring_desc *d = &vq->desc[e->id];
-		if (again || (le16toh(d->flags) & ~VRING_DESC_F_WRITE) ||
-		    le32toh(d->len) < e->len || le64toh(d->addr) + e->len > RAM_SIZE)
+		if (e->seen < HDR_SIZE)
 			continue;
 		struct virtio_vsock_hdr h;
-		memcpy(&h, mem.host + le64toh(d->addr), HDR_SIZE);
+		memcpy(&h, e->bytes, HDR_SIZE);
 		uint16_t op = le16toh(h.op);
 		FUZZ_CHECK(le64toh(h.dst_cid) == GUEST_CID && le16toh(h.type) == 1 &&
 			       op >= VIRTIO_VSOCK_OP_REQUEST &&
@@ -369,18 +369,6 @@ static void check_rx(struct vsock_run *r, uint16_t before)
 	}
 	FUZZ_CHECK(r->rw_to_guest <= r->host_written, "%llu RW bytes to the guest, host wrote %llu",
 		   (unsigned long long)r->rw_to_guest, (unsigned long long)r->host_written);
-}
-
-static void check_tx(struct vsock_run *r, uint16_t before)
-{
-	const struct virtq *vq = &r->t.queues[VSOCK_TX_QUEUE].vq;
-	uint16_t pushed = (uint16_t)(vq->used_idx - before);
-	FUZZ_CHECK(pushed <= vq->size, "tx: %u chains pushed at once", pushed);
-	for (uint16_t i = 0; i < pushed; i++) {
-		const struct vring_used_elem *e = &vq->used->ring[(before + i) & (vq->size - 1)];
-		FUZZ_CHECK(e->id < vq->size && e->len == 0, "tx: used id %u length %u", e->id,
-			   e->len);
-	}
 }
 
 static void check_device(struct vsock_run *r)
@@ -547,11 +535,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			used_before[q] = r.t.queues[q].vq.used_idx;
 		bool failed_before = r.t.status & VIRTIO_CONFIG_S_NEEDS_RESET;
 		uint8_t op = fuzz_u8(&in);
+		push_log_clear();
 		enum rings rings = step(&r, &in, op);
 		for (int i = 0; !(op & 0x80) && i < 64 && event_loop_poll(&r.loop) > 0; i++)
 			;
 		check_transport(&r.t, &mem, "vsock");
 		check_device(&r);
+		check_pushes(&r);
 		if (rings == RINGS_UNKNOWN)
 			continue;
 		if (rings == RINGS_KEPT && failed_before &&
@@ -560,10 +550,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				FUZZ_CHECK(r.t.queues[q].vq.used_idx == used_before[q],
 					   "queue %u: used buffers pushed in NEEDS_RESET", q);
 		}
-		if (r.t.queues[VSOCK_RX_QUEUE].vq.ready)
-			check_rx(&r, rings == RINGS_NEW ? 0 : used_before[VSOCK_RX_QUEUE]);
-		if (r.t.queues[VSOCK_TX_QUEUE].vq.ready)
-			check_tx(&r, rings == RINGS_NEW ? 0 : used_before[VSOCK_TX_QUEUE]);
 	}
 	if (getenv("MINNOW_FUZZ_LOG"))
 		fprintf(
