@@ -257,17 +257,26 @@ static long median_rss(const char *out, long from, long k)
 	return m;
 }
 
-/* `n` VMs, `jobs` at a time: every VM exits 0; afterwards no file left in $TMPDIR, no VM
- * process, no fd more in this process; each VM's peak RSS flat across the run (median of
- * the last tenth, at most 100 VMs, within 10% of the first's). Prints the figures. */
+/* `n` VMs with a vsock device, `jobs` at a time: every VM exits 0; afterwards no file (nor
+ * vsock socket) left in $TMPDIR, no VM
+ * process, no fd more in this process nor in minnow batch (its summary); each VM's peak RSS flat
+ * across the run (median of the last tenth, at most 100 VMs, within 10% of the first's). Prints the
+ * figures. */
 static void soak(long n, long jobs)
 {
 	char n_arg[24], j_arg[24];
 	snprintf(n_arg, sizeof(n_arg), "%ld", n);
 	snprintf(j_arg, sizeof(j_arg), "%ld", jobs);
 	const char *args[] = {"-n", n_arg, "-j", j_arg, NULL};
-	struct guest_opts o = {
-	    .cmdline = "test=hello", .command = "batch", .args = args, .timeout_ms = 850 * 1000};
+	/* Each VM listens on a vsock socket of its own in $TMPDIR: it must be gone after. */
+	char vsock[300];
+	snprintf(vsock, sizeof(vsock), "[vsock]\ncid = 3\nuds_path = %s/soak-%d-{i}.sock\n",
+		 harness_tmpdir(), (int)getpid());
+	struct guest_opts o = {.cmdline = "test=hello",
+			       .extra_ini = vsock,
+			       .command = "batch",
+			       .args = args,
+			       .timeout_ms = 850 * 1000};
 	unsigned files_before = tmp_files(), fds_before = own_fds();
 	struct guest_result r;
 	double t0 = harness_now_ms();
@@ -281,6 +290,10 @@ static void soak(long n, long jobs)
 	cr_assert_eq(processes_with(r.ini), 0, "VMs left running after the batch");
 	cr_assert_eq(own_fds(), fds_before, "fds of the test: %u before, %u after", fds_before,
 		     own_fds());
+	const char *sum = summary(&r);
+	long batch_fds = json_long(sum, "fds_at_start");
+	cr_assert(batch_fds > 0 && json_long(sum, "fds_at_end") == batch_fds,
+		  "minnow batch's own fds: %s", sum);
 	long k = n / 10 < 100 ? n / 10 : 100;
 	if (k < 1)
 		k = 1;
@@ -290,8 +303,9 @@ static void soak(long n, long jobs)
 		  first, k, last);
 	fprintf(stderr,
 		"batch soak: %ld VMs, -j %ld: %.1f VMs/s; peak RSS median %ld KiB (first %ld) -> "
-		"%ld KiB (last %ld); test fds %u -> %u; %s\n",
-		n, jobs, n * 1000.0 / took, first, k, last, k, fds_before, own_fds(),
+		"%ld KiB (last %ld); test fds %u -> %u, batch fds %ld -> %ld; %s\n",
+		n, jobs, n * 1000.0 / took, first, k, last, k, fds_before, own_fds(), batch_fds,
+		json_long(sum, "fds_at_end"),
 		strstr(r.err, "minnow batch:") ? strstr(r.err, "minnow batch:") : "");
 	guest_result_free(&r);
 }
