@@ -258,10 +258,9 @@ static long median_rss(const char *out, long from, long k)
 }
 
 /* `n` VMs with a vsock device, `jobs` at a time: every VM exits 0; afterwards no file (nor
- * vsock socket) left in $TMPDIR, no VM
- * process, no fd more in this process nor in minnow batch (its summary); each VM's peak RSS flat
- * across the run (median of the last tenth, at most 100 VMs, within 10% of the first's). Prints the
- * figures. */
+ * vsock socket) left in $TMPDIR, no VM process, no fd more in this process nor in minnow
+ * batch (its summary); each VM's peak RSS flat across the run (median of the last tenth, at
+ * most 100 VMs, within 10% of the first's). Prints the figures. */
 static void soak(long n, long jobs)
 {
 	char n_arg[24], j_arg[24];
