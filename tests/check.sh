@@ -22,6 +22,9 @@
 #   MINNOW_GUEST_TIER=host|l1  force where the guest tier runs
 #   UNIT_TIMEOUT, GUEST_TIMEOUT  seconds for a tier (defaults 900, 1800);
 #                         the L1 run has L1_TIMEOUT (tests/l1/run.sh)
+#   MINNOW_SOAK_VMS, MINNOW_SOAK_PARALLEL  VMs of the batch soaks (in turn,
+#                         default 1000; all at once, default 50); the asan
+#                         tier asks for 100 and 20
 #   and those of tests/l1/run.sh (LINUX_TESTS, GUEST_FILTER, ...).
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -108,8 +111,8 @@ run_asan_unit() {
 
 run_asan_guest_here() {
 	echo "== asan: guest tests on this host's /dev/kvm, minnow built with AddressSanitizer + UBSan"
-	MINNOW_SOAK_VMS=100 MINNOW=./$ASAN/minnow MINNOW_TESTHOOKS=./$ASAN/build/minnow-testhooks \
-		FIRMWARE_DIR=build/firmware \
+	MINNOW_SOAK_VMS=100 MINNOW_SOAK_PARALLEL=20 MINNOW=./$ASAN/minnow \
+		MINNOW_TESTHOOKS=./$ASAN/build/minnow-testhooks FIRMWARE_DIR=build/firmware \
 		timeout -s KILL "${GUEST_TIMEOUT:-1800}" \
 		"./$ASAN/build/guest-tests" --jobs 1 --tap="$R/asan-guest.tap" >/dev/null 2>&1
 	awk -v tier=asan -f tests/tap-results.awk <"$R/asan-guest.tap" 2>/dev/null |
@@ -228,7 +231,7 @@ if [ -n "${asan_l1:-}" ]; then
 	echo "== asan: guest tests in a second L1 boot, minnow built with AddressSanitizer + UBSan"
 	# 100 VMs, not 1000, in the batch that must leave nothing behind:
 	# sanitized VMs start several times slower.
-	L1_DIR=build/l1-asan L1_ENV="MINNOW_SOAK_VMS=100 ${L1_ENV:-}" L1_PARTS=guest \
+	L1_DIR=build/l1-asan L1_ENV="MINNOW_SOAK_VMS=100 MINNOW_SOAK_PARALLEL=20 ${L1_ENV:-}" L1_PARTS=guest \
 		MINNOW=./$ASAN/minnow GUEST_TESTS=./$ASAN/build/guest-tests \
 		sh tests/l1/run.sh
 	if grep -q "^TEST guest " build/l1-asan/results 2>/dev/null; then

@@ -348,3 +348,97 @@ con_ops = (u8(7) + u8(0x0B) + u8(3) + u16(0x000) + u16(0x100) + u16(0x200) +  # 
            u8(0) + u16(0x070) + u32(0))  # reset
 put("fuzz_virtio_console", "rx-tx", u16(len(ram)) + ram + u16(len(host_input)) + host_input + con_ops)
 put("fuzz_virtio_console", "no-input", u16(len(ram)) + ram + u16(0) + con_ops)
+
+# ---- fuzz_virtio_net ----
+# receiveq (0): 8 entries at 0x000/0x100/0x200, two 2 KiB writable buffers and one of
+# 12 bytes split over two descriptors; transmitq (1): 8 entries at 0x400/0x500/0x600, a
+# header + 60-byte frame in two descriptors, then a chain with a device-writable descriptor.
+NET_WRITE, NET_READ, NET_RAM, NET_KICK, NET_UP, NET_HOST, NET_POLL, NET_DRAIN = 0, 3, 4, 5, 6, 7, 8, 9
+r = Ram()
+r.at(0x000, desc(0x10000, 2048, WRITE) + desc(0x10800, 2048, WRITE) +
+     desc(0x11000, 6, WRITE | NEXT, 3) + desc(0x11008, 6, WRITE))
+r.at(0x100, avail(3, [0, 1, 2], 8))
+r.at(0x400, desc(0x700, 12, NEXT, 1) + desc(0x710, 60) + desc(0x800, 20, WRITE))
+r.at(0x500, avail(1, [0], 8))
+r.at(0x710, bytes(range(60)))
+ram = r.bytes()
+
+
+def net_up(what, mask):
+    return (u8(NET_UP) + u8(what) + u32(mask) + u8(3) + u16(0x000) + u16(0x100) + u16(0x200) +
+            u8(3) + u16(0x400) + u16(0x500) + u16(0x600))
+
+
+def net_host(length, hdr=bytes(12), seed=0):
+    return u8(NET_HOST) + u32(length) + hdr + u8(seed)
+
+
+net_ops = (net_up(0, 0xffffffff) +
+           u8(NET_KICK) + u8(1) + u8(NET_DRAIN) +  # one frame out
+           net_host(72) + net_host(1000, seed=7) + u8(NET_POLL) +  # two in
+           net_host(1500) + net_host(5) + net_host(65562) + u8(NET_POLL) +  # short, huge
+           u8(NET_READ) + u16(0x100) + u8(NET_READ) + u16(0x060) +  # mac, InterruptStatus
+           u8(NET_RAM) + u32(0x502) + u8(2) + u16(2) + u8(NET_RAM) + u32(0x504) + u8(2) +
+           u16(2) + u8(NET_KICK) + u8(1) +  # the writable chain: NEEDS_RESET
+           u8(NET_READ) + u16(0x070) + u8(NET_WRITE) + u16(0x070) + u32(0))  # reset
+put("fuzz_virtio_net", "rx-tx", u16(len(ram)) + ram + net_ops)
+put("fuzz_virtio_net", "no-features", u16(len(ram)) + ram + net_up(0x03, 0) + net_ops)
+put("fuzz_virtio_net", "mrg-rxbuf", u16(len(ram)) + ram + net_up(0, 1 << 15) +
+    net_host(3000) + net_host(100) + u8(NET_POLL) + u8(NET_KICK) + u8(0) + u8(NET_POLL))
+csum = u8(1) + u8(0) + u16(0) + u16(0) + u16(14) + u16(16) + u16(0)  # NEEDS_CSUM
+put("fuzz_virtio_net", "offloads", u16(len(ram)) + ram + net_up(0, 0x1 | 0x2 | 0x80) +
+    net_host(200, csum) + net_host(200, u8(0) + u8(1) + bytes(10)) + u8(NET_POLL))
+
+# ---- fuzz_virtio_vsock ----
+# No RAM contents: the harness posts the guest's packets and buffers itself. Rings of 16
+# entries: rx at 0x0000/0x1000/0x2000, tx at 0x3000/..., the event queue at 0x6000/...
+(VS_WRITE, VS_READ, VS_RAM, VS_KICK, VS_UP, VS_PKT, VS_RXBUF, VS_EVBUF, VS_CONNECT, VS_HWRITE,
+ VS_HREAD, VS_HCLOSE, VS_ACCEPT, VS_TIME, VS_RESET) = 0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+REQUEST, RESPONSE, RST, SHUTDOWN, RW, CREDIT_UPDATE, CREDIT_REQUEST = 1, 2, 3, 4, 5, 6, 7
+HOSTPORT0 = 0x80  # the first host port the device gives host connections
+
+
+def vs_up(what=0):
+    return u8(VS_UP) + u8(what) + b"".join(
+        u8(4) + u16(0x3000 * q) + u16(0x3000 * q + 0x1000) + u16(0x3000 * q + 0x2000)
+        for q in range(3))
+
+
+def vs_pkt(op, src=0, dst=HOSTPORT0, length=0, variant=0, buf_alloc=65536, fwd_cnt=0,
+           flags=0, seed=0):
+    return (u8(VS_PKT) + u8(op) + u8(variant) + u8(src) + u8(dst) + u32(buf_alloc) +
+            u32(fwd_cnt) + u32(flags) + u16(length) + u8(seed))
+
+
+def vs_bufs(count=8, length=4096):
+    return u8(VS_RXBUF) + u8(count) + u16(length) + u8(VS_EVBUF) + u8(4) + u16(8)
+
+
+host_initiated = (vs_up() + vs_bufs() +
+                  u8(VS_CONNECT) + u8(0) +  # CONNECT 1000
+                  vs_pkt(RESPONSE) + u8(VS_HREAD) + u8(0) +  # "OK <port>"
+                  u8(VS_HWRITE) + u8(0) + u16(100) + u8(1) +  # RW to the guest
+                  vs_pkt(RW, length=50, seed=3) + u8(VS_HREAD) + u8(0) +
+                  vs_pkt(CREDIT_UPDATE, fwd_cnt=100) + vs_pkt(CREDIT_REQUEST) +
+                  u8(VS_HWRITE) + u8(0) + u16(5000) + u8(2) + u8(VS_RXBUF) + u8(4) + u16(44) +
+                  vs_pkt(SHUTDOWN, flags=3) + u8(VS_HCLOSE) + u8(0) + u8(2) + vs_pkt(RST))
+put("fuzz_virtio_vsock", "host-initiated", u16(0) + host_initiated)
+guest_initiated = (vs_up(1) + vs_bufs() +
+                   vs_pkt(REQUEST, src=1, dst=1) + u8(VS_ACCEPT) +  # to <uds>_1
+                   u8(VS_HWRITE) + u8(0) + u16(300) + u8(9) + vs_pkt(RW, 1, 1, 40) +
+                   u8(VS_HREAD) + u8(0) + vs_pkt(REQUEST, src=2, dst=3) +  # nothing listens
+                   u8(VS_HCLOSE) + u8(0) + u8(0) + vs_pkt(SHUTDOWN, 1, 1, flags=1) +
+                   u8(VS_CONNECT) + u8(3) + u8(VS_TIME) + u16(3000) +  # REQUEST times out
+                   vs_pkt(RST, 1, 1))
+put("fuzz_virtio_vsock", "guest-initiated", u16(0) + guest_initiated)
+bad = (vs_up() + vs_bufs(2) + vs_pkt(RW, length=10, variant=0x08) +  # wrong src_cid
+       vs_pkt(RW, length=10, variant=0x04) + vs_pkt(RW, length=10, variant=0x02) +  # type, len
+       vs_pkt(REQUEST, variant=0x10) + vs_pkt(0) + vs_pkt(8) +  # not the host's cid, bad ops
+       vs_pkt(REQUEST, dst=1, variant=0x01) + vs_pkt(RW, dst=1, length=20, variant=0x40) +
+       vs_pkt(REQUEST, variant=0x20) + u32(0xffffffff) + u32(1) +  # raw ports
+       u8(VS_CONNECT) + u8(1) + u8(12) + b"CONNECT x\n\0\0" +  # a bad command
+       u8(VS_CONNECT) + u8(2) + u8(VS_RXBUF) + u8(1) + u16(10))  # a buffer under the header
+put("fuzz_virtio_vsock", "bad-packets", u16(0) + bad)
+put("fuzz_virtio_vsock", "reset-midflight", u16(0) + vs_up() + vs_bufs() + u8(VS_CONNECT) +
+    u8(0) + vs_pkt(RESPONSE) + u8(VS_HWRITE) + u8(0) + u16(100) + u8(1) + u8(VS_RESET) +
+    u8(VS_HREAD) + u8(0) + vs_up() + vs_bufs() + u8(VS_CONNECT) + u8(3) + vs_pkt(RESPONSE, 1))

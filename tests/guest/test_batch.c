@@ -1,7 +1,7 @@
 /* test_batch.c - minnow batch with the test unikernel: one JSON line per VM
- * and a summary, {i} per VM, --fail-fast, SIGTERM, and a batch of 1000 VMs
- * (MINNOW_SOAK_VMS)
- * that leaves nothing behind (fds, processes, files). */
+ * and a summary, {i} per VM, --fail-fast, SIGTERM, and soaks of 1000 VMs in turn
+ * (MINNOW_SOAK_VMS) and 50 at once (MINNOW_SOAK_PARALLEL), each with its figures,
+ * that leave nothing behind (fds, processes, files) with a flat per-VM peak RSS. */
 #include <criterion/criterion.h>
 #include <ctype.h>
 #include <dirent.h>
@@ -222,29 +222,111 @@ static unsigned tmp_files(void)
 	return n;
 }
 
-/* MINNOW_SOAK_VMS VMs (default 1000; the sanitizer tier asks for fewer). */
-Test(batch, many_vms_leave_nothing_behind, .timeout = 900)
+/* Open file descriptors of this process. */
+static unsigned own_fds(void)
 {
-	harness_require_kvm();
-	const char *env_n = getenv("MINNOW_SOAK_VMS");
-	long n = env_n ? strtol(env_n, NULL, 10) : 1000;
-	cr_assert(n > 0 && n <= 100000, "MINNOW_SOAK_VMS=%s", env_n);
-	char n_arg[24];
+	DIR *d = opendir("/proc/self/fd");
+	unsigned n = 0;
+	for (struct dirent *e; d && (e = readdir(d));)
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static int cmp_long(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+	return (x > y) - (x < y);
+}
+
+/* The median peak RSS (KiB) of VMs [from, from + k). */
+static long median_rss(const char *out, long from, long k)
+{
+	long *v = calloc((size_t)k, sizeof(*v));
+	char line[4096];
+	cr_assert_not_null(v);
+	for (long i = 0; i < k; i++) {
+		cr_assert_not_null(vm_line(out, from + i, line, sizeof(line)), "VM %ld", from + i);
+		v[i] = json_long(line, "peak_rss_kib");
+		cr_assert_gt(v[i], 0, "VM %ld has no peak RSS: %s", from + i, line);
+	}
+	qsort(v, (size_t)k, sizeof(*v), cmp_long);
+	long m = v[k / 2];
+	free(v);
+	return m;
+}
+
+/* `n` VMs with a vsock device, `jobs` at a time: every VM exits 0; afterwards no file (nor
+ * vsock socket) left in $TMPDIR, no VM process, no fd more in this process nor in minnow
+ * batch (its summary); each VM's peak RSS flat across the run (median of the last tenth, at
+ * most 100 VMs, within 10% of the first's). Prints the figures. */
+static void soak(long n, long jobs)
+{
+	char n_arg[24], j_arg[24];
 	snprintf(n_arg, sizeof(n_arg), "%ld", n);
-	const char *args[] = {"-n", n_arg, "-j", "2", NULL};
-	struct guest_opts o = {
-	    .cmdline = "test=hello", .command = "batch", .args = args, .timeout_ms = 850 * 1000};
-	unsigned files_before = tmp_files();
+	snprintf(j_arg, sizeof(j_arg), "%ld", jobs);
+	const char *args[] = {"-n", n_arg, "-j", j_arg, NULL};
+	/* Each VM listens on a vsock socket of its own in $TMPDIR: it must be gone after. */
+	char vsock[300];
+	snprintf(vsock, sizeof(vsock), "[vsock]\ncid = 3\nuds_path = %s/soak-%d-{i}.sock\n",
+		 harness_tmpdir(), (int)getpid());
+	struct guest_opts o = {.cmdline = "test=hello",
+			       .extra_ini = vsock,
+			       .command = "batch",
+			       .args = args,
+			       .timeout_ms = 850 * 1000};
+	unsigned files_before = tmp_files(), fds_before = own_fds();
 	struct guest_result r;
+	double t0 = harness_now_ms();
 	guest_run(&o, &r);
+	double took = harness_now_ms() - t0;
 	assert_ended(&r);
 	cr_assert_eq(r.status, 0, "%s", guest_ctx(&r));
 	assert_all_ok(&r, n);
 	/* The harness's own ini file is gone by now too. */
 	cr_assert_eq(tmp_files(), files_before, "files left in %s", harness_tmpdir());
 	cr_assert_eq(processes_with(r.ini), 0, "VMs left running after the batch");
-	fprintf(stderr, "batch: %ld VMs: %s\n", n, strstr(r.err, "minnow batch:"));
+	cr_assert_eq(own_fds(), fds_before, "fds of the test: %u before, %u after", fds_before,
+		     own_fds());
+	const char *sum = summary(&r);
+	long batch_fds = json_long(sum, "fds_at_start");
+	cr_assert(batch_fds > 0 && json_long(sum, "fds_at_end") == batch_fds,
+		  "minnow batch's own fds: %s", sum);
+	long k = n / 10 < 100 ? n / 10 : 100;
+	if (k < 1)
+		k = 1;
+	long first = median_rss(r.out, 0, k), last = median_rss(r.out, n - k, k);
+	cr_assert(last * 10 <= first * 11 && last * 10 >= first * 9,
+		  "peak RSS not flat: median %ld KiB over the first %ld VMs, %ld KiB over the last",
+		  first, k, last);
+	fprintf(stderr,
+		"batch soak: %ld VMs, -j %ld: %.1f VMs/s; peak RSS median %ld KiB (first %ld) -> "
+		"%ld KiB (last %ld); test fds %u -> %u, batch fds %ld -> %ld; %s\n",
+		n, jobs, n * 1000.0 / took, first, k, last, k, fds_before, own_fds(), batch_fds,
+		json_long(sum, "fds_at_end"),
+		strstr(r.err, "minnow batch:") ? strstr(r.err, "minnow batch:") : "");
 	guest_result_free(&r);
+}
+
+/* MINNOW_SOAK_VMS VMs one after another (default 1000; the sanitizer tier asks for fewer). */
+Test(batch, many_vms_leave_nothing_behind, .timeout = 900)
+{
+	harness_require_kvm();
+	const char *env_n = getenv("MINNOW_SOAK_VMS");
+	long n = env_n ? strtol(env_n, NULL, 10) : 1000;
+	cr_assert(n > 0 && n <= 100000, "MINNOW_SOAK_VMS=%s", env_n);
+	soak(n, 1);
+}
+
+/* MINNOW_SOAK_PARALLEL VMs (default 50) all at once. */
+Test(batch, many_vms_at_once_leave_nothing_behind, .timeout = 900)
+{
+	harness_require_kvm();
+	const char *env_n = getenv("MINNOW_SOAK_PARALLEL");
+	long n = env_n ? strtol(env_n, NULL, 10) : 50;
+	cr_assert(n > 0 && n <= 1000, "MINNOW_SOAK_PARALLEL=%s", env_n);
+	soak(n, n);
 }
 
 /* ---- minnow bench ---- */

@@ -251,3 +251,41 @@ Test(event_loop, call_waiting_when_the_run_ends_is_refused)
 	event_loop_fini(&loop);
 	close(q.fd);
 }
+
+/* ---- Polled by the caller (event_loop_enter / poll / leave) ------------------------------ */
+
+static void note_call(void *arg)
+{
+	*(bool *)arg = true;
+}
+
+/* The caller is the loop thread: calls run at once, callbacks only when it polls, one per
+ * ready fd, and none when nothing is ready; another thread's call is refused after leave. */
+Test(event_loop, polled_by_the_caller)
+{
+	struct event_loop loop;
+	struct counter c = {.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), .loop = &loop};
+	cr_assert_eq(event_loop_init(&loop), 0);
+	cr_assert_eq(event_loop_add(&loop, c.fd, EPOLLIN, count_event, &c), 0);
+	cr_assert_eq(event_loop_enter(&loop), 0);
+	cr_assert_eq(event_loop_enter(&loop), -EALREADY);
+	cr_assert(event_loop_on_thread(&loop));
+	bool ran = false;
+	cr_assert_eq(event_loop_call(&loop, note_call, &ran), 0);
+	cr_assert(ran, "a call from the loop thread runs at once");
+	cr_assert_eq(event_loop_poll(&loop), 0, "nothing ready");
+	(void)eventfd_write(c.fd, 1);
+	cr_assert_eq(atomic_load(&c.calls), 0, "no callback before a poll");
+	cr_assert_eq(event_loop_poll(&loop), 1);
+	cr_assert_eq(atomic_load(&c.calls), 1);
+	cr_assert(c.on_loop_thread);
+	cr_assert_eq(event_loop_poll(&loop), 0, "the eventfd was read");
+	event_loop_leave(&loop);
+	cr_assert_not(event_loop_on_thread(&loop));
+	ran = false;
+	cr_assert_eq(event_loop_call(&loop, note_call, &ran), -ESHUTDOWN);
+	cr_assert_not(ran);
+	cr_assert_eq(event_loop_remove(&loop, c.fd), 0);
+	event_loop_fini(&loop);
+	close(c.fd);
+}

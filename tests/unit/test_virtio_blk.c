@@ -1004,6 +1004,8 @@ Test(virtio_blk, reset_while_throttled_disarms_the_timer)
 	cr_assert(drv_wait_used(&d.q, 2, 2000));
 	expect_in_order(&d, 2, SECTOR, heads);
 	limited_down(&d, &loop);
+}
+
 /* ---- Faults: the sync behind FLUSH, images truncated or deleted under the drive ----------- */
 
 /* disk.c's fdatasync(), wrapped at link time (Makefile.in UNIT_WRAPS): counts

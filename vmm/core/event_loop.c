@@ -317,6 +317,42 @@ int event_loop_run(struct event_loop *l)
 	return r;
 }
 
+int event_loop_enter(struct event_loop *l)
+{
+	if (l->running)
+		return -EALREADY;
+	l->thread = pthread_self();
+	l->running = true;
+	open_calls(l);
+	return 0;
+}
+
+int event_loop_poll(struct event_loop *l)
+{
+	struct epoll_event evs[EVENTS_PER_WAIT];
+	int n;
+	do
+		n = epoll_wait(l->epfd, evs, EVENTS_PER_WAIT, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	uint64_t before = l->dispatched;
+	for (int i = 0; i < n; i++) {
+		if (evs[i].data.u64 == CALL_TAG)
+			run_calls(l);
+		else if (evs[i].data.u64 != STOP_TAG)
+			dispatch(l, evs[i].data.u64, evs[i].events);
+	}
+	return (int)(l->dispatched - before);
+}
+
+void event_loop_leave(struct event_loop *l)
+{
+	close_calls(l);
+	l->running = false;
+	reset_stop(l);
+}
+
 void event_loop_quit(struct event_loop *l)
 {
 	request_stop(l);

@@ -105,6 +105,22 @@ int event_loop_start(struct event_loop *l);
  * -errno when epoll_wait fails (logged). */
 int event_loop_run(struct event_loop *l);
 
+/* For tests and fuzzers that must replay the same way each time: makes the
+ * calling thread the loop's thread without blocking in it, until
+ * event_loop_leave(). Meanwhile device accesses (event_loop_call) run at
+ * once on it, and nothing runs a callback but event_loop_poll(). Returns 0
+ * or -EALREADY when the loop runs already. */
+int event_loop_enter(struct event_loop *l);
+
+/* After event_loop_enter(), on that thread: runs the callbacks of the
+ * events ready now (epoll_wait without waiting, one batch). Returns how
+ * many callbacks ran, or -errno when epoll_wait fails. */
+int event_loop_poll(struct event_loop *l);
+
+/* Ends what event_loop_enter() began: calls from other threads are refused
+ * (-ESHUTDOWN) until the loop runs again. */
+void event_loop_leave(struct event_loop *l);
+
 /* Makes event_loop_run() return after the callback that runs now, if any.
  * Any thread, including from a callback. */
 void event_loop_quit(struct event_loop *l);
