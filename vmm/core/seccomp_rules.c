@@ -63,6 +63,7 @@ static const int main_calls[] = {
     SCMP_SYS(wait4),	       SCMP_SYS(nanosleep),
     SCMP_SYS(clock_nanosleep), SCMP_SYS(mincore),
     SCMP_SYS(getrusage),       SCMP_SYS(newfstatat), /* vsock's teardown: still our socket? */
+    SCMP_SYS(splice),				     /* exec's output threads inherit this filter */
 };
 
 /* The requests the main thread's ioctls make: interrupts and doorbells as
@@ -78,9 +79,9 @@ static const unsigned long vcpu_ioctls[] = {
     KVM_RUN, KVM_GET_REGS, KVM_TRANSLATE, KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING,
 };
 
-/* An exec output thread: reads its socket, writes stdout or stderr, shuts
- * the socket down. */
-static const int io_calls[] = {SCMP_SYS(shutdown)};
+/* An exec output thread: reads its socket (or splices it into a stdout
+ * pipe), writes stdout or stderr, shuts the socket down. */
+static const int io_calls[] = {SCMP_SYS(shutdown), SCMP_SYS(splice)};
 
 /* Extra calls the sanitizer runtimes make (their allocator, the leak check
  * at exit that stops the world from a helper it clones, their reports). */
