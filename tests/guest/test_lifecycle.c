@@ -291,8 +291,23 @@ static bool runs_tsan(pid_t pid)
 	return found;
 }
 
+/* Whether task `tid` of `pid` is a kernel worker KVM attaches to the VM's
+ * process (kvm-nx-lpage-recovery, a thread of the process on some kernels). */
+static bool kvm_worker(pid_t pid, const char *tid)
+{
+	char path[384], comm[32] = "";
+	snprintf(path, sizeof(path), "/proc/%d/task/%s/comm", (int)pid, tid);
+	FILE *f = fopen(path, "r");
+	if (f) {
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = '\0';
+		fclose(f);
+	}
+	return !strncmp(comm, "kvm-", 4);
+}
+
 /* How many threads process `pid` has (entries of /proc/PID/task), not
- * counting ThreadSanitizer's. */
+ * counting ThreadSanitizer's or KVM's kernel workers. */
 static unsigned thread_count(pid_t pid)
 {
 	char path[64];
@@ -302,7 +317,7 @@ static unsigned thread_count(pid_t pid)
 	if (!d)
 		return 0;
 	for (struct dirent *e; (e = readdir(d));)
-		n += e->d_name[0] != '.';
+		n += e->d_name[0] != '.' && !kvm_worker(pid, e->d_name);
 	closedir(d);
 	return n > 0 && runs_tsan(pid) ? n - 1 : n;
 }

@@ -96,7 +96,7 @@ struct jail_config {
 	bool gid_set;
 	enum jail_netns netns; /* default inherit */
 	unsigned nofile;       /* RLIMIT_NOFILE; 0: auto */
-	unsigned nproc;	       /* RLIMIT_NPROC; 0: auto (vcpus + 2) */
+	unsigned nproc;	       /* RLIMIT_NPROC; 0: auto (vcpus + 3) */
 	uint64_t fsize;	       /* RLIMIT_FSIZE in bytes; 0: auto */
 	char cgroup[256];      /* cgroup v2 parent, under the cgroup2 mount; default "minnow" */
 	char cpu_max[48];      /* cgroup cpu.max, e.g. "50000 100000"; empty: no limit */

@@ -157,7 +157,9 @@ static void choose_limits(struct jail *j)
 		j->nofile = getrlimit(RLIMIT_NOFILE, &cur) == 0 && cur.rlim_cur < 1024
 				? cur.rlim_cur
 				: 1024;
-	j->nproc = cfg->jail.nproc ? cfg->jail.nproc : cfg->vcpus + 2;
+	/* main thread, vCPUs, KVM's NX-huge-page worker (a thread of ours on
+	 * some kernels), one spare */
+	j->nproc = cfg->jail.nproc ? cfg->jail.nproc : cfg->vcpus + 3;
 	j->fsize = cfg->jail.fsize;
 	if (!j->fsize) {
 		j->fsize = 1ULL << 30;
