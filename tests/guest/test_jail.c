@@ -260,7 +260,7 @@ Test(jail, confined)
 	char *lim = (char *)harness_read_file(path, NULL);
 	cr_assert(lim);
 	cr_expect(strstr(lim, "Max core file size        0                    0 "), "%s", lim);
-	cr_expect(strstr(lim, "Max processes             3                    3 "), "%s", lim);
+	cr_expect(strstr(lim, "Max processes             4                    4 "), "%s", lim);
 	cr_expect(strstr(lim, "Max open files            "), "%s", lim);
 	cr_expect(strstr(lim, "Max file size             1073741824           1073741824 "), "%s",
 		  lim);
