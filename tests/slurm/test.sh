@@ -19,7 +19,7 @@ FW=$2
 D=$3
 TESTS="batch cancel time-limit bad-input"
 here=$(cd "$(dirname "$0")" && pwd)
-mkdir -p "$D" || exit 1
+mkdir -p "$D" && D=$(cd "$D" && pwd) || exit 1 # the daemons do not run in this directory
 
 result() { # NAME PASS|FAIL|SKIP REASON
 	echo "TEST guest slurm-$1 $2 $3"
