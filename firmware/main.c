@@ -34,6 +34,7 @@ static const struct scenario scenarios[] = {
     {"blk-bench", test_blk_bench},
     {"blk-ioerr", test_blk_ioerr},
     {"blk-flush", test_blk_flush},
+    {"blk-last-words", test_blk_last_words},
     {"blk-truncated", test_blk_truncated},
     {"net-gone", test_net_gone},
     {"vsock-peer-gone", test_vsock_peer_gone},

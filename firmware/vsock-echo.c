@@ -105,6 +105,14 @@ static void serve(int lfd)
 	fflush(stdout);
 	int n = snprintf(reply, sizeof(reply), "ack:%s\n", line);
 	write_all(fd, reply, (size_t)n);
+	/* close() would not wait for the reply to leave: a guest that powers
+	 * off right after could lose it in its own send queue. The client
+	 * closes once it has the reply, so its EOF says the reply arrived. */
+	shutdown(fd, SHUT_WR);
+	char rest[64];
+	ssize_t r;
+	while ((r = read(fd, rest, sizeof(rest))) > 0 || (r < 0 && errno == EINTR))
+		;
 	close(fd);
 }
 

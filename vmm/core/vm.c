@@ -474,6 +474,20 @@ static void loop_teardown(struct vm *vm, struct loop *l)
 	term_restore();
 }
 
+/* The vCPUs have stopped, but a doorbell the guest rang just before it
+ * ended (the last reply on a vsock connection, the last sectors before a
+ * power-off) may still be unserved: the loop took end_fd first. Serve what
+ * is ready now, a bounded number of rounds (a busy TAP must not keep a
+ * stopped VM alive), so the guest's last requests reach their backends. */
+static void drain_devices(struct vm *vm)
+{
+	if (event_loop_enter(&vm->loop) < 0)
+		return;
+	for (int round = 0; round < 16 && event_loop_poll(&vm->loop) > 0; round++)
+		;
+	event_loop_leave(&vm->loop);
+}
+
 int vm_run(struct vm *vm)
 {
 	struct loop l;
@@ -514,6 +528,7 @@ int vm_run(struct vm *vm)
 	for (unsigned i = 0; i < vm->n_vcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	loop_teardown(vm, &l);
+	drain_devices(vm);
 	return vm->exit_status;
 }
 
