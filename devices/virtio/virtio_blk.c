@@ -7,6 +7,7 @@
 #include <assert.h>
 #include <endian.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_ids.h>
@@ -69,6 +70,9 @@ struct virtio_blk {
 	bool throttled;	       /* a request waits for tokens; kicks are ignored */
 	struct virtio_mmio *t; /* from activate, for the timer */
 	uint64_t throttles;    /* times a request had to wait (statistics) */
+	char name[CONFIG_NAME_MAX]; /* [drive.NAME], for metrics */
+	/* Requests served, by kind, and their data (statistics). */
+	uint64_t reads, writes, flushes, read_bytes, write_bytes, errors;
 };
 
 /* ---- Requests ----------------------------------------------------------------------- */
@@ -255,6 +259,24 @@ static const char *malformed(const struct virtq_chain *chain)
 	return NULL;
 }
 
+/* Adds a served request to the statistics. */
+static void count_request(struct virtio_blk *blk, const struct blk_req *rq, uint8_t status)
+{
+	if (status != VIRTIO_BLK_S_OK) {
+		blk->errors++;
+		return;
+	}
+	if (rq->type == VIRTIO_BLK_T_IN) {
+		blk->reads++;
+		blk->read_bytes += rq->written;
+	} else if (rq->type == VIRTIO_BLK_T_OUT) {
+		blk->writes++;
+		blk->write_bytes += rq->out_len;
+	} else if (rq->type == VIRTIO_BLK_T_FLUSH) {
+		blk->flushes++;
+	}
+}
+
 /* Serves one well-formed chain (malformed() said NULL). Returns the used
  * length: data bytes written for the driver + the status byte. */
 static uint32_t serve_chain(struct virtio_blk *blk, const struct virtq_chain *chain)
@@ -270,6 +292,7 @@ static uint32_t serve_chain(struct virtio_blk *blk, const struct virtq_chain *ch
 	};
 	uint8_t status = do_request(blk, &rq);
 	(void)virtq_chain_write(chain, chain->writable_bytes - 1, &status, 1);
+	count_request(blk, &rq, status);
 	return rq.written + 1;
 }
 
@@ -448,6 +471,7 @@ struct virtio_blk *virtio_blk_create(const struct drive_config *cfg, struct even
 	}
 	blk->timer.fd = -1;
 	blk->log_limit.burst = 10;
+	snprintf(blk->name, sizeof(blk->name), "%s", cfg->name);
 	/* NUL-padded, no terminator when 20 bytes long (spec 5.2.6). */
 	memcpy(blk->serial, cfg->serial, strnlen(cfg->serial, sizeof(blk->serial)));
 	if (disk_open(&blk->disk, cfg->path.path, cfg->readonly, cfg->cache == CACHE_NONE, err,
@@ -501,5 +525,16 @@ static void blk_type_destroy(void *dev)
 	virtio_blk_destroy(dev);
 }
 
-const struct virtio_type virtio_blk_type = {"virtio-blk", &virtio_blk_ops, blk_count,
-					    blk_type_create, blk_type_destroy};
+static void blk_metrics(void *dev, FILE *out)
+{
+	const struct virtio_blk *blk = dev;
+	fprintf(out,
+		",\"name\":\"drive.%s\",\"reads\":%" PRIu64 ",\"writes\":%" PRIu64 ",\"flushes\":%" PRIu64
+		",\"read_bytes\":%" PRIu64 ",\"write_bytes\":%" PRIu64 ",\"errors\":%" PRIu64
+		",\"throttles\":%" PRIu64,
+		blk->name, blk->reads, blk->writes, blk->flushes, blk->read_bytes, blk->write_bytes,
+		blk->errors, blk->throttles);
+}
+
+const struct virtio_type virtio_blk_type = {"virtio-blk",      &virtio_blk_ops,	  blk_count,
+					    blk_type_create,   blk_type_destroy, blk_metrics};

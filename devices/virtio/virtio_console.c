@@ -433,4 +433,4 @@ static void console_type_destroy(void *dev)
 
 const struct virtio_type virtio_console_type = {"virtio-console", &virtio_console_ops,
 						console_count, console_type_create,
-						console_type_destroy};
+						console_type_destroy, NULL};

@@ -329,4 +329,4 @@ pid_t virtio_fs_daemon_pid(const void *dev)
 }
 
 const struct virtio_type virtio_fs_type = {"virtio-fs", &virtio_fs_ops, fs_count, fs_create,
-					   fs_destroy};
+					   fs_destroy, NULL};

@@ -89,9 +89,10 @@ static void on_kick(void *opaque, uint32_t events)
 {
 	struct virtio_mmio_queue *q = opaque;
 	struct virtio_mmio *t = q->t;
-	eventfd_t count;
+	eventfd_t count = 0;
 	(void)events;
 	(void)eventfd_read(q->kick_fd, &count);
+	atomic_fetch_add_explicit(&t->kicks, count, memory_order_relaxed);
 	pthread_mutex_lock(&t->lock);
 	if (virtio_mmio_active(t) && q->vq.ready)
 		t->ops->queue_notify(t->dev, t, q->index);

@@ -154,6 +154,7 @@ struct virtio_mmio {
 	/* statistics */
 	_Atomic uint64_t interrupts; /* interrupts raised (signalled or counted) */
 	_Atomic uint64_t user_kicks; /* QueueNotify writes that reached userspace */
+	_Atomic uint64_t kicks;	     /* QueueNotify writes through the ioeventfds */
 	struct log_limit log_limit;
 };
 

@@ -5,6 +5,7 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <linux/if_tun.h>
 #include <linux/virtio_ids.h>
@@ -832,5 +833,18 @@ static void net_type_destroy(void *dev)
 	virtio_net_destroy(dev);
 }
 
-const struct virtio_type virtio_net_type = {"virtio-net", &virtio_net_ops, net_count,
-					    net_type_create, net_type_destroy};
+static void net_metrics(void *dev, FILE *out)
+{
+	struct virtio_net *net = dev;
+	struct virtio_net_stats st;
+	virtio_net_stats(net, &st);
+	fprintf(out,
+		",\"tap\":\"%s\",\"rx_packets\":%" PRIu64 ",\"rx_bytes\":%" PRIu64
+		",\"rx_dropped\":%" PRIu64 ",\"tx_packets\":%" PRIu64 ",\"tx_bytes\":%" PRIu64
+		",\"tx_dropped\":%" PRIu64,
+		net->ifname, st.rx_packets, st.rx_bytes, st.rx_dropped, st.tx_packets, st.tx_bytes,
+		st.tx_dropped);
+}
+
+const struct virtio_type virtio_net_type = {"virtio-net",      &virtio_net_ops,	 net_count,
+					    net_type_create,   net_type_destroy, net_metrics};

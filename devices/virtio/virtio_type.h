@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "config.h"
 #include "event_loop.h"
@@ -45,6 +46,10 @@ struct virtio_type {
 	/* Frees what create() returned; on the loop thread or with the loop
 	 * not running. */
 	void (*destroy)(void *dev);
+	/* Optional: the device's own counters as JSON members, each with a
+	 * leading comma (e.g. ,"read_bytes":N), for the control socket's
+	 * metrics. On the loop thread. */
+	void (*metrics)(void *dev, FILE *out);
 };
 
 extern const struct virtio_type virtio_blk_type;

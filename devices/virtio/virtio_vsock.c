@@ -2,11 +2,13 @@
  * the device ops, locking, creation and teardown. The rx/tx packets are in vsock_queues.c,
  * the Unix sockets and the table of connections in vsock_host.c, and each connection's
  * state in vsock_conn.c. */
+#include "unix_listener.h"
 #include "virtio_vsock_internal.h"
 
 #include <assert.h>
 #include <endian.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <linux/virtio_ids.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,10 +180,8 @@ void virtio_vsock_destroy(struct virtio_vsock *vs)
 	close_watched(vs->loop, vs->wake_fd);
 	close_watched(vs->loop, vs->timer_fd);
 	free_list(vs->loop, vs->conns);
-	struct stat st;
-	if (vs->uds_ino && stat(vs->uds_path, &st) == 0 && st.st_dev == vs->uds_dev &&
-	    st.st_ino == vs->uds_ino)
-		unlink(vs->uds_path);
+	unix_listener_remove(&(struct unix_listener){.dev = vs->uds_dev, .ino = vs->uds_ino},
+			     vs->uds_path);
 	free(vs);
 }
 
@@ -206,5 +206,15 @@ static void vsock_type_destroy(void *dev)
 	virtio_vsock_destroy(dev);
 }
 
-const struct virtio_type virtio_vsock_type = {"virtio-vsock", &virtio_vsock_ops, vsock_count,
-					      vsock_type_create, vsock_type_destroy};
+static void vsock_metrics(void *dev, FILE *out)
+{
+	struct virtio_vsock *vs = dev;
+	vsock_lock(vs);
+	fprintf(out, ",\"cid\":%" PRIu64 ",\"connections\":%u,\"connections_total\":%" PRIu64,
+		vs->guest_cid, vs->n_conns, vs->conns_total);
+	vsock_unlock(vs);
+}
+
+const struct virtio_type virtio_vsock_type = {
+    "virtio-vsock",    &virtio_vsock_ops,  vsock_count,
+    vsock_type_create, vsock_type_destroy, vsock_metrics};

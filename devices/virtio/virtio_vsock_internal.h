@@ -58,6 +58,7 @@ struct virtio_vsock {
 	bool rx_pushed;	 /* rx chains pushed since the last settle */
 	struct vsock_conn *conns;
 	unsigned n_conns;
+	uint64_t conns_total; /* connections ever made, both ways (metrics) */
 	uint32_t next_port;
 	struct orphan_rst orphans[VSOCK_MAX_ORPHANS];
 	unsigned n_orphans;

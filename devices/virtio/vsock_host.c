@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "unix_listener.h"
+
 /* ---- Connections: table and fds ------------------------------------------------ */
 
 void vsock_wake(struct virtio_vsock *vs)
@@ -161,6 +163,7 @@ void vsock_guest_connect(struct virtio_vsock *vs, const struct virtio_vsock_hdr 
 	c->next = vs->conns;
 	vs->conns = c;
 	vs->n_conns++;
+	vs->conns_total++;
 	log_debug("vsock: guest port %u connected to %s", guest_port, a.sun_path);
 	return;
 refused:
@@ -280,6 +283,7 @@ void vsock_on_listen(void *opaque, uint32_t events)
 		c->next = vs->conns;
 		vs->conns = c;
 		vs->n_conns++;
+		vs->conns_total++;
 	}
 	vsock_settle(vs);
 	vsock_unlock(vs);
@@ -331,40 +335,12 @@ void vsock_on_timer(void *opaque, uint32_t events)
 /* Binds and listens on uds_path, replacing a stale socket file. */
 int vsock_listen_uds(struct virtio_vsock *vs, char *err, size_t errlen)
 {
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", vs->uds_path);
-	struct stat st;
-	if (lstat(vs->uds_path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			snprintf(err, errlen, "%s: exists and is not a socket", vs->uds_path);
-			return -EEXIST;
-		}
-		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		int r = probe < 0						? -errno
-			: connect(probe, (struct sockaddr *)&a, sizeof(a)) == 0 ? 0
-										: -errno;
-		if (probe >= 0)
-			close(probe);
-		if (r == 0 || r == -EAGAIN) {
-			snprintf(err, errlen, "%s: in use by a running listener (another VM?)",
-				 vs->uds_path);
-			return -EADDRINUSE;
-		}
-		if (r == -ECONNREFUSED && unlink(vs->uds_path) != 0 && errno != ENOENT) {
-			r = -errno;
-			snprintf(err, errlen, "%s: cannot remove the stale socket: %s",
-				 vs->uds_path, strerror(-r));
-			return r;
-		}
-	}
-	vs->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (vs->listen_fd < 0 || bind(vs->listen_fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-	    listen(vs->listen_fd, 64) != 0 || stat(vs->uds_path, &st) != 0) {
-		int r = -errno;
-		snprintf(err, errlen, "%s: cannot listen: %s", vs->uds_path, strerror(-r));
+	struct unix_listener l;
+	int r = unix_listener_open(&l, vs->uds_path, 0, err, errlen);
+	if (r < 0)
 		return r;
-	}
-	vs->uds_dev = st.st_dev;
-	vs->uds_ino = st.st_ino;
+	vs->listen_fd = l.fd;
+	vs->uds_dev = l.dev;
+	vs->uds_ino = l.ino;
 	return 0;
 }

@@ -27,7 +27,10 @@ void cfg_appendf(char *buf, size_t size, size_t *len, const char *fmt, ...)
 /* The command-line options that stand for an override ("--jail DIR"). */
 static const struct {
 	const char *option, *key;
-} option_keys[] = {{"--jail ", "jail.dir="}, {"--uid ", "jail.uid="}, {"--gid ", "jail.gid="}};
+} option_keys[] = {{"--jail ", "jail.dir="},
+		   {"--uid ", "jail.uid="},
+		   {"--gid ", "jail.gid="},
+		   {"--control ", "vm.control_socket="}};
 
 /* Is override `t` one of those options, as typed? */
 static bool option_spelling(const char *t)
@@ -322,6 +325,7 @@ void config_defaults(struct vm_config *cfg)
 	cfg->acpi = true;
 	cfg->pvpanic = true;
 	cfg->boot_timeout_ms = 0;
+	cfg->metrics_interval_ms = 60000;
 	cfg->format = KERNEL_AUTO;
 	cfg->cmdline_devices = true;
 	cfg->console = CONSOLE_STDIO;

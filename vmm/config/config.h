@@ -115,6 +115,9 @@ struct vm_config {
 	bool acpi;		    /* default true */
 	bool pvpanic;		    /* the pvpanic device (in the DSDT); default true */
 	unsigned boot_timeout_ms;   /* 0 = none (default) */
+	struct config_path control_socket; /* the control socket (vm_control.h); empty: none */
+	struct config_path metrics_file;   /* metrics appended as JSON lines; empty: none */
+	unsigned metrics_interval_ms;	   /* between metrics lines; 0: only at exit; default 60 s */
 
 	/* [kernel] */
 	struct config_path kernel; /* required, must be a readable file */

@@ -100,6 +100,11 @@ static int set_duration(const struct key_def *k, void *obj, const char *v, char 
 		scale = 1000;
 	if (x * scale > UINT_MAX)
 		goto range;
+	if (x && x * scale < k->min) {
+		snprintf(why, n, "too short: " QFMT " (at least %llums, or 0)", QARG(v),
+			 (unsigned long long)k->min);
+		return -1;
+	}
 	*FIELD(unsigned, obj, k) = (unsigned)(x * scale);
 	return 0;
 range:
@@ -270,6 +275,12 @@ static const struct key_def vm_keys[] = {
     {.name = "acpi", .set = set_bool, .off = VM(acpi)},
     {.name = "pvpanic", .set = set_bool, .off = VM(pvpanic)},
     {.name = "boot_timeout", .set = set_duration, .off = VM(boot_timeout_ms)},
+    {.name = "control_socket", .set = cfg_set_path, .off = VM(control_socket)},
+    {.name = "metrics_file", .set = cfg_set_path, .off = VM(metrics_file)},
+    {.name = "metrics_interval",
+     .set = set_duration,
+     .off = VM(metrics_interval_ms),
+     .min = 100},
 };
 
 static const struct key_def kernel_keys[] = {

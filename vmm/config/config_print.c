@@ -73,6 +73,11 @@ void config_print(const struct vm_config *cfg, FILE *out)
 		fprintf(out, "boot_timeout = %ums\n", cfg->boot_timeout_ms);
 	else
 		fprintf(out, "boot_timeout = 0\n");
+	if (cfg->control_socket.path[0])
+		fprintf(out, "control_socket = %s\n", cfg->control_socket.path);
+	if (cfg->metrics_file.path[0])
+		fprintf(out, "metrics_file = %s\n", cfg->metrics_file.path);
+	fprintf(out, "metrics_interval = %ums\n", cfg->metrics_interval_ms);
 
 	fprintf(out, "\n[kernel]\npath = %s\n", cfg->kernel.path);
 	if (cfg->initrd.path[0])

@@ -229,6 +229,11 @@ void cfg_validate(struct parser *p)
 			 "too long for a unix socket (%zu bytes, at most %zu)",
 			 strlen(cfg->vsock_uds.path), UNIX_PATH_MAX - 1);
 
+	if (strlen(cfg->control_socket.path) >= UNIX_PATH_MAX)
+		cfg_fail(p, cfg->control_socket.at, "vm", "control_socket",
+			 "too long for a unix socket (%zu bytes, at most %zu)",
+			 strlen(cfg->control_socket.path), UNIX_PATH_MAX - 1);
+
 	if (cfg->jailed && cfg->vsock && cfg->vsock_uds.path[0]) {
 		const char *slash = strrchr(cfg->vsock_uds.path, '/');
 		if (slash && slash == cfg->vsock_uds.path)

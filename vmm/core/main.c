@@ -18,9 +18,10 @@
 #include "timing.h"
 #include "run.h"
 #include "vm.h"
+#include "vm_control.h"
 
 #define MAX_OVERRIDES 128
-#define MAX_JAIL_ARGS 3 /* --jail, --uid, --gid: overrides spelled as options */
+#define MAX_JAIL_ARGS 4 /* --jail, --uid, --gid, --control: overrides spelled as options */
 
 static void usage(FILE *out)
 {
@@ -44,6 +45,8 @@ static void usage(FILE *out)
 	    "  --timings[=json]         print boot-phase timings to stderr at exit\n"
 	    "  --jail DIR               run jailed in DIR ([jail] dir; README.md, \"Jail\")\n"
 	    "  --uid U, --gid G         the jail's user and group ([jail] uid, gid)\n"
+	    "  --control PATH           serve the control socket at PATH ([vm] control_socket;\n"
+	    "                           README.md, \"Control socket\")\n"
 	    "  -v, --verbose            log more\n"
 	    "Exit status: the guest's own (control device), 0 on power-off, 2 for a bad\n"
 	    "config or image, 1 for a host failure, 120 reset, 121 triple fault,\n"
@@ -71,7 +74,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    {"verbose", no_argument, NULL, 'v'},    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},    {"index", required_argument, NULL, 'i'},
 	    {"jail", required_argument, NULL, 'J'}, {"uid", required_argument, NULL, 'U'},
-	    {"gid", required_argument, NULL, 'G'},  {NULL, 0, NULL, 0},
+	    {"gid", required_argument, NULL, 'G'},  {"control", required_argument, NULL, 'C'},
+	    {NULL, 0, NULL, 0},
 	};
 	memset(o, 0, sizeof(*o));
 	o->index = -1;
@@ -121,9 +125,13 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'J':
 		case 'U':
-		case 'G': {
+		case 'G':
+		case 'C': {
 			/* config.h: "--jail DIR" is jail.dir=DIR, named so in errors. */
-			const char *opt = c == 'J' ? "--jail" : c == 'U' ? "--uid" : "--gid";
+			const char *opt = c == 'J'   ? "--jail"
+					  : c == 'U' ? "--uid"
+					  : c == 'G' ? "--gid"
+						     : "--control";
 			if (o->n_jail_args == MAX_JAIL_ARGS || strlen(optarg) >= PATH_MAX) {
 				fprintf(stderr, "minnow: %s: given too often, or too long\n", opt);
 				return -1;
@@ -198,7 +206,11 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
-	if (cfg.jailed)
-		return jail_run(&cfg, opt.timings);
-	return run_vm(&cfg, opt.timings, NULL);
+	/* Before the jail: the control socket and metrics file lie outside it. */
+	r = vm_control_open(&cfg);
+	if (r != 0)
+		return r;
+	r = cfg.jailed ? jail_run(&cfg, opt.timings) : run_vm(&cfg, opt.timings, NULL);
+	vm_control_close();
+	return r;
 }

@@ -4,7 +4,9 @@
 #include <stddef.h>
 #include <sys/resource.h>
 
+#include "metrics.h"
 #include "vcpu.h"
+#include "vm_control.h"
 
 /* Fills the counters of `rep` from the VM before it is destroyed. */
 static void collect_report(struct vm *vm, struct run_report *rep)
@@ -27,11 +29,7 @@ static void collect_report(struct vm *vm, struct run_report *rep)
 	}
 	rep->vcpu_us = vcpu_us;
 	static struct exit_table table;
-	table = (struct exit_table){.unclaimed = rep->mmio_unclaimed};
-	for (unsigned i = 0; vm->vcpus && i < vm->n_vcpus; i++)
-		for (int k = 0; k < EXIT_KIND_COUNT; k++)
-			table.kinds[k] += vm->vcpus[i].exit_kinds[k];
-	exit_table_from_bus(&table, &vm->bus);
+	metrics_exit_table(vm, &table);
 	rep->exit_table = &table;
 }
 
@@ -42,8 +40,11 @@ int run_vm(const struct vm_config *cfg, int timings, const struct run_hooks *hoo
 	rep.exit_status = vm_create(&vm, cfg);
 	if (rep.exit_status == 0 && hooks && hooks->before_run)
 		rep.exit_status = hooks->before_run(&vm, hooks->opaque);
+	if (rep.exit_status == 0)
+		rep.exit_status = vm_control_attach(&vm);
 	if (rep.exit_status == 0) {
 		rep.exit_status = vm_run(&vm);
+		vm_control_detach(&vm);
 		rep.exit_reason = vm_end_reason_name(vm.end_reason);
 		if (hooks && hooks->after_run)
 			hooks->after_run(&vm, hooks->opaque, &rep);

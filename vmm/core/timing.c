@@ -106,18 +106,23 @@ static void print_guest_marks(FILE *out, int json)
 	}
 }
 
+void timing_print_phases_json(FILE *out)
+{
+	for (int i = 0; i < T_COUNT; i++) {
+		uint64_t v = timing_get(i);
+		if (v == UINT64_MAX)
+			fprintf(out, "\"%s\":null,", names[i]);
+		else
+			fprintf(out, "\"%s\":%llu,", names[i], (unsigned long long)v);
+	}
+	print_guest_marks(out, 1);
+}
+
 void timing_print(FILE *out, int json, const struct run_report *rep)
 {
 	if (json) {
 		fprintf(out, "{");
-		for (int i = 0; i < T_COUNT; i++) {
-			uint64_t v = timing_get(i);
-			if (v == UINT64_MAX)
-				fprintf(out, "\"%s\":null,", names[i]);
-			else
-				fprintf(out, "\"%s\":%llu,", names[i], (unsigned long long)v);
-		}
-		print_guest_marks(out, json);
+		timing_print_phases_json(out);
 		fprintf(
 		    out,
 		    "\"peak_rss_kib\":%llu,\"guest_touched_kib\":%llu,\"pio_exits\":%llu,"

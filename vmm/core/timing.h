@@ -46,6 +46,11 @@ void timing_guest_mark(unsigned n);
 /* When the guest reached mark n, or UINT64_MAX. */
 uint64_t timing_get_guest_mark(unsigned n);
 
+/* Prints the phases and the guest's marks as JSON members, each followed
+ * by a comma ("config_parsed_us":N,...,"guest_init_us":null,), the way
+ * timing_print() begins its object. */
+void timing_print_phases_json(FILE *out);
+
 /* What is reported with the timings at the end of a run. */
 struct run_report {
 	int exit_status;

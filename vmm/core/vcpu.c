@@ -192,7 +192,8 @@ static void handle_exit(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 	struct vm *vm = vcpu->vm;
-	vcpu->exit_kinds[exit_kind_of(run->exit_reason)]++;
+	atomic_fetch_add_explicit(&vcpu->exit_kinds[exit_kind_of(run->exit_reason)], 1,
+				  memory_order_relaxed);
 	switch (run->exit_reason) {
 	case KVM_EXIT_MMIO:
 		atomic_fetch_add_explicit(&vm->mmio_exits, 1, memory_order_relaxed);
@@ -247,10 +248,16 @@ static void *vcpu_thread(void *arg)
 	if (vcpu->index == 0)
 		timing_mark(T_FIRST_RUN);
 	while (!atomic_load(&vm->ended)) {
+		if (atomic_load_explicit(&vm->pause_flag, memory_order_acquire))
+			vm_park_vcpu(vm);
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			int err = errno;
-			/* EINTR: a kick or stray signal; EAGAIN: an AP not yet
-			 * started by SIPI (seen once per AP on some hosts). */
+			/* EINTR: a kick (vm_end, vm_pause) or a stray signal;
+			 * EAGAIN: an AP not yet started by SIPI (seen once per AP
+			 * on some hosts). A kick's immediate_exit is cleared for
+			 * the next run: the loop's checks see why it came. */
+			if (err == EINTR)
+				vcpu->run->immediate_exit = 0;
 			if (err == EINTR || err == EAGAIN)
 				continue;
 			log_error("vCPU %u: KVM_RUN: %s", vcpu->index, strerror(err));

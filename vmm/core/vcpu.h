@@ -4,6 +4,7 @@
 
 #include <linux/kvm.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -22,9 +23,9 @@ struct vcpu {
 	 * minnow started; 0: not reached): the thread started, its first
 	 * KVM_RUN returned (for an AP: after SIPI), the thread ended. */
 	uint64_t started_us, first_exit_us, ended_us;
-	/* Written by the vCPU's thread, read after it is joined: its exits to
-	 * userspace by kind. */
-	uint64_t exit_kinds[EXIT_KIND_COUNT];
+	/* Written by the vCPU's thread (relaxed atomics: the control socket's
+	 * metrics read them while it runs): its exits to userspace by kind. */
+	_Atomic uint64_t exit_kinds[EXIT_KIND_COUNT];
 };
 
 /* Creates vCPU `index` of `vm` with its CPUID, MSRs and LAPIC wiring; the

@@ -41,6 +41,7 @@ static const char *const end_reason_names[] = {
     [END_SIGNAL] = "signal",
     [END_HOST_ERROR] = "host_error",
     [END_TIMEOUT] = "timeout",
+    [END_STOPPED] = "stopped",
 };
 
 const char *vm_end_reason_name(enum vm_end_reason reason)
@@ -67,9 +68,65 @@ void vm_end(struct vm *vm, enum vm_end_reason reason, int status)
 	for (unsigned i = 0; i < vm->n_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
 	pthread_mutex_unlock(&end_lock);
+	/* Parked vCPUs leave too. */
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
 	timing_mark(T_VM_END);
 	if (vm->end_fd >= 0)
 		(void)eventfd_write(vm->end_fd, 1);
+}
+
+void vm_pause(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->pause_wanted = true;
+	atomic_store(&vm->pause_flag, true);
+	pthread_mutex_unlock(&vm->pause_lock);
+	/* Under end_lock, as vm_end(): no kick reaches a joined vCPU. */
+	pthread_mutex_lock(&end_lock);
+	if (!atomic_load(&vm->ended))
+		for (unsigned i = 0; i < vm->n_vcpus; i++)
+			vcpu_kick(&vm->vcpus[i]);
+	pthread_mutex_unlock(&end_lock);
+}
+
+bool vm_paused(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	bool paused = vm->pause_wanted && vm->n_parked == vm->n_vcpus;
+	pthread_mutex_unlock(&vm->pause_lock);
+	return paused;
+}
+
+void vm_resume(struct vm *vm)
+{
+	eventfd_t value;
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->pause_wanted = false;
+	atomic_store(&vm->pause_flag, false);
+	if (vm->pause_fd >= 0)
+		(void)eventfd_read(vm->pause_fd, &value); /* a completed pause is consumed */
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+int vm_power_button(struct vm *vm)
+{
+	return vm->cfg->acpi ? -ENOTSUP : -ENODEV;
+}
+
+void vm_park_vcpu(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	if (vm->pause_wanted && !atomic_load(&vm->ended)) {
+		if (++vm->n_parked == vm->n_vcpus && vm->pause_fd >= 0)
+			(void)eventfd_write(vm->pause_fd, 1);
+		while (vm->pause_wanted && !atomic_load(&vm->ended))
+			pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+		vm->n_parked--;
+	}
+	pthread_mutex_unlock(&vm->pause_lock);
 }
 
 void vm_console_gone(void *vm)
@@ -242,8 +299,11 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	vm->cfg = cfg;
 	vm->kvm_fd = vm->vm_fd = vm->console_fd = vm->vcon_in_fd = vm->vcon_feed_fd = -1;
 	bus_init(&vm->bus);
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->pause_cond, NULL);
 	vm->end_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (vm->end_fd < 0)
+	vm->pause_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->end_fd < 0 || vm->pause_fd < 0)
 		return EXIT_HOST_FAILURE;
 	if (create_kvm_vm(vm) < 0 || create_memory(vm) < 0)
 		return EXIT_HOST_FAILURE;
@@ -557,5 +617,7 @@ void vm_destroy(struct vm *vm)
 	guest_mem_unmap(&vm->mem);
 	if (vm->end_fd >= 0)
 		close(vm->end_fd);
-	vm->vm_fd = vm->kvm_fd = vm->end_fd = vm->console_fd = -1;
+	if (vm->pause_fd >= 0)
+		close(vm->pause_fd);
+	vm->vm_fd = vm->kvm_fd = vm->end_fd = vm->pause_fd = vm->console_fd = -1;
 }

@@ -48,13 +48,16 @@ enum vm_end_reason {
 	END_SIGNAL,
 	END_HOST_ERROR,
 	END_TIMEOUT, /* minnow exec --timeout */
+	END_STOPPED, /* the control socket's "stop" */
 };
 
 struct vcpu;
+struct virtio_type;
 
 /* A virtio-mmio slot and the device model behind it. */
 struct vm_virtio {
 	struct virtio_mmio t;
+	const struct virtio_type *type;
 	void *dev;
 	void (*destroy)(void *dev); /* frees dev (virtio_type.h) */
 };
@@ -90,6 +93,16 @@ struct vm {
 	 * output threads): the main thread's seccomp filter lets them. */
 	bool io_threads;
 
+	/* Pausing (vm_pause): while pause_wanted, each vCPU thread parks
+	 * before its next KVM_RUN; the last one to park writes pause_fd (an
+	 * eventfd), which the control socket watches. Under pause_lock. */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	bool pause_wanted;
+	_Atomic bool pause_flag; /* pause_wanted, for the vCPUs' unlocked check */
+	unsigned n_parked;
+	int pause_fd;
+
 	int end_fd; /* eventfd: written once when the VM ends */
 	_Atomic int ended;
 	int exit_status;
@@ -123,6 +136,27 @@ void vm_console_gone(void *vm);
 
 /* Frees everything vm_create() made, in reverse order. */
 void vm_destroy(struct vm *vm);
+
+/* Asks every vCPU to stop running the guest (kicking it out of KVM_RUN)
+ * and park; returns at once. vm->pause_fd becomes readable once all have
+ * parked (vm_paused()). No-op once the VM has ended. Main thread. */
+void vm_pause(struct vm *vm);
+
+/* True when a pause was asked for and every vCPU has parked. Any thread. */
+bool vm_paused(struct vm *vm);
+
+/* Lets parked vCPUs run again (and cancels a pause not yet complete).
+ * Main thread. */
+void vm_resume(struct vm *vm);
+
+/* Presses the ACPI power button: the guest is asked to power off (Linux
+ * does, through its init). Returns 0, or -ENODEV without ACPI, -ENOTSUP
+ * when this minnow has no power button. Main thread. */
+int vm_power_button(struct vm *vm);
+
+/* Called by a vCPU thread before KVM_RUN while vm->pause_flag is set:
+ * parks until vm_resume() or the VM's end. */
+void vm_park_vcpu(struct vm *vm);
 
 /* The stable name of `reason`, e.g. "triple_fault". */
 const char *vm_end_reason_name(enum vm_end_reason reason);

@@ -113,31 +113,31 @@ static int create_platform(struct vm *vm)
 	return r;
 }
 
-/* Puts device `dev` (model `ops`) in the next virtio slot. */
-static int add_virtio(struct vm *vm, const struct virtio_device_ops *ops, void *dev,
-		      void (*destroy)(void *), const char *name)
+/* Puts device `dev` of `type` in the next virtio slot. */
+static int add_virtio(struct vm *vm, const struct virtio_type *type, void *dev)
 {
 	if (vm->n_virtio == VIRTIO_MMIO_SLOTS) {
 		log_error("too many virtio devices (at most %d)", VIRTIO_MMIO_SLOTS);
-		if (destroy)
-			destroy(dev);
+		if (type->destroy)
+			type->destroy(dev);
 		return -ENOSPC;
 	}
 	unsigned slot = vm->n_virtio;
 	struct vm_virtio *v = &vm->virtio[slot];
 	v->dev = dev;
-	v->destroy = destroy;
-	int r =
-	    virtio_mmio_create(&v->t, ops, dev, &vm->mem, vm->vm_fd, &vm->loop, &vm->ioapic, slot);
+	v->type = type;
+	v->destroy = type->destroy;
+	int r = virtio_mmio_create(&v->t, type->ops, dev, &vm->mem, vm->vm_fd, &vm->loop,
+				   &vm->ioapic, slot);
 	if (r < 0) {
-		log_error("%s: virtio-mmio slot %u: %s", name, slot, strerror(-r));
-		if (destroy)
-			destroy(dev);
+		log_error("%s: virtio-mmio slot %u: %s", type->name, slot, strerror(-r));
+		if (type->destroy)
+			type->destroy(dev);
 		v->dev = NULL;
 		return r;
 	}
 	vm->n_virtio++;
-	return add_range(vm, v->t.base, VIRTIO_MMIO_STRIDE, &virtio_mmio_ops, &v->t, name);
+	return add_range(vm, v->t.base, VIRTIO_MMIO_STRIDE, &virtio_mmio_ops, &v->t, type->name);
 }
 
 /* A backend the config names could not be set up: say what and where. */
@@ -193,7 +193,7 @@ static int create_virtio(struct vm *vm)
 				int status = backend_failed(e.section, e.at, e.msg);
 				return e.host_failure ? EXIT_HOST_FAILURE : status;
 			}
-			if (add_virtio(vm, type->ops, dev, type->destroy, type->name) < 0)
+			if (add_virtio(vm, type, dev) < 0)
 				return EXIT_HOST_FAILURE;
 		}
 	}

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "run.h"
 #include "vm.h"
+#include "vm_control.h"
 
 #define MAX_CREATED (JAIL_MAX_BINDS * 16)
 
@@ -494,6 +495,7 @@ int jail_run(const struct vm_config *cfg, int timings)
 		struct run_hooks hooks = {.before_run = enter, .opaque = &j};
 		return run_vm(cfg, timings, &hooks);
 	}
+	vm_control_forget_fds(); /* the VMM serves them; the path is removed after it */
 	int ws = supervise(child, &set);
 	cleanup(&j);
 	close(j.root_fd);
