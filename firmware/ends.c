@@ -1,5 +1,5 @@
 /* ends.c - the scenarios that end the VM in each way the platform knows
- * (or never end it themselves): idle, uart-flood, boot-hang, acpi-reset,
+ * (or never end it themselves): idle, ticks, uart-flood, boot-hang, acpi-reset,
  * acpi-poweroff, exec-mmio and mmio-crc32. The ACPI ones find their registers as an OS would: RSDP
  * in the BIOS area, XSDT, FADT (reset register, sleep control register)
  * and \_S5 in the DSDT. */
@@ -48,6 +48,24 @@ int test_idle(const struct fw_boot_info *bi)
 	sleep_us((uint32_t)ms * 1000);
 	fw_printf("minnow-test: idle done after %lu ms\n", ms);
 	return FW_EXIT_OK;
+}
+
+/* test=ticks [ms=N]: "tick K" every N ms (default 20), K = 1, 2, ...,
+ * forever (the host ends the VM): while minnow has the VM paused, no tick
+ * may appear. */
+int test_ticks(const struct fw_boot_info *bi)
+{
+	char arg[24];
+	uint64_t ms = 20;
+	if (cmdline_value(bi->cmdline, "ms", arg, sizeof(arg)) &&
+	    (!parse_u64(arg, &ms) || ms == 0 || ms > 60000)) {
+		fw_printf("minnow-test: ticks: bad ms=%s\n", arg);
+		return FW_EXIT_USAGE;
+	}
+	for (uint64_t k = 1;; k++) {
+		sleep_us((uint32_t)ms * 1000);
+		fw_printf("minnow-test: tick %lu\n", k);
+	}
 }
 
 /* test=uart-flood [kib=N]: N KiB (default 256) of 64-byte lines on the

@@ -146,6 +146,7 @@ int test_pvpanic_probe(const struct fw_boot_info *bi);
 /* ---- ends.c: scenarios that end the VM in each way (or never) ---- */
 
 int test_idle(const struct fw_boot_info *bi);
+int test_ticks(const struct fw_boot_info *bi);
 int test_uart_flood(const struct fw_boot_info *bi);
 int test_boot_hang(const struct fw_boot_info *bi);
 int test_exec_mmio(const struct fw_boot_info *bi);

@@ -39,6 +39,7 @@ static const struct scenario scenarios[] = {
     {"net-gone", test_net_gone},
     {"vsock-peer-gone", test_vsock_peer_gone},
     {"idle", test_idle},
+    {"ticks", test_ticks},
     {"uart-flood", test_uart_flood},
     {"boot-hang", test_boot_hang},
     {"acpi-reset", test_acpi_reset},

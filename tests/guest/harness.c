@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -823,4 +824,44 @@ int harness_link_delete(const char *name)
 	}
 	close(s);
 	return r;
+}
+
+bool harness_read_line(int fd, char *buf, size_t len, unsigned timeout_ms)
+{
+	size_t n = 0;
+	double end = harness_now_ms() + timeout_ms;
+	while (n + 1 < len && harness_now_ms() < end) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 100) != 1)
+			continue;
+		if (read(fd, buf + n, 1) != 1)
+			break;
+		if (buf[n] == '\n') {
+			buf[n] = '\0';
+			return true;
+		}
+		n++;
+	}
+	buf[n] = '\0';
+	return false;
+}
+
+int harness_connect_unix(const char *path)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(a.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(a.sun_path, path, strlen(path) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
 }

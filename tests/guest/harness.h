@@ -214,6 +214,14 @@ const char *harness_direct_dir(char *why, size_t len);
  * this process's network namespace). Returns 0 or -errno. */
 int harness_link_delete(const char *name);
 
+/* Reads a line from `fd` into buf (without the newline, NUL-terminated),
+ * waiting at most timeout_ms in all. False at EOF, on an error, on timeout
+ * or when the line does not fit (buf then holds what came). */
+bool harness_read_line(int fd, char *buf, size_t len, unsigned timeout_ms);
+
+/* A connected Unix stream socket to `path`, or -1 with errno. */
+int harness_connect_unix(const char *path);
+
 /* FNV-1a, 32 bits, as the firmware computes it. */
 uint32_t harness_fnv1a(const uint8_t *p, size_t n);
 

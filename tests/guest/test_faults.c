@@ -362,27 +362,6 @@ static int accept_within(int lfd)
 	return accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 }
 
-/* A line from `fd` (without the newline), waiting at most 10 s in all. */
-static bool read_line_within(int fd, char *buf, size_t len)
-{
-	size_t n = 0;
-	double end = harness_now_ms() + 10000;
-	while (n + 1 < len && harness_now_ms() < end) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		if (poll(&p, 1, 100) != 1)
-			continue;
-		if (read(fd, buf + n, 1) != 1)
-			break;
-		if (buf[n] == '\n') {
-			buf[n] = '\0';
-			return true;
-		}
-		n++;
-	}
-	buf[n] = '\0';
-	return false;
-}
-
 /* The host program behind a guest's vsock connection vanishes: its end is
  * closed with the guest's line unread (what the kernel does for a crashed
  * program). The guest gets an RST for that connection, minnow logs one
@@ -406,7 +385,7 @@ Test(faults, vsock_peer_vanishes_under_a_running_vm)
 		close(first); /* the guest's line still unread */
 	int second = first >= 0 ? accept_within(lfd) : -1;
 	char line[64] = "";
-	bool got = second >= 0 && read_line_within(second, line, sizeof(line));
+	bool got = second >= 0 && harness_read_line(second, line, sizeof(line), 10000);
 	if (got)
 		cr_assert_eq(write(second, "alive\n", 6), 6);
 	guest_wait(&r);
