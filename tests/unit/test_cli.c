@@ -38,11 +38,13 @@
 	"  --timings[=json]         print boot-phase timings to stderr at exit\n"                  \
 	"  --jail DIR               run jailed in DIR ([jail] dir; README.md, \"Jail\")\n"         \
 	"  --uid U, --gid G         the jail's user and group ([jail] uid, gid)\n"                 \
+	"  --control PATH           serve the control socket at PATH ([vm] control_socket;\n"      \
+	"                           README.md, \"Control socket\")\n"                              \
 	"  -v, --verbose            log more\n"                                                    \
 	"Exit status: the guest's own (control device), 0 on power-off, 2 for a bad\n"             \
 	"config or image, 1 for a host failure, 120 reset, 121 triple fault,\n"                    \
 	"122 emulation failure, 123 entry failure, 124 boot timeout, 126 guest crash,\n"           \
-	"128+N on signal N. See README.md.\n"
+	"128+N on signal N; 0 after the control socket's stop. See README.md.\n"
 
 /* What `minnow run` says when there is no /dev/kvm (vmm/core/kvm.c). */
 #define NO_KVM                                                                                     \
@@ -266,7 +268,7 @@ static const struct {
      {"check", MINIMAL, "--set", "vm.nokey=1", NULL},
      2,
      "minnow: --set vm.nokey=1: [vm] nokey: unknown key (known: name, vcpus, memory, prefault, "
-     "acpi, pvpanic, boot_timeout)\n"},
+     "acpi, pvpanic, boot_timeout, control_socket, metrics_file, metrics_interval)\n"},
     {"--set of a bad value",
      {"check", MINIMAL, "--set", "vm.vcpus=2", "--set", "vm.memory=12Q", NULL},
      2,

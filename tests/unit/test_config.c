@@ -58,6 +58,9 @@ static void assert_same(const struct vm_config *a, const struct vm_config *b)
 	cr_assert_eq(a->acpi, b->acpi);
 	cr_assert_eq(a->pvpanic, b->pvpanic);
 	cr_assert_eq(a->boot_timeout_ms, b->boot_timeout_ms);
+	cr_assert_str_eq(a->control_socket.path, b->control_socket.path);
+	cr_assert_str_eq(a->metrics_file.path, b->metrics_file.path);
+	cr_assert_eq(a->metrics_interval_ms, b->metrics_interval_ms);
 	cr_assert_str_eq(a->kernel.path, b->kernel.path);
 	cr_assert_str_eq(a->initrd.path, b->initrd.path);
 	cr_assert_str_eq(a->cmdline, b->cmdline);
@@ -447,7 +450,7 @@ BAD(bad_drive_name, KSECT "[drive.my disk]\npath = " DISK "\n",
     "vm.ini:3: [drive.my disk]: bad name 'my disk' (1-63 characters of A-Z a-z 0-9 . _ -)")
 BAD(unknown_key, "[vm]\nname = a\nmem = 1G\n" KSECT,
     "vm.ini:3: [vm] mem: unknown key (known: name, vcpus, memory, prefault, acpi, pvpanic, "
-    "boot_timeout)")
+    "boot_timeout, control_socket, metrics_file, metrics_interval)")
 BAD(duplicate_key, "[vm]\nvcpus = 1\n\nvcpus = 2\n" KSECT,
     "vm.ini:4: [vm] vcpus: duplicate key (first at line 2)")
 BAD(duplicate_section, "[vm]\nvcpus = 2\n" KSECT "[vm]\nmemory = 1G\n",
@@ -581,26 +584,67 @@ Test(config_bad, line_too_long)
 	expect_error(text, "vm.ini:3: line too long (at most 8192 bytes)");
 }
 
-Test(config_bad, vsock_uds_path_too_long)
+/* A 108-byte path (one more than sun_path holds) between `before` and
+ * `after`. */
+static void expect_socket_path_too_long(const char *before, const char *after, const char *msg)
 {
 	static char text[512];
 	char path[109];
 	memset(path, 'p', sizeof(path) - 1);
 	path[sizeof(path) - 1] = '\0';
-	snprintf(text, sizeof(text), KSECT "[vsock]\nuds_path = %s\n", path);
-	expect_error(text, "vm.ini:4: [vsock] uds_path: too long for a unix socket (108 bytes, at "
-			   "most 107)");
+	snprintf(text, sizeof(text), "%s%s%s", before, path, after);
+	expect_error(text, msg);
+}
+
+Test(config_bad, vsock_uds_path_too_long)
+{
+	expect_socket_path_too_long(KSECT "[vsock]\nuds_path = ", "\n",
+				    "vm.ini:4: [vsock] uds_path: too long for a unix socket (108 "
+				    "bytes, at most 107)");
 }
 
 Test(config_bad, vconsole_socket_path_too_long)
 {
-	static char text[512];
-	char path[109];
-	memset(path, 'p', sizeof(path) - 1);
-	path[sizeof(path) - 1] = '\0';
-	snprintf(text, sizeof(text), KSECT "[vconsole]\noutput = socket\npath = %s\n", path);
-	expect_error(text, "vm.ini:5: [vconsole] path: too long for a unix socket (108 bytes, at "
-			   "most 107)");
+	expect_socket_path_too_long(KSECT "[vconsole]\noutput = socket\npath = ", "\n",
+				    "vm.ini:5: [vconsole] path: too long for a unix socket (108 "
+				    "bytes, at most 107)");
+}
+
+Test(config_bad, control_socket_path_too_long)
+{
+	expect_socket_path_too_long(
+	    "[vm]\ncontrol_socket = ", "\n" KSECT,
+	    "vm.ini:2: [vm] control_socket: too long for a unix socket (108 "
+	    "bytes, at most 107)");
+}
+
+BAD(metrics_interval_too_short, "[vm]\nmetrics_interval = 50ms\n" KSECT,
+    "vm.ini:2: [vm] metrics_interval: too short: '50ms' (at least 100ms, or 0)")
+
+/* The control keys and --control, and what check prints of them. */
+Test(config, control_socket_and_metrics)
+{
+	expect_ok("[vm]\ncontrol_socket = /run/vm.sock\nmetrics_file = /tmp/m.jsonl\n"
+		  "metrics_interval = 2s\n" KSECT);
+	cr_expect_str_eq(cfg.control_socket.path, "/run/vm.sock");
+	cr_expect_str_eq(cfg.metrics_file.path, "/tmp/m.jsonl");
+	cr_expect_eq(cfg.metrics_interval_ms, 2000);
+	expect_ok("[vm]\nmetrics_interval = 0\n" KSECT);
+	cr_expect_eq(cfg.metrics_interval_ms, 0, "0: a line only at exit");
+	expect_ok(KSECT);
+	cr_expect_eq(cfg.metrics_interval_ms, 60000, "default 60 s");
+	cr_expect_str_eq(cfg.control_socket.path, "");
+	const char *sets[] = {"--control /tmp/c.sock"};
+	cr_assert_eq(config_load(&cfg, DIR "minimal.ini", sets, 1, &err), 0, "%s", err.msg);
+	cr_expect_str_eq(cfg.control_socket.path, "/tmp/c.sock");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	config_print(&cfg, f);
+	fclose(f);
+	cr_expect(strstr(text, "control_socket = /tmp/c.sock\nmetrics_interval = 60000ms\n"), "%s",
+		  text);
+	free(text);
 }
 
 Test(config_bad, ini_file_not_found)

@@ -51,7 +51,7 @@ static void usage(FILE *out)
 	    "Exit status: the guest's own (control device), 0 on power-off, 2 for a bad\n"
 	    "config or image, 1 for a host failure, 120 reset, 121 triple fault,\n"
 	    "122 emulation failure, 123 entry failure, 124 boot timeout, 126 guest crash,\n"
-	    "128+N on signal N. See README.md.\n");
+	    "128+N on signal N; 0 after the control socket's stop. See README.md.\n");
 }
 
 struct options {
@@ -70,11 +70,16 @@ struct options {
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
-	    {"set", required_argument, NULL, 's'},  {"timings", optional_argument, NULL, 't'},
-	    {"verbose", no_argument, NULL, 'v'},    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},    {"index", required_argument, NULL, 'i'},
-	    {"jail", required_argument, NULL, 'J'}, {"uid", required_argument, NULL, 'U'},
-	    {"gid", required_argument, NULL, 'G'},  {"control", required_argument, NULL, 'C'},
+	    {"set", required_argument, NULL, 's'},
+	    {"timings", optional_argument, NULL, 't'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"index", required_argument, NULL, 'i'},
+	    {"jail", required_argument, NULL, 'J'},
+	    {"uid", required_argument, NULL, 'U'},
+	    {"gid", required_argument, NULL, 'G'},
+	    {"control", required_argument, NULL, 'C'},
 	    {NULL, 0, NULL, 0},
 	};
 	memset(o, 0, sizeof(*o));
