@@ -310,7 +310,8 @@ int test_blk_bench(const struct fw_boot_info *bi);
 int test_blk_ioerr(const struct fw_boot_info *bi);
 /* test=blk-flush (blk_flush.c): writes, FLUSH, "blk-flush flushed", then halts for good. */
 int test_blk_flush(const struct fw_boot_info *bi);
-/* test=blk-last-words (blk_flush.c): the same writes kicked at once, then exit 0 without waiting. */
+/* test=blk-last-words (blk_flush.c): the same writes kicked at once, then exit 0 without waiting.
+ */
 int test_blk_last_words(const struct fw_boot_info *bi);
 /* test=blk-truncated, test=net-gone (faults.c): host faults under a running VM. */
 int test_blk_truncated(const struct fw_boot_info *bi);

@@ -67,9 +67,9 @@ struct virtio_blk {
 	bool limited;
 	struct rate_limiter limiter;
 	struct throttle_timer timer;
-	bool throttled;	       /* a request waits for tokens; kicks are ignored */
-	struct virtio_mmio *t; /* from activate, for the timer */
-	uint64_t throttles;    /* times a request had to wait (statistics) */
+	bool throttled;		    /* a request waits for tokens; kicks are ignored */
+	struct virtio_mmio *t;	    /* from activate, for the timer */
+	uint64_t throttles;	    /* times a request had to wait (statistics) */
 	char name[CONFIG_NAME_MAX]; /* [drive.NAME], for metrics */
 	/* Requests served, by kind, and their data (statistics). */
 	uint64_t reads, writes, flushes, read_bytes, write_bytes, errors;
@@ -529,12 +529,12 @@ static void blk_metrics(void *dev, FILE *out)
 {
 	const struct virtio_blk *blk = dev;
 	fprintf(out,
-		",\"name\":\"drive.%s\",\"reads\":%" PRIu64 ",\"writes\":%" PRIu64 ",\"flushes\":%" PRIu64
-		",\"read_bytes\":%" PRIu64 ",\"write_bytes\":%" PRIu64 ",\"errors\":%" PRIu64
-		",\"throttles\":%" PRIu64,
+		",\"name\":\"drive.%s\",\"reads\":%" PRIu64 ",\"writes\":%" PRIu64
+		",\"flushes\":%" PRIu64 ",\"read_bytes\":%" PRIu64 ",\"write_bytes\":%" PRIu64
+		",\"errors\":%" PRIu64 ",\"throttles\":%" PRIu64,
 		blk->name, blk->reads, blk->writes, blk->flushes, blk->read_bytes, blk->write_bytes,
 		blk->errors, blk->throttles);
 }
 
-const struct virtio_type virtio_blk_type = {"virtio-blk",      &virtio_blk_ops,	  blk_count,
-					    blk_type_create,   blk_type_destroy, blk_metrics};
+const struct virtio_type virtio_blk_type = {"virtio-blk",    &virtio_blk_ops,  blk_count,
+					    blk_type_create, blk_type_destroy, blk_metrics};

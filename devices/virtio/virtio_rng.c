@@ -117,5 +117,5 @@ static void *rng_type_create(const struct device_env *env, size_t i, struct devi
 	return rng;
 }
 
-const struct virtio_type virtio_rng_type = {"virtio-rng", &virtio_rng_ops, rng_count,
-					    rng_type_create, free, NULL};
+const struct virtio_type virtio_rng_type = {
+    "virtio-rng", &virtio_rng_ops, rng_count, rng_type_create, free, NULL};

@@ -71,8 +71,8 @@ static json_t *ctl_ask_on(int fd, const char *line)
 		  line, buf);
 	json_error_t err;
 	json_t *v = json_loads(buf, 0, &err);
-	cr_assert(v && json_is_object(v), "response to %s is not a JSON object: %s (%s)", line,
-		  buf, err.text);
+	cr_assert(v && json_is_object(v), "response to %s is not a JSON object: %s (%s)", line, buf,
+		  err.text);
 	return v;
 }
 

@@ -107,7 +107,8 @@ int control_parse(const char *line, size_t len, struct control_request *req, cha
 	} else {
 		json_t *id = json_object_get(obj, "id");
 		if (id && !take_id(id, req))
-			snprintf(why, whylen, "\"id\" must be a string or an integer (up to %zu bytes)",
+			snprintf(why, whylen,
+				 "\"id\" must be a string or an integer (up to %zu bytes)",
 				 sizeof(req->id) - 1);
 		else
 			r = take_members(obj, req, why, whylen);
@@ -123,8 +124,7 @@ static int open_reply(char *out, size_t size, const char *id)
 	return n < 0 || (size_t)n >= size ? -1 : n;
 }
 
-int control_reply_ok(char *out, size_t size, const struct control_request *req,
-		     const char *members)
+int control_reply_ok(char *out, size_t size, const struct control_request *req, const char *members)
 {
 	int n = open_reply(out, size, req->id);
 	if (n < 0)
@@ -141,9 +141,9 @@ int control_reply_error(char *out, size_t size, const char *id, const char *msg)
 		s = json_string("(the error message is not valid UTF-8)");
 	char *text = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
 	json_decref(s);
-	int m = n < 0 || !text ? -1
-			       : snprintf(out + n, size - (size_t)n, "\"ok\":false,\"error\":%s}\n",
-					  text);
+	int m = n < 0 || !text
+		    ? -1
+		    : snprintf(out + n, size - (size_t)n, "\"ok\":false,\"error\":%s}\n", text);
 	free(text);
 	return m < 0 || (size_t)m >= size - (size_t)n ? -1 : n + m;
 }

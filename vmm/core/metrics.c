@@ -13,8 +13,8 @@ void metrics_exit_table(struct vm *vm, struct exit_table *t)
 	*t = (struct exit_table){.unclaimed = atomic_load(&vm->mmio_unclaimed)};
 	for (unsigned i = 0; vm->vcpus && i < vm->n_vcpus; i++)
 		for (int k = 0; k < EXIT_KIND_COUNT; k++)
-			t->kinds[k] += atomic_load_explicit(&vm->vcpus[i].exit_kinds[k],
-							    memory_order_relaxed);
+			t->kinds[k] +=
+			    atomic_load_explicit(&vm->vcpus[i].exit_kinds[k], memory_order_relaxed);
 	exit_table_from_bus(t, &vm->bus);
 }
 
@@ -47,8 +47,8 @@ static void print_devices(FILE *out, struct vm *vm)
 	for (unsigned slot = 0; slot < vm->n_virtio; slot++) {
 		struct vm_virtio *v = &vm->virtio[slot];
 		fprintf(out,
-			"%s{\"slot\":%u,\"type\":\"%s\",\"kicks\":%" PRIu64 ",\"user_kicks\":%" PRIu64
-			",\"interrupts\":%" PRIu64,
+			"%s{\"slot\":%u,\"type\":\"%s\",\"kicks\":%" PRIu64
+			",\"user_kicks\":%" PRIu64 ",\"interrupts\":%" PRIu64,
 			slot ? "," : "", slot, v->type ? v->type->name : "virtio",
 			atomic_load(&v->t.kicks), atomic_load(&v->t.user_kicks),
 			atomic_load(&v->t.interrupts));

@@ -25,8 +25,8 @@ int unix_listener_open(struct unix_listener *l, const char *path, mode_t mode, c
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	l->fd = -1;
 	if (strlen(path) >= sizeof(a.sun_path)) {
-		snprintf(err, errlen, "%s: too long for a unix socket (%zu bytes, at most %zu)", path,
-			 strlen(path), sizeof(a.sun_path) - 1);
+		snprintf(err, errlen, "%s: too long for a unix socket (%zu bytes, at most %zu)",
+			 path, strlen(path), sizeof(a.sun_path) - 1);
 		return -ENAMETOOLONG;
 	}
 	memcpy(a.sun_path, path, strlen(path) + 1);
@@ -38,7 +38,8 @@ int unix_listener_open(struct unix_listener *l, const char *path, mode_t mode, c
 		}
 		int r = probe(&a);
 		if (r == 0 || r == -EAGAIN) {
-			snprintf(err, errlen, "%s: in use by a running listener (another VM?)", path);
+			snprintf(err, errlen, "%s: in use by a running listener (another VM?)",
+				 path);
 			return -EADDRINUSE;
 		}
 		if (r == -ECONNREFUSED && unlink(path) != 0 && errno != ENOENT) {

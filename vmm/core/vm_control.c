@@ -25,9 +25,9 @@
 struct client {
 	int fd; /* -1: free */
 	size_t len;
-	bool pause_waiting;	   /* a pause to answer once the vCPUs park */
-	bool eof;		   /* the client shut its side: answer, then close */
-	char pause_id[96];	   /* that request's id */
+	bool pause_waiting;		/* a pause to answer once the vCPUs park */
+	bool eof;			/* the client shut its side: answer, then close */
+	char pause_id[96];		/* that request's id */
 	char buf[CONTROL_LINE_MAX + 1]; /* a request line being read */
 };
 
@@ -131,8 +131,7 @@ static void reply_status(struct client *c, const struct control_request *req)
 	snprintf(members, sizeof(members),
 		 ",\"state\":\"%s\",\"vcpus\":%u,\"memory_mib\":%" PRIu64 ",\"uptime_us\":%" PRIu64
 		 ",\"boot_complete_us\":%s",
-		 metrics_state(vm), vm->n_vcpus, vm->cfg->memory >> 20, timing_now_us(),
-		 boot_text);
+		 metrics_state(vm), vm->n_vcpus, vm->cfg->memory >> 20, timing_now_us(), boot_text);
 	reply_ok(c, req, members);
 }
 
