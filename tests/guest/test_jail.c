@@ -313,6 +313,53 @@ Test(jail, netns_new)
 	guest_result_free(&r);
 }
 
+/* The control socket and the metrics file of a jailed VM: both lie
+ * outside the jail, opened before it; requests are answered from inside,
+ * the socket is removed at the end and the metrics file has its last line. */
+Test(jail, control_socket)
+{
+	harness_require_kvm();
+	struct jail_dirs d;
+	jail_dirs(&d);
+	char ini[8400], sock[4300], metrics[4300], set_sock[4400], set_metrics[4400];
+	jail_ini(ini, sizeof(ini), &d, NULL);
+	snprintf(sock, sizeof(sock), "%s/c.sock", d.dir);
+	snprintf(metrics, sizeof(metrics), "%s/m.jsonl", d.dir);
+	cr_assert_lt(strlen(sock), SUN_MAX, "%s: set a shorter TMPDIR", sock);
+	snprintf(set_sock, sizeof(set_sock), "vm.control_socket=%s", sock);
+	snprintf(set_metrics, sizeof(set_metrics), "vm.metrics_file=%s", metrics);
+	const char *sets[] = {set_sock, set_metrics, NULL};
+	struct guest_opts o = {.cmdline = "test=idle", .extra_ini = ini, .sets = sets};
+	struct guest_result r;
+	cr_assert_eq(guest_start(&o, &r), 0, "%s", r.desc);
+	bool idle = guest_wait_output(&r, "minnow-test: idle", WAIT_MS);
+	char status[512] = "", stop[512] = "";
+	int fd = idle ? harness_connect_unix(sock) : -1;
+	if (fd >= 0) {
+		static const char both[] = "{\"request\":\"status\"}\n{\"request\":\"stop\"}\n";
+		(void)!write(fd, both, sizeof(both) - 1);
+		(void)harness_read_line(fd, status, sizeof(status), 10000);
+		(void)harness_read_line(fd, stop, sizeof(stop), 10000);
+		close(fd);
+	}
+	guest_wait(&r);
+	cr_assert(idle, "the jailed guest never idled: %s", guest_ctx(&r));
+	cr_expect(fd >= 0, "cannot connect to %s: %s", sock, strerror(errno));
+	cr_expect(strstr(status, "\"ok\":true,\"state\":\"running\""), "status: '%s'", status);
+	cr_expect_str_eq(stop, "{\"ok\":true}");
+	cr_expect_eq(r.status, 0, "%s", guest_ctx(&r));
+	cr_expect(access(sock, F_OK) != 0 && errno == ENOENT, "%s still there", sock);
+	size_t len = 0;
+	char *text = (char *)harness_read_file(metrics, &len);
+	cr_expect(text && strstr(text, "\"state\":\"ended\""), "%s: no line at exit: %s", metrics,
+		  text ? text : "(missing)");
+	free(text);
+	unlink(metrics);
+	rmdir(d.root);
+	rmdir(d.dir);
+	guest_result_free(&r);
+}
+
 /* ---- every device in the jail ---- */
 
 /* A TAP `tap` at 10.0.0.1/24 in a network namespace of this test's own. */
