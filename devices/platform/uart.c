@@ -326,3 +326,44 @@ size_t uart_receive(struct uart *u, const uint8_t *buf, size_t len)
 	pthread_mutex_unlock(&u->lock);
 	return take;
 }
+
+void uart_get_state(struct uart *u, struct uart_state *s)
+{
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_lock(&u->lock);
+	s->ier = u->ier;
+	s->lcr = u->lcr;
+	s->mcr = u->mcr;
+	s->scr = u->scr;
+	s->dll = u->dll;
+	s->dlm = u->dlm;
+	s->fcr = u->fcr;
+	s->msr = u->msr;
+	s->lsr_err = u->lsr_err;
+	s->thr_irq_pending = u->thr_irq_pending;
+	s->in_len = u->in_len;
+	for (size_t i = 0; i < u->in_len; i++)
+		s->in[i] = u->in[(u->in_head + i) % UART_INPUT_BUF];
+	pthread_mutex_unlock(&u->lock);
+}
+
+void uart_set_state(struct uart *u, const struct uart_state *s)
+{
+	pthread_mutex_lock(&u->lock);
+	u->ier = s->ier;
+	u->lcr = s->lcr;
+	u->mcr = s->mcr;
+	u->scr = s->scr;
+	u->dll = s->dll;
+	u->dlm = s->dlm;
+	u->fcr = s->fcr;
+	u->msr = s->msr;
+	u->lsr_err = s->lsr_err;
+	u->thr_irq_pending = s->thr_irq_pending != 0;
+	u->in_head = 0;
+	u->in_len = s->in_len < UART_INPUT_BUF ? (size_t)s->in_len : UART_INPUT_BUF;
+	memcpy(u->in, s->in, u->in_len);
+	u->irq_level = false;
+	update_irq(u);
+	pthread_mutex_unlock(&u->lock);
+}

@@ -97,6 +97,14 @@ struct uart {
 	size_t in_head, in_len;
 };
 
+/* What a snapshot keeps of the UART: its registers and pending input. */
+struct uart_state {
+	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr, msr, lsr_err, thr_irq_pending;
+	uint8_t pad[6];
+	uint64_t in_len;
+	uint8_t in[UART_INPUT_BUF];
+};
+
 /* The UART's MMIO handlers; opaque is the struct uart. Register i sits at
  * offset i (0-7), one byte each. Accesses of other than 1 byte or beyond
  * register 7 read 0xff bytes / are ignored, and are logged rate-limited.
@@ -110,6 +118,12 @@ extern const struct mmio_ops uart_mmio_ops;
  * is pending && MCR.OUT2 && !loopback); it must not call back into the
  * UART. Returns 0 or -errno (eventfd or mutex creation). */
 int uart_init(struct uart *u, int out_fd, const struct irq_sink *irq, unsigned gsi);
+
+/* Copies the registers and unread input out (snapshot). Thread-safe. */
+void uart_get_state(struct uart *u, struct uart_state *s);
+
+/* Puts them back and sets the interrupt line accordingly (restore). */
+void uart_set_state(struct uart *u, const struct uart_state *s);
 
 /* Releases what a successful uart_init() made (closes wake_fd; out_fd is
  * left open). No MMIO access or feeder call may be in flight. */

@@ -112,6 +112,11 @@ struct virtio_device_ops {
 	 * back to the initial state. Called on every reset, activated or not.
 	 * The queues are reset by the transport afterwards. May be NULL. */
 	void (*reset)(void *dev);
+
+	/* A restored snapshot made the device live again (activate has run):
+	 * tell the driver what it must redo (vsock: its connections are gone).
+	 * Lock held. May be NULL. */
+	void (*restored)(void *dev, struct virtio_mmio *t);
 };
 
 /* One virtqueue of a transport. */
@@ -242,6 +247,42 @@ void virtio_mmio_signal(struct virtio_mmio *t, uint32_t bits);
 /* The device changed its config space: bumps ConfigGeneration, sets
  * InterruptStatus bit 1 and signals the interrupt. */
 void virtio_mmio_config_changed(struct virtio_mmio *t);
+
+/* A queue's position, as a snapshot keeps it. */
+struct virtio_mmio_queue_state {
+	uint64_t desc, avail, used; /* guest addresses */
+	uint32_t size;
+	uint8_t ready, signalled_used_valid;
+	uint16_t last_avail_idx, used_idx, signalled_used;
+	uint16_t pad;
+};
+
+/* The transport's register file and its queues, as a snapshot keeps it;
+ * followed by num_queues struct virtio_mmio_queue_state. */
+struct virtio_mmio_state {
+	uint32_t device_id, num_queues;
+	uint32_t status, device_features_sel, driver_features_sel, queue_sel;
+	uint32_t config_generation, interrupt_status;
+	uint64_t driver_features;
+	struct virtio_mmio_queue_state queues[];
+};
+
+/* Bytes of a struct virtio_mmio_state for `t`. */
+size_t virtio_mmio_state_size(const struct virtio_mmio *t);
+
+/* Copies the transport's state into s (virtio_mmio_state_size() bytes).
+ * Returns 0, or -ENOTSUP with a reason when the device cannot be
+ * snapshotted (a vhost-user back end keeps state minnow cannot see). */
+int virtio_mmio_get_state(struct virtio_mmio *t, struct virtio_mmio_state *s, char *why,
+			  size_t whylen);
+
+/* Restores a state of `len` bytes into a freshly created transport: the
+ * register file, each queue's addresses and position; a device that was
+ * live is activated again and told so (ops->restored). Returns 0, or -1
+ * with a reason (another device, another queue count, a queue the guest
+ * memory cannot hold). Before any vCPU runs. */
+int virtio_mmio_set_state(struct virtio_mmio *t, const struct virtio_mmio_state *s, size_t len,
+			  char *why, size_t whylen);
 
 /* The guest broke the rules (or the backend failed): sets
  * DEVICE_NEEDS_RESET, raises a config-change interrupt, stops queue

@@ -33,4 +33,8 @@ void vmmio_handle_notify(struct virtio_mmio *t, uint32_t queue);
  * thread. */
 uint32_t vmmio_interrupt_status(const struct virtio_mmio *t);
 
+/* DRIVER_OK: binds the ready queues' doorbells, activates the device and
+ * kicks every ready queue for what the driver queued before. Lock held. */
+void vmmio_go_live(struct virtio_mmio *t);
+
 #endif

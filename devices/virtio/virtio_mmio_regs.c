@@ -39,8 +39,7 @@ static bool features_acceptable(const struct virtio_mmio *t)
 	return (f & ~t->offered_features) == 0 && (f & (1ULL << VIRTIO_F_VERSION_1));
 }
 
-/* DRIVER_OK: bind doorbells, start the device, look at what is queued. */
-static void go_live(struct virtio_mmio *t)
+void vmmio_go_live(struct virtio_mmio *t)
 {
 	for (unsigned i = 0; i < t->ops->num_queues; i++) {
 		if (t->queues[i].vq.ready)
@@ -86,7 +85,7 @@ static void set_status(struct virtio_mmio *t, uint32_t value)
 	}
 	t->status = value;
 	if ((added & VIRTIO_CONFIG_S_DRIVER_OK) && virtio_mmio_active(t))
-		go_live(t);
+		vmmio_go_live(t);
 }
 
 /* ---- Registers ------------------------------------------------------------------ */

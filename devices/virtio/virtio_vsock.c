@@ -89,6 +89,26 @@ static void vsock_reset(void *dev)
 	vs->rx_starved = false;
 }
 
+/* After a restore the host ends of the guest's connections are gone, and
+ * the guest may be a clone: the TRANSPORT_RESET event (virtio 1.x 5.10.6.7)
+ * makes it drop every connection and read its CID again. */
+static void vsock_restored(void *dev, struct virtio_mmio *t)
+{
+	struct virtio_vsock *vs = dev;
+	struct virtq *vq = virtio_mmio_queue(t, VSOCK_EVENT_QUEUE);
+	struct virtq_seg segs[4];
+	struct virtq_chain chain;
+	virtq_chain_init(&chain, segs, 4);
+	if (virtq_pop(vq, &chain) != 1) {
+		log_limited(&vs->log_limit, "vsock: no event buffer for the transport reset");
+		return;
+	}
+	uint32_t id = htole32(VIRTIO_VSOCK_EVENT_TRANSPORT_RESET);
+	uint32_t len = virtq_chain_write(&chain, 0, &id, sizeof(id)) == 0 ? sizeof(id) : 0;
+	(void)virtq_push(vq, chain.head, len);
+	virtio_mmio_notify_used(t, VSOCK_EVENT_QUEUE);
+}
+
 const struct virtio_device_ops virtio_vsock_ops = {
     .name = "virtio-vsock",
     .device_id = VIRTIO_ID_VSOCK,
@@ -98,6 +118,7 @@ const struct virtio_device_ops virtio_vsock_ops = {
     .config_size = sizeof(struct virtio_vsock_config),
     .config_read = vsock_config_read,
     .activate = vsock_activate,
+    .restored = vsock_restored,
     .queue_notify = vsock_queue_notify,
     .reset = vsock_reset,
 };

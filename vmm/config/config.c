@@ -30,7 +30,8 @@ static const struct {
 } option_keys[] = {{"--jail ", "jail.dir="},
 		   {"--uid ", "jail.uid="},
 		   {"--gid ", "jail.gid="},
-		   {"--control ", "vm.control_socket="}};
+		   {"--control ", "vm.control_socket="},
+		   {"--restore ", "vm.restore="}};
 
 /* Is override `t` one of those options, as typed? */
 static bool option_spelling(const char *t)

@@ -118,6 +118,7 @@ struct vm_config {
 	struct config_path control_socket; /* the control socket (vm_control.h); empty: none */
 	struct config_path metrics_file;   /* metrics appended as JSON lines; empty: none */
 	unsigned metrics_interval_ms;	   /* between metrics lines; 0: only at exit; default 60 s */
+	struct config_path restore;	   /* a snapshot's state file to start from; empty: boot */
 
 	/* [kernel] */
 	struct config_path kernel; /* required, must be a readable file */

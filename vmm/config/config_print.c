@@ -78,6 +78,8 @@ void config_print(const struct vm_config *cfg, FILE *out)
 	if (cfg->metrics_file.path[0])
 		fprintf(out, "metrics_file = %s\n", cfg->metrics_file.path);
 	fprintf(out, "metrics_interval = %ums\n", cfg->metrics_interval_ms);
+	if (cfg->restore.path[0])
+		fprintf(out, "restore = %s\n", cfg->restore.path);
 
 	fprintf(out, "\n[kernel]\npath = %s\n", cfg->kernel.path);
 	if (cfg->initrd.path[0])

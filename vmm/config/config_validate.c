@@ -246,9 +246,13 @@ void cfg_validate(struct parser *p)
 		return;
 	if (cfg->jailed)
 		check_jail_dir(p, &cfg->jail.dir);
-	check_file(p, "kernel", "path", &cfg->kernel, false, false);
-	if (cfg->initrd.path[0])
+	/* A restored VM runs the kernel in its snapshot: the files need not be there. */
+	if (!cfg->restore.path[0])
+		check_file(p, "kernel", "path", &cfg->kernel, false, false);
+	if (cfg->initrd.path[0] && !cfg->restore.path[0])
 		check_file(p, "kernel", "initrd", &cfg->initrd, false, false);
+	if (cfg->restore.path[0])
+		check_file(p, "vm", "restore", &cfg->restore, false, false);
 	for (size_t i = 0; i < cfg->n_drives; i++) {
 		char name[SECTION_NAME_MAX];
 		snprintf(name, sizeof(name), "drive.%s", cfg->drives[i].name);

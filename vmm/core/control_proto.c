@@ -47,6 +47,7 @@ static int take_members(json_t *obj, struct control_request *req, char *why, siz
 	json_t *value;
 	const char *request = NULL;
 	const char *path = NULL;
+	const char *then = NULL;
 	json_object_foreach(obj, key, value)
 	{
 		if (!strcmp(key, "id")) {
@@ -55,7 +56,10 @@ static int take_members(json_t *obj, struct control_request *req, char *why, siz
 			request = json_string_value(value);
 		} else if (!strcmp(key, "path") && json_is_string(value)) {
 			path = json_string_value(value);
-		} else if (!strcmp(key, "request") || !strcmp(key, "path")) {
+		} else if (!strcmp(key, "then") && json_is_string(value)) {
+			then = json_string_value(value);
+		} else if (!strcmp(key, "request") || !strcmp(key, "path") ||
+			   !strcmp(key, "then")) {
 			snprintf(why, whylen, "\"%s\" must be a string", key);
 			return -1;
 		} else {
@@ -84,8 +88,16 @@ static int take_members(json_t *obj, struct control_request *req, char *why, siz
 			return -1;
 		}
 		memcpy(req->path, path, strlen(path) + 1);
-	} else if (path) {
-		snprintf(why, whylen, "\"path\" belongs to snapshot only");
+		static const char *const thens[] = {"", "resume", "pause", "stop"};
+		for (size_t i = 1; then && i < sizeof(thens) / sizeof(thens[0]); i++)
+			if (!strcmp(then, thens[i]))
+				req->then = (enum control_then)i;
+		if (then && req->then == CONTROL_THEN_AS_BEFORE) {
+			snprintf(why, whylen, "\"then\" is resume, pause or stop");
+			return -1;
+		}
+	} else if (path || then) {
+		snprintf(why, whylen, "\"%s\" belongs to snapshot only", path ? "path" : "then");
 		return -1;
 	}
 	return 0;
@@ -146,4 +158,14 @@ int control_reply_error(char *out, size_t size, const char *id, const char *msg)
 		    : snprintf(out + n, size - (size_t)n, "\"ok\":false,\"error\":%s}\n", text);
 	free(text);
 	return m < 0 || (size_t)m >= size - (size_t)n ? -1 : n + m;
+}
+
+int control_json_string(const char *str, char *out, size_t size)
+{
+	json_t *s = json_string(str);
+	char *text = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
+	json_decref(s);
+	int n = text ? snprintf(out, size, "%s", text) : -1;
+	free(text);
+	return n < 0 || (size_t)n >= size ? -1 : n;
 }

@@ -2,7 +2,7 @@
  * one JSON object per line each way. A request names what it asks for and
  * may carry an "id" (a string or an integer) that its response echoes:
  *   {"request":"pause"}                {"id":7,"request":"metrics"}
- *   {"request":"snapshot","path":"/var/lib/vm/state"}
+ *   {"request":"snapshot","path":"/var/lib/vm/state","then":"stop"}
  * A response is {"ok":true,...} or {"ok":false,"error":"one line"}, with
  * the request's "id" first when it had one. README.md "Control socket"
  * documents each request. */
@@ -25,10 +25,19 @@ enum control_kind {
 	CONTROL_METRICS,
 };
 
+/* What a snapshot leaves the VM doing ("then"). */
+enum control_then {
+	CONTROL_THEN_AS_BEFORE, /* running if it ran, paused if it was */
+	CONTROL_THEN_RESUME,
+	CONTROL_THEN_PAUSE,
+	CONTROL_THEN_STOP,
+};
+
 struct control_request {
 	enum control_kind kind;
-	char path[PATH_MAX]; /* snapshot's "path" */
-	char id[96];	     /* the "id" as JSON text ("\"a\"", "7"); empty: none */
+	char path[PATH_MAX];	/* snapshot's "path" */
+	enum control_then then; /* snapshot's "then" */
+	char id[96];		/* the "id" as JSON text ("\"a\"", "7"); empty: none */
 };
 
 /* Prepares the parser: Jansson seeds its hash tables from /dev/urandom on
@@ -52,6 +61,10 @@ int control_reply_ok(char *out, size_t size, const struct control_request *req,
 /* Writes {"id":...,"ok":false,"error":"<msg, escaped>"} and a newline; `id`
  * is req->id or "" (none). Returns its length, or -1 when it does not fit. */
 int control_reply_error(char *out, size_t size, const char *id, const char *msg);
+
+/* Writes `s` as a JSON string (quotes included) into out; the length, or
+ * -1 when it does not fit or is not UTF-8. */
+int control_json_string(const char *s, char *out, size_t size);
 
 /* The request's name ("pause", ...). */
 const char *control_kind_name(enum control_kind kind);

@@ -2,6 +2,8 @@
 #include "guest_mem.h"
 
 #include <errno.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <sys/mman.h>
@@ -78,6 +80,34 @@ int guest_mem_map_shared(struct guest_mem *mem, uint64_t size, bool prefault)
 	if (r < 0)
 		close(fd);
 	return r;
+}
+
+int guest_mem_map_file(struct guest_mem *mem, uint64_t size, const char *path)
+{
+	guest_mem_layout(mem, 0);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		int err = errno;
+		if (fd >= 0)
+			close(fd);
+		return -err;
+	}
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != size) {
+		close(fd);
+		return -EINVAL;
+	}
+	/* Private: the guest's writes stay in this process, the file is never written. */
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, 0);
+	int err = errno;
+	close(fd); /* the mapping keeps the file */
+	if (p == MAP_FAILED)
+		return -err;
+	guest_mem_layout(mem, size);
+	mem->host = p;
+	mem->shared = false;
+	mem->fd = -1;
+	return 0;
 }
 
 void guest_mem_unmap(struct guest_mem *mem)

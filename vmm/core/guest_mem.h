@@ -43,7 +43,13 @@ int guest_mem_map(struct guest_mem *mem, uint64_t size, bool prefault);
  * -errno; on failure `mem` is left unmapped. */
 int guest_mem_map_shared(struct guest_mem *mem, uint64_t size, bool prefault);
 
-/* Unmaps guest RAM mapped by guest_mem_map() or guest_mem_map_shared()
+/* Maps `size` bytes of guest RAM from file `path` (a snapshot's memory
+ * file, exactly `size` bytes), MAP_PRIVATE: pages are read on first touch
+ * and the guest's writes never reach the file. Returns 0, -EINVAL when the
+ * file is not a regular file of that size, or -errno. */
+int guest_mem_map_file(struct guest_mem *mem, uint64_t size, const char *path);
+
+/* Unmaps guest RAM mapped by guest_mem_map(), _shared() or _file()
  * (closing the memfd); safe on an unmapped `mem`. */
 void guest_mem_unmap(struct guest_mem *mem);
 

@@ -21,7 +21,7 @@
 #include "vm_control.h"
 
 #define MAX_OVERRIDES 128
-#define MAX_JAIL_ARGS 4 /* --jail, --uid, --gid, --control: overrides spelled as options */
+#define MAX_JAIL_ARGS 5 /* --jail, --uid, --gid, --control, --restore: overrides as options */
 
 static void usage(FILE *out)
 {
@@ -47,6 +47,7 @@ static void usage(FILE *out)
 	    "  --uid U, --gid G         the jail's user and group ([jail] uid, gid)\n"
 	    "  --control PATH           serve the control socket at PATH ([vm] control_socket;\n"
 	    "                           README.md, \"Control socket\")\n"
+	    "  --restore STATE          start from a snapshot instead of booting ([vm] restore)\n"
 	    "  -v, --verbose            log more\n"
 	    "Exit status: the guest's own (control device), 0 on power-off, 2 for a bad\n"
 	    "config or image, 1 for a host failure, 120 reset, 121 triple fault,\n"
@@ -70,17 +71,12 @@ struct options {
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
-	    {"set", required_argument, NULL, 's'},
-	    {"timings", optional_argument, NULL, 't'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {"index", required_argument, NULL, 'i'},
-	    {"jail", required_argument, NULL, 'J'},
-	    {"uid", required_argument, NULL, 'U'},
-	    {"gid", required_argument, NULL, 'G'},
-	    {"control", required_argument, NULL, 'C'},
-	    {NULL, 0, NULL, 0},
+	    {"set", required_argument, NULL, 's'},     {"timings", optional_argument, NULL, 't'},
+	    {"verbose", no_argument, NULL, 'v'},       {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},       {"index", required_argument, NULL, 'i'},
+	    {"jail", required_argument, NULL, 'J'},    {"uid", required_argument, NULL, 'U'},
+	    {"gid", required_argument, NULL, 'G'},     {"control", required_argument, NULL, 'C'},
+	    {"restore", required_argument, NULL, 'R'}, {NULL, 0, NULL, 0},
 	};
 	memset(o, 0, sizeof(*o));
 	o->index = -1;
@@ -131,12 +127,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 'J':
 		case 'U':
 		case 'G':
-		case 'C': {
+		case 'C':
+		case 'R': {
 			/* config.h: "--jail DIR" is jail.dir=DIR, named so in errors. */
 			const char *opt = c == 'J'   ? "--jail"
 					  : c == 'U' ? "--uid"
 					  : c == 'G' ? "--gid"
-						     : "--control";
+					  : c == 'C' ? "--control"
+						     : "--restore";
 			if (o->n_jail_args == MAX_JAIL_ARGS || strlen(optarg) >= PATH_MAX) {
 				fprintf(stderr, "minnow: %s: given too often, or too long\n", opt);
 				return -1;

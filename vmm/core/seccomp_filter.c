@@ -19,7 +19,7 @@
 
 static enum seccomp_mode mode = SECCOMP_OFF;
 static bool prepared;
-static bool main_io_threads;
+static unsigned main_extra;
 static pid_t self_pid;
 
 /* The calling thread's name in the SIGSYS message ("main", "vcpu 3", "io"). */
@@ -73,10 +73,10 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
 	_exit(EXIT_SECCOMP);
 }
 
-int seccomp_prepare(enum seccomp_mode m, bool io_threads)
+int seccomp_prepare(enum seccomp_mode m, unsigned extra)
 {
 	mode = m;
-	main_io_threads = io_threads;
+	main_extra = extra;
 	self_pid = getpid();
 	prepared = true;
 	if (m == SECCOMP_OFF)
@@ -141,7 +141,7 @@ int seccomp_enter(enum seccomp_thread kind, unsigned index)
 	}
 	int r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
 	if (r == 0)
-		r = seccomp_rules_add(ctx, kind, main_io_threads, self_pid);
+		r = seccomp_rules_add(ctx, kind, main_extra, self_pid);
 	if (r == 0)
 		r = seccomp_load(ctx);
 	seccomp_release(ctx);

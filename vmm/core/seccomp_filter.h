@@ -21,13 +21,23 @@
 
 enum seccomp_thread { SECCOMP_THREAD_MAIN, SECCOMP_THREAD_VCPU, SECCOMP_THREAD_IO };
 
+/* What the main thread may do beyond serving the VM (seccomp_prepare()). */
+enum seccomp_main_extra {
+	/* It starts I/O threads at run time (clone with CLONE_THREAD). */
+	SECCOMP_MAIN_IO_THREADS = 1u << 0,
+	/* It writes snapshots for the control socket: reads vCPU and clock
+	 * state, creates new files (O_CREAT | O_EXCL: never one that exists)
+	 * and sizes them. */
+	SECCOMP_MAIN_SNAPSHOTS = 1u << 1,
+};
+
 /* Prepares the filters for `mode`, on the main thread before it starts any
  * thread that will filter itself: resolves the system call names the
- * SIGSYS handler prints, installs that handler (kill) and notes whether
- * the main thread will start I/O threads at run time (`io_threads`: its
- * filter then lets it create threads). Until it is called seccomp_enter()
- * installs nothing (unit tests). Returns 0, or -errno after logging. */
-int seccomp_prepare(enum seccomp_mode mode, bool io_threads);
+ * SIGSYS handler prints, installs that handler (kill) and notes what more
+ * the main thread's filter must let it do (`main_extra`, a set of
+ * enum seccomp_main_extra). Until it is called seccomp_enter() installs
+ * nothing (unit tests). Returns 0, or -errno after logging. */
+int seccomp_prepare(enum seccomp_mode mode, unsigned main_extra);
 
 /* Installs the calling thread's filter for its `kind` (`index`: the vCPU
  * number, else 0), after which the thread keeps to its allowed calls for

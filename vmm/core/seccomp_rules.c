@@ -79,6 +79,13 @@ static const unsigned long vcpu_ioctls[] = {
     KVM_RUN, KVM_GET_REGS, KVM_TRANSLATE, KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING,
 };
 
+/* Snapshots (SECCOMP_MAIN_SNAPSHOTS): the state of parked vCPUs and of
+ * the KVM clock, read from the main thread. */
+static const unsigned long snapshot_ioctls[] = {
+    KVM_GET_MP_STATE,  KVM_GET_REGS,  KVM_GET_SREGS,	   KVM_GET_XSAVE, KVM_GET_XCRS,
+    KVM_GET_DEBUGREGS, KVM_GET_LAPIC, KVM_GET_VCPU_EVENTS, KVM_GET_MSRS,  KVM_GET_CLOCK,
+};
+
 /* An exec output thread: reads its socket (or splices it into a stdout
  * pipe), writes stdout or stderr, shuts the socket down. */
 static const int io_calls[] = {SCMP_SYS(shutdown), SCMP_SYS(splice)};
@@ -172,7 +179,22 @@ static int add_common(scmp_filter_ctx ctx, pid_t pid)
 /* The main thread's own: its calls and ioctls, Unix sockets only (vsock's
  * connections to host programs), SIGKILL only (a virtiofsd that does not
  * stop), thread creation only when it starts I/O threads. */
-static int add_main(scmp_filter_ctx ctx, bool io_threads)
+/* Snapshot files: created new, never opened if they exist (O_EXCL), so a
+ * subverted minnow could add files but not change or truncate one; sized
+ * with ftruncate. */
+static int add_snapshots(scmp_filter_ctx ctx)
+{
+	int r = allow_ioctls(ctx, snapshot_ioctls, N(snapshot_ioctls));
+	if (r == 0)
+		r = seccomp_rule_add(
+		    ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+		    SCMP_A2_32(SCMP_CMP_EQ, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ftruncate), 0);
+	return r;
+}
+
+static int add_main(scmp_filter_ctx ctx, unsigned extra)
 {
 	int r = allow_all(ctx, main_calls, N(main_calls));
 	if (r == 0)
@@ -183,7 +205,9 @@ static int add_main(scmp_filter_ctx ctx, bool io_threads)
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1,
 				     SCMP_A1_32(SCMP_CMP_EQ, SIGKILL));
-	if (r == 0 && io_threads) {
+	if (r == 0 && (extra & SECCOMP_MAIN_SNAPSHOTS))
+		r = add_snapshots(ctx);
+	if (r == 0 && (extra & SECCOMP_MAIN_IO_THREADS)) {
 		/* A new thread runs under this filter until it installs its
 		 * own: glibc's start_thread registers its robust list and rseq. */
 		static const int thread_start[] = {SCMP_SYS(set_robust_list), SCMP_SYS(rseq)};
@@ -202,14 +226,14 @@ static int add_main(scmp_filter_ctx ctx, bool io_threads)
 	return r;
 }
 
-int seccomp_rules_add(scmp_filter_ctx ctx, enum seccomp_thread kind, bool io_threads, pid_t pid)
+int seccomp_rules_add(scmp_filter_ctx ctx, enum seccomp_thread kind, unsigned main_extra, pid_t pid)
 {
 	int r = add_common(ctx, pid);
 	if (r < 0)
 		return r;
 	switch (kind) {
 	case SECCOMP_THREAD_MAIN:
-		r = add_main(ctx, io_threads);
+		r = add_main(ctx, main_extra);
 		break;
 	case SECCOMP_THREAD_VCPU:
 		r = allow_ioctls(ctx, vcpu_ioctls, N(vcpu_ioctls));

@@ -64,7 +64,7 @@ int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned index)
 		return r;
 	if ((r = x86_setup_lapic(fd)) < 0)
 		return r;
-	if (index == 0 && (r = x86_setup_boot_vcpu(fd, &vm->entry)) < 0)
+	if (index == 0 && !vm->restoring && (r = x86_setup_boot_vcpu(fd, &vm->entry)) < 0)
 		return r;
 	return 0;
 }
@@ -248,8 +248,16 @@ static void *vcpu_thread(void *arg)
 	if (vcpu->index == 0)
 		timing_mark(T_FIRST_RUN);
 	while (!atomic_load(&vm->ended)) {
-		if (atomic_load_explicit(&vm->pause_flag, memory_order_acquire))
+		if (atomic_load_explicit(&vm->pause_flag, memory_order_acquire)) {
+			/* KVM finishes an MMIO or port access only on the next
+			 * KVM_RUN: one with immediate_exit completes it without
+			 * running the guest, so that its state is whole while
+			 * parked (a snapshot may read it). */
+			vcpu->run->immediate_exit = 1;
+			(void)ioctl(vcpu->fd, KVM_RUN, 0);
+			vcpu->run->immediate_exit = 0;
 			vm_park_vcpu(vm);
+		}
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			int err = errno;
 			/* EINTR: a kick (vm_end, vm_pause) or a stray signal;

@@ -19,9 +19,11 @@
 #include "log.h"
 #include "platform.h"
 #include "seccomp_filter.h"
+#include "snapshot.h"
 #include "term.h"
 #include "timing.h"
 #include "vcpu.h"
+#include "vcpu_state.h"
 #include "vm_devices.h"
 #include "x86_boot.h"
 
@@ -170,9 +172,24 @@ static int create_kvm_vm(struct vm *vm)
 
 static int create_memory(struct vm *vm)
 {
-	/* A vhost-user back end (virtio-fs) maps guest RAM too: then it is a memfd. */
-	int r = vm->cfg->n_fs ? guest_mem_map_shared(&vm->mem, vm->cfg->memory, vm->cfg->prefault)
-			      : guest_mem_map(&vm->mem, vm->cfg->memory, vm->cfg->prefault);
+	char mem_path[PATH_MAX];
+	int r;
+	if (vm->restoring) {
+		/* A snapshot's RAM: its memory file, mapped privately. */
+		if (snapshot_mem_path(vm->cfg->restore.path, mem_path, sizeof(mem_path)) < 0)
+			r = -ENAMETOOLONG;
+		else if ((r = guest_mem_map_file(&vm->mem, vm->cfg->memory, mem_path)) < 0)
+			log_error("%s: %s", mem_path,
+				  r == -EINVAL ? "not the snapshot's memory file (another size)"
+					       : strerror(-r));
+		if (r < 0)
+			return r;
+	} else if (vm->cfg->n_fs) {
+		/* A vhost-user back end (virtio-fs) maps guest RAM too: then it is a memfd. */
+		r = guest_mem_map_shared(&vm->mem, vm->cfg->memory, vm->cfg->prefault);
+	} else {
+		r = guest_mem_map(&vm->mem, vm->cfg->memory, vm->cfg->prefault);
+	}
 	if (r < 0) {
 		log_error("guest memory (%llu MiB): %s",
 			  (unsigned long long)(vm->cfg->memory >> 20), strerror(-r));
@@ -274,6 +291,28 @@ static int load_guest(struct vm *vm)
 	return 0;
 }
 
+/* A control socket may ask for a snapshot: find the MSRs to save now,
+ * while /dev/kvm may still be asked (before the seccomp filters). */
+static int prepare_snapshots(struct vm *vm)
+{
+	char why[200];
+	if (vcpu_state_supported(vm->kvm_fd, why, sizeof(why)) < 0) {
+		log_debug("snapshots: %s", why);
+		return 0; /* the control socket works; snapshot requests will be refused */
+	}
+	vm->msr_list = calloc(VCPU_STATE_MAX_MSRS, sizeof(*vm->msr_list));
+	if (!vm->msr_list)
+		return -ENOMEM;
+	int n = vcpu_state_msr_list(vm->kvm_fd, vm->vcpus[0].fd, vm->msr_list, VCPU_STATE_MAX_MSRS);
+	if (n < 0) {
+		free(vm->msr_list);
+		vm->msr_list = NULL;
+		return n;
+	}
+	vm->n_msrs = (unsigned)n;
+	return 0;
+}
+
 static int create_vcpus(struct vm *vm)
 {
 	vm->cpuid = cpuid_supported(vm->kvm_fd);
@@ -290,6 +329,21 @@ static int create_vcpus(struct vm *vm)
 		if (r < 0)
 			return r;
 	}
+	if (vm->cfg->control_socket.path[0])
+		return prepare_snapshots(vm);
+	return 0;
+}
+
+/* The snapshot's state into the VM just made; the reader is freed. */
+static int restore_state(struct vm *vm, struct snap_reader *snap)
+{
+	char why[PATH_MAX + 200];
+	int r = snapshot_apply(vm, snap, why, sizeof(why));
+	snap_reader_free(snap);
+	if (r < 0) {
+		log_error("%s: cannot restore: %s", vm->cfg->restore.path, why);
+		return EXIT_CONFIG;
+	}
 	return 0;
 }
 
@@ -305,6 +359,16 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	vm->pause_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->end_fd < 0 || vm->pause_fd < 0)
 		return EXIT_HOST_FAILURE;
+	static struct snap_reader snap;
+	vm->restoring = cfg->restore.path[0] != '\0';
+	if (vm->restoring) {
+		char why[PATH_MAX + 200];
+		if (snapshot_open(&snap, cfg->restore.path, cfg, why, sizeof(why)) < 0) {
+			log_error("%s:%d: [vm] restore: %s: %s", cfg->restore.at.file,
+				  cfg->restore.at.line, cfg->restore.path, why);
+			return EXIT_CONFIG;
+		}
+	}
 	if (create_kvm_vm(vm) < 0 || create_memory(vm) < 0)
 		return EXIT_HOST_FAILURE;
 	if (open_console(vm) < 0)
@@ -312,11 +376,11 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	int r = vm_devices_create(vm);
 	if (r != 0)
 		return r;
-	if (load_guest(vm) < 0)
+	if (!vm->restoring && load_guest(vm) < 0)
 		return EXIT_CONFIG;
 	if (create_vcpus(vm) < 0)
 		return EXIT_HOST_FAILURE;
-	return 0;
+	return vm->restoring ? restore_state(vm, &snap) : 0;
 }
 
 /* The main thread's own fds on the event loop (vm->loop, which serves the
@@ -491,7 +555,7 @@ static int loop_setup(struct vm *vm, struct loop *l)
 	if (vm->uart.wake_fd >= 0 &&
 	    (r = event_loop_add(ev, vm->uart.wake_fd, EPOLLIN, on_uart_wake, l)) < 0)
 		return r;
-	if (vm->cfg->boot_timeout_ms) {
+	if (vm->cfg->boot_timeout_ms && !vm->restoring) {
 		l->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 		struct itimerspec its = {
 		    .it_value = {vm->cfg->boot_timeout_ms / 1000,
@@ -562,7 +626,9 @@ int vm_run(struct vm *vm)
 	/* Every thread's filter goes on once its set-up is done (seccomp_filter.h):
 	 * each vCPU's as its thread starts, before KVM_RUN; the main thread's
 	 * after it has started them (a thread inherits its creator's filter). */
-	if (seccomp_prepare(vm->cfg->seccomp, vm->io_threads) < 0)
+	unsigned extra = (vm->io_threads ? SECCOMP_MAIN_IO_THREADS : 0) |
+			 (vm->msr_list ? SECCOMP_MAIN_SNAPSHOTS : 0);
+	if (seccomp_prepare(vm->cfg->seccomp, extra) < 0)
 		vm_end(vm, END_HOST_ERROR, EXIT_HOST_FAILURE);
 	for (unsigned i = 0; i < vm->n_vcpus && !atomic_load(&vm->ended); i++) {
 		pthread_mutex_lock(&end_lock);
@@ -602,6 +668,8 @@ void vm_destroy(struct vm *vm)
 	}
 	free(vm->cpuid);
 	vm->cpuid = NULL;
+	free(vm->msr_list);
+	vm->msr_list = NULL;
 	vm_devices_destroy(vm);
 	if (vm->console_fd > STDERR_FILENO)
 		close(vm->console_fd);

@@ -103,6 +103,12 @@ struct vm {
 	unsigned n_parked;
 	int pause_fd;
 
+	/* Snapshots: the MSRs a vCPU's state includes (found at creation when
+	 * a control socket can ask for a snapshot; NULL otherwise). */
+	uint32_t *msr_list;
+	unsigned n_msrs;
+	bool restoring; /* built from [vm] restore: no kernel is loaded */
+
 	int end_fd; /* eventfd: written once when the VM ends */
 	_Atomic int ended;
 	int exit_status;

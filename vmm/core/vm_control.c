@@ -16,6 +16,7 @@
 #include "control_proto.h"
 #include "log.h"
 #include "metrics.h"
+#include "snapshot.h"
 #include "timing.h"
 #include "unix_listener.h"
 
@@ -28,6 +29,9 @@ struct client {
 	bool pause_waiting;		/* a pause to answer once the vCPUs park */
 	bool eof;			/* the client shut its side: answer, then close */
 	char pause_id[96];		/* that request's id */
+	bool snap_waiting;		/* a snapshot to take once the vCPUs park */
+	bool snap_was_paused;		/* the VM was paused when it was asked for */
+	struct control_request snap;	/* that request */
 	char buf[CONTROL_LINE_MAX + 1]; /* a request line being read */
 };
 
@@ -91,7 +95,7 @@ static void drop_client(struct client *c)
 	close(c->fd);
 	c->fd = -1;
 	c->len = 0;
-	c->pause_waiting = c->eof = false;
+	c->pause_waiting = c->eof = c->snap_waiting = false;
 }
 
 /* Sends a whole response or drops the client: a client that does not
@@ -151,11 +155,57 @@ static void reply_metrics(struct client *c, const struct control_request *req)
 		reply_ok(c, req, members);
 }
 
-/* Answers every client waiting for the pause to complete. */
+/* Takes the snapshot c asked for (the vCPUs are parked), answers, and
+ * leaves the VM as asked. */
+static void take_snapshot(struct client *c)
+{
+	struct vm *vm = ctl.vm;
+	const struct control_request *req = &c->snap;
+	c->snap_waiting = false;
+	char why[PATH_MAX + 200], path[PATH_MAX * 2 + 8], mem[PATH_MAX + 8],
+	    mem_text[PATH_MAX * 2 + 8];
+	uint64_t t0 = timing_now_us();
+	if (snapshot_save(vm, req->path, why, sizeof(why)) < 0) {
+		reply_error(c, req->id, why);
+	} else {
+		uint64_t took = timing_now_us() - t0;
+		(void)snapshot_mem_path(req->path, mem, sizeof(mem));
+		static char members[5 * PATH_MAX];
+		if (control_json_string(req->path, path, sizeof(path)) < 0 ||
+		    control_json_string(mem, mem_text, sizeof(mem_text)) < 0)
+			snprintf(path, sizeof(path), "null"),
+			    snprintf(mem_text, sizeof(mem_text), "null");
+		snprintf(members, sizeof(members),
+			 ",\"state_file\":%s,\"memory_file\":%s,\"save_us\":%" PRIu64, path,
+			 mem_text, took);
+		reply_ok(c, req, members);
+	}
+	enum control_then then = req->then;
+	if (then == CONTROL_THEN_AS_BEFORE)
+		then = c->snap_was_paused ? CONTROL_THEN_PAUSE : CONTROL_THEN_RESUME;
+	if (c->eof)
+		drop_client(c);
+	if (then == CONTROL_THEN_STOP)
+		vm_end(vm, END_STOPPED, EXIT_OK);
+	else if (then == CONTROL_THEN_RESUME)
+		vm_resume(vm);
+}
+
+/* Answers every client waiting for the pause to complete, and takes the
+ * snapshots waiting for it (error: the pause did not happen). */
 static void answer_pause_waiters(const char *error)
 {
 	for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++) {
 		struct client *c = &ctl.clients[i];
+		if (c->fd >= 0 && c->snap_waiting) {
+			if (error) {
+				c->snap_waiting = false;
+				reply_error(c, c->snap.id, error);
+			} else if (vm_paused(ctl.vm)) {
+				take_snapshot(c);
+			}
+			continue;
+		}
 		if (c->fd < 0 || !c->pause_waiting)
 			continue;
 		c->pause_waiting = false;
@@ -210,7 +260,17 @@ static void serve(struct client *c, const struct control_request *req)
 		return;
 	}
 	case CONTROL_SNAPSHOT:
-		reply_error(c, req->id, "snapshot is not supported by this minnow yet");
+		if (!vm->msr_list) {
+			reply_error(c, req->id, "snapshots are not available on this host's KVM");
+			return;
+		}
+		c->snap = *req;
+		c->snap_waiting = true;
+		c->snap_was_paused = atomic_load(&vm->pause_flag);
+		if (vm_paused(vm))
+			take_snapshot(c);
+		else
+			vm_pause(vm); /* taken from on_paused() */
 		return;
 	}
 }
@@ -249,7 +309,7 @@ static void on_client(void *opaque, uint32_t events)
 	ssize_t n = recv(c->fd, c->buf + c->len, CONTROL_LINE_MAX + 1 - c->len, MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (n == 0 && c->pause_waiting) {
+	if (n == 0 && (c->pause_waiting || c->snap_waiting)) {
 		/* Shut for writing only, maybe (socat does): the pause is
 		 * still answered. Nothing more is read; the fd leaves the
 		 * loop, so that a full close's EPOLLHUP cannot spin it. */

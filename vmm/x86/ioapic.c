@@ -100,6 +100,34 @@ int ioapic_init(struct ioapic *io, int vm_fd)
 	return 0;
 }
 
+void ioapic_get_state(struct ioapic *io, struct ioapic_state *s)
+{
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_lock(&io->lock);
+	s->id = io->id;
+	s->ioregsel = io->ioregsel;
+	for (unsigned pin = 0; pin < IOAPIC_PINS; pin++) {
+		s->redir[pin] = io->redir[pin];
+		s->line[pin] = io->line[pin];
+		s->edge_pending[pin] = io->edge_pending[pin];
+	}
+	pthread_mutex_unlock(&io->lock);
+}
+
+void ioapic_set_state(struct ioapic *io, const struct ioapic_state *s)
+{
+	pthread_mutex_lock(&io->lock);
+	io->id = s->id;
+	io->ioregsel = s->ioregsel;
+	for (unsigned pin = 0; pin < IOAPIC_PINS; pin++) {
+		io->redir[pin] = s->redir[pin];
+		io->line[pin] = s->line[pin] != 0;
+		io->edge_pending[pin] = s->edge_pending[pin] != 0;
+	}
+	update_routes(io);
+	pthread_mutex_unlock(&io->lock);
+}
+
 void ioapic_set_level(struct ioapic *io, unsigned gsi, bool level)
 {
 	if (gsi >= IOAPIC_PINS)

@@ -30,6 +30,14 @@ struct ioapic {
 	uint64_t route_updates;
 };
 
+/* What a snapshot keeps of the IOAPIC (the guest-visible registers and
+ * line state). */
+struct ioapic_state {
+	uint32_t id, ioregsel;
+	uint64_t redir[IOAPIC_PINS];
+	uint8_t line[IOAPIC_PINS], edge_pending[IOAPIC_PINS];
+};
+
 /* Registers and bits of a redirection entry. */
 #define IOAPIC_REG_ID		   0x00
 #define IOAPIC_REG_VERSION	   0x01
@@ -51,6 +59,13 @@ int ioapic_init(struct ioapic *io, int vm_fd);
 
 /* An irq_sink that drives IOAPIC pins (set_level() below). */
 struct irq_sink ioapic_irq_sink(struct ioapic *io);
+
+/* Copies the registers and line state out (snapshot). Thread-safe. */
+void ioapic_get_state(struct ioapic *io, struct ioapic_state *s);
+
+/* Puts them back and rebuilds KVM's routes for the unmasked pins
+ * (restore, before any vCPU runs). */
+void ioapic_set_state(struct ioapic *io, const struct ioapic_state *s);
 
 /* Drives userspace line `gsi` (< IOAPIC_PINS) to `level`. Thread-safe. */
 void ioapic_set_level(struct ioapic *io, unsigned gsi, bool level);
