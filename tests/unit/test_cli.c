@@ -40,6 +40,7 @@
 	"  --uid U, --gid G         the jail's user and group ([jail] uid, gid)\n"                 \
 	"  --control PATH           serve the control socket at PATH ([vm] control_socket;\n"      \
 	"                           README.md, \"Control socket\")\n"                              \
+	"  --restore STATE          start from a snapshot instead of booting ([vm] restore)\n"     \
 	"  -v, --verbose            log more\n"                                                    \
 	"Exit status: the guest's own (control device), 0 on power-off, 2 for a bad\n"             \
 	"config or image, 1 for a host failure, 120 reset, 121 triple fault,\n"                    \
@@ -268,7 +269,7 @@ static const struct {
      {"check", MINIMAL, "--set", "vm.nokey=1", NULL},
      2,
      "minnow: --set vm.nokey=1: [vm] nokey: unknown key (known: name, vcpus, memory, prefault, "
-     "acpi, pvpanic, boot_timeout, control_socket, metrics_file, metrics_interval)\n"},
+     "acpi, pvpanic, boot_timeout, control_socket, metrics_file, metrics_interval, restore)\n"},
     {"--set of a bad value",
      {"check", MINIMAL, "--set", "vm.vcpus=2", "--set", "vm.memory=12Q", NULL},
      2,

@@ -61,6 +61,7 @@ static void assert_same(const struct vm_config *a, const struct vm_config *b)
 	cr_assert_str_eq(a->control_socket.path, b->control_socket.path);
 	cr_assert_str_eq(a->metrics_file.path, b->metrics_file.path);
 	cr_assert_eq(a->metrics_interval_ms, b->metrics_interval_ms);
+	cr_assert_str_eq(a->restore.path, b->restore.path);
 	cr_assert_str_eq(a->kernel.path, b->kernel.path);
 	cr_assert_str_eq(a->initrd.path, b->initrd.path);
 	cr_assert_str_eq(a->cmdline, b->cmdline);
@@ -450,7 +451,7 @@ BAD(bad_drive_name, KSECT "[drive.my disk]\npath = " DISK "\n",
     "vm.ini:3: [drive.my disk]: bad name 'my disk' (1-63 characters of A-Z a-z 0-9 . _ -)")
 BAD(unknown_key, "[vm]\nname = a\nmem = 1G\n" KSECT,
     "vm.ini:3: [vm] mem: unknown key (known: name, vcpus, memory, prefault, acpi, pvpanic, "
-    "boot_timeout, control_socket, metrics_file, metrics_interval)")
+    "boot_timeout, control_socket, metrics_file, metrics_interval, restore)")
 BAD(duplicate_key, "[vm]\nvcpus = 1\n\nvcpus = 2\n" KSECT,
     "vm.ini:4: [vm] vcpus: duplicate key (first at line 2)")
 BAD(duplicate_section, "[vm]\nvcpus = 2\n" KSECT "[vm]\nmemory = 1G\n",

@@ -277,8 +277,8 @@ static const struct key_def vm_keys[] = {
     {.name = "boot_timeout", .set = set_duration, .off = VM(boot_timeout_ms)},
     {.name = "control_socket", .set = cfg_set_path, .off = VM(control_socket)},
     {.name = "metrics_file", .set = cfg_set_path, .off = VM(metrics_file)},
-    {.name = "restore", .set = cfg_set_path, .off = VM(restore)},
     {.name = "metrics_interval", .set = set_duration, .off = VM(metrics_interval_ms), .min = 100},
+    {.name = "restore", .set = cfg_set_path, .off = VM(restore)},
 };
 
 static const struct key_def kernel_keys[] = {
