@@ -12,7 +12,7 @@
 #define UART_REG_SPAN	 8    /* the 16550 decodes 8 one-byte registers */
 #define PVPANIC_REG_SPAN 1    /* pvpanic: one 8-bit register */
 #define GED_REG_BITS	 32   /* GED: one 32-bit register */
-#define NOTIFY_BUTTON	 0x80 /* Notify value: a button was pressed (ACPI 6.5 5.6.6) */
+#define NOTIFY_BUTTON	 0x80 /* Notify value of a control-method button: pressed */
 #define MAX_XSDT_ENTRIES 4
 
 /* _STA: present, enabled, shown in the UI, functioning. */
@@ -134,7 +134,7 @@ static void dsdt_pvpanic(struct aml *a)
 }
 
 /* The Generic Event Device (ACPI 6.5 section 5.6.9) and the power button
- * it reports, as Cloud Hypervisor's and QEMU's microvm describe them:
+ * it reports (close to what Cloud Hypervisor generates):
  *
  *   Device (GED0) {
  *     Name (_HID, "ACPI0013")
