@@ -143,6 +143,10 @@ int test_triple_fault(const struct fw_boot_info *bi);
 int test_panic(const struct fw_boot_info *bi);
 int test_pvpanic_probe(const struct fw_boot_info *bi);
 
+/* ---- power_button.c: the Generic Event Device's power button ---- */
+
+int test_power_button(const struct fw_boot_info *bi);
+
 /* ---- ends.c: scenarios that end the VM in each way (or never) ---- */
 
 int test_idle(const struct fw_boot_info *bi);

@@ -25,6 +25,7 @@ static const struct scenario scenarios[] = {
     {"mmio-wild", test_mmio_wild},
     {"panic", test_panic},
     {"pvpanic-probe", test_pvpanic_probe},
+    {"power-button", test_power_button},
     {"virtio-rng", test_virtio_rng},
     {"virtio-blk", test_virtio_blk},
     {"virtio-console", test_virtio_console},

@@ -24,6 +24,11 @@
  *                            and stderr as vsock streams, or a pty when the
  *                            host has a terminal (vmm/exec/exec_proto.h);
  *                            wins over minnow.exec
+ * The power button (minnow's ACPI GED, Linux's button and evdev drivers) is
+ * an orderly power-off: a child watches the input devices that have
+ * KEY_POWER and signals init (SIGUSR2, as busybox init's poweroff), which
+ * ends every process (SIGTERM, then SIGKILL), syncs and powers off: minnow
+ * sees ACPI S5 (status 0, exit_reason poweroff), not the command's status.
  * Without minnow's control device (e.g. under QEMU) it prints
  * "minnow-init: ready" when the command starts and "minnow-init: exit status N"
  * when it ends, then powers off. Built static (see firmware/linux.mk). */
@@ -33,6 +38,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <linux/input.h>
 #include <net/if.h>
 #include <net/route.h>
 #include <netinet/in.h>
@@ -68,9 +74,12 @@
 #define DEFAULT_SHELL  "/bin/sh"
 #define VSOCK_WAIT_MS  5000
 #define DEFAULT_PATH   "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define TERM_WAIT_MS   3000 /* between SIGTERM and SIGKILL at a power-off */
 
 static bool debug;
-static volatile uint32_t *control; /* the control device's registers, or NULL */
+static volatile uint32_t *control;	   /* the control device's registers, or NULL */
+static volatile sig_atomic_t power_button; /* SIGUSR2: the button was pressed */
+static bool root_switched;		   /* "/" is minnow.root: remount it read-only */
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -261,6 +270,13 @@ static void mark(uint32_t n)
 {
 	if (control && control[CONTROL_REG_VERSION / 4] >= 2)
 		control[CONTROL_REG_MARK / 4] = n;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void sleep_ms(long ms)
@@ -526,11 +542,114 @@ static pid_t start(const char *cmd, int tty)
 	_exit(127);
 }
 
+/* ---- the power button ---------------------------------------------------- */
+
+static void on_power_button(int sig)
+{
+	(void)sig;
+	power_button = 1;
+}
+
+/* Whether input device `fd` reports KEY_POWER (the ACPI power button). */
+static bool has_power_key(int fd)
+{
+	uint8_t keys[KEY_MAX / 8 + 1];
+	memset(keys, 0, sizeof(keys));
+	return ioctl(fd, EVIOCGBIT(EV_KEY, sizeof(keys)), keys) >= 0 &&
+	       (keys[KEY_POWER / 8] & (1u << (KEY_POWER % 8)));
+}
+
+/* The child that watches the power button: on a press on any of the `n`
+ * input devices in `p`, signals init, again every second until init ends
+ * it (init may be between its check of the flag and a wait). */
+static void __attribute__((noreturn)) watch_button(struct pollfd *p, nfds_t n)
+{
+	for (;;) {
+		if (poll(p, n, -1) < 0 && errno != EINTR)
+			_exit(1);
+		for (nfds_t i = 0; i < n; i++) {
+			struct input_event ev;
+			if (!(p[i].revents & POLLIN) ||
+			    read(p[i].fd, &ev, sizeof(ev)) != sizeof(ev))
+				continue;
+			if (ev.type == EV_KEY && ev.code == KEY_POWER && ev.value == 1)
+				for (;;) {
+					kill(1, SIGUSR2);
+					sleep_ms(1000);
+				}
+		}
+	}
+}
+
+/* Opens every /dev/input/event* that has KEY_POWER (the drivers probed
+ * them as their modules loaded, so they are there now: a press from this
+ * point on is seen) and starts the watcher on them, init's SIGUSR2 handler
+ * first. Nothing without such a device (no ACPI, another VMM). */
+static void start_button_watch(void)
+{
+	struct pollfd p[8];
+	nfds_t n = 0;
+	DIR *d = opendir("/dev/input");
+	for (struct dirent *e; d && n < 8 && (e = readdir(d));) {
+		char path[300];
+		if (strncmp(e->d_name, "event", 5) != 0)
+			continue;
+		snprintf(path, sizeof(path), "/dev/input/%s", e->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && has_power_key(fd))
+			p[n++] = (struct pollfd){fd, POLLIN, 0};
+		else if (fd >= 0)
+			close(fd);
+	}
+	if (d)
+		closedir(d);
+	DEBUG("power button: %u input device(s) with KEY_POWER", (unsigned)n);
+	if (n == 0)
+		return;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_power_button; /* no SA_RESTART: waits return EINTR */
+	sigaction(SIGUSR2, &sa, NULL);
+	pid_t pid = fork();
+	if (pid == 0)
+		watch_button(p, n);
+	if (pid < 0)
+		say("power button: fork: %s", strerror(errno));
+	for (nfds_t i = 0; i < n; i++)
+		close(p[i].fd);
+}
+
+/* The power button was pressed: ends every other process (SIGTERM, then
+ * SIGKILL after TERM_WAIT_MS), syncs and powers off without reporting a
+ * status, so that minnow sees the guest power off (ACPI S5). */
+static void __attribute__((noreturn)) power_off(void)
+{
+	say("power button: powering off");
+	kill(-1, SIGTERM);
+	long deadline = now_ms() + TERM_WAIT_MS;
+	while (waitpid(-1, NULL, WNOHANG) >= 0 && now_ms() < deadline)
+		sleep_ms(20);
+	kill(-1, SIGKILL);
+	deadline = now_ms() + TERM_WAIT_MS;
+	while (waitpid(-1, NULL, WNOHANG) >= 0 && now_ms() < deadline)
+		sleep_ms(20);
+	tcdrain(STDERR_FILENO);
+	sync();
+	if (root_switched && mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY, NULL))
+		DEBUG("remount / read-only: %s", strerror(errno));
+	reboot(RB_POWER_OFF);
+	for (;;)
+		pause();
+}
+
 /* Reaps children (orphans re-parent to init) until `main` ends; returns its
- * status as a shell would: the exit code, or 128 + the signal. */
+ * status as a shell would: the exit code, or 128 + the signal. A press of
+ * the power button powers off instead. */
 static int wait_for(pid_t main)
 {
 	for (;;) {
+		if (power_button)
+			power_off();
 		int ws;
 		pid_t w = waitpid(-1, &ws, 0);
 		if (w < 0) {
@@ -739,13 +858,6 @@ static void unmount_shares(const struct exec_spec *spec, size_t mounted)
 	}
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void set_nonblock(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);
@@ -917,6 +1029,8 @@ static int exec_serve(pid_t pid, int sfd, int *ctl, struct relay *r)
 {
 	int status = -1;
 	while (status < 0) {
+		if (power_button)
+			power_off();
 		struct pollfd p[5];
 		int n = 0;
 		p[n++] = (struct pollfd){sfd, POLLIN, 0};
@@ -1152,6 +1266,7 @@ int main(void)
 		if (!param("minnow.rootfstype", type, sizeof(type)) || !type[0])
 			snprintf(type, sizeof(type), "ext4");
 		bool ro = param("minnow.rootflags", flags, sizeof(flags)) && !strcmp(flags, "ro");
+		root_switched = true;
 		if (switch_root(root, type, ro)) {
 			root[0] = '\0';
 			say("exit status 1");
@@ -1169,6 +1284,7 @@ int main(void)
 	if (param("minnow.net", net, sizeof(net)) && setup_net(net) != 0)
 		finish(1, root[0] != '\0');
 
+	start_button_watch(); /* before boot complete: a press after it is seen */
 	char port[16];
 	if (param(EXEC_CMDLINE_PARAM, port, sizeof(port))) {
 		if (control)

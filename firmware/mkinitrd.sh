@@ -1,5 +1,5 @@
 #!/bin/sh
-# mkinitrd.sh - builds a gzip-compressed newc initrd for minnow's Linux guests: busybox, minnow-init as /init, the kernel's virtio/vsock/ext4/pvpanic/virtiofs modules (dependency order in /etc/minnow-modules; fuse and virtiofs in /etc/minnow-modules-virtiofs, which minnow-init loads only when there is a virtio-fs device).
+# mkinitrd.sh - builds a gzip-compressed newc initrd for minnow's Linux guests: busybox, minnow-init as /init, the kernel's virtio/vsock/ext4/pvpanic/button/evdev/virtiofs modules (dependency order in /etc/minnow-modules; fuse and virtiofs in /etc/minnow-modules-virtiofs, which minnow-init loads only when there is a virtio-fs device).
 #
 # usage: firmware/mkinitrd.sh [-k KVER] [-m MODDIR] [-i INIT] [-o OUT | -d DIR]
 #                             [-a SRC[:DEST]]... [-n] [-M MODULE]...
@@ -27,8 +27,10 @@ EXTRA=
 MORE_MODS=
 DEFAULT_MODS=yes
 # pvpanic_mmio (with pvpanic, its dependency) reports a panic to minnow;
-# virtiofs (with fuse) mounts minnow exec --share's directories.
-MODS="virtio_mmio virtio_blk virtio_net virtio_console virtio_rng vmw_vsock_virtio_transport ext4 crc32c_generic pvpanic_mmio virtiofs"
+# button (the ACPI power button) and evdev (its /dev/input/event*) let
+# minnow-init power off on minnow's power button; virtiofs (with fuse)
+# mounts minnow exec --share's directories.
+MODS="virtio_mmio virtio_blk virtio_net virtio_console virtio_rng vmw_vsock_virtio_transport ext4 crc32c_generic pvpanic_mmio button evdev virtiofs"
 
 usage() {
 	sed -n '3,19s/^# \{0,1\}//p' "$0" >&2

@@ -295,4 +295,9 @@ Test(seccomp, release_binary_has_no_trigger)
 		  TRIGGER_ENV);
 	cr_expect(!file_contains(release, TRIGGER_ENV), "%s must not hold the trigger (%s)",
 		  release, TRIGGER_ENV);
+	/* Nor the power-button hook (test_hooks.h). */
+	cr_expect(file_contains(hooks, "MINNOW_TEST_POWER_BUTTON_MS"),
+		  "%s should hold the power-button hook", hooks);
+	cr_expect(!file_contains(release, "MINNOW_TEST_POWER_BUTTON_MS"),
+		  "%s must not hold the power-button hook", release);
 }

@@ -8,7 +8,7 @@
 # shellcheck disable=SC2016,SC2086,SC2034 # $W (tests/l1/lib.sh) has no blanks; variables read by check()'s eval
 
 ALL="firmware-hello-in-L1 boot-complete guest-marks exit-status console-ttyS0 early-console smp-2 poweroff elf-vmlinux pvh \
-console-hvc0 ext4-root net vsock acpi-off pvpanic pvpanic-off guest-kernel-acpi-off guest-kernel-pvh \
+console-hvc0 ext4-root net vsock acpi-off pvpanic pvpanic-off power-button guest-kernel-acpi-off guest-kernel-pvh \
 exec-args exec-streams exec-status exec-signal exec-stdin exec-eof exec-binary-out exec-roundtrip-64m exec-tail \
 exec-timeout exec-no-init exec-ack-bound exec-slow-reader exec-env-cwd exec-not-found exec-panic exec-sigpipe \
 exec-seccomp-io exec-tty exec-tty-size exec-tty-ctrl-c exec-tty-jobs exec-tty-redirect exec-tty-escape exec-rootfs exec-net \
@@ -50,9 +50,10 @@ EOF
 # run NAME: runs minnow on $W/NAME.ini (stdout $W/NAME.out, stderr
 # $W/NAME.err, JSON timings in $W/NAME.json); sets ST (exit status), DT
 # (seconds), REASON (exit_reason), BOOT (boot_complete_us or null).
+# RUN_MINNOW: another minnow binary; RUN_ENV: NAME=VALUE words for it.
 run() {
 	t0=$(now)
-	timeout -s KILL "${RUN_TIMEOUT:-150}" /bin/minnow run "$W/$1.ini" --timings=json \
+	timeout -s KILL "${RUN_TIMEOUT:-150}" env ${RUN_ENV:-} "${RUN_MINNOW:-/bin/minnow}" run "$W/$1.ini" --timings=json \
 		>"$W/$1.out" 2>"$W/$1.err" </dev/null
 	ST=$?
 	DT=$(secs "$t0" "$(now)")
@@ -268,6 +269,37 @@ if wanted pvpanic-off; then
 	run pvpanicoff
 	check pvpanic-off '[ $ST = 120 ] && [ "$REASON" = reset ]' \
 		"expected status 120 (reset: without pvpanic, panic=-1 reboots)"
+fi
+
+# The power button (issue 11's graceful shutdown): minnow-testhooks presses
+# the GED's button 3 s after boot complete (MINNOW_TEST_POWER_BUTTON_MS, as
+# the control socket's `shutdown` will); the evged driver runs GED0._EVT,
+# the button driver reports KEY_POWER on its evdev, and minnow-init ends the
+# idle command (sleep 600) and powers off: status 0, exit_reason poweroff,
+# long before the sleep would have ended, without the command's status.
+if wanted power-button; then
+	CUR=powerbutton
+	if [ ! -x /bin/minnow-testhooks ]; then
+		REASON=
+		BOOT=
+		ST=
+		DT=0
+		check power-button false "no /bin/minnow-testhooks in L1 (make build/minnow-testhooks)"
+	else
+		ini powerbutton /l2/bzImage bzimage "$BASE minnow.exec=${Q}echo button-wait; sleep 600; echo slept-600${Q}"
+		RUN_MINNOW=/bin/minnow-testhooks
+		RUN_ENV=MINNOW_TEST_POWER_BUTTON_MS=3000
+		run powerbutton
+		RUN_MINNOW=
+		RUN_ENV=
+		# (The kernel's command line, echoed at boot, holds both words.)
+		check power-button '[ $ST = 0 ] && [ "$REASON" = poweroff ] &&
+			grep -q "^button-wait" $W/powerbutton.out && ! grep -q "^slept-600" $W/powerbutton.out &&
+			has "^minnow-init: power button: powering off" &&
+			grep -q "test hook: pressing the power button" $W/powerbutton.err &&
+			[ "${DT%.*}" -lt 100 ]' \
+			"expected minnow-init to power off on the button (status 0, poweroff) well before sleep 600 ends"
+	fi
 fi
 
 # The small kernel of `make guest-kernel` (everything built in, no initrd

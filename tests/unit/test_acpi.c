@@ -208,6 +208,22 @@ static void check_dsdt(const struct tables *t, const struct acpi_config *c)
 	memcpy(pvp + 4, &pvp_base, 4);
 	memcpy(pvp + 8, &pvp_len, 4);
 	cr_assert_eq(count_bytes(d, d->length, pvp, sizeof(pvp)), c->pvpanic ? 1u : 0u);
+	/* GED: _HID "ACPI0013", its edge interrupt on GED_GSI, the region over
+	 * its register; the power button: EisaId("PNP0C0C"). */
+	unsigned ged = c->ged ? 1u : 0u;
+	cr_assert_eq(count_bytes(d, d->length, "ACPI0013", 9), ged);
+	static const uint8_t pnp0c0c[] = {0x0C, 0x41, 0xD0, 0x0C, 0x0C};
+	cr_assert_eq(count_bytes(d, d->length, pnp0c0c, sizeof(pnp0c0c)), ged);
+	uint8_t ged_irq[9] = {0x89, 0x06, 0x00, 0x03, 0x01}; /* consumer, edge, high */
+	uint32_t ged_gsi = GED_GSI;
+	memcpy(ged_irq + 5, &ged_gsi, 4);
+	cr_assert_eq(count_bytes(d, d->length, ged_irq, sizeof(ged_irq)), ged);
+	uint8_t region[13] = {0x5B, 0x80, 'G', 'D', 'S', 'T', 0x00, 0x0C}; /* SystemMemory, DWord */
+	uint32_t ged_reg = (uint32_t)(GED_MMIO_BASE + GED_REG_EVENTS);
+	memcpy(region + 8, &ged_reg, 4);
+	region[12] = 0x0A; /* BytePrefix: the length, 4 */
+	cr_assert_eq(count_bytes(d, d->length, region, sizeof(region)), ged);
+	cr_assert_eq(count_bytes(d, d->length, "_EVT", 4), ged);
 	for (unsigned i = 0; i < c->n_virtio; i++) {
 		uint8_t mem32[12] = {0x86, 0x09, 0x00, 0x01};
 		uint32_t base = (uint32_t)c->virtio[i].base, len = VIRTIO_MMIO_STRIDE;
@@ -264,6 +280,13 @@ Test(acpi, without_pvpanic_no_qemu0001)
 {
 	struct acpi_config c = test_acpi_config(2, 3, true);
 	c.pvpanic = false;
+	check_all(&c);
+}
+
+Test(acpi, without_ged_no_acpi0013_no_power_button)
+{
+	struct acpi_config c = test_acpi_config(2, 3, true);
+	c.ged = false;
 	check_all(&c);
 }
 
@@ -397,9 +420,10 @@ static void check_dsdt_text(const char *dsl, const struct acpi_config *c)
 	cr_assert_eq(count_str(dsl, "Name (_HID, \"LNRO0005\")"), c->n_virtio, "%s", dsl);
 	cr_assert_eq(count_str(dsl, "EisaId (\"PNP0501\")"), c->uart ? 1u : 0u, "%s", dsl);
 	cr_assert_eq(count_str(dsl, "Name (\\_S5, Package (0x02)"), 1, "%s", dsl);
+	unsigned ged = c->ged ? 1u : 0u;
 	cr_assert_eq(
 	    count_str(dsl, "Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive, ,, )"),
-	    c->n_virtio);
+	    c->n_virtio + ged);
 	if (c->uart) {
 		cr_assert_eq(count_str(dsl, "Interrupt (ResourceConsumer, Level, ActiveHigh, "
 					    "Exclusive, ,, )"),
@@ -419,6 +443,30 @@ static void check_dsdt_text(const char *dsl, const struct acpi_config *c)
 		 "                    0x00000001,         // Address Length",
 		 (unsigned long long)(PVPANIC_MMIO_BASE + PVPANIC_REG_EVENTS));
 	cr_assert_eq(count_str(dsl, s), c->pvpanic ? 1u : 0u, "pvpanic resource:\n%s", dsl);
+	/* The GED as Linux's evged driver and the ACPI button driver use it:
+	 * _EVT reads the events, writes them back and notifies PWRB. */
+	const char *ged_text[] = {
+	    "Device (GED0)",
+	    "Name (_HID, \"ACPI0013\" /* Generic Event Device */)",
+	    "Field (GDST, DWordAcc, NoLock, Preserve)\n            {\n                GDAT,   32\n",
+	    "Method (_EVT, 1, Serialized)",
+	    "                Local0 = GDAT /* \\_SB_.GED0.GDAT */\n"
+	    "                GDAT = Local0\n"
+	    "                If ((Local0 & One))\n"
+	    "                {\n"
+	    "                    Notify (\\_SB.PWRB, 0x80) // Status Change\n",
+	    "Device (PWRB)",
+	    "Name (_HID, EisaId (\"PNP0C0C\") /* Power Button Device */)",
+	};
+	for (size_t i = 0; i < sizeof(ged_text) / sizeof(ged_text[0]); i++)
+		cr_assert_eq(count_str(dsl, ged_text[i]), ged, "'%s':\n%s", ged_text[i], dsl);
+	snprintf(s, sizeof(s), "OperationRegion (GDST, SystemMemory, 0x%08llX, 0x04)",
+		 (unsigned long long)(GED_MMIO_BASE + GED_REG_EVENTS));
+	cr_assert_eq(count_str(dsl, s), ged, "'%s':\n%s", s, dsl);
+	if (c->ged) {
+		snprintf(s, sizeof(s), "0x%08X,\n", GED_GSI);
+		cr_assert_eq(count_str(dsl, s), 1, "GED interrupt %s missing:\n%s", s, dsl);
+	}
 	for (unsigned i = 0; i < c->n_virtio; i++) {
 		snprintf(s, sizeof(s), "Device (VR%02u)", i);
 		cr_assert_eq(count_str(dsl, s), 1, "%s missing:\n%s", s, dsl);
@@ -496,6 +544,15 @@ Test(acpi, iasl_accepts_no_pvpanic)
 		cr_skip_test("iasl not installed (Debian package acpica-tools)");
 	struct acpi_config c = test_acpi_config(1, 1, true);
 	c.pvpanic = false;
+	iasl_check(&c);
+}
+
+Test(acpi, iasl_accepts_no_ged)
+{
+	if (!have_iasl())
+		cr_skip_test("iasl not installed (Debian package acpica-tools)");
+	struct acpi_config c = test_acpi_config(2, 2, true);
+	c.ged = false;
 	iasl_check(&c);
 }
 
@@ -634,4 +691,66 @@ Test(aml, resource_template)
 	expect_bytes(&a, want, sizeof(want));
 	aml_free(&a);
 	aml_free(&r);
+}
+
+Test(aml, method_region_field_and_operators)
+{
+	struct aml a;
+	aml_init(&a);
+	size_t m = aml_method_begin(&a, "_EVT", 1, true);
+	aml_store(&a);
+	aml_name_string(&a, "GDAT");
+	aml_local(&a, 0);
+	size_t c = aml_if_begin(&a);
+	aml_and(&a);
+	aml_arg(&a, 0);
+	aml_integer(&a, 1);
+	aml_no_target(&a);
+	aml_notify(&a, "PWRB", 0x80);
+	aml_pkg_end(&a, c);
+	aml_pkg_end(&a, m);
+	static const uint8_t want[] = {
+	    0x14, 25,  '_',  'E',  'V',	 'T',  0x09,  /* Method(_EVT, 1, Serialized) */
+	    0x70, 'G', 'D',  'A',  'T',	 0x60,	      /* Store(GDAT, Local0) */
+	    0xA0, 12,  0x7B, 0x68, 0x01, 0x00,	      /* If (And(Arg0, One, )) */
+	    0x86, 'P', 'W',  'R',  'B',	 0x0A, 0x80}; /* Notify(PWRB, 0x80) */
+	expect_bytes(&a, want, sizeof(want));
+	aml_free(&a);
+
+	aml_init(&a);
+	aml_region_memory(&a, "GDST", 0xD0004000u, 4);
+	size_t f = aml_field_begin(&a, "GDST", AML_ACCESS_DWORD);
+	aml_field_unit(&a, "GDAT", 32);
+	aml_field_unit(&a, "WIDE", 0x123);
+	aml_pkg_end(&a, f);
+	static const uint8_t want2[] = {
+	    0x5B, 0x80, 'G',  'D',  'S',  'T', 0x00, 0x0C, 0x00, 0x40, 0x00, 0xD0,
+	    0x0A, 4,	0x5B, 0x81, 17,	  'G', 'D',  'S',  'T',	 0x03, /* Field(GDST, DWordAcc,
+									  NoLock, Preserve) */
+	    'G',  'D',	'A',  'T',  32,				       /* GDAT, 32 */
+	    'W',  'I',	'D',  'E',  0x43, 0x12}; /* WIDE, 0x123: two-byte width */
+	expect_bytes(&a, want2, sizeof(want2));
+	aml_free(&a);
+
+	/* Bad operands fail the buffer. */
+	aml_init(&a);
+	aml_local(&a, 8);
+	cr_assert(a.failed, "Local8");
+	aml_free(&a);
+	aml_init(&a);
+	aml_arg(&a, 7);
+	cr_assert(a.failed, "Arg7");
+	aml_free(&a);
+	aml_init(&a);
+	(void)aml_method_begin(&a, "TOOM", 8, false);
+	cr_assert(a.failed, "8 arguments");
+	aml_free(&a);
+	aml_init(&a);
+	aml_field_unit(&a, "A.B", 8);
+	cr_assert(a.failed, "a path as a field name");
+	aml_free(&a);
+	aml_init(&a);
+	aml_field_unit(&a, "GDAT", 0);
+	cr_assert(a.failed, "a field of no bits");
+	aml_free(&a);
 }

@@ -21,6 +21,7 @@
 #include "seccomp_filter.h"
 #include "snapshot.h"
 #include "term.h"
+#include "test_hooks.h"
 #include "timing.h"
 #include "vcpu.h"
 #include "vcpu_state.h"
@@ -580,6 +581,10 @@ static int loop_setup(struct vm *vm, struct loop *l)
 		l->in_raw = term_raw(STDIN_FILENO);
 		l->feed_fd = vm->vcon_feed_fd;
 	}
+#ifdef MINNOW_TEST_HOOKS
+	if ((r = test_hooks_start(vm)) < 0)
+		return r;
+#endif
 	return 0;
 }
 
@@ -595,6 +600,9 @@ static void loop_teardown(struct vm *vm, struct loop *l)
 		close(l->sig_fd);
 	if (l->timer_fd >= 0)
 		close(l->timer_fd);
+#ifdef MINNOW_TEST_HOOKS
+	test_hooks_stop(vm);
+#endif
 	term_restore();
 }
 

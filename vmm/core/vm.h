@@ -12,6 +12,7 @@
 #include "config.h"
 #include "control.h"
 #include "event_loop.h"
+#include "ged.h"
 #include "guest_mem.h"
 #include "ioapic.h"
 #include "loader.h"
@@ -75,6 +76,7 @@ struct vm {
 	struct control control;
 	struct acpi_pm pm;
 	struct pvpanic pvpanic; /* on the bus only with [vm] pvpanic */
+	struct ged ged;		/* on the bus only with [vm] acpi (the DSDT names it) */
 	struct event_loop loop; /* device work: ioeventfds, backends */
 	bool loop_ready;
 	struct vm_virtio virtio[VIRTIO_MMIO_SLOTS];

@@ -72,6 +72,7 @@ static int init_platform(struct vm *vm)
 	acpi_pm_init(&vm->pm, &pm);
 	struct pvpanic_hooks panic = {guest_panicked, vm};
 	pvpanic_init(&vm->pvpanic, &panic);
+	ged_init(&vm->ged, &sink, GED_GSI);
 	return 0;
 }
 
@@ -90,6 +91,12 @@ static bool pvpanic_wanted(const struct vm_config *cfg)
 	return cfg->pvpanic;
 }
 
+/* Only the DSDT describes the GED (and its power button). */
+static bool ged_wanted(const struct vm_config *cfg)
+{
+	return cfg->acpi;
+}
+
 static const struct platform_device platform_devices[] = {
     {"ioapic", IOAPIC_MMIO_BASE, IOAPIC_MMIO_SIZE, &ioapic_mmio_ops, offsetof(struct vm, ioapic),
      NULL},
@@ -99,6 +106,7 @@ static const struct platform_device platform_devices[] = {
     {"acpi-pm", ACPI_MMIO_BASE, ACPI_MMIO_SIZE, &acpi_pm_mmio_ops, offsetof(struct vm, pm), NULL},
     {"pvpanic", PVPANIC_MMIO_BASE, PVPANIC_MMIO_SIZE, &pvpanic_mmio_ops,
      offsetof(struct vm, pvpanic), pvpanic_wanted},
+    {"ged", GED_MMIO_BASE, GED_MMIO_SIZE, &ged_mmio_ops, offsetof(struct vm, ged), ged_wanted},
 };
 
 static int create_platform(struct vm *vm)
@@ -234,6 +242,7 @@ int vm_devices_tables(struct vm *vm)
 	ac.n_vcpus = vm->cfg->vcpus;
 	ac.uart = true;
 	ac.pvpanic = vm->cfg->pvpanic;
+	ac.ged = true; /* with ACPI: on the bus whenever the tables are built */
 	for (unsigned slot = 0; slot < vm->n_virtio; slot++) {
 		ac.virtio[slot].base = virtio_mmio_slot_base(slot);
 		ac.virtio[slot].gsi = virtio_mmio_slot_gsi(slot);

@@ -1,6 +1,7 @@
 /* vm_devices.h - the VM's device set: platform devices (IOAPIC, UART,
- * control, ACPI power management), the virtio-mmio slots built from the
- * config, and the firmware tables (ACPI or MP table) that describe them. */
+ * control, ACPI power management, pvpanic, GED), the virtio-mmio slots
+ * built from the config, and the firmware tables (ACPI or MP table) that
+ * describe them. */
 #ifndef MINNOW_VM_DEVICES_H
 #define MINNOW_VM_DEVICES_H
 
@@ -9,7 +10,7 @@
 struct vm;
 
 /* Creates every device from two tables in vm_devices.c (platform devices:
- * IOAPIC, UART, control, ACPI PM, pvpanic; virtio types: drives, nets,
+ * IOAPIC, UART, control, ACPI PM, pvpanic, GED; virtio types: drives, nets,
  * vconsole, rng, vsock, fs, each in config order, one slot each) and registers
  * each on the bus. Returns 0, or an exit status
  * (EXIT_CONFIG when a backend named by the config cannot be used: a

@@ -7,10 +7,12 @@
 
 #include "aml.h"
 
-#define RSDP_SLOT	 64 /* bytes kept for the RSDP at ACPI_TABLES_ADDR */
-#define TABLE_ALIGN	 16 /* every table starts on a paragraph */
-#define UART_REG_SPAN	 8  /* the 16550 decodes 8 one-byte registers */
-#define PVPANIC_REG_SPAN 1  /* pvpanic: one 8-bit register */
+#define RSDP_SLOT	 64   /* bytes kept for the RSDP at ACPI_TABLES_ADDR */
+#define TABLE_ALIGN	 16   /* every table starts on a paragraph */
+#define UART_REG_SPAN	 8    /* the 16550 decodes 8 one-byte registers */
+#define PVPANIC_REG_SPAN 1    /* pvpanic: one 8-bit register */
+#define GED_REG_BITS	 32   /* GED: one 32-bit register */
+#define NOTIFY_BUTTON	 0x80 /* Notify value of a control-method button: pressed */
 #define MAX_XSDT_ENTRIES 4
 
 /* _STA: present, enabled, shown in the UI, functioning. */
@@ -20,6 +22,7 @@ _Static_assert(RSDP_SLOT >= sizeof(struct acpi_rsdp) && RSDP_SLOT % TABLE_ALIGN 
 _Static_assert(ACPI_TABLES_ADDR % TABLE_ALIGN == 0, "acpi tables aligned");
 _Static_assert(UART_MMIO_BASE + UART_MMIO_SIZE <= 0x100000000ULL, "uart below 4 GiB");
 _Static_assert(PVPANIC_MMIO_BASE + PVPANIC_MMIO_SIZE <= 0x100000000ULL, "pvpanic below 4 GiB");
+_Static_assert(GED_EVENT_POWER_BUTTON == 1, "GED0._EVT tests bit 0");
 
 /* The part of guest RAM the tables go into, filled from `next` upwards. */
 struct area {
@@ -130,6 +133,70 @@ static void dsdt_pvpanic(struct aml *a)
 	aml_pkg_end(a, dev);
 }
 
+/* The Generic Event Device (ACPI 6.5 section 5.6.9) and the power button
+ * it reports (close to what Cloud Hypervisor generates):
+ *
+ *   Device (GED0) {
+ *     Name (_HID, "ACPI0013")
+ *     Name (_UID, 0)
+ *     Name (_CRS, ResourceTemplate () {
+ *       Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive) { GED_GSI } })
+ *     OperationRegion (GDST, SystemMemory, GED_MMIO_BASE + GED_REG_EVENTS, 4)
+ *     Field (GDST, DWordAcc, NoLock, Preserve) { GDAT, 32 }
+ *     Method (_EVT, 1, Serialized) {
+ *       Local0 = GDAT                      // the pending events
+ *       GDAT = Local0                      // acknowledge them (write 1 to clear)
+ *       If (Local0 & 1) { Notify (\_SB.PWRB, 0x80) }
+ *     }
+ *   }
+ *   Device (PWRB) { Name (_HID, EisaId ("PNP0C0C")) Name (_UID, 0) }
+ *
+ * Linux's evged driver requests the interrupt and runs _EVT(GSI) from its
+ * handler thread; its button driver turns the Notify into KEY_POWER. Edge,
+ * active-high: minnow pulses the line once per press (ged.c); an edge that
+ * arrives while the guest still has the pin masked waits in the IOAPIC. */
+static void dsdt_ged(struct aml *a)
+{
+	size_t dev = aml_device_begin(a, "GED0");
+	aml_name_decl(a, "_HID");
+	aml_string(a, "ACPI0013");
+	aml_name_decl(a, "_UID");
+	aml_integer(a, 0);
+	struct aml res;
+	aml_init(&res);
+	aml_res_interrupt(&res, AML_EDGE, AML_ACTIVE_HIGH, GED_GSI);
+	resource_name(a, &res);
+	aml_free(&res);
+	aml_region_memory(a, "GDST", GED_MMIO_BASE + GED_REG_EVENTS, GED_REG_BITS / 8);
+	size_t field = aml_field_begin(a, "GDST", AML_ACCESS_DWORD);
+	aml_field_unit(a, "GDAT", GED_REG_BITS);
+	aml_pkg_end(a, field);
+
+	size_t method = aml_method_begin(a, "_EVT", 1, true);
+	aml_store(a);
+	aml_name_string(a, "GDAT");
+	aml_local(a, 0);
+	aml_store(a);
+	aml_local(a, 0);
+	aml_name_string(a, "GDAT");
+	size_t cond = aml_if_begin(a);
+	aml_and(a);
+	aml_local(a, 0);
+	aml_integer(a, GED_EVENT_POWER_BUTTON);
+	aml_no_target(a);
+	aml_notify(a, "\\_SB.PWRB", NOTIFY_BUTTON);
+	aml_pkg_end(a, cond);
+	aml_pkg_end(a, method);
+	aml_pkg_end(a, dev);
+
+	dev = aml_device_begin(a, "PWRB");
+	aml_name_decl(a, "_HID");
+	aml_eisaid(a, "PNP0C0C");
+	aml_name_decl(a, "_UID");
+	aml_integer(a, 0);
+	aml_pkg_end(a, dev);
+}
+
 static void dsdt_virtio(struct aml *a, unsigned uid, uint64_t base, unsigned gsi)
 {
 	char name[8];
@@ -170,6 +237,8 @@ static int build_dsdt(struct area *ar, const struct acpi_config *cfg, gpa_t *at)
 		dsdt_uart(&a);
 	if (cfg->pvpanic)
 		dsdt_pvpanic(&a);
+	if (cfg->ged)
+		dsdt_ged(&a);
 	for (unsigned i = 0; i < cfg->n_virtio; i++)
 		dsdt_virtio(&a, i, cfg->virtio[i].base, cfg->virtio[i].gsi);
 	aml_pkg_end(&a, sb);

@@ -21,6 +21,7 @@ struct acpi_config {
 	unsigned n_virtio; /* entries used in virtio[], <= VIRTIO_MMIO_SLOTS */
 	bool uart;	   /* the 16550 at UART_MMIO_BASE on UART_GSI */
 	bool pvpanic;	   /* the pvpanic device at PVPANIC_MMIO_BASE (DSDT only) */
+	bool ged;	   /* the GED at GED_MMIO_BASE on GED_GSI, and its power button */
 };
 
 /* OEM identity written into every table. */

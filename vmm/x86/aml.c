@@ -19,9 +19,24 @@ enum {
 	DUAL_NAME_PREFIX = 0x2E,
 	MULTI_NAME_PREFIX = 0x2F,
 	EXT_OP_PREFIX = 0x5B,
+	METHOD_OP = 0x14,
 	ROOT_CHAR = 0x5C,
+	LOCAL0_OP = 0x60,
+	ARG0_OP = 0x68,
+	STORE_OP = 0x70,
+	AND_OP = 0x7B,
+	NOTIFY_OP = 0x86,
+	IF_OP = 0xA0,
+	/* after EXT_OP_PREFIX */
+	OP_REGION_OP = 0x80,
+	FIELD_OP = 0x81,
 	DEVICE_OP = 0x82,
 };
+
+#define REGION_SYSTEM_MEMORY 0x00
+#define LOCALS		     8
+#define ARGS		     7
+#define METHOD_ARGS_MAX	     7
 
 /* Resource descriptor tags (ACPI 6.5 section 6.4). */
 enum {
@@ -297,6 +312,119 @@ void aml_buffer(struct aml *a, const void *bytes, size_t n)
 	aml_integer(a, n);
 	aml_bytes(a, bytes, n);
 	aml_pkg_end(a, start);
+}
+
+size_t aml_method_begin(struct aml *a, const char *path, unsigned nargs, bool serialized)
+{
+	if (nargs > METHOD_ARGS_MAX)
+		a->failed = true;
+	aml_byte(a, METHOD_OP);
+	size_t start = aml_pkg_begin(a);
+	aml_name_string(a, path);
+	/* MethodFlags: ArgCount bits 0-2, SerializeFlag bit 3, SyncLevel 0. */
+	aml_byte(a, (uint8_t)((nargs & 7) | (serialized ? 0x08 : 0)));
+	return start;
+}
+
+void aml_region_memory(struct aml *a, const char *path, uint64_t base, uint64_t len)
+{
+	aml_byte(a, EXT_OP_PREFIX);
+	aml_byte(a, OP_REGION_OP);
+	aml_name_string(a, path);
+	aml_byte(a, REGION_SYSTEM_MEMORY);
+	aml_integer(a, base);
+	aml_integer(a, len);
+}
+
+size_t aml_field_begin(struct aml *a, const char *region, enum aml_access access)
+{
+	aml_byte(a, EXT_OP_PREFIX);
+	aml_byte(a, FIELD_OP);
+	size_t start = aml_pkg_begin(a);
+	aml_name_string(a, region);
+	/* FieldFlags: AccessType bits 0-3, LockRule bit 4 (NoLock), UpdateRule
+	 * bits 5-6 (Preserve). */
+	aml_byte(a, (uint8_t)(access & 0x0F));
+	return start;
+}
+
+void aml_field_unit(struct aml *a, const char *name, uint32_t bits)
+{
+	if (bits == 0 || bits > AML_PKG_LENGTH_MAX) {
+		a->failed = true;
+		return;
+	}
+	/* A NameSeg (a longer path fails: it encodes to more than 4 bytes),
+	 * then the width in bits in PkgLength's encoding (the value itself:
+	 * unlike an object's length it does not count its own bytes). */
+	struct aml seg;
+	aml_init(&seg);
+	aml_name_string(&seg, name);
+	if (seg.failed || seg.len != 4) {
+		aml_free(&seg);
+		a->failed = true;
+		return;
+	}
+	aml_bytes(a, seg.data, 4);
+	aml_free(&seg);
+	uint8_t enc[4];
+	size_t len;
+	if (bits <= 0x3F) {
+		enc[0] = (uint8_t)bits;
+		len = 1;
+	} else {
+		len = bits <= 0xFFF ? 2 : bits <= 0xFFFFF ? 3 : 4;
+		enc[0] = (uint8_t)(((len - 1) << 6) | (bits & 0x0F));
+		for (size_t i = 1; i < len; i++)
+			enc[i] = (uint8_t)(bits >> (4 + 8 * (i - 1)));
+	}
+	aml_bytes(a, enc, len);
+}
+
+void aml_local(struct aml *a, unsigned n)
+{
+	if (n >= LOCALS) {
+		a->failed = true;
+		return;
+	}
+	aml_byte(a, (uint8_t)(LOCAL0_OP + n));
+}
+
+void aml_arg(struct aml *a, unsigned n)
+{
+	if (n >= ARGS) {
+		a->failed = true;
+		return;
+	}
+	aml_byte(a, (uint8_t)(ARG0_OP + n));
+}
+
+void aml_store(struct aml *a)
+{
+	aml_byte(a, STORE_OP);
+}
+
+void aml_and(struct aml *a)
+{
+	aml_byte(a, AND_OP);
+}
+
+void aml_no_target(struct aml *a)
+{
+	aml_byte(a, 0x00); /* NullName */
+}
+
+size_t aml_if_begin(struct aml *a)
+{
+	aml_byte(a, IF_OP);
+	return aml_pkg_begin(a);
+}
+
+void aml_notify(struct aml *a, const char *path, uint8_t value)
+{
+	aml_byte(a, NOTIFY_OP);
+	aml_name_string(a, path);
+	aml_integer(a, value);
 }
 
 void aml_res_memory32_fixed(struct aml *r, bool writable, uint32_t base, uint32_t len)

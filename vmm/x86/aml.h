@@ -1,5 +1,7 @@
 /* aml.h - a tiny encoder for the AML byte code minnow's DSDT needs: names,
- * integers, strings, packages, scopes, devices and resource templates. */
+ * integers, strings, packages, scopes, devices, resource templates, and the
+ * few operators of the GED's event method (operation region and field,
+ * Store, And, If, Notify). */
 #ifndef MINNOW_AML_H
 #define MINNOW_AML_H
 
@@ -76,6 +78,47 @@ size_t aml_package_begin(struct aml *a, uint8_t n);
 
 /* Buffer() { bytes }: a BufferOp with its size and content. */
 void aml_buffer(struct aml *a, const void *bytes, size_t n);
+
+/* ---- Control methods and what they need ----------------------------------
+ * AML is prefix code: an operator's call writes its opcode, then the caller
+ * writes its operands in order (as with aml_name_decl()). */
+
+/* Method(path, nargs (0-7), Serialized or NotSerialized) { ... }: returns
+ * the position to close with aml_pkg_end(). */
+size_t aml_method_begin(struct aml *a, const char *path, unsigned nargs, bool serialized);
+
+/* OperationRegion(path, SystemMemory, base, len). */
+void aml_region_memory(struct aml *a, const char *path, uint64_t base, uint64_t len);
+
+enum aml_access { AML_ACCESS_BYTE = 1, AML_ACCESS_WORD = 2, AML_ACCESS_DWORD = 3 };
+
+/* Field(region, access, NoLock, Preserve) { ... }: the units follow with
+ * aml_field_unit(); close with aml_pkg_end(). */
+size_t aml_field_begin(struct aml *a, const char *region, enum aml_access access);
+
+/* One named field unit `bits` wide (1 .. 2^28 - 1), name a single segment. */
+void aml_field_unit(struct aml *a, const char *name, uint32_t bits);
+
+/* LocalN (0-7), ArgN (0-6); a bad index sets `failed`. */
+void aml_local(struct aml *a, unsigned n);
+void aml_arg(struct aml *a, unsigned n);
+
+/* Store(source, target): the caller writes source, then target. */
+void aml_store(struct aml *a);
+
+/* And(x, y, target): the caller writes x, y, then the target (a name, a
+ * local, or aml_no_target()). */
+void aml_and(struct aml *a);
+
+/* The target "none" of an operator whose result is only used as a value. */
+void aml_no_target(struct aml *a);
+
+/* If (predicate) { ... }: the caller writes the predicate, then the body;
+ * close with aml_pkg_end(). */
+size_t aml_if_begin(struct aml *a);
+
+/* Notify(path, value). */
+void aml_notify(struct aml *a, const char *path, uint8_t value);
 
 /* ---- Resource descriptors, written into their own struct aml, then
  * wrapped by aml_resource_template(). ------------------------------------- */

@@ -83,6 +83,19 @@
 #define PVPANIC_CRASH_LOADED (1u << 1)
 #define PVPANIC_EVENTS	     (PVPANIC_PANICKED | PVPANIC_CRASH_LOADED)
 
+/* Generic Event Device (ACPI 6.5 section 5.6.9, _HID ACPI0013): how minnow
+ * signals events to a hardware-reduced guest, today the power button. One
+ * 32-bit register at offset GED_REG_EVENTS, 4-byte accesses: reading gives
+ * the pending events, writing 1s acknowledges (clears) those bits. A new
+ * event raises an edge on GED_GSI. The DSDT's GED0._EVT reads and
+ * acknowledges the register and notifies the power button device (PWRB,
+ * PNP0C0C) for GED_EVENT_POWER_BUTTON. Present whenever ACPI is on. */
+#define GED_MMIO_BASE	       0xD0004000ULL
+#define GED_MMIO_SIZE	       0x1000ULL
+#define GED_REG_EVENTS	       0x00
+#define GED_EVENT_POWER_BUTTON (1u << 0)
+#define GED_EVENTS	       GED_EVENT_POWER_BUTTON
+
 #define VIRTIO_MMIO_BASE   0xD0010000ULL /* first virtio-mmio slot */
 #define VIRTIO_MMIO_STRIDE 0x1000ULL	 /* one 4 KiB page per slot */
 #define VIRTIO_MMIO_SLOTS  19		 /* GSIs VIRTIO_GSI_BASE..23 */
@@ -94,6 +107,7 @@
 
 /* ---- Interrupts (IOAPIC pins == GSIs) ------------------------------------ */
 #define IOAPIC_PINS	24
+#define GED_GSI		3 /* not 0 or 2: Linux's ACPI ignores those GSIs */
 #define UART_GSI	4
 #define VIRTIO_GSI_BASE 5
 
@@ -142,13 +156,15 @@ _Static_assert(UART_MMIO_BASE >= MMIO_GAP_START, "uart in gap");
 _Static_assert(UART_MMIO_BASE + UART_MMIO_SIZE <= CONTROL_MMIO_BASE, "uart/control");
 _Static_assert(CONTROL_MMIO_BASE + CONTROL_MMIO_SIZE <= ACPI_MMIO_BASE, "control/acpi");
 _Static_assert(ACPI_MMIO_BASE + ACPI_MMIO_SIZE <= PVPANIC_MMIO_BASE, "acpi/pvpanic");
-_Static_assert(PVPANIC_MMIO_BASE + PVPANIC_MMIO_SIZE <= VIRTIO_MMIO_BASE, "pvpanic/virtio");
+_Static_assert(PVPANIC_MMIO_BASE + PVPANIC_MMIO_SIZE <= GED_MMIO_BASE, "pvpanic/ged");
+_Static_assert(GED_MMIO_BASE + GED_MMIO_SIZE <= VIRTIO_MMIO_BASE, "ged/virtio");
 _Static_assert(VIRTIO_MMIO_BASE + VIRTIO_MMIO_SLOTS * VIRTIO_MMIO_STRIDE <= IOAPIC_MMIO_BASE,
 	       "virtio/ioapic");
 _Static_assert(IOAPIC_MMIO_BASE + IOAPIC_MMIO_SIZE <= LAPIC_MMIO_BASE, "ioapic/lapic");
 _Static_assert(LAPIC_MMIO_BASE + LAPIC_MMIO_SIZE <= MMIO_GAP_END, "lapic in gap");
 _Static_assert(VIRTIO_GSI_BASE + VIRTIO_MMIO_SLOTS == IOAPIC_PINS, "gsis");
 _Static_assert(UART_GSI < VIRTIO_GSI_BASE, "uart gsi");
+_Static_assert(GED_GSI != UART_GSI && GED_GSI < VIRTIO_GSI_BASE, "ged gsi");
 #endif
 
 #endif
