@@ -102,6 +102,8 @@ static int add_devices(struct vm *vm, struct snap_writer *w, char *why, size_t w
 	}
 	uint8_t sleep = atomic_load(&vm->pm.sleep_status);
 	snap_add(w, SNAP_ACPI_PM, 0, &sleep, sizeof(sleep));
+	uint32_t events = atomic_load(&vm->ged.events);
+	snap_add(w, SNAP_GED, 0, &events, sizeof(events));
 	for (unsigned slot = 0; slot < vm->n_virtio; slot++) {
 		struct virtio_mmio *t = &vm->virtio[slot].t;
 		size_t len = virtio_mmio_state_size(t);
@@ -263,6 +265,10 @@ static int apply_devices(struct vm *vm, const struct snap_reader *r, char *why, 
 	if (!sleep)
 		return -1;
 	atomic_store(&vm->pm.sleep_status, *sleep);
+	const uint32_t *events = section(r, SNAP_GED, 0, 4, "the GED", why, whylen);
+	if (!events)
+		return -1;
+	atomic_store(&vm->ged.events, *events);
 	for (unsigned slot = 0; slot < vm->n_virtio; slot++) {
 		size_t len = 0;
 		const void *s = snap_find(r, SNAP_VIRTIO, slot, &len);

@@ -21,7 +21,7 @@ enum snap_tag {
 	SNAP_UART,	 /* uart_state */
 	SNAP_ACPI_PM,	 /* uint8_t sleep status */
 	SNAP_VIRTIO,	 /* virtio_mmio_state, index = slot */
-	SNAP_CONTROL,	 /* control device registers */
+	SNAP_GED,	 /* uint32_t pending events */
 };
 
 /* A state file being built in memory. */

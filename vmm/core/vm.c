@@ -116,7 +116,10 @@ void vm_resume(struct vm *vm)
 
 int vm_power_button(struct vm *vm)
 {
-	return vm->cfg->acpi ? -ENOTSUP : -ENODEV;
+	if (!vm->cfg->acpi)
+		return -ENODEV;
+	(void)ged_power_button(&vm->ged);
+	return 0;
 }
 
 void vm_park_vcpu(struct vm *vm)

@@ -157,9 +157,9 @@ bool vm_paused(struct vm *vm);
  * Main thread. */
 void vm_resume(struct vm *vm);
 
-/* Presses the ACPI power button: the guest is asked to power off (Linux
- * does, through its init). Returns 0, or -ENODEV without ACPI, -ENOTSUP
- * when this minnow has no power button. Main thread. */
+/* Presses the ACPI power button (the GED): the guest is asked to power
+ * off (Linux does, through its init). Returns 0, or -ENODEV without ACPI.
+ * Any thread. */
 int vm_power_button(struct vm *vm);
 
 /* Called by a vCPU thread before KVM_RUN while vm->pause_flag is set:
