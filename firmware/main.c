@@ -36,6 +36,7 @@ static const struct scenario scenarios[] = {
     {"blk-ioerr", test_blk_ioerr},
     {"blk-flush", test_blk_flush},
     {"blk-last-words", test_blk_last_words},
+    {"blk-ticks", test_blk_ticks},
     {"blk-truncated", test_blk_truncated},
     {"net-gone", test_net_gone},
     {"vsock-peer-gone", test_vsock_peer_gone},

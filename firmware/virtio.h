@@ -313,6 +313,8 @@ int test_blk_flush(const struct fw_boot_info *bi);
 /* test=blk-last-words (blk_flush.c): the same writes kicked at once, then exit 0 without waiting.
  */
 int test_blk_last_words(const struct fw_boot_info *bi);
+/* test=blk-ticks (blk_flush.c): write, read back, check, for ever; a line every 32 rounds. */
+int test_blk_ticks(const struct fw_boot_info *bi);
 /* test=blk-truncated, test=net-gone (faults.c): host faults under a running VM. */
 int test_blk_truncated(const struct fw_boot_info *bi);
 int test_net_gone(const struct fw_boot_info *bi);

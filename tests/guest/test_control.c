@@ -17,106 +17,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "control_client.h"
 #include "harness.h"
-
-/* A directory for the socket (short enough for sun_path) and the --set
- * option naming it. */
-struct ctl_env {
-	char dir[4096], sock[4200], set[4300];
-	const char *sets[2];
-};
-
-static void ctl_env(struct ctl_env *e)
-{
-	cr_assert_eq(harness_mkdtemp("ctl", e->dir, sizeof(e->dir)), 0, "mkdtemp: %s",
-		     strerror(errno));
-	snprintf(e->sock, sizeof(e->sock), "%s/c.sock", e->dir);
-	cr_assert_lt(strlen(e->sock), sizeof(((struct sockaddr_un *)0)->sun_path),
-		     "%s: too long for a socket: set a shorter TMPDIR", e->sock);
-	snprintf(e->set, sizeof(e->set), "vm.control_socket=%s", e->sock);
-	e->sets[0] = e->set;
-	e->sets[1] = NULL;
-}
-
-static void ctl_env_free(struct ctl_env *e)
-{
-	char path[4300];
-	snprintf(path, sizeof(path), "%s/metrics.jsonl", e->dir);
-	unlink(path);
-	unlink(e->sock);
-	rmdir(e->dir);
-}
-
-/* Waits up to 10 s for the socket to accept; the connected fd. */
-static int ctl_connect(const struct ctl_env *e)
-{
-	for (int i = 0; i < 1000; i++) {
-		int fd = harness_connect_unix(e->sock);
-		if (fd >= 0)
-			return fd;
-		usleep(10000);
-	}
-	cr_assert_fail("cannot connect to %s: %s", e->sock, strerror(errno));
-	return -1;
-}
-
-/* Sends `line` (a newline is added) on fd and returns the parsed response. */
-static json_t *ctl_ask_on(int fd, const char *line)
-{
-	char buf[65536];
-	size_t len = strlen(line);
-	cr_assert_eq(write(fd, line, len), (ssize_t)len, "write: %s", strerror(errno));
-	cr_assert_eq(write(fd, "\n", 1), 1);
-	cr_assert(harness_read_line(fd, buf, sizeof(buf), 10000), "no response to %s (got '%s')",
-		  line, buf);
-	json_error_t err;
-	json_t *v = json_loads(buf, 0, &err);
-	cr_assert(v && json_is_object(v), "response to %s is not a JSON object: %s (%s)", line, buf,
-		  err.text);
-	return v;
-}
-
-/* One request on a connection of its own. */
-static json_t *ctl_ask(const struct ctl_env *e, const char *line)
-{
-	int fd = ctl_connect(e);
-	json_t *v = ctl_ask_on(fd, line);
-	close(fd);
-	return v;
-}
-
-static bool is_ok(json_t *v)
-{
-	return json_is_true(json_object_get(v, "ok"));
-}
-
-static const char *str_of(json_t *v, const char *key)
-{
-	const char *s = json_string_value(json_object_get(v, key));
-	return s ? s : "";
-}
-
-/* The highest "tick K" in the guest's output so far. */
-static unsigned last_tick(struct guest_result *r)
-{
-	(void)guest_wait_output(r, NULL, 1);
-	unsigned last = 0;
-	for (const char *p = r->out; (p = strstr(p, "minnow-test: tick ")); p++) {
-		unsigned k = (unsigned)strtoul(p + strlen("minnow-test: tick "), NULL, 10);
-		if (k > last)
-			last = k;
-	}
-	return last;
-}
-
-/* Stops the VM through the socket and waits for minnow's end. */
-static void ctl_stop(const struct ctl_env *e, struct guest_result *r)
-{
-	json_t *v = ctl_ask(e, "{\"request\":\"stop\"}");
-	cr_expect(is_ok(v), "stop refused: %s", str_of(v, "error"));
-	json_decref(v);
-	guest_wait(r);
-}
 
 /* The guest prints a tick every 20 ms. While paused, none may come; after
  * resume they go on. Pause is answered only once the vCPUs are parked, so
@@ -138,9 +40,9 @@ Test(control, pause_stops_the_guest_and_resume_lets_it_run, .timeout = 60)
 		  "pause: %s", json_dumps(v, 0));
 	json_decref(v);
 	usleep(50000); /* a tick line already on its way out of the UART */
-	unsigned at_pause = last_tick(&r);
+	unsigned at_pause = last_count(&r, "minnow-test: tick ");
 	usleep(400000); /* 20 ticks' worth */
-	unsigned later = last_tick(&r);
+	unsigned later = last_count(&r, "minnow-test: tick ");
 	v = ctl_ask(&e, "{\"request\":\"status\"}");
 	cr_expect(!strcmp(str_of(v, "state"), "paused"), "status while paused: %s",
 		  json_dumps(v, 0));
@@ -277,7 +179,7 @@ Test(control, bad_clients_never_stall_the_vm, .timeout = 60)
 	for (int i = 0; i < 17; i++)
 		close(fds[i]);
 
-	unsigned now = last_tick(&r);
+	unsigned now = last_count(&r, "minnow-test: tick ");
 	char want[64];
 	snprintf(want, sizeof(want), "minnow-test: tick %u\n", now + 3);
 	cr_expect(guest_wait_output(&r, want, 10000), "the guest stopped ticking at %u: %s", now,

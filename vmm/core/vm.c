@@ -183,7 +183,7 @@ static int create_memory(struct vm *vm)
 		if (snapshot_mem_path(vm->cfg->restore.path, mem_path, sizeof(mem_path)) < 0)
 			r = -ENAMETOOLONG;
 		else if ((r = guest_mem_map_file(&vm->mem, vm->cfg->memory, mem_path)) < 0)
-			log_error("%s: %s", mem_path,
+			log_error("%s: the snapshot's memory: %s", mem_path,
 				  r == -EINVAL ? "not the snapshot's memory file (another size)"
 					       : strerror(-r));
 		if (r < 0)
@@ -373,8 +373,10 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 			return EXIT_CONFIG;
 		}
 	}
-	if (create_kvm_vm(vm) < 0 || create_memory(vm) < 0)
+	if (create_kvm_vm(vm) < 0)
 		return EXIT_HOST_FAILURE;
+	if (create_memory(vm) < 0) /* a snapshot's memory file is the user's input */
+		return vm->restoring ? EXIT_CONFIG : EXIT_HOST_FAILURE;
 	if (open_console(vm) < 0)
 		return EXIT_CONFIG;
 	int r = vm_devices_create(vm);
