@@ -1,5 +1,5 @@
 /* ged.c - the Generic Event Device: minnow's way to tell a hardware-reduced
- * ACPI guest that its power button was pressed. */
+ * ACPI guest that its power button was pressed or its generation ID changed. */
 #include "ged.h"
 
 #include <string.h>
@@ -17,16 +17,24 @@ void ged_init(struct ged *g, const struct irq_sink *irq, unsigned gsi)
 	g->gsi = gsi;
 }
 
-int ged_power_button(struct ged *g)
+uint32_t ged_raise(struct ged *g, uint32_t bits)
 {
-	uint32_t old = atomic_fetch_or(&g->events, GED_EVENT_POWER_BUTTON);
-	/* An edge: the line is never left asserted, so a later press makes a
+	bits &= GED_EVENTS;
+	if (!bits)
+		return 0;
+	uint32_t old = atomic_fetch_or(&g->events, bits);
+	/* An edge: the line is never left asserted, so a later event makes a
 	 * new rising edge whatever the guest did with the first. */
 	if (g->irq.set_level) {
 		g->irq.set_level(g->irq.opaque, g->gsi, true);
 		g->irq.set_level(g->irq.opaque, g->gsi, false);
 	}
-	return (old & GED_EVENT_POWER_BUTTON) ? 0 : 1;
+	return bits & ~old;
+}
+
+int ged_power_button(struct ged *g)
+{
+	return ged_raise(g, GED_EVENT_POWER_BUTTON) ? 1 : 0;
 }
 
 static void ged_read(void *opaque, uint64_t offset, void *data, unsigned len)

@@ -88,6 +88,36 @@ Test(ged, a_second_press_while_pending_sends_another_edge)
 	cr_assert_not(line.level);
 }
 
+Test(ged, raise_sets_each_event_independently)
+{
+	cr_assert_eq(GED_EVENT_VMGENID, 2u, "bit 1, as GED0._EVT tests it");
+	cr_assert_eq(ged_raise(&dev, GED_EVENT_VMGENID), GED_EVENT_VMGENID);
+	cr_assert_eq(events(), GED_EVENT_VMGENID);
+	cr_assert_eq(line.rises, 1);
+	cr_assert_not(line.level, "an edge: the line is released again");
+	cr_assert_eq(ged_power_button(&dev), 1, "the power button is another bit");
+	cr_assert_eq(events(), GED_EVENTS);
+	cr_assert_eq(line.rises, 2);
+	cr_assert_eq(ged_raise(&dev, GED_EVENTS), 0, "both still pending");
+	cr_assert_eq(line.rises, 3, "still a new edge");
+	/* Acknowledging one leaves the other pending. */
+	wr(GED_REG_EVENTS, GED_EVENT_POWER_BUTTON, 4);
+	cr_assert_eq(events(), GED_EVENT_VMGENID);
+	cr_assert_eq(ged_raise(&dev, GED_EVENTS), GED_EVENT_POWER_BUTTON);
+	wr(GED_REG_EVENTS, GED_EVENTS, 4);
+	cr_assert_eq(events(), 0);
+}
+
+Test(ged, raising_no_event_bit_does_nothing)
+{
+	cr_assert_eq(ged_raise(&dev, 0), 0);
+	cr_assert_eq(ged_raise(&dev, ~GED_EVENTS), 0);
+	cr_assert_eq(events(), 0, "bits that are no event are not set");
+	cr_assert_eq(line.calls, 0, "and no edge");
+	cr_assert_eq(ged_raise(&dev, 0xffffffffu), GED_EVENTS, "only the event bits");
+	cr_assert_eq(events(), GED_EVENTS);
+}
+
 Test(ged, writing_one_acknowledges)
 {
 	ged_power_button(&dev);

@@ -12,7 +12,8 @@
 #define HIGH_RAM_START MMIO_GAP_END
 
 /* Low-memory e820 layout: [0, EBDA_START) usable, [EBDA_START, 1 MiB)
- * reserved (holds the ACPI tables / MP table), usable again from 1 MiB. */
+ * reserved (holds the ACPI tables, the MP table and the VM generation ID),
+ * usable again from 1 MiB. */
 #define EBDA_START	  0x9F000ULL
 #define HIGH_MEMORY_START 0x100000ULL /* 1 MiB */
 
@@ -45,6 +46,14 @@
 #define ACPI_TABLES_SIZE 0x20000ULL /* up to 1 MiB */
 #define MPTABLE_ADDR	 0x9FC00ULL /* MP floating pointer + table */
 #define MPTABLE_SIZE	 0x400ULL
+
+/* VM Generation ID (Microsoft's "Virtual Machine Generation ID" spec;
+ * Linux's vmgenid driver): a 16-byte random ID in reserved low memory,
+ * 8-byte aligned, inside one page. The DSDT's \_SB.VGEN.ADDR gives its
+ * address; minnow writes an ID when it builds the VM and a new one at every
+ * restore, then raises GED_EVENT_VMGENID. With [vm] acpi = on only. */
+#define VMGENID_ADDR 0x9F000ULL
+#define VMGENID_SIZE 16ULL
 
 /* Where a kernel that is not relocatable is loaded (bzImage protocol). */
 #define KERNEL_DEFAULT_ADDR HIGH_MEMORY_START
@@ -89,12 +98,15 @@
  * the pending events, writing 1s acknowledges (clears) those bits. A new
  * event raises an edge on GED_GSI. The DSDT's GED0._EVT reads and
  * acknowledges the register and notifies the power button device (PWRB,
- * PNP0C0C) for GED_EVENT_POWER_BUTTON. Present whenever ACPI is on. */
+ * PNP0C0C) for GED_EVENT_POWER_BUTTON, and the VM Generation ID device
+ * (VGEN) for GED_EVENT_VMGENID (its ID changed: a restore). Present
+ * whenever ACPI is on. */
 #define GED_MMIO_BASE	       0xD0004000ULL
 #define GED_MMIO_SIZE	       0x1000ULL
 #define GED_REG_EVENTS	       0x00
 #define GED_EVENT_POWER_BUTTON (1u << 0)
-#define GED_EVENTS	       GED_EVENT_POWER_BUTTON
+#define GED_EVENT_VMGENID      (1u << 1)
+#define GED_EVENTS	       (GED_EVENT_POWER_BUTTON | GED_EVENT_VMGENID)
 
 #define VIRTIO_MMIO_BASE   0xD0010000ULL /* first virtio-mmio slot */
 #define VIRTIO_MMIO_STRIDE 0x1000ULL	 /* one 4 KiB page per slot */
@@ -152,6 +164,11 @@ _Static_assert(BOOT_CMDLINE_ADDR + BOOT_CMDLINE_MAX <= MPTABLE_ADDR, "cmdline/mp
 _Static_assert(MPTABLE_ADDR >= EBDA_START && MPTABLE_ADDR + MPTABLE_SIZE <= ACPI_TABLES_ADDR,
 	       "mptable");
 _Static_assert(ACPI_TABLES_ADDR + ACPI_TABLES_SIZE <= HIGH_MEMORY_START, "acpi below 1 MiB");
+_Static_assert(VMGENID_ADDR >= EBDA_START && VMGENID_ADDR + VMGENID_SIZE <= MPTABLE_ADDR,
+	       "vmgenid in the reserved area, below the mptable");
+_Static_assert(VMGENID_ADDR % 8 == 0 &&
+		   VMGENID_ADDR / 0x1000 == (VMGENID_ADDR + VMGENID_SIZE - 1) / 0x1000,
+	       "vmgenid 8-byte aligned, inside one page");
 _Static_assert(UART_MMIO_BASE >= MMIO_GAP_START, "uart in gap");
 _Static_assert(UART_MMIO_BASE + UART_MMIO_SIZE <= CONTROL_MMIO_BASE, "uart/control");
 _Static_assert(CONTROL_MMIO_BASE + CONTROL_MMIO_SIZE <= ACPI_MMIO_BASE, "control/acpi");
