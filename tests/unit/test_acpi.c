@@ -224,6 +224,21 @@ static void check_dsdt(const struct tables *t, const struct acpi_config *c)
 	region[12] = 0x0A; /* BytePrefix: the length, 4 */
 	cr_assert_eq(count_bytes(d, d->length, region, sizeof(region)), ged);
 	cr_assert_eq(count_bytes(d, d->length, "_EVT", 4), ged);
+	/* The VM generation ID: _HID ACPI_VMGENID_HID, _CID and _DDN "VM_Gen_Counter",
+	 * ADDR returning Package (2) { low, high } of VMGENID_ADDR; GED0._EVT
+	 * notifies VGEN for bit 1 (with the GED). */
+	unsigned vgen = c->vmgenid ? 1u : 0u;
+	cr_assert_eq(count_bytes(d, d->length, ACPI_VMGENID_HID, 9), vgen);
+	cr_assert_eq(count_bytes(d, d->length, "VM_Gen_Counter", 15), 2 * vgen);
+	/* Return (Package (2) { DWord low, Zero }): PkgLength 8, 2 elements. */
+	uint8_t addr[] = {0xA4, 0x12, 0x08, 0x02, 0x0C, 0, 0, 0, 0, 0x00};
+	uint32_t lo = (uint32_t)VMGENID_ADDR;
+	memcpy(addr + 5, &lo, 4);
+	cr_assert_eq(count_bytes(d, d->length, addr, sizeof(addr)), vgen, "ADDR's package");
+	/* If (And (Local0, 2)) { Notify (\_SB.VGEN, 0x80) } */
+	static const uint8_t evt_bit1[] = {0x7B, 0x60, 0x0A, 0x02, 0x00, 0x86, 0x5C, 0x2E, '_',
+					   'S',	 'B',  '_',  'V',  'G',	 'E',  'N',  0x0A, 0x80};
+	cr_assert_eq(count_bytes(d, d->length, evt_bit1, sizeof(evt_bit1)), vgen && ged ? 1u : 0u);
 	for (unsigned i = 0; i < c->n_virtio; i++) {
 		uint8_t mem32[12] = {0x86, 0x09, 0x00, 0x01};
 		uint32_t base = (uint32_t)c->virtio[i].base, len = VIRTIO_MMIO_STRIDE;
@@ -284,6 +299,20 @@ Test(acpi, without_pvpanic_no_qemu0001)
 }
 
 Test(acpi, without_ged_no_acpi0013_no_power_button)
+{
+	struct acpi_config c = test_acpi_config(2, 3, true);
+	c.ged = false;
+	check_all(&c);
+}
+
+Test(acpi, without_vmgenid_no_vgen_and_no_bit_1)
+{
+	struct acpi_config c = test_acpi_config(2, 3, true);
+	c.vmgenid = false;
+	check_all(&c);
+}
+
+Test(acpi, vmgenid_without_ged_has_no_notify)
 {
 	struct acpi_config c = test_acpi_config(2, 3, true);
 	c.ged = false;
@@ -436,7 +465,9 @@ static void check_dsdt_text(const char *dsl, const struct acpi_config *c)
 	}
 	/* pvpanic: what Linux's pvpanic-mmio driver matches and maps. */
 	cr_assert_eq(count_str(dsl, "Name (_HID, \"QEMU0001\")"), c->pvpanic ? 1u : 0u, "%s", dsl);
-	cr_assert_eq(count_str(dsl, "Name (_STA, 0x0F)"), c->pvpanic ? 1u : 0u, "%s", dsl);
+	cr_assert_eq(count_str(dsl, "Name (_STA, 0x0F)"),
+		     (c->pvpanic ? 1u : 0u) + (c->vmgenid ? 1u : 0u), "%s",
+		     dsl); /* pvpanic's and VGEN's */
 	snprintf(s, sizeof(s),
 		 "Memory32Fixed (ReadWrite,\n"
 		 "                    0x%08llX,         // Address Base\n"
@@ -460,6 +491,33 @@ static void check_dsdt_text(const char *dsl, const struct acpi_config *c)
 	};
 	for (size_t i = 0; i < sizeof(ged_text) / sizeof(ged_text[0]); i++)
 		cr_assert_eq(count_str(dsl, ged_text[i]), ged, "'%s':\n%s", ged_text[i], dsl);
+	/* The VM generation ID as Linux's vmgenid driver finds it: the _CID
+	 * (ACPICA upper-cases it to VM_GEN_COUNTER), ADDR's two DWords. */
+	unsigned vgen = c->vmgenid ? 1u : 0u;
+	char addr[256];
+	snprintf(addr, sizeof(addr),
+		 "Method (ADDR, 0, NotSerialized)\n"
+		 "            {\n"
+		 "                Return (Package (0x02)\n"
+		 "                {\n"
+		 "                    0x%08llX, \n"
+		 "                    Zero\n"
+		 "                })\n",
+		 (unsigned long long)VMGENID_ADDR);
+	const char *vgen_text[] = {
+	    "Device (VGEN)",
+	    "Name (_HID, \"" ACPI_VMGENID_HID "\")",
+	    "Name (_CID, \"VM_Gen_Counter\")",
+	    "Name (_DDN, \"VM_Gen_Counter\")",
+	    addr,
+	};
+	for (size_t i = 0; i < sizeof(vgen_text) / sizeof(vgen_text[0]); i++)
+		cr_assert_eq(count_str(dsl, vgen_text[i]), vgen, "'%s':\n%s", vgen_text[i], dsl);
+	cr_assert_eq(count_str(dsl,
+			       "                If ((Local0 & 0x02))\n"
+			       "                {\n"
+			       "                    Notify (\\_SB.VGEN, 0x80) // Status Change\n"),
+		     vgen && ged ? 1u : 0u, "GED0._EVT's bit 1:\n%s", dsl);
 	snprintf(s, sizeof(s), "OperationRegion (GDST, SystemMemory, 0x%08llX, 0x04)",
 		 (unsigned long long)(GED_MMIO_BASE + GED_REG_EVENTS));
 	cr_assert_eq(count_str(dsl, s), ged, "'%s':\n%s", s, dsl);
@@ -553,6 +611,15 @@ Test(acpi, iasl_accepts_no_ged)
 		cr_skip_test("iasl not installed (Debian package acpica-tools)");
 	struct acpi_config c = test_acpi_config(2, 2, true);
 	c.ged = false;
+	iasl_check(&c);
+}
+
+Test(acpi, iasl_accepts_no_vmgenid)
+{
+	if (!have_iasl())
+		cr_skip_test("iasl not installed (Debian package acpica-tools)");
+	struct acpi_config c = test_acpi_config(2, 2, true);
+	c.vmgenid = false;
 	iasl_check(&c);
 }
 
@@ -752,5 +819,24 @@ Test(aml, method_region_field_and_operators)
 	aml_init(&a);
 	aml_field_unit(&a, "GDAT", 0);
 	cr_assert(a.failed, "a field of no bits");
+	aml_free(&a);
+}
+
+Test(aml, return_of_a_package)
+{
+	struct aml a;
+	aml_init(&a);
+	size_t m = aml_method_begin(&a, "ADDR", 0, false);
+	aml_return(&a);
+	size_t p = aml_package_begin(&a, 2);
+	aml_integer(&a, 0x9F000);
+	aml_integer(&a, 0);
+	aml_pkg_end(&a, p);
+	aml_pkg_end(&a, m);
+	static const uint8_t want[] = {
+	    0x14, 16,	'A',  'D',  'D',  'R', 0x00, /* Method(ADDR, 0, NotSerialized) */
+	    0xA4, 0x12, 0x08, 0x02,		     /* Return(Package(2) { */
+	    0x0C, 0x00, 0xF0, 0x09, 0x00, 0x00};     /* DWord 0x9F000, Zero }) */
+	expect_bytes(&a, want, sizeof(want));
 	aml_free(&a);
 }

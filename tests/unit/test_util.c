@@ -143,6 +143,7 @@ struct acpi_config test_acpi_config(unsigned vcpus, unsigned virtio, bool uart)
 	c.uart = uart;
 	c.pvpanic = true; /* minnow's default ([vm] pvpanic = on) */
 	c.ged = true;	  /* always there with ACPI */
+	c.vmgenid = true; /* likewise */
 	for (unsigned i = 0; i < virtio; i++) {
 		c.virtio[i].base = VIRTIO_MMIO_BASE + i * VIRTIO_MMIO_STRIDE;
 		c.virtio[i].gsi = VIRTIO_GSI_BASE + i;

@@ -13,6 +13,7 @@
 #define PVPANIC_REG_SPAN 1    /* pvpanic: one 8-bit register */
 #define GED_REG_BITS	 32   /* GED: one 32-bit register */
 #define NOTIFY_BUTTON	 0x80 /* Notify value of a control-method button: pressed */
+#define NOTIFY_VMGENID	 0x80 /* Notify value of the VM generation ID: it changed */
 #define MAX_XSDT_ENTRIES 4
 
 /* _STA: present, enabled, shown in the UI, functioning. */
@@ -23,6 +24,8 @@ _Static_assert(ACPI_TABLES_ADDR % TABLE_ALIGN == 0, "acpi tables aligned");
 _Static_assert(UART_MMIO_BASE + UART_MMIO_SIZE <= 0x100000000ULL, "uart below 4 GiB");
 _Static_assert(PVPANIC_MMIO_BASE + PVPANIC_MMIO_SIZE <= 0x100000000ULL, "pvpanic below 4 GiB");
 _Static_assert(GED_EVENT_POWER_BUTTON == 1, "GED0._EVT tests bit 0");
+_Static_assert(GED_EVENT_VMGENID == 2, "GED0._EVT tests bit 1");
+_Static_assert(VMGENID_ADDR + VMGENID_SIZE <= 0x100000000ULL, "ADDR's high dword is 0 today");
 
 /* The part of guest RAM the tables go into, filled from `next` upwards. */
 struct area {
@@ -147,6 +150,7 @@ static void dsdt_pvpanic(struct aml *a)
  *       Local0 = GDAT                      // the pending events
  *       GDAT = Local0                      // acknowledge them (write 1 to clear)
  *       If (Local0 & 1) { Notify (\_SB.PWRB, 0x80) }
+ *       If (Local0 & 2) { Notify (\_SB.VGEN, 0x80) }    // with the VM generation ID
  *     }
  *   }
  *   Device (PWRB) { Name (_HID, EisaId ("PNP0C0C")) Name (_UID, 0) }
@@ -155,7 +159,18 @@ static void dsdt_pvpanic(struct aml *a)
  * handler thread; its button driver turns the Notify into KEY_POWER. Edge,
  * active-high: minnow pulses the line once per press (ged.c); an edge that
  * arrives while the guest still has the pin masked waits in the IOAPIC. */
-static void dsdt_ged(struct aml *a)
+static void ged_notify_if(struct aml *a, uint32_t bit, const char *path, uint8_t value)
+{
+	size_t cond = aml_if_begin(a);
+	aml_and(a);
+	aml_local(a, 0);
+	aml_integer(a, bit);
+	aml_no_target(a);
+	aml_notify(a, path, value);
+	aml_pkg_end(a, cond);
+}
+
+static void dsdt_ged(struct aml *a, bool vmgenid)
 {
 	size_t dev = aml_device_begin(a, "GED0");
 	aml_name_decl(a, "_HID");
@@ -179,13 +194,9 @@ static void dsdt_ged(struct aml *a)
 	aml_store(a);
 	aml_local(a, 0);
 	aml_name_string(a, "GDAT");
-	size_t cond = aml_if_begin(a);
-	aml_and(a);
-	aml_local(a, 0);
-	aml_integer(a, GED_EVENT_POWER_BUTTON);
-	aml_no_target(a);
-	aml_notify(a, "\\_SB.PWRB", NOTIFY_BUTTON);
-	aml_pkg_end(a, cond);
+	ged_notify_if(a, GED_EVENT_POWER_BUTTON, "\\_SB.PWRB", NOTIFY_BUTTON);
+	if (vmgenid)
+		ged_notify_if(a, GED_EVENT_VMGENID, "\\_SB.VGEN", NOTIFY_VMGENID);
 	aml_pkg_end(a, method);
 	aml_pkg_end(a, dev);
 
@@ -194,6 +205,45 @@ static void dsdt_ged(struct aml *a)
 	aml_eisaid(a, "PNP0C0C");
 	aml_name_decl(a, "_UID");
 	aml_integer(a, 0);
+	aml_pkg_end(a, dev);
+}
+
+/* The VM Generation ID device, described as QEMU does (Microsoft's
+ * "Virtual Machine Generation ID" spec: a device whose _CID is
+ * "VM_Gen_Counter" and whose ADDR method returns the ID's guest-physical
+ * address as a Package of two DWords, low then high) but for its _HID:
+ * QEMU's "QEMUVGID" is no valid ACPI ID (iasl refuses to compile it), and
+ * drivers match the _CID anyway, so minnow's own "MNOW0001":
+ *
+ *   Device (VGEN) {
+ *     Name (_HID, "MNOW0001")
+ *     Name (_CID, "VM_Gen_Counter")
+ *     Name (_DDN, "VM_Gen_Counter")
+ *     Name (_STA, 0x0F)
+ *     Method (ADDR, 0, NotSerialized) { Return (Package (2) { low, high }) }
+ *   }
+ *
+ * Linux's vmgenid driver matches "VM_GEN_COUNTER": ACPICA upper-cases a
+ * _CID string when it evaluates it. Windows matches the _CID too. A change
+ * is notified with Notify (VGEN, 0x80) from GED0._EVT. */
+static void dsdt_vmgenid(struct aml *a)
+{
+	size_t dev = aml_device_begin(a, "VGEN");
+	aml_name_decl(a, "_HID");
+	aml_string(a, ACPI_VMGENID_HID);
+	aml_name_decl(a, "_CID");
+	aml_string(a, "VM_Gen_Counter");
+	aml_name_decl(a, "_DDN");
+	aml_string(a, "VM_Gen_Counter");
+	aml_name_decl(a, "_STA");
+	aml_integer(a, ACPI_STA_PRESENT);
+	size_t method = aml_method_begin(a, "ADDR", 0, false);
+	aml_return(a);
+	size_t pkg = aml_package_begin(a, 2);
+	aml_integer(a, VMGENID_ADDR & 0xFFFFFFFFu);
+	aml_integer(a, VMGENID_ADDR >> 32);
+	aml_pkg_end(a, pkg);
+	aml_pkg_end(a, method);
 	aml_pkg_end(a, dev);
 }
 
@@ -238,7 +288,9 @@ static int build_dsdt(struct area *ar, const struct acpi_config *cfg, gpa_t *at)
 	if (cfg->pvpanic)
 		dsdt_pvpanic(&a);
 	if (cfg->ged)
-		dsdt_ged(&a);
+		dsdt_ged(&a, cfg->vmgenid);
+	if (cfg->vmgenid)
+		dsdt_vmgenid(&a);
 	for (unsigned i = 0; i < cfg->n_virtio; i++)
 		dsdt_virtio(&a, i, cfg->virtio[i].base, cfg->virtio[i].gsi);
 	aml_pkg_end(&a, sb);

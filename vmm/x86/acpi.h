@@ -22,12 +22,16 @@ struct acpi_config {
 	bool uart;	   /* the 16550 at UART_MMIO_BASE on UART_GSI */
 	bool pvpanic;	   /* the pvpanic device at PVPANIC_MMIO_BASE (DSDT only) */
 	bool ged;	   /* the GED at GED_MMIO_BASE on GED_GSI, and its power button */
+	bool vmgenid;	   /* the VM generation ID at VMGENID_ADDR (notified via the GED) */
 };
 
 /* OEM identity written into every table. */
 #define ACPI_OEM_ID	  "MINNOW"   /* 6 bytes */
 #define ACPI_OEM_TABLE_ID "MINNOWVM" /* 8 bytes */
 #define ACPI_CREATOR_ID	  "MNOW"     /* 4 bytes */
+
+/* The VM generation ID device's _HID; its _CID is "VM_Gen_Counter". */
+#define ACPI_VMGENID_HID "MNOW0001"
 
 /* Writes the tables into guest RAM at [ACPI_TABLES_ADDR, ACPI_TABLES_ADDR +
  * ACPI_TABLES_SIZE), the RSDP first (16-byte aligned, so a legacy scan of

@@ -27,6 +27,7 @@ enum {
 	AND_OP = 0x7B,
 	NOTIFY_OP = 0x86,
 	IF_OP = 0xA0,
+	RETURN_OP = 0xA4,
 	/* after EXT_OP_PREFIX */
 	OP_REGION_OP = 0x80,
 	FIELD_OP = 0x81,
@@ -425,6 +426,11 @@ void aml_notify(struct aml *a, const char *path, uint8_t value)
 	aml_byte(a, NOTIFY_OP);
 	aml_name_string(a, path);
 	aml_integer(a, value);
+}
+
+void aml_return(struct aml *a)
+{
+	aml_byte(a, RETURN_OP);
 }
 
 void aml_res_memory32_fixed(struct aml *r, bool writable, uint32_t base, uint32_t len)

@@ -1,7 +1,7 @@
 /* aml.h - a tiny encoder for the AML byte code minnow's DSDT needs: names,
  * integers, strings, packages, scopes, devices, resource templates, and the
  * few operators of the GED's event method (operation region and field,
- * Store, And, If, Notify). */
+ * Store, And, If, Notify) and of the VM generation ID's ADDR (Return). */
 #ifndef MINNOW_AML_H
 #define MINNOW_AML_H
 
@@ -119,6 +119,9 @@ size_t aml_if_begin(struct aml *a);
 
 /* Notify(path, value). */
 void aml_notify(struct aml *a, const char *path, uint8_t value);
+
+/* Return(value): the caller writes the value (a data object, a local...). */
+void aml_return(struct aml *a);
 
 /* ---- Resource descriptors, written into their own struct aml, then
  * wrapped by aml_resource_template(). ------------------------------------- */
