@@ -13,6 +13,7 @@
 #include "vcpu.h"
 #include "vcpu_state.h"
 #include "virtio_type.h"
+#include "vm_devices.h"
 
 /* What the state belongs to: a restore must describe the same machine. */
 struct snap_layout {
@@ -309,5 +310,7 @@ int snapshot_apply(struct vm *vm, const struct snap_reader *r, char *why, size_t
 		snprintf(why, whylen, "KVM refused the saved clock");
 		return -1;
 	}
-	return apply_devices(vm, r, why, whylen);
+	if (apply_devices(vm, r, why, whylen) < 0)
+		return -1;
+	return vm_devices_restored(vm, why, whylen);
 }

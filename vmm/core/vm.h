@@ -19,6 +19,7 @@
 #include "pvpanic.h"
 #include "uart.h"
 #include "virtio_mmio.h"
+#include "vmgenid.h"
 
 /* minnow's exit statuses. A guest's own status (control device EXIT, 0-255)
  * passes through unchanged, so these can collide with what a guest chooses;
@@ -77,6 +78,7 @@ struct vm {
 	struct acpi_pm pm;
 	struct pvpanic pvpanic; /* on the bus only with [vm] pvpanic */
 	struct ged ged;		/* on the bus only with [vm] acpi (the DSDT names it) */
+	struct vmgenid vmgenid; /* in guest RAM only with [vm] acpi */
 	struct event_loop loop; /* device work: ioeventfds, backends */
 	bool loop_ready;
 	struct vm_virtio virtio[VIRTIO_MMIO_SLOTS];

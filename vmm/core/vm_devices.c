@@ -243,6 +243,7 @@ int vm_devices_tables(struct vm *vm)
 	ac.uart = true;
 	ac.pvpanic = vm->cfg->pvpanic;
 	ac.ged = true; /* with ACPI: on the bus whenever the tables are built */
+	ac.vmgenid = true;
 	for (unsigned slot = 0; slot < vm->n_virtio; slot++) {
 		ac.virtio[slot].base = virtio_mmio_slot_base(slot);
 		ac.virtio[slot].gsi = virtio_mmio_slot_gsi(slot);
@@ -254,9 +255,28 @@ int vm_devices_tables(struct vm *vm)
 		r = acpi_build(&vm->mem, &ac, &vm->rsdp);
 	else
 		r = mptable_build(&vm->mem, &ac);
-	if (r < 0)
+	if (r < 0) {
 		log_error("%s: %s", vm->cfg->acpi ? "ACPI tables" : "MP table", strerror(-r));
+		return r;
+	}
+	if (vm->cfg->acpi && (r = vmgenid_generate(&vm->vmgenid, &vm->mem)) < 0)
+		log_error("VM generation ID: %s", strerror(-r));
 	return r;
+}
+
+int vm_devices_restored(struct vm *vm, char *why, size_t whylen)
+{
+	if (!vm->cfg->acpi)
+		return 0; /* no DSDT: the guest cannot know of an ID */
+	int r = vmgenid_restored(&vm->vmgenid, &vm->mem, &vm->ged);
+	if (r < 0) {
+		snprintf(why, whylen, "a new VM generation ID: %s", strerror(-r));
+		return -1;
+	}
+	char hex[2 * VMGENID_SIZE + 1];
+	vmgenid_hex(vm->vmgenid.id, hex);
+	log_debug("restored: VM generation ID %s", hex);
+	return 0;
 }
 
 void vm_devices_destroy(struct vm *vm)

@@ -23,8 +23,15 @@ int vm_devices_create(struct vm *vm);
 int vm_devices_cmdline(const struct vm *vm, char *cmdline, size_t size);
 
 /* Writes the ACPI tables (cfg->acpi) or the MP table into guest RAM and
- * sets vm->rsdp (0 without ACPI). Returns 0 or -errno (logged). */
+ * sets vm->rsdp (0 without ACPI); with ACPI also the first VM generation
+ * ID. Returns 0 or -errno (logged). */
 int vm_devices_tables(struct vm *vm);
+
+/* What the devices do once a snapshot's state is back in `vm` (the end of
+ * snapshot_apply()): with ACPI, a new VM generation ID, announced through
+ * the GED, so that each VM restored from one snapshot is distinct. Main
+ * thread, before the vCPUs run. Returns 0, or -1 with a one-line reason. */
+int vm_devices_restored(struct vm *vm, char *why, size_t whylen);
 
 /* Destroys the virtio slots and their backends, in reverse order. Call
  * after the vCPUs have stopped, before the VM fd is closed. */
