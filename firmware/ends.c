@@ -6,31 +6,9 @@
 #include "fw.h"
 #include "io.h"
 
-#define TICK_VECTOR 0x31
-#define TICK_COUNT  1250000 /* ~20 ms at KVM's 1 GHz APIC bus, divided by 16 */
-
 /* Unassigned MMIO inside the gap, no memory behind it (test=mmio-wild
  * reads all ones there). */
 #define EXEC_MMIO_ADDR 0xE0000000ull
-
-static void tick(unsigned vector)
-{
-	/* Only wakes the waiting loop so that it can look at the time. */
-}
-
-/* Waits `us` microseconds halted, woken by the LAPIC timer. */
-static void sleep_us(uint32_t us)
-{
-	idt_init(256);
-	irq_set_handler(TICK_VECTOR, tick);
-	lapic_enable();
-	lapic_write(0x80, 0); /* TPR: accept every priority */
-	lapic_timer_periodic(TICK_VECTOR, TICK_COUNT);
-	uint32_t t0 = fw_time_us();
-	while (fw_time_us() - t0 < us)
-		cpu_wait_irq();
-	lapic_write(0x320, 1u << 16); /* mask the timer */
-}
 
 /* test=idle [ms=N]: says so, then halts for good (the host ends the VM),
  * or for N ms and exits 0. */
@@ -45,7 +23,7 @@ int test_idle(const struct fw_boot_info *bi)
 		fw_printf("minnow-test: idle: bad ms=%s\n", arg);
 		return FW_EXIT_USAGE;
 	}
-	sleep_us((uint32_t)ms * 1000);
+	fw_sleep_us((uint32_t)ms * 1000);
 	fw_printf("minnow-test: idle done after %lu ms\n", ms);
 	return FW_EXIT_OK;
 }
@@ -63,7 +41,7 @@ int test_ticks(const struct fw_boot_info *bi)
 		return FW_EXIT_USAGE;
 	}
 	for (uint64_t k = 1;; k++) {
-		sleep_us((uint32_t)ms * 1000);
+		fw_sleep_us((uint32_t)ms * 1000);
 		fw_printf("minnow-test: tick %lu\n", k);
 	}
 }
@@ -220,7 +198,7 @@ int test_acpi_reset(const struct fw_boot_info *bi)
 	}
 	if (!gas_write8("reset register", f + FADT_RESET_REG, f[FADT_RESET_VALUE]))
 		return FW_EXIT_FAIL;
-	sleep_us(1000000);
+	fw_sleep_us(1000000);
 	fw_printf("minnow-test: acpi-reset: still running 1 s after the reset write\n");
 	return FW_EXIT_FAIL;
 }
@@ -265,7 +243,7 @@ int test_acpi_poweroff(const struct fw_boot_info *bi)
 	if (!gas_write8("sleep control register", f + FADT_SLEEP_CONTROL,
 			(uint8_t)(((unsigned)typ << 2 & 0x1C) | SLP_EN)))
 		return FW_EXIT_FAIL;
-	sleep_us(1000000);
+	fw_sleep_us(1000000);
 	fw_printf("minnow-test: acpi-poweroff: still running 1 s after entering S5\n");
 	return FW_EXIT_FAIL;
 }

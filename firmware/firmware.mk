@@ -29,6 +29,7 @@ FW_OBJS = \
 	$(FW_DIR)/tests.o \
 	$(FW_DIR)/pvpanic.o \
 	$(FW_DIR)/power_button.o \
+	$(FW_DIR)/vmgenid.o \
 	$(FW_DIR)/ends.o \
 	$(FW_DIR)/lib.o \
 	$(FW_DIR)/virtio.o \

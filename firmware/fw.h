@@ -117,6 +117,14 @@ void lapic_send_ipi(uint32_t dest_apic_id, uint32_t icr_low);
 /* Starts the LAPIC timer periodic on `vector` with initial count `count`
  * (divide by 16). */
 void lapic_timer_periodic(unsigned vector, uint32_t count);
+/* Waits `us` microseconds halted, woken by the LAPIC timer (periodic on
+ * FW_SLEEP_VECTOR, ~20 ms, masked again on return). Builds the full IDT
+ * first unless one covering FW_SLEEP_VECTOR is loaded, so handlers a
+ * scenario set (other vectors) keep working meanwhile. */
+#define FW_SLEEP_VECTOR 0x31
+#define FW_SLEEP_COUNT	1250000 /* ~20 ms at KVM's 1 GHz APIC bus, divided by 16 */
+void fw_sleep_us(uint32_t us);
+
 /* Programs IOAPIC pin `pin` to deliver `vector` to APIC `dest` (fixed,
  * physical, active high), level- or edge-triggered, unmasked. */
 void ioapic_route(unsigned pin, unsigned vector, bool level, unsigned dest);
@@ -146,6 +154,10 @@ int test_pvpanic_probe(const struct fw_boot_info *bi);
 /* ---- power_button.c: the Generic Event Device's power button ---- */
 
 int test_power_button(const struct fw_boot_info *bi);
+
+/* ---- vmgenid.c: the VM generation ID, read at its fixed address ---- */
+
+int test_vmgenid_ticks(const struct fw_boot_info *bi);
 
 /* ---- ends.c: scenarios that end the VM in each way (or never) ---- */
 

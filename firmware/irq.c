@@ -44,6 +44,7 @@ struct isr_frame {
 void isr_dispatch(struct isr_frame *f);
 
 static exception_hook_fn exception_hook;
+static unsigned idt_vectors; /* loaded by idt_init() */
 extern const char isr_stubs[];
 
 /* Written before use, so kept out of .bss (zeroing is slow here). */
@@ -70,6 +71,7 @@ void idt_init(unsigned nvec)
 		uint64_t base;
 	} idtr = {(uint16_t)(nvec * sizeof(struct idt_gate) - 1), (uint64_t)(uintptr_t)idt};
 	__asm__ volatile("lidt %0" : : "m"(idtr) : "memory");
+	idt_vectors = nvec;
 }
 
 void irq_set_handler(unsigned vector, irq_handler_fn fn)
@@ -150,4 +152,23 @@ void ioapic_route(unsigned pin, unsigned vector, bool level, unsigned dest)
 	/* Destination first, then the low word that unmasks the pin. */
 	ioapic_write(IOAPIC_REDTBL(pin) + 1, dest << 24);
 	ioapic_write(IOAPIC_REDTBL(pin), vector | (level ? 1u << 15 : 0));
+}
+
+static void sleep_tick(unsigned vector)
+{
+	/* Only wakes the waiting loop so that it can look at the time. */
+}
+
+void fw_sleep_us(uint32_t us)
+{
+	if (idt_vectors <= FW_SLEEP_VECTOR)
+		idt_init(IDT_VECTORS);
+	irq_set_handler(FW_SLEEP_VECTOR, sleep_tick);
+	lapic_enable();
+	lapic_write(0x80, 0); /* TPR: accept every priority */
+	lapic_timer_periodic(FW_SLEEP_VECTOR, FW_SLEEP_COUNT);
+	uint32_t t0 = fw_time_us();
+	while (fw_time_us() - t0 < us)
+		cpu_wait_irq();
+	lapic_write(LAPIC_LVT_TIMER, 1u << 16); /* mask the timer */
 }

@@ -42,6 +42,7 @@ static const struct scenario scenarios[] = {
     {"vsock-peer-gone", test_vsock_peer_gone},
     {"idle", test_idle},
     {"ticks", test_ticks},
+    {"vmgenid-ticks", test_vmgenid_ticks},
     {"uart-flood", test_uart_flood},
     {"boot-hang", test_boot_hang},
     {"acpi-reset", test_acpi_reset},
