@@ -1,7 +1,7 @@
 /* vm_devices.h - the VM's device set: platform devices (IOAPIC, UART,
- * control, ACPI power management, pvpanic, GED), the virtio-mmio slots
- * built from the config, and the firmware tables (ACPI or MP table) that
- * describe them. */
+ * control, ACPI power management, pvpanic, GED, the VM generation ID), the
+ * virtio-mmio slots built from the config, and the firmware tables (ACPI
+ * or MP table) that describe them. */
 #ifndef MINNOW_VM_DEVICES_H
 #define MINNOW_VM_DEVICES_H
 
