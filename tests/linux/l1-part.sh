@@ -13,7 +13,7 @@ exec-args exec-streams exec-status exec-signal exec-stdin exec-eof exec-binary-o
 exec-timeout exec-no-init exec-ack-bound exec-slow-reader exec-env-cwd exec-not-found exec-panic exec-sigpipe \
 exec-seccomp-io exec-tty exec-tty-size exec-tty-ctrl-c exec-tty-jobs exec-tty-redirect exec-tty-escape exec-rootfs exec-net \
 exec-default-cache exec-installed exec-speed exec-share exec-share-ro exec-share-bad fs-ini fs-jail exec-share-speed \
-snapshot-restore snapshot-restore-two snapshot-1g snapshot-blk snapshot-vsock"
+snapshot-restore snapshot-restore-two snapshot-resume snapshot-1g snapshot-blk snapshot-vsock"
 WANT=$(cat /etc/linux-tests 2>/dev/null)
 [ -n "$WANT" ] || WANT=$ALL
 [ "$WANT" != none ] || WANT=
@@ -1131,7 +1131,8 @@ json_num() { sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" "$1" | head -n 1; }
 
 # mapped_kib PID FILE: the KiB of minnow PID's (or its child minnow's: PID may
 # be timeout's) mappings of FILE that are in its page tables (smaps "Rss")
-# and, after a slash, those of them it wrote (its own copies, "Private_Dirty").
+# and, after a slash, those of them it wrote (its own copies, "Anonymous":
+# not "Private_Dirty", which counts tmpfs pages, always dirty, too).
 # For a restored VM, whose RAM is FILE mapped privately, that is the guest
 # RAM the guest has touched so far; guest_touched_kib (mincore) cannot tell:
 # it counts every page of FILE in the page cache, which on L1's tmpfs is
@@ -1145,12 +1146,12 @@ mapped_kib() {
 		done
 	fi
 	awk -v f="$2" '/^[0-9a-f]+-[0-9a-f]+ / { m = ($NF == f) }
-		m && $1 == "Rss:" { r += $2 } m && $1 == "Private_Dirty:" { d += $2 }
+		m && $1 == "Rss:" { r += $2 } m && $1 == "Anonymous:" { d += $2 }
 		END { printf "%d/%d", r, d }' /proc/$mp/smaps 2>/dev/null
 }
 
 SNAPWANT=
-for t in snapshot-restore snapshot-restore-two snapshot-1g snapshot-blk snapshot-vsock; do
+for t in snapshot-restore snapshot-restore-two snapshot-resume snapshot-1g snapshot-blk snapshot-vsock; do
 	wanted $t && SNAPWANT="$SNAPWANT $t"
 done
 if [ -n "$SNAPWANT" ] && ! command -v socat >/dev/null 2>&1; then
@@ -1270,6 +1271,61 @@ if snapwanted snapshot-restore || snapwanted snapshot-restore-two; then
 	fi
 fi
 
+# snapshot-resume: a snapshot with then = resume leaves the guest running
+# (its ticks go on without a gap or a repeat) and a copy restored from it
+# while the original still runs carries on from the tick the snapshot
+# caught: one after the last tick seen before the request at the earliest,
+# one after the last seen after the answer at the latest. Both stop on stop.
+# shellcheck disable=SC2154 # PID_NAME: set by start() through eval
+if snapwanted snapshot-resume; then
+	CUR=snapo
+	ini snapo /l2/bzImage bzimage "$BASE minnow.exec=${Q}$TICKS${Q}"
+	sed -i 's/^memory = .*/memory = 128M/' "$W/snapo.ini"
+	cp "$W/snapo.ini" "$W/snapk.ini"
+	rm -f "$W/snapo.sock" "$W/snapk.sock" "$W/snapo.state" "$W/snapo.state.mem"
+	start snapo --control "$W/snapo.sock"
+	CTL=
+	NB='' NA='' FK='' SK='' STK='' RK='' CK=''
+	lastn() { tr -d '\r' <"$1" | awk '$1 == "tick" && NF == 2 { n = $2 } END { print n + 0 }'; }
+	if await "$W/snapo.out" '^tick 3$' 200 >/dev/null; then
+		NB=$(lastn "$W/snapo.out")
+		ctl "$W/snapo.sock" "{\"request\":\"snapshot\",\"path\":\"$W/snapo.state\",\"then\":\"resume\"}"
+		NA=$(lastn "$W/snapo.out")
+		case $CTL in *'"ok":true'*)
+			start snapk --restore "$W/snapo.state" --control "$W/snapk.sock"
+			await "$W/snapk.out" '^tick [0-9]+$' 120 >/dev/null
+			for v in snapo snapk; do
+				n0=$(lastn "$W/$v.out")
+				await "$W/$v.out" "^tick $((n0 + 5))\$" 60 >/dev/null
+			done
+			ctl "$W/snapk.sock" '{"request":"stop"}'
+			CK=$CTL
+			finish snapk
+			STK=$ST RK=$REASON
+			;;
+		esac
+	fi
+	ctl "$W/snapo.sock" '{"request":"stop"}'
+	finish snapo
+	seqo=0
+	seqk=0
+	MIN_AFTER=10
+	seq_ok tick "$W/snapo.out" && seqo=1
+	SO=$SEQ
+	MIN_AFTER=5
+	# The copy's ticks alone, numbered on from FK.
+	FK=$(tr -d '\r' <"$W/snapk.out" 2>/dev/null | awk '$1 == "tick" && NF == 2 { print $2; exit }')
+	SK=$(tr -d '\r' <"$W/snapk.out" 2>/dev/null | awk -v f="$FK" '$1 == "tick" && NF == 2 {
+		if ($2 != f + k) { print "bad:" $2; exit } k++ } END { if (k >= 5) print f + k - 1 }')
+	MIN_AFTER=
+	BOOT=n/a
+	DT="original ticks 1..$SO, snapshot between ticks $NB and $NA, copy ticks $FK..$SK; $DT"
+	check snapshot-resume '[ $seqo = 1 ] && [ "$ST" = 0 ] && [ "$REASON" = stopped ] &&
+		[ -n "$FK" ] && [ "$FK" -ge $((NB + 1)) ] && [ "$FK" -le $((NA + 1)) ] &&
+		case $SK in "" | bad*) false ;; *) true ;; esac && [ "$STK" = 0 ] && [ "$RK" = stopped ]' \
+		"expected the original to tick on (status $ST, $REASON) and the copy to carry on from the snapshot (status $STK, $RK)"
+fi
+
 # snapshot-1g: the save time and size on disk of a 1 GiB guest's snapshot
 # (the 128 MiB one's are in snapshot-restore), and its restore.
 # shellcheck disable=SC2154 # PID_NAME: set by start() through eval
@@ -1310,7 +1366,7 @@ if snapwanted snapshot-1g; then
 	seqok=0
 	seq_ok tick "$W/snapg.out" "$W/snapgr.out" && seqok=1
 	BOOT=n/a
-	DT="snapshot of 1 GiB: save_us=$SAVE_US, memory file $DU KiB on disk ($SIZE bytes long); cold boot to tick 1 $COLD s, restore to the next tick $WARM s, restored guest touched/wrote ${MAPPED:-?} KiB of 1048576 KiB after 2 s (smaps; guest_touched_kib $TOUCHED)"
+	DT="snapshot of 1 GiB: save_us=$SAVE_US, memory file $DU KiB on disk ($SIZE bytes long); cold boot to tick 1 $COLD s, restore to the next tick $WARM s, restored guest touched/wrote ${MAPPED:-?} KiB of 1048576 KiB after 2 s (smaps; guest_touched_kib $TOUCHED); restored run for $DT"
 	check snapshot-1g '[ "$G_ST" = 0 ] && [ "$G_REASON" = stopped ] && [ -n "$SAVE_US" ] && [ "$SIZE" = 1073741824 ] &&
 		[ $seqok = 1 ] && [ "$ST" = 0 ] && [ "$REASON" = stopped ]' \
 		"expected a 1 GiB snapshot (status $G_ST, $G_REASON, reply $CTL) whose restore carries on counting"
