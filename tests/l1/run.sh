@@ -139,6 +139,8 @@ if part linux; then
 	extra="$extra -a $PROGS/minnow-init:/libexec/minnow/minnow-init"
 	extra="$extra -a firmware/mkinitrd.sh:/libexec/minnow/mkinitrd.sh"
 	with_libs "$(command -v cpio)" /bin/cpio
+	# socat: the snapshot tests' control-socket client (they skip without it).
+	! command -v socat >/dev/null 2>&1 || with_libs "$(command -v socat)" /bin/socat
 	# virtio-fs (minnow exec --share, [fs.NAME]): Debian's virtiofsd, where
 	# minnow looks for it, with its libraries; its tests skip without it.
 	[ ! -x /usr/lib/qemu/virtiofsd ] || with_libs /usr/lib/qemu/virtiofsd /usr/lib/qemu/virtiofsd
