@@ -215,8 +215,8 @@ static void check_same(const struct vm_config *x, const struct vm_config *y)
 }
 
 /* The documented shape of an error: one line, starting with the file name,
- * "--set", or the jail's own options as typed (--jail, --uid, --gid: they
- * reach the config as overrides too). */
+ * "--set", or the options that reach the config as overrides, as typed
+ * (--jail, --uid, --gid, --control, --restore). */
 static void check_error(const struct config_error *err, const char *file, bool overrides)
 {
 	size_t len = strnlen(err->msg, sizeof(err->msg));
@@ -225,7 +225,8 @@ static void check_error(const struct config_error *err, const char *file, bool o
 	    strncmp(err->msg, file, strlen(file)) == 0 ||
 		(overrides &&
 		 (strncmp(err->msg, "--set ", 6) == 0 || strncmp(err->msg, "--jail ", 7) == 0 ||
-		  strncmp(err->msg, "--uid ", 6) == 0 || strncmp(err->msg, "--gid ", 6) == 0)),
+		  strncmp(err->msg, "--uid ", 6) == 0 || strncmp(err->msg, "--gid ", 6) == 0 ||
+		  strncmp(err->msg, "--control ", 10) == 0 || strncmp(err->msg, "--restore ", 10) == 0)),
 	    "error does not start with the file: %s", err->msg);
 	FUZZ_CHECK(overrides || !strchr(err->msg, '\n'), "error is not one line: %s", err->msg);
 }

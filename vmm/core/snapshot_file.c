@@ -27,6 +27,14 @@ struct section {
 /* The longest payload read back: far above any VM's state. */
 #define PAYLOAD_MAX (64u << 20)
 
+/* Each section's bytes are followed by zeros up to a multiple of 8, so that
+ * every section starts 8-byte aligned in the (malloc'ed) payload and its
+ * fields can be read in place. */
+static uint64_t padded(uint64_t len)
+{
+	return (len + 7) & ~(uint64_t)7;
+}
+
 static void append(struct snap_writer *w, const void *data, size_t len)
 {
 	if (w->error)
@@ -50,8 +58,10 @@ static void append(struct snap_writer *w, const void *data, size_t len)
 void snap_add(struct snap_writer *w, uint32_t tag, uint32_t index, const void *data, size_t len)
 {
 	struct section s = {.tag = tag, .index = index, .len = len};
+	static const uint8_t zeros[8];
 	append(w, &s, sizeof(s));
 	append(w, data, len);
+	append(w, zeros, padded(len) - len);
 }
 
 static uint32_t checksum(const uint8_t *p, size_t len)
@@ -138,11 +148,11 @@ int snap_read_bytes(struct snap_reader *r, const void *data, size_t len, char *w
 		}
 		memcpy(&s, payload + off, sizeof(s));
 		off += sizeof(s);
-		if (s.len > h.payload_len - off) {
+		if (s.len > h.payload_len - off || padded(s.len) > h.payload_len - off) {
 			snprintf(why, whylen, "section %u.%u runs past the end", s.tag, s.index);
 			return -1;
 		}
-		off += s.len;
+		off += padded(s.len);
 	}
 	r->buf = malloc(h.payload_len ? h.payload_len : 1);
 	if (!r->buf) {
@@ -203,7 +213,7 @@ const void *snap_find(const struct snap_reader *r, uint32_t tag, uint32_t index,
 			*len = s.len;
 			return r->buf + off;
 		}
-		off += s.len;
+		off += padded(s.len);
 	}
 	return NULL;
 }

@@ -1,6 +1,7 @@
 /* snapshot_file.h - the snapshot state file: a header (magic, format
  * version, payload length, CRC-32 of the payload) and a payload of tagged
- * sections, each {uint32 tag, uint32 index, uint64 length, bytes}. Numbers
+ * sections, each {uint32 tag, uint32 index, uint64 length, bytes, zeros to
+ * the next multiple of 8}: every section starts 8-byte aligned. Numbers
  * are in the host's byte order: a snapshot is restored on a host like the
  * one that took it. Guest memory is a file of its own (snapshot.h). */
 #ifndef MINNOW_SNAPSHOT_FILE_H
@@ -10,7 +11,7 @@
 #include <stdint.h>
 
 #define SNAPSHOT_MAGIC	 "MINNOWST"
-#define SNAPSHOT_VERSION 1
+#define SNAPSHOT_VERSION 2
 
 /* What a section holds (the index tells instances apart: vCPU, slot). */
 enum snap_tag {
