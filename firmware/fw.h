@@ -158,6 +158,7 @@ int test_power_button(const struct fw_boot_info *bi);
 /* ---- vmgenid.c: the VM generation ID, read at its fixed address ---- */
 
 int test_vmgenid_ticks(const struct fw_boot_info *bi);
+int test_warm_hello(const struct fw_boot_info *bi);
 
 /* ---- ends.c: scenarios that end the VM in each way (or never) ---- */
 

@@ -43,6 +43,7 @@ static const struct scenario scenarios[] = {
     {"idle", test_idle},
     {"ticks", test_ticks},
     {"vmgenid-ticks", test_vmgenid_ticks},
+    {"warm-hello", test_warm_hello},
     {"uart-flood", test_uart_flood},
     {"boot-hang", test_boot_hang},
     {"acpi-reset", test_acpi_reset},

@@ -3,9 +3,10 @@
 # followed by the same firmware under QEMU's microvm, minnow with 2 vCPUs and
 # /bin/true (the cost of a process), and prints the phase distributions and
 # the ratios of medians (every run in build/bench/boot.jsonl, the median
-# run's timeline in build/bench/boot-trace.json); then the virtio-blk part
-# (tests/bench/blk.sh, build/bench/results.json). Benchmarks are not tests: this exits non-zero only
-# when minnow itself fails (or is not built).
+# run's timeline in build/bench/boot-trace.json); then a restored hello next
+# to a cold one (tests/bench/restore.sh) and the virtio-blk part
+# (tests/bench/blk.sh, build/bench/results.json). Benchmarks are not tests:
+# this exits non-zero only when minnow itself fails (or is not built).
 #
 # Environment: BENCH_RUNS (default 50), BENCH_TIMEOUT (seconds per run,
 # default 20), MINNOW (default ./minnow), QEMU (default qemu-system-x86_64),
@@ -79,6 +80,10 @@ fi
 st=$?
 [ "$st" -eq 0 ] || exit "$st"
 echo "runs: $RUNS_OUT; the median run's timeline: $TRACE_OUT (ui.perfetto.dev)"
+
+# Warm start: a restored hello against a cold one (tests/bench/restore.sh).
+MINNOW=$MINNOW CONFIG=$CONFIG PVH=$PVH RUNS=$RUNS TIMEOUT=$TIMEOUT sh tests/bench/restore.sh "$@" ||
+	exit 1
 
 # The virtio part: blk-bench IOPS and MiB/s, exits per kick, interrupts per
 # batch (tests/bench/blk.sh appends its "virtio_blk" member to $OUT).

@@ -426,6 +426,8 @@ Test(lifecycle, timings_text)
 	    "no 'peak RSS N KiB, guest RAM touched N KiB' line: %s", guest_ctx(&r));
 	cr_expect(rss > 0 && touched > 0 && touched <= 64 * 1024,
 		  "peak RSS %llu KiB, touched %llu KiB of 64 MiB: %s", rss, touched, guest_ctx(&r));
+	cr_expect(!strstr(r.err, "state_read_us") && !strstr(r.err, "devices_restored_us"),
+		  "a cold boot's report has no restore phases: %s", guest_ctx(&r));
 	cr_expect(strstr(r.err, "\n  exits to userspace "), "no exits line: %s", guest_ctx(&r));
 	cr_expect(strstr(r.err, "\n  exit: status 0 (guest_exit)\n"),
 		  "want '  exit: status 0 (guest_exit)': %s", guest_ctx(&r));

@@ -63,6 +63,27 @@ static void expect_carries_on(struct guest_result *r, const char *prefix, unsign
 	cr_expect_eq(k, reached + step, "the restored guest's first count: %s", guest_ctx(r));
 }
 
+/* --timings of a restored VM: the restore's phases in the order they
+ * happen, and no kernel loaded. */
+static void expect_restore_phases(struct guest_result *r)
+{
+	static const char *const order[] = {
+	    "config_parsed_us",	      "state_read_us",	     "vm_created_us", "memory_ready_us",
+	    "vcpu_state_restored_us", "devices_restored_us", "first_run_us",  "vm_end_us"};
+	unsigned long long prev = 0;
+	char v[32];
+	for (size_t i = 0; i < HARNESS_N(order); i++) {
+		unsigned long long us = 0;
+		cr_expect(guest_json(r->err, order[i], v, sizeof(v)) && sscanf(v, "%llu", &us) == 1,
+			  "no %s: %s", order[i], guest_ctx(r));
+		cr_expect_geq(us, prev, "%s (%llu) before the previous phase (%llu)", order[i], us,
+			      prev);
+		prev = us;
+	}
+	cr_expect_str_eq(guest_json(r->err, "kernel_loaded_us", v, sizeof(v)), "null",
+			 "a restore loads no kernel: %s", guest_ctx(r));
+}
+
 /* A guest printing a tick every 20 ms is snapshotted at tick 5 or later,
  * then two VMs restored from that one snapshot at once both carry on
  * from the next tick; the memory file has the guest's RAM size. */
@@ -90,7 +111,8 @@ Test(snapshot, ticks_carry_on_in_two_restored_vms, .timeout = 120)
 	char restore[4500];
 	snprintf(restore, sizeof(restore), "vm.restore=%s", state);
 	const char *sets1[] = {e1.set, restore, NULL}, *sets2[] = {e2.set, restore, NULL};
-	struct guest_opts o1 = {.cmdline = "test=ticks ms=20", .sets = sets1};
+	struct guest_opts o1 = {
+	    .cmdline = "test=ticks ms=20", .sets = sets1, .timings = TIMINGS_JSON};
 	struct guest_opts o2 = {.cmdline = "test=ticks ms=20", .sets = sets2};
 	struct guest_result r1, r2;
 	cr_assert_eq(guest_start(&o1, &r1), 0, "%s", r1.desc);
@@ -101,6 +123,7 @@ Test(snapshot, ticks_carry_on_in_two_restored_vms, .timeout = 120)
 	ctl_stop(&e2, &r2);
 	cr_expect_eq(r1.status, 0, "%s", guest_ctx(&r1));
 	cr_expect_eq(r2.status, 0, "%s", guest_ctx(&r2));
+	expect_restore_phases(&r1);
 	struct stat after;
 	cr_expect(stat(mem, &after) == 0 && after.st_mtime == st.st_mtime &&
 		      after.st_size == st.st_size,
@@ -109,6 +132,49 @@ Test(snapshot, ticks_carry_on_in_two_restored_vms, .timeout = 120)
 	guest_result_free(&r2);
 	ctl_env_free(&e1);
 	ctl_env_free(&e2);
+	ctl_env_free(&e);
+}
+
+/* A guest halted while it waits (test=warm-hello) is snapshotted; each
+ * restore wakes it with the new generation ID's interrupt: it says hello
+ * and exits 0, the restored hello that `make bench` times against a cold
+ * one. */
+Test(snapshot, a_halted_guest_wakes_on_restore, .timeout = 120)
+{
+	harness_require_kvm();
+	struct ctl_env e;
+	ctl_env(&e);
+	struct guest_opts o = {.cmdline = "test=warm-hello", .sets = e.sets};
+	struct guest_result r;
+	cr_assert_eq(guest_start(&o, &r), 0, "%s", r.desc);
+	cr_assert(guest_wait_output(&r, "warm-hello ready", 20000), "%s", guest_ctx(&r));
+	char state[4400], req[4600];
+	snprintf(state, sizeof(state), "%s/s", e.dir);
+	snprintf(req, sizeof(req), "{\"request\":\"snapshot\",\"path\":\"%s\",\"then\":\"stop\"}",
+		 state);
+	json_t *v = ctl_ask(&e, req);
+	cr_assert(is_ok(v), "snapshot: %s", json_dumps(v, 0));
+	json_decref(v);
+	guest_wait(&r);
+	cr_assert_eq(r.status, 0, "%s", guest_ctx(&r));
+	cr_expect(!strstr(r.out, "hello after restore"), "woke before the restore: %s",
+		  guest_ctx(&r));
+	guest_result_free(&r);
+	char restore[4500];
+	snprintf(restore, sizeof(restore), "vm.restore=%s", state);
+	const char *sets[] = {restore, NULL};
+	for (int i = 0; i < 2; i++) {
+		struct guest_opts o1 = {
+		    .cmdline = "test=warm-hello", .sets = sets, .timings = TIMINGS_JSON};
+		guest_run_ok(&o1, &r);
+		cr_expect_eq(r.status, 0, "restore %d: %s", i, guest_ctx(&r));
+		cr_expect(strstr(r.out, "minnow-test: hello after restore\n"), "restore %d: %s", i,
+			  guest_ctx(&r));
+		cr_expect(!strstr(r.out, "warm-hello ready"), "restore %d ran the boot again: %s",
+			  i, guest_ctx(&r));
+		expect_restore_phases(&r);
+		guest_result_free(&r);
+	}
 	ctl_env_free(&e);
 }
 

@@ -176,11 +176,11 @@ void batch_stats_print_text(struct batch_stats *s, double wall_s, FILE *out)
 	fprintf(out, "minnow batch: %lu VMs in %.3f s (%.1f VMs/s): %lu exited 0, %lu did not\n",
 		s->vms, wall_s, wall_s > 0 ? (double)s->vms / wall_s : 0.0, s->ok, s->failed);
 	if (s->n_phases)
-		fprintf(out, "  %-20s %6s %10s %10s %10s %10s %10s\n", "phase", "n", "min", "p50",
+		fprintf(out, "  %-22s %6s %10s %10s %10s %10s %10s\n", "phase", "n", "min", "p50",
 			"p90", "p99", "max");
 	for (size_t i = 0; i < s->n_phases; i++) {
 		struct batch_phase *ph = &s->phases[i];
-		fprintf(out, "  %-20s %6zu %10llu", ph->name, ph->n,
+		fprintf(out, "  %-22s %6zu %10llu", ph->name, ph->n,
 			(unsigned long long)batch_phase_percentile(ph, 0));
 		for (size_t k = 0; k < sizeof(pcts) / sizeof(pcts[0]); k++)
 			fprintf(out, " %10llu",

@@ -162,14 +162,14 @@ static void print_table(struct bench *b)
 {
 	printf("minnow bench: %s, %ld runs after %ld warm-up%s\n", b->o.config, b->o.runs,
 	       b->o.warmup, b->o.warmup == 1 ? "" : "s");
-	printf("  %-20s %6s %10s %10s %10s %10s %10s %10s\n", "phase", "n", "min", "p50", "p90",
+	printf("  %-22s %6s %10s %10s %10s %10s %10s %10s\n", "phase", "n", "min", "p50", "p90",
 	       "p99", "max", "spread");
 	for (size_t i = 0; i < b->stats.n_phases; i++) {
 		struct batch_phase *ph = &b->stats.phases[i];
 		uint64_t q[] = {batch_phase_percentile(ph, 0),	 batch_phase_percentile(ph, 50),
 				batch_phase_percentile(ph, 90),	 batch_phase_percentile(ph, 99),
 				batch_phase_percentile(ph, 100), batch_phase_percentile(ph, 10)};
-		printf("  %-20s %6zu %10llu %10llu %10llu %10llu %10llu %10llu\n", ph->name, ph->n,
+		printf("  %-22s %6zu %10llu %10llu %10llu %10llu %10llu %10llu\n", ph->name, ph->n,
 		       (unsigned long long)q[0], (unsigned long long)q[1], (unsigned long long)q[2],
 		       (unsigned long long)q[3], (unsigned long long)q[4],
 		       (unsigned long long)(q[2] - q[5]));

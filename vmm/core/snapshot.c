@@ -10,6 +10,7 @@
 
 #include "kvm.h"
 #include "log.h"
+#include "timing.h"
 #include "vcpu.h"
 #include "vcpu_state.h"
 #include "virtio_type.h"
@@ -310,7 +311,9 @@ int snapshot_apply(struct vm *vm, const struct snap_reader *r, char *why, size_t
 		snprintf(why, whylen, "KVM refused the saved clock");
 		return -1;
 	}
-	if (apply_devices(vm, r, why, whylen) < 0)
+	timing_mark(T_VCPU_STATE_RESTORED);
+	if (apply_devices(vm, r, why, whylen) < 0 || vm_devices_restored(vm, why, whylen) < 0)
 		return -1;
-	return vm_devices_restored(vm, why, whylen);
+	timing_mark(T_DEVICES_RESTORED);
+	return 0;
 }

@@ -10,9 +10,12 @@
 /* The phases, in the order they happen. */
 enum timing_phase {
 	T_CONFIG_PARSED,
+	T_STATE_READ, /* a restore: the snapshot's state file read and checked */
 	T_VM_CREATED,
-	T_MEMORY_READY,
-	T_KERNEL_LOADED,
+	T_MEMORY_READY,	       /* a restore: the memory file mapped */
+	T_KERNEL_LOADED,       /* a cold boot only */
+	T_VCPU_STATE_RESTORED, /* a restore: every vCPU's registers and the clock set */
+	T_DEVICES_RESTORED,    /* a restore: devices in their saved state */
 	T_FIRST_RUN,
 	T_BOOT_COMPLETE,
 	T_VM_END,

@@ -372,6 +372,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 				  cfg->restore.at.line, cfg->restore.path, why);
 			return EXIT_CONFIG;
 		}
+		timing_mark(T_STATE_READ);
 	}
 	if (create_kvm_vm(vm) < 0)
 		return EXIT_HOST_FAILURE;
