@@ -367,7 +367,7 @@ static int spawn(struct guest_result *r, int pin[2], int pout[2], int perr[2])
 	size_t n = 0;
 	argv[n++] = o->minnow ? o->minnow : harness_minnow();
 	argv[n++] = o->command ? o->command : "run";
-	argv[n++] = r->ini;
+	argv[n++] = o->target ? o->target : r->ini;
 	for (size_t i = 0; o->args && o->args[i] && i < MAX_ARGS; i++)
 		argv[n++] = o->args[i];
 	for (size_t i = 0; o->sets && o->sets[i] && i < MAX_SETS; i++) {

@@ -58,6 +58,7 @@ struct guest_opts {
 	const char *extra_ini;	  /* appended verbatim to the ini (NULL: nothing) */
 	const char *const *sets;  /* --set options, NULL-terminated (NULL: none) */
 	const char *command;	  /* minnow's command (NULL: "run") */
+	const char *target;	  /* instead of the ini file (e.g. restore's STATE) */
 	const char *minnow;	  /* the binary to run (NULL: harness_minnow()) */
 	const char *const *args;  /* more arguments after the ini, NULL-terminated */
 	enum timings_mode timings;

@@ -178,6 +178,55 @@ Test(snapshot, a_halted_guest_wakes_on_restore, .timeout = 120)
 	ctl_env_free(&e);
 }
 
+/* `minnow restore STATE` needs no configuration: the one saved in the
+ * state file, without the original's control socket (the copy here serves
+ * its own, from --control). Bad input: one
+ * line, status 2. */
+Test(snapshot, restore_command_uses_the_saved_configuration, .timeout = 120)
+{
+	harness_require_kvm();
+	struct ctl_env e, e1;
+	ctl_env(&e);
+	ctl_env(&e1);
+	struct guest_opts o = {
+	    .cmdline = "test=ticks ms=20", .sets = e.sets, .timings = TIMINGS_JSON};
+	char state[4400];
+	unsigned reached = snapshot_at(&e, &o, TICK, 3, state, sizeof(state));
+	const char *args[] = {"--control", e1.sock, NULL};
+	struct guest_opts o1 = {.command = "restore", .target = state, .args = args};
+	struct guest_result r;
+	cr_assert_eq(guest_start(&o1, &r), 0, "%s", r.desc);
+	expect_carries_on(&r, TICK, reached, 1);
+	ctl_stop(&e1, &r);
+	cr_expect_eq(r.status, 0, "%s", guest_ctx(&r));
+	cr_expect_eq(access(e.sock, F_OK), -1, "the original's socket is not taken again");
+	guest_result_free(&r);
+
+	static const struct {
+		const char *target, *set, *reason;
+	} bad[] = {
+	    {"/nonexistent/state", NULL, "/nonexistent/state: cannot restore: No such file"},
+	    {"/dev/null", NULL, "/dev/null: cannot restore: not a regular file"},
+	    {NULL, "vm.memory=128M", "saved from a VM with 1 vCPUs, 64 MiB"},
+	    {NULL, "vm.bogus=1", "--set vm.bogus=1: [vm] bogus: unknown key"},
+	};
+	for (size_t i = 0; i < HARNESS_N(bad); i++) {
+		const char *sets[] = {bad[i].set, NULL};
+		struct guest_opts ob = {.command = "restore",
+					.target = bad[i].target ? bad[i].target : state,
+					.sets = sets};
+		guest_run(&ob, &r);
+		cr_expect_eq(r.status, 2, "%s: %s", bad[i].reason, guest_ctx(&r));
+		cr_expect(strstr(r.err, bad[i].reason) &&
+			      strchr(r.err, '\n') == r.err + strlen(r.err) - 1,
+			  "want one line with '%s': %s", bad[i].reason, guest_ctx(&r));
+		cr_expect(!strstr(r.out, TICK), "the guest must not run: %s", guest_ctx(&r));
+		guest_result_free(&r);
+	}
+	ctl_env_free(&e1);
+	ctl_env_free(&e);
+}
+
 /* A guest doing virtio-blk I/O without pause (write, read back, check) is
  * snapshotted mid-stream; restored, its queue carries on where the driver
  * left it and every round still checks. */

@@ -22,6 +22,8 @@
 #define USAGE                                                                                      \
 	"Usage: minnow run CONFIG.ini [options]   boot the VM the file describes\n"                \
 	"       minnow check CONFIG.ini [options] validate it and print the resolved config\n"     \
+	"       minnow restore STATE [options]    start a VM from a snapshot, with the\n"          \
+	"                                         configuration saved in it\n"                     \
 	"       minnow batch CONFIG.ini -n N [-j J] [options]\n"                                   \
 	"                                         boot N VMs of it, J at once; JSON lines\n"       \
 	"                                         (minnow batch --help)\n"                         \
@@ -159,7 +161,7 @@ static const struct {
     {"unknown command",
      {"frob", MINIMAL, NULL},
      2,
-     "minnow: unknown command 'frob' (run, check, exec, batch or bench)\n"},
+     "minnow: unknown command 'frob' (run, check, restore, exec, batch or bench)\n"},
     /* minnow exec: one "minnow exec: ..." line, status 2, before any VM. */
     {"exec without '--'",
      {"exec", "true", NULL},

@@ -355,40 +355,11 @@ int config_load(struct vm_config *cfg, const char *path, const char *const *over
 	return config_load_index(cfg, path, overrides, n_overrides, -1, err);
 }
 
-int config_load_index(struct vm_config *cfg, const char *path, const char *const *overrides,
-		      size_t n_overrides, long index, struct config_error *err)
-{
-	struct parser *p = calloc(1, sizeof(*p));
-	struct source *src = calloc(1, sizeof(*src));
-	int r = -1;
-
-	config_defaults(cfg);
-	cfg->file = path;
-	err->msg[0] = '\0';
-	if (!p || !src) {
-		snprintf(err->msg, sizeof(err->msg), "%s: out of memory", path);
-		goto out;
-	}
-	p->cfg = cfg;
-	p->err = err;
-	p->overrides = overrides;
-	p->n_overrides = n_overrides;
-	p->index = index;
-	src->f = fopen(path, "re");
-	if (!src->f)
-		cfg_fail(p, (struct config_origin){path, 0}, NULL, NULL, "cannot open: %s",
-			 strerror(errno));
-	r = run(p, src);
-	if (src->f)
-		fclose(src->f);
-out:
-	free(p);
-	free(src);
-	return r;
-}
-
-int config_parse_string(struct vm_config *cfg, const char *name, const char *text,
-			struct config_error *err)
+/* Reads the ini text of `name` (from the file of that name, or from `text`
+ * when given), applies the overrides and validates. */
+static int load(struct vm_config *cfg, const char *name, const char *text,
+		const char *const *overrides, size_t n_overrides, long index,
+		struct config_error *err)
 {
 	struct parser *p = calloc(1, sizeof(*p));
 	struct source *src = calloc(1, sizeof(*src));
@@ -399,14 +370,44 @@ int config_parse_string(struct vm_config *cfg, const char *name, const char *tex
 	err->msg[0] = '\0';
 	if (!p || !src) {
 		snprintf(err->msg, sizeof(err->msg), "%s: out of memory", name);
-	} else {
-		p->cfg = cfg;
-		p->err = err;
-		p->index = -1;
-		src->s = text;
-		r = run(p, src);
+		goto out;
 	}
+	p->cfg = cfg;
+	p->err = err;
+	p->overrides = overrides;
+	p->n_overrides = n_overrides;
+	p->index = index;
+	if (text) {
+		src->s = text;
+	} else {
+		src->f = fopen(name, "re");
+		if (!src->f)
+			cfg_fail(p, (struct config_origin){name, 0}, NULL, NULL, "cannot open: %s",
+				 strerror(errno));
+	}
+	r = run(p, src);
+	if (src->f)
+		fclose(src->f);
+out:
 	free(p);
 	free(src);
 	return r;
+}
+
+int config_load_index(struct vm_config *cfg, const char *path, const char *const *overrides,
+		      size_t n_overrides, long index, struct config_error *err)
+{
+	return load(cfg, path, NULL, overrides, n_overrides, index, err);
+}
+
+int config_load_text(struct vm_config *cfg, const char *name, const char *text,
+		     const char *const *overrides, size_t n_overrides, struct config_error *err)
+{
+	return load(cfg, name, text, overrides, n_overrides, -1, err);
+}
+
+int config_parse_string(struct vm_config *cfg, const char *name, const char *text,
+			struct config_error *err)
+{
+	return load(cfg, name, text, NULL, 0, -1, err);
 }

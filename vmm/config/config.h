@@ -210,6 +210,11 @@ int config_load(struct vm_config *cfg, const char *path, const char *const *over
 int config_load_index(struct vm_config *cfg, const char *path, const char *const *overrides,
 		      size_t n_overrides, long index, struct config_error *err);
 
+/* config_load() of ini text held in memory, named `name` in errors (e.g.
+ * the state file whose configuration it is: `minnow restore`). */
+int config_load_text(struct vm_config *cfg, const char *name, const char *text,
+		     const char *const *overrides, size_t n_overrides, struct config_error *err);
+
 /* Parses ini text held in memory as if read from file `name` (no overrides,
  * same validation). For tests and fuzzing. */
 int config_parse_string(struct vm_config *cfg, const char *name, const char *text,

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "timing.h"
 #include "run.h"
+#include "snapshot.h"
 #include "vm.h"
 #include "vm_control.h"
 
@@ -29,6 +30,8 @@ static void usage(FILE *out)
 	    out,
 	    "Usage: minnow run CONFIG.ini [options]   boot the VM the file describes\n"
 	    "       minnow check CONFIG.ini [options] validate it and print the resolved config\n"
+	    "       minnow restore STATE [options]    start a VM from a snapshot, with the\n"
+	    "                                         configuration saved in it\n"
 	    "       minnow batch CONFIG.ini -n N [-j J] [options]\n"
 	    "                                         boot N VMs of it, J at once; JSON lines\n"
 	    "                                         (minnow batch --help)\n"
@@ -162,9 +165,12 @@ static int parse_args(int argc, char **argv, struct options *o)
 		usage(stderr);
 		return -1;
 	}
-	if (strcmp(o->command, "run") != 0 && strcmp(o->command, "check") != 0) {
-		fprintf(stderr, "minnow: unknown command '%s' (run, check, exec, batch or bench)\n",
-			o->command);
+	if (strcmp(o->command, "run") != 0 && strcmp(o->command, "check") != 0 &&
+	    strcmp(o->command, "restore") != 0) {
+		fprintf(
+		    stderr,
+		    "minnow: unknown command '%s' (run, check, restore, exec, batch or bench)\n",
+		    o->command);
 		return -1;
 	}
 	/* Error messages name the file; one longer than a path can be would not fit them. */
@@ -176,6 +182,29 @@ static int parse_args(int argc, char **argv, struct options *o)
 		return -1;
 	}
 	return 0;
+}
+
+/* `minnow restore STATE`: the configuration saved in STATE, the options'
+ * overrides, and STATE as the snapshot to start from. */
+static int load_restore(struct vm_config *cfg, struct options *o, struct config_error *err)
+{
+	char why[PATH_MAX + 200];
+	char *text = snapshot_config(o->config, why, sizeof(why));
+	if (!text) {
+		snprintf(err->msg, sizeof(err->msg), "%s: cannot restore: %s", o->config, why);
+		return -1;
+	}
+	int r = -1;
+	if (o->n_jail_args == MAX_JAIL_ARGS) {
+		snprintf(err->msg, sizeof(err->msg), "too many options");
+	} else {
+		char *a = o->jail_args[o->n_jail_args++];
+		snprintf(a, sizeof(o->jail_args[0]), "--restore %s", o->config);
+		o->overrides[o->n_overrides++] = a;
+		r = config_load_text(cfg, o->config, text, o->overrides, o->n_overrides, err);
+	}
+	free(text);
+	return r;
 }
 
 int main(int argc, char **argv)
@@ -198,8 +227,10 @@ int main(int argc, char **argv)
 	static struct vm_config cfg;
 	struct config_error err;
 	config_defaults(&cfg);
-	if (config_load_index(&cfg, opt.config, opt.overrides, opt.n_overrides, opt.index, &err) <
-	    0) {
+	if (strcmp(opt.command, "restore") == 0
+		? load_restore(&cfg, &opt, &err) < 0
+		: config_load_index(&cfg, opt.config, opt.overrides, opt.n_overrides, opt.index,
+				    &err) < 0) {
 		fprintf(stderr, "minnow: %s\n", err.msg);
 		return EXIT_CONFIG;
 	}

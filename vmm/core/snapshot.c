@@ -124,6 +124,29 @@ static int add_devices(struct vm *vm, struct snap_writer *w, char *why, size_t w
 	return 0;
 }
 
+/* The configuration the VM runs with, for `minnow restore`: without the
+ * control socket and metrics file (a copy must not take the original's
+ * paths) and the snapshot it was itself restored from, if any. */
+static void add_config(const struct vm_config *cfg, struct snap_writer *w)
+{
+	static struct vm_config copy;
+	copy = *cfg;
+	copy.control_socket.path[0] = copy.metrics_file.path[0] = copy.restore.path[0] = '\0';
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (!f) {
+		w->error = -ENOMEM;
+		return;
+	}
+	config_print(&copy, f);
+	if (fclose(f) != 0)
+		w->error = -ENOMEM;
+	else
+		snap_add(w, SNAP_CONFIG, 0, text, len + 1);
+	free(text);
+}
+
 int snapshot_save(struct vm *vm, const char *state, char *why, size_t whylen)
 {
 	char mem_path[PATH_MAX];
@@ -155,6 +178,7 @@ int snapshot_save(struct vm *vm, const char *state, char *why, size_t whylen)
 		return -1;
 	}
 	snap_add(&w, SNAP_CLOCK, 0, &clock, sizeof(clock));
+	add_config(vm->cfg, &w);
 	if (add_devices(vm, &w, why, whylen) < 0) {
 		free(w.buf);
 		return -1;
@@ -202,6 +226,26 @@ static const void *section(const struct snap_reader *r, uint32_t tag, uint32_t i
 		return NULL;
 	}
 	return p;
+}
+
+char *snapshot_config(const char *path, char *why, size_t whylen)
+{
+	struct snap_reader r;
+	if (snap_read_file(&r, path, why, whylen) < 0)
+		return NULL;
+	size_t len = 0;
+	const char *text = snap_find(&r, SNAP_CONFIG, 0, &len);
+	char *copy = NULL;
+	if (!text)
+		snprintf(why, whylen,
+			 "it holds no configuration: give one (minnow run CONFIG "
+			 "--restore STATE)");
+	else if (!len || text[len - 1] != '\0' || strlen(text) != len - 1)
+		snprintf(why, whylen, "its configuration is not text");
+	else if (!(copy = strdup(text)))
+		snprintf(why, whylen, "out of memory");
+	snap_reader_free(&r);
+	return copy;
 }
 
 int snapshot_open(struct snap_reader *r, const char *path, const struct vm_config *cfg, char *why,

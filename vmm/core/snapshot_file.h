@@ -23,6 +23,7 @@ enum snap_tag {
 	SNAP_ACPI_PM,	 /* uint8_t sleep status */
 	SNAP_VIRTIO,	 /* virtio_mmio_state, index = slot */
 	SNAP_GED,	 /* uint32_t pending events */
+	SNAP_CONFIG,	 /* the VM's configuration as ini text (config_print()), NUL-terminated */
 };
 
 /* A state file being built in memory. */

@@ -368,8 +368,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	if (vm->restoring) {
 		char why[PATH_MAX + 200];
 		if (snapshot_open(&snap, cfg->restore.path, cfg, why, sizeof(why)) < 0) {
-			log_error("%s:%d: [vm] restore: %s: %s", cfg->restore.at.file,
-				  cfg->restore.at.line, cfg->restore.path, why);
+			log_error("%s: cannot restore: %s", cfg->restore.path, why);
 			return EXIT_CONFIG;
 		}
 		timing_mark(T_STATE_READ);
