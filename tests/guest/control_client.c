@@ -107,3 +107,17 @@ void ctl_stop(const struct ctl_env *e, struct guest_result *r)
 	json_decref(v);
 	guest_wait(r);
 }
+
+json_t *ctl_snapshot_stop(const struct ctl_env *e, struct guest_result *r, char *state, size_t len)
+{
+	snprintf(state, len, "%s/s", e->dir);
+	char req[4600];
+	snprintf(req, sizeof(req), "{\"request\":\"snapshot\",\"path\":\"%s\",\"then\":\"stop\"}",
+		 state);
+	json_t *v = ctl_ask(e, req);
+	cr_assert(is_ok(v), "snapshot: %s", json_dumps(v, 0));
+	guest_wait(r);
+	guest_assert_ran(r);
+	cr_assert_eq(r->status, 0, "then = stop: %s", guest_ctx(r));
+	return v;
+}

@@ -43,4 +43,9 @@ unsigned last_count(struct guest_result *r, const char *prefix);
 /* Stops the VM through the socket and waits for minnow's end. */
 void ctl_stop(const struct ctl_env *e, struct guest_result *r);
 
+/* Snapshots the running VM r to DIR/s with then = stop (its path in
+ * state), waits for minnow's end with status 0 and returns the answer
+ * (json_decref it). */
+json_t *ctl_snapshot_stop(const struct ctl_env *e, struct guest_result *r, char *state, size_t len);
+
 #endif

@@ -31,18 +31,10 @@ static unsigned snapshot_at(struct ctl_env *e, struct guest_opts *o, const char 
 	snprintf(want, sizeof(want), "%s%u", prefix, at);
 	cr_assert(guest_wait_output(&r, want, 20000), "never reached '%s': %s", want,
 		  guest_ctx(&r));
-	snprintf(state, len, "%s/s", e->dir);
-	char req[4600];
-	snprintf(req, sizeof(req), "{\"request\":\"snapshot\",\"path\":\"%s\",\"then\":\"stop\"}",
-		 state);
-	json_t *v = ctl_ask(e, req);
-	cr_assert(is_ok(v), "snapshot: %s", json_dumps(v, 0));
+	json_t *v = ctl_snapshot_stop(e, &r, state, len);
 	cr_expect(json_integer_value(json_object_get(v, "save_us")) > 0, "%s", json_dumps(v, 0));
 	json_decref(v);
-	guest_wait(&r);
-	guest_assert_ran(&r);
 	char reason[32];
-	cr_assert_eq(r.status, 0, "then = stop: %s", guest_ctx(&r));
 	cr_expect_str_eq(guest_json(r.err, "exit_reason", reason, sizeof(reason)), "stopped");
 	unsigned reached = last_count(&r, prefix);
 	guest_result_free(&r);
@@ -138,7 +130,7 @@ Test(snapshot, ticks_carry_on_in_two_restored_vms, .timeout = 120)
 /* A guest halted while it waits (test=warm-hello) is snapshotted; each
  * restore wakes it with the new generation ID's interrupt: it says hello
  * and exits 0, the restored hello that `make bench` times against a cold
- * one. */
+ * one. It touches a part of the saved RAM only (guest_touched_kib). */
 Test(snapshot, a_halted_guest_wakes_on_restore, .timeout = 120)
 {
 	harness_require_kvm();
@@ -148,20 +140,17 @@ Test(snapshot, a_halted_guest_wakes_on_restore, .timeout = 120)
 	struct guest_result r;
 	cr_assert_eq(guest_start(&o, &r), 0, "%s", r.desc);
 	cr_assert(guest_wait_output(&r, "warm-hello ready", 20000), "%s", guest_ctx(&r));
-	char state[4400], req[4600];
-	snprintf(state, sizeof(state), "%s/s", e.dir);
-	snprintf(req, sizeof(req), "{\"request\":\"snapshot\",\"path\":\"%s\",\"then\":\"stop\"}",
-		 state);
-	json_t *v = ctl_ask(&e, req);
-	cr_assert(is_ok(v), "snapshot: %s", json_dumps(v, 0));
-	json_decref(v);
-	guest_wait(&r);
-	cr_assert_eq(r.status, 0, "%s", guest_ctx(&r));
+	char state[4400];
+	json_decref(ctl_snapshot_stop(&e, &r, state, sizeof(state)));
 	cr_expect(!strstr(r.out, "hello after restore"), "woke before the restore: %s",
 		  guest_ctx(&r));
 	guest_result_free(&r);
-	char restore[4500];
+	char restore[4500], mem[4500];
 	snprintf(restore, sizeof(restore), "vm.restore=%s", state);
+	snprintf(mem, sizeof(mem), "%s.mem", state);
+	struct stat st;
+	cr_assert_eq(stat(mem, &st), 0, "%s: %s", mem, strerror(errno));
+	unsigned long long saved_kib = (unsigned long long)st.st_blocks / 2;
 	const char *sets[] = {restore, NULL};
 	for (int i = 0; i < 2; i++) {
 		struct guest_opts o1 = {
@@ -173,6 +162,14 @@ Test(snapshot, a_halted_guest_wakes_on_restore, .timeout = 120)
 		cr_expect(!strstr(r.out, "warm-hello ready"), "restore %d ran the boot again: %s",
 			  i, guest_ctx(&r));
 		expect_restore_phases(&r);
+		/* The pages it touched, not what the page cache holds of the file. */
+		char v[32];
+		unsigned long long touched = 0;
+		cr_expect(guest_json(r.err, "guest_touched_kib", v, sizeof(v)) &&
+			      sscanf(v, "%llu", &touched) == 1 && touched > 0 &&
+			      touched < saved_kib,
+			  "restore %d: guest_touched_kib %llu of %llu KiB saved: %s", i, touched,
+			  saved_kib, guest_ctx(&r));
 		guest_result_free(&r);
 	}
 	ctl_env_free(&e);
@@ -180,8 +177,7 @@ Test(snapshot, a_halted_guest_wakes_on_restore, .timeout = 120)
 
 /* `minnow restore STATE` needs no configuration: the one saved in the
  * state file, without the original's control socket (the copy here serves
- * its own, from --control). Bad input: one
- * line, status 2. */
+ * its own, from --control). Bad input: one line, status 2. */
 Test(snapshot, restore_command_uses_the_saved_configuration, .timeout = 120)
 {
 	harness_require_kvm();

@@ -106,15 +106,8 @@ Test(vmgenid, each_vm_restored_from_one_snapshot_gets_a_new_id, .timeout = 120)
 	cr_assert_eq(guest_start(&o, &r), 0, "%s", r.desc);
 	cr_assert(guest_wait_output(&r, VTICK "5 ", 20000), "never reached tick 5: %s",
 		  guest_ctx(&r));
-	char state[4400], req[4600];
-	snprintf(state, sizeof(state), "%s/s", e.dir);
-	snprintf(req, sizeof(req), "{\"request\":\"snapshot\",\"path\":\"%s\",\"then\":\"stop\"}",
-		 state);
-	json_t *v = ctl_ask(&e, req);
-	cr_assert(is_ok(v), "snapshot: %s", json_dumps(v, 0));
-	json_decref(v);
-	guest_wait(&r);
-	cr_assert_eq(r.status, 0, "then = stop: %s", guest_ctx(&r));
+	char state[4400];
+	json_decref(ctl_snapshot_stop(&e, &r, state, sizeof(state)));
 	/* The snapshot may catch tick 5's line half printed: the restored
 	 * guests finish it (without the prefix) and go on with tick 6. */
 	char orig[ID_CHARS + 1];

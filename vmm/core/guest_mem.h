@@ -18,8 +18,9 @@ struct guest_mem {
 	uint64_t size;
 	uint64_t low_size;
 	uint64_t high_size;
-	bool shared; /* guest_mem_map_shared(): host maps `fd` (a memfd) */
-	int fd;	     /* the memfd, host offset = file offset; meaningful when shared */
+	bool shared;  /* guest_mem_map_shared(): host maps `fd` (a memfd) */
+	int fd;	      /* the memfd, host offset = file offset; meaningful when shared */
+	int smaps_fd; /* guest_mem_map_file(): /proc/self/smaps, opened then (or -1) */
 };
 
 /* One contiguous range of guest RAM. */
@@ -61,7 +62,10 @@ void *guest_ptr(const struct guest_mem *mem, gpa_t gpa, uint64_t len);
 /* Fills `out` with the RAM regions (at most 2) and returns how many. */
 size_t guest_mem_regions(const struct guest_mem *mem, struct guest_region out[2]);
 
-/* Bytes of guest RAM currently resident in the host (mincore), or 0. */
+/* Bytes of guest RAM this process has touched, or 0: pages resident in
+ * it (mincore), or for RAM mapped from a file the mapping's Rss from
+ * smaps (mincore would count the file's pages in the page cache that the
+ * guest never touched). */
 uint64_t guest_mem_resident(const struct guest_mem *mem);
 
 #endif
