@@ -702,6 +702,8 @@ static int read_full(int fd, void *buf, size_t n)
 		ssize_t r = read(fd, p, n);
 		if (r < 0 && errno == EINTR)
 			continue;
+		if (r == 0)
+			errno = 0; /* end of stream */
 		if (r <= 0)
 			return -1;
 		p += r;
@@ -710,11 +712,19 @@ static int read_full(int fd, void *buf, size_t n)
 	return 0;
 }
 
-/* Receives the spec; its strings live in *payload (malloc'd). */
+#define SPEC_ASK_AGAIN (-2)
+
+/* Receives the spec; its strings live in *payload (malloc'd). Returns 0,
+ * -1 (reported), or SPEC_ASK_AGAIN when the connection was reset before
+ * the spec came: the VM was restored from a snapshot taken while this
+ * waited (the restore resets every vsock connection), and the host that
+ * restored it has the command. */
 static int read_spec(int fd, struct exec_spec *spec, uint8_t **payload)
 {
 	uint8_t hdr[EXEC_SPEC_HDR];
 	if (read_full(fd, hdr, sizeof(hdr)) < 0) {
+		if (errno == ECONNRESET || errno == ENOTCONN)
+			return SPEC_ASK_AGAIN;
 		say("exec: no command from the host");
 		return -1;
 	}
@@ -1138,9 +1148,17 @@ static int run_exec(unsigned base)
 	char **env = NULL;
 	int status = 1;
 	size_t mounted = 0;
-	f.sock[0] = vsock_connect(base);
-	if (f.sock[0] < 0 || read_spec(f.sock[0], &spec, &payload) < 0)
-		goto out;
+	for (;;) {
+		f.sock[0] = vsock_connect(base);
+		int r = f.sock[0] < 0 ? -1 : read_spec(f.sock[0], &spec, &payload);
+		if (r == 0)
+			break;
+		if (r != SPEC_ASK_AGAIN)
+			goto out;
+		DEBUG("exec: connection reset before the command (a restore): asking again");
+		close(f.sock[0]);
+		f.sock[0] = -1;
+	}
 	for (int i = 1; i < 3; i++)
 		if ((f.sock[i] = vsock_connect(base + (unsigned)i)) < 0)
 			goto out;

@@ -4,7 +4,9 @@
 # The jobs, each timed from the host side by build/bench-stream
 # (tests/bench/stream.c: the command's stdout on a pipe; exec to first byte,
 # to last byte, to exit):
-#   echo hi      exec to CMD's first output byte and to exit
+#   echo hi      exec to CMD's first output byte and to exit; also warm:
+#                `minnow exec --snapshot` of the guest saved with
+#                --save-snapshot when minnow-init asked for its command
 #   dd to stdout dd if=/dev/zero bs=1M count=MIB: the MiB/s that reach the
 #                host's stdout (bytes over first to last byte); QEMU's runs
 #                write QEMU_MIB (a rate needs no more: its hvc0 moves about
@@ -74,9 +76,15 @@ qrun() {
 }
 # mrun CMD ARGS...: bench-stream times minnow exec running CMD.
 mrun() { bench-stream timeout -s KILL "$TIMEOUT" /bin/minnow exec "$W/bx.ini" -- "$@" </dev/null; }
+# A warm start: the same guest saved when minnow-init asks for its command.
+rm -f "$W/bx.warm" "$W/bx.warm.mem"
+timeout -s KILL "$TIMEOUT" /bin/minnow exec "$W/bx.ini" --save-snapshot "$W/bx.warm" </dev/null ||
+	echo "  | warm: --save-snapshot failed"
+wrun() { bench-stream timeout -s KILL "$TIMEOUT" /bin/minnow exec --snapshot "$W/bx.warm" -- "$@" </dev/null; }
 i=1
 while [ "$i" -le "$RUNS" ]; do
 	echo "BENCHX minnow echo $i $(mrun echo hi 2>"$W/bx.err")"
+	echo "BENCHX warm echo $i $(wrun echo hi 2>>"$W/bx.err")"
 	echo "BENCHX qemu echo $i $(qrun "echo hi" 2>"$W/bq.err")"
 	# shellcheck disable=SC2086 # DD is words
 	echo "BENCHX minnow dd $i $(mrun $DD 2>/dev/null)"
@@ -133,6 +141,8 @@ m_first=$(med minnow echo first_us 1000)
 q_first=$(med qemu echo first_us 1000)
 m_exit=$(med minnow echo exit_us 1000)
 q_exit=$(med qemu echo exit_us 1000)
+w_first=$(med warm echo first_us 1000)
+w_exit=$(med warm echo exit_us 1000)
 m_dd=$(med minnow dd mib_s)
 q_dd=$(med qemu dd mib_s)
 m_in=$(med minnow inguest mib_s)
@@ -154,6 +164,13 @@ printf "$fmt" "echo hi: exec to first byte (ms)" "$m_first" "$q_first" "$r_first
 printf "$fmt" "echo hi: exec to exit (ms)" "$m_exit" "$q_exit" "$r_exit" "<= 0.50x: $(aim "$r_exit" '<=' 0.5)"
 # shellcheck disable=SC2059
 printf "$fmt" "  the same, median of run-by-run ratios" "" "" "$p_exit" "<= 0.50x: $(aim "$p_exit" '<=' 0.5)"
+w_speedup=$(ratio "$m_first" "$w_first")
+# shellcheck disable=SC2059
+printf "$fmt" "warm (--snapshot): exec to first byte (ms)" "$w_first" "$q_first" "$(ratio "$w_first" "$q_first")" \
+	"cold/warm ${w_speedup}x >= 10x: $(aim "$w_speedup" '>=' 10)"
+# shellcheck disable=SC2059
+printf "$fmt" "warm (--snapshot): exec to exit (ms)" "$w_exit" "$q_exit" "$(ratio "$w_exit" "$q_exit")" \
+	"cold/warm $(ratio "$m_exit" "$w_exit")x"
 # shellcheck disable=SC2059
 printf "$fmt" "dd to host stdout (MiB/s; $MIB, $QEMU_MIB MiB)" "$m_dd" "$q_dd" "$r_dd" ""
 # shellcheck disable=SC2059
@@ -161,6 +178,6 @@ printf "$fmt" "dd $MIB MiB to /dev/null in guest (MiB/s)" "$m_in" "" "" ""
 # shellcheck disable=SC2059
 printf "$fmt" "stdout / in-guest" "$r_in" "$q_in_ratio" "" ">= 0.80x: $(aim "$r_in" '>=' 0.8)"
 j() { [ "$1" = - ] && echo null || echo "$1"; }
-printf '{"measured_in":"l1","runs":%s,"mib":%s,"qemu_mib":%s,"echo_first_ms":{"minnow":%s,"qemu":%s},"echo_exit_ms":{"minnow":%s,"qemu":%s,"paired_ratio":%s},"stdout_mib_s":{"minnow":%s,"qemu":%s},"inguest_mib_s":%s}\n' \
-	"$RUNS" "$MIB" "$QEMU_MIB" "$(j "$m_first")" "$(j "$q_first")" "$(j "$m_exit")" "$(j "$q_exit")" "$(j "$p_exit")" "$(j "$m_dd")" "$(j "$q_dd")" "$(j "$m_in")" >"$OUT"
+printf '{"measured_in":"l1","runs":%s,"mib":%s,"qemu_mib":%s,"echo_first_ms":{"minnow":%s,"warm":%s,"qemu":%s},"echo_exit_ms":{"minnow":%s,"warm":%s,"qemu":%s,"paired_ratio":%s},"stdout_mib_s":{"minnow":%s,"qemu":%s},"inguest_mib_s":%s}\n' \
+	"$RUNS" "$MIB" "$QEMU_MIB" "$(j "$m_first")" "$(j "$w_first")" "$(j "$q_first")" "$(j "$m_exit")" "$(j "$w_exit")" "$(j "$q_exit")" "$(j "$p_exit")" "$(j "$m_dd")" "$(j "$q_dd")" "$(j "$m_in")" >"$OUT"
 echo "bench-exec: inside an L1 host under TCG; compare the ratios. Every run: $LOG; JSON: $OUT"

@@ -13,7 +13,7 @@ exec-args exec-streams exec-status exec-signal exec-stdin exec-eof exec-binary-o
 exec-timeout exec-no-init exec-ack-bound exec-slow-reader exec-env-cwd exec-not-found exec-panic exec-sigpipe \
 exec-seccomp-io exec-tty exec-tty-size exec-tty-ctrl-c exec-tty-jobs exec-tty-redirect exec-tty-escape exec-rootfs exec-net \
 exec-default-cache exec-installed exec-speed exec-share exec-share-ro exec-share-bad fs-ini fs-jail exec-share-speed \
-snapshot-restore snapshot-restore-two snapshot-resume snapshot-1g snapshot-blk snapshot-vsock"
+snapshot-restore snapshot-restore-two snapshot-resume snapshot-1g snapshot-blk snapshot-vsock exec-warm"
 WANT=$(cat /etc/linux-tests 2>/dev/null)
 [ -n "$WANT" ] || WANT=$ALL
 [ "$WANT" != none ] || WANT=
@@ -349,7 +349,7 @@ xrun() {
 	CUR=$1
 	shift
 	t0=$(now)
-	timeout -s KILL "${RUN_TIMEOUT:-150}" /bin/minnow exec "$W/exec.ini" "$@" \
+	timeout -s KILL "${RUN_TIMEOUT:-150}" /bin/minnow exec ${XCONF-$W/exec.ini} "$@" \
 		>"$W/$CUR.out" 2>"$W/$CUR.err" <"${XIN:-/dev/null}"
 	ST=$?
 	DT=$(secs "$t0" "$(now)")
@@ -1226,9 +1226,11 @@ if snapwanted snapshot-restore || snapwanted snapshot-restore-two; then
 		BOOT=n/a
 		FRUN=$(json_num "$W/snapr.json" first_run_us)
 		DT="cold boot to tick 1 $COLD s, restore to the next tick $WARM s (${SPEEDUP}x, first KVM_RUN at $FRUN us); restored guest touched/wrote ${MAPPED:-?} KiB of 131072 KiB after 5 ticks (smaps; guest_touched_kib $TOUCHED); snapshot of 128 MiB: save_us=$SAVE_US, memory file $DU KiB on disk, state file $STSZ bytes; ticks $((FIRST_AFTER - 1)) -> $FIRST_AFTER..$SEQ; $DT"
+		# The clock: a restored KVM clock that jumped would show as soft
+		# lockup or RCU stall warnings (printed even with quiet).
 		check snapshot-restore '[ $SNAP_OK = 1 ] && [ $seqok = 1 ] && [ "$ST" = 0 ] && [ "$REASON" = poweroff ] &&
-			has "^minnow-init: power button: powering off"' \
-			"expected the snapshot (status $SNAP_ST, $SNAP_REASON, reply $CTL), ticks carrying on after restore, then poweroff on shutdown"
+			has "^minnow-init: power button: powering off" && ! grep -qiE "soft lockup|rcu.*stall" "$W/snapr.out"' \
+			"expected the snapshot (status $SNAP_ST, $SNAP_REASON, reply $CTL), ticks carrying on after restore with no soft lockup or RCU stall warning, then poweroff on shutdown"
 		# The aim (restoring at least 10 times faster than booting) is
 		# reported, not judged: under TCG the timings are noisy.
 		rm -f "$W/snapr.sock"
@@ -1460,4 +1462,48 @@ uds_path = $W/snapd.vs"
 		[ "$HOSTC" = 0 ] && grep -q "reply: ack:host-after" "$W/snapdr-connect.out" && has "^got: host-after" &&
 		! grep -q "^held-ended" "$W/snapd.out"' \
 		"expected the held connection open when saved (connections $CONNS) and ended after restore, new guest->host and host->guest (status $HOSTC) connections"
+fi
+
+# exec-warm: `minnow exec --save-snapshot` boots exec.ini's guest until
+# minnow-init asks for its command and saves it; `minnow exec --snapshot`
+# runs commands in copies of it: streams apart and the status (7), stdin to
+# its EOF (sha256), --env and --cwd, two copies at once. The numbers: exec
+# to exit of `echo hi`, cold against warm (medians of 3).
+if wanted exec-warm; then
+	rm -f "$W/warm" "$W/warm.mem"
+	xrun warm-save --save-snapshot "$W/warm" --timings=json
+	SAVE_ST=$ST SAVE_REASON=$REASON
+	XCONF= xrun warm7 --snapshot "$W/warm" --timings=json -- sh -c 'echo out; echo err >&2; exit 7'
+	W7=$ST W7_REASON=$REASON
+	W7_OUT=$(cat "$W/warm7.out") W7_ERR=$(grep -v '^{' "$W/warm7.err")
+	head -c 3000000 /dev/urandom >"$W/warm.data"
+	XIN=$W/warm.data XCONF= xrun warm-stdin --snapshot "$W/warm" -- sha256sum
+	W_SUM=$(cut -d' ' -f1 "$W/warm-stdin.out")
+	XCONF= xrun warm-env --snapshot "$W/warm" --env A=1 --cwd /tmp -- sh -c 'echo "$A $(pwd)"'
+	W_ENV=$(cat "$W/warm-env.out")
+	pids=
+	for i in 1 2; do
+		timeout -s KILL 150 /bin/minnow exec --snapshot "$W/warm" -- sh -c "echo copy $i" \
+			>"$W/warm-two$i.out" 2>&1 &
+		pids="$pids $!"
+	done
+	for p in $pids; do wait $p; done
+	cold= warm=
+	for i in 1 2 3; do
+		xrun warm-cold -- echo hi
+		cold="$cold $DT"
+		XCONF= xrun warm-hi --snapshot "$W/warm" -- echo hi
+		warm="$warm $DT"
+	done
+	med() { echo "$@" | tr ' ' '\n' | sort -n | sed -n 2p; }
+	MC=$(med $cold) MW=$(med $warm)
+	DU=$(du -k "$W/warm.mem" 2>/dev/null | cut -f1)
+	echo "l1: exec-warm: echo hi cold:$cold s (median $MC), warm:$warm s (median $MW); memory file $DU KiB on disk"
+	DT="echo hi: cold $MC s, warm $MW s (medians of 3); snapshot memory file $DU KiB on disk"
+	check exec-warm '[ "$SAVE_ST" = 0 ] && [ "$SAVE_REASON" = stopped ] && [ -s "$W/warm" ] &&
+		[ "$W7" = 7 ] && [ "$W7_REASON" = guest_exit ] && [ "$W7_OUT" = out ] && [ "$W7_ERR" = err ] &&
+		[ "$W_SUM" = "$(xsum "$W/warm.data")" ] && [ "$W_ENV" = "1 /tmp" ] &&
+		[ "$(cat "$W/warm-two1.out")" = "copy 1" ] && [ "$(cat "$W/warm-two2.out")" = "copy 2" ] &&
+		[ "$(cat "$W/warm-hi.out")" = hi ]' \
+		"expected the save (status $SAVE_ST, $SAVE_REASON), then status 7 with out/err apart (got $W7, $W7_REASON, '$W7_OUT'/'$W7_ERR'), stdin's sha256, '1 /tmp' (got '$W_ENV') and both copies"
 fi

@@ -66,6 +66,26 @@ Test(exec_args, minimal)
 	cr_expect_eq(o.cmd_argc, 1);
 }
 
+/* A warm start's two halves: saving needs no command, restoring one. */
+Test(exec_args, snapshots)
+{
+	static struct exec_options o;
+	char err[256];
+	const char *save[] = {"x.ini", "--memory", "512M", "--save-snapshot", "/s/ready", NULL};
+	cr_assert_eq(parse(&o, err, sizeof(err), save), 0, "%s", err);
+	cr_expect_str_eq(o.save_snapshot, "/s/ready");
+	cr_expect_null(o.cmd);
+	cr_expect_str_eq(o.memory, "512M");
+	const char *run[] = {"--snapshot=/s/ready", "--env", "A=1", "--timeout", "5s", "--set",
+			     "drive.d.path=c.img",  "--",    "cat", NULL};
+	cr_assert_eq(parse(&o, err, sizeof(err), run), 0, "%s", err);
+	cr_expect_str_eq(o.snapshot, "/s/ready");
+	cr_expect_null(o.save_snapshot);
+	cr_expect_eq(o.n_env, 1);
+	cr_expect_eq(o.n_overrides, 1);
+	cr_expect_eq(o.cmd_argc, 1);
+}
+
 Test(exec_args, tty_rootfs_net)
 {
 	static struct exec_options o;
@@ -192,6 +212,34 @@ static const struct {
     {"two configs",
      {"a.ini", "b.ini", "--", "x", NULL},
      "unexpected argument 'b.ini' (one CONFIG at most; the command goes after '--')"},
+    {"save with a command",
+     {"--save-snapshot", "s", "--", "x", NULL},
+     "--save-snapshot takes no command: it saves the VM before one runs (then: minnow exec "
+     "--snapshot STATE -- CMD)"},
+    {"save with a share",
+     {"--save-snapshot", "s", "--share", "/tmp:/mnt", NULL},
+     "--save-snapshot: a VM with --share cannot be snapshotted (virtiofsd holds the share's "
+     "state)"},
+    {"snapshot with a config",
+     {"--snapshot", "s", "a.ini", "--", "x", NULL},
+     "--snapshot: the VM is the snapshot's, a CONFIG cannot change it (--set can change a "
+     "device's host side)"},
+    {"snapshot with memory",
+     {"--snapshot", "s", "--memory", "1G", "--", "x", NULL},
+     "--snapshot: the VM is the snapshot's, --memory cannot change it (--set can change a "
+     "device's host side)"},
+    {"snapshot with rootfs",
+     {"--rootfs", "r.img", "--snapshot", "s", "--", "x", NULL},
+     "--snapshot: the VM is the snapshot's, --rootfs cannot change it (--set can change a "
+     "device's host side)"},
+    {"snapshot and save",
+     {"--snapshot", "s", "--save-snapshot", "t", "--", "x", NULL},
+     "--snapshot: the VM is the snapshot's, --save-snapshot cannot change it (--set can "
+     "change a device's host side)"},
+    {"snapshot empty", {"--snapshot=", "--", "x", NULL}, "--snapshot: empty path"},
+    {"snapshot without a command",
+     {"--snapshot", "s", NULL},
+     "no '--' before the command (minnow exec [CONFIG] [options] -- CMD [ARGS...])"},
 };
 
 TABLE_TEST(exec_args, mistakes, mistakes, c)

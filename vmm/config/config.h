@@ -117,8 +117,10 @@ struct vm_config {
 	unsigned boot_timeout_ms;   /* 0 = none (default) */
 	struct config_path control_socket; /* the control socket (vm_control.h); empty: none */
 	struct config_path metrics_file;   /* metrics appended as JSON lines; empty: none */
-	unsigned metrics_interval_ms;	   /* between metrics lines; 0: only at exit; default 60 s */
-	struct config_path restore;	   /* a snapshot's state file to start from; empty: boot */
+	unsigned metrics_interval_ms; /* between metrics lines; 0: only at exit; default 60 s */
+	struct config_path restore;   /* a snapshot's state file to start from; empty: boot */
+	bool snapshots; /* not in the ini: prepare for snapshots without a control socket
+			 * (minnow exec --save-snapshot) */
 
 	/* [kernel] */
 	struct config_path kernel; /* required, must be a readable file */

@@ -333,7 +333,7 @@ static int create_vcpus(struct vm *vm)
 		if (r < 0)
 			return r;
 	}
-	if (vm->cfg->control_socket.path[0])
+	if (vm->cfg->control_socket.path[0] || vm->cfg->snapshots)
 		return prepare_snapshots(vm);
 	return 0;
 }

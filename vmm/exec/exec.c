@@ -1,7 +1,10 @@
 /* exec.c - `minnow exec`: the command line (exec_args.h) becomes a VM
  * configuration (a CONFIG, or the defaults of exec_guest.h), the command a
  * spec (exec_proto.h) that minnow-init fetches over virtio-vsock, and
- * CMD's streams are served by exec_io.h while the VM runs. */
+ * CMD's streams are served by exec_io.h while the VM runs. A warm start:
+ * --save-snapshot saves the VM when minnow-init asks for its command, and
+ * --snapshot restores that VM, whose minnow-init asks again (the restore
+ * resets its vsock connections) and gets CMD. */
 #include "exec.h"
 
 #include <errno.h>
@@ -12,6 +15,7 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
@@ -26,6 +30,7 @@
 #include "exec_proto.h"
 #include "log.h"
 #include "run.h"
+#include "snapshot.h"
 #include "term.h"
 #include "timing.h"
 #include "vm.h"
@@ -104,6 +109,43 @@ static void on_ask_limit(void *opaque, uint32_t events)
 	    "stopped (status %d)",
 	    d, EXIT_BOOT_TIMEOUT);
 	vm_end(x->vm, END_BOOT_TIMEOUT, EXIT_BOOT_TIMEOUT);
+}
+
+/* --save-snapshot: the vCPUs have parked (vm->pause_fd): the VM is saved
+ * and ends (status 0, exit_reason "stopped"). */
+static void on_paused_save(void *opaque, uint32_t events)
+{
+	struct exec_run *x = opaque;
+	eventfd_t value;
+	(void)events;
+	(void)eventfd_read(x->vm->pause_fd, &value);
+	if (!vm_paused(x->vm))
+		return;
+	(void)event_loop_remove(&x->vm->loop, x->vm->pause_fd);
+	char why[PATH_MAX + 200];
+	if (snapshot_save(x->vm, x->o->save_snapshot, why, sizeof(why)) < 0) {
+		log_error("exec: --save-snapshot %s: %s", x->o->save_snapshot, why);
+		vm_end(x->vm, END_HOST_ERROR, EXIT_HOST_FAILURE);
+		return;
+	}
+	vm_end(x->vm, END_STOPPED, EXIT_OK);
+}
+
+/* --save-snapshot: minnow-init waits for its command; pause to save. */
+static void on_asked(void *opaque)
+{
+	struct exec_run *x = opaque;
+	int r = x->vm->msr_list
+		    ? event_loop_add(&x->vm->loop, x->vm->pause_fd, EPOLLIN, on_paused_save, x)
+		    : -ENOTSUP;
+	if (r < 0) {
+		log_error("exec: --save-snapshot: %s",
+			  r == -ENOTSUP ? "snapshots are not available on this host's KVM"
+					: strerror(-r));
+		vm_end(x->vm, END_HOST_ERROR, EXIT_HOST_FAILURE);
+		return;
+	}
+	vm_pause(x->vm);
 }
 
 static void on_keepalive(void *opaque, uint32_t events)
@@ -191,6 +233,10 @@ static int before_run(struct vm *vm, void *opaque)
 	int r = exec_io_init(&x->io, &vm->loop, x->uds, x->spec, x->spec_len, vm_console_gone, vm,
 			     err, sizeof(err));
 	x->spec = NULL; /* exec_io's now */
+	if (x->o->save_snapshot) {
+		x->io.on_asked = on_asked;
+		x->io.asked_opaque = x;
+	}
 	if (r == 0 && x->o->timeout_ms &&
 	    (r = add_timer(x, &x->timer_fd, x->o->timeout_ms, 0, on_timeout)) < 0)
 		snprintf(err, sizeof(err), "timer: %s", strerror(-r));
@@ -302,9 +348,18 @@ static int add_shares(struct vm_config *cfg, const struct exec_options *o)
 static int build_overrides(const struct exec_options *o, const char **ov, size_t *n, char *err,
 			   size_t errlen)
 {
-	static char kernel_ov[PATH_MAX + 16], initrd_ov[PATH_MAX + 16], mem_ov[64], cpu_ov[32];
+	static char kernel_ov[PATH_MAX + 16], initrd_ov[PATH_MAX + 16], mem_ov[64], cpu_ov[32],
+	    restore_ov[PATH_MAX + 16];
 	char kernel[PATH_MAX], initrd[PATH_MAX], kver[256];
 	*n = 0;
+	if (o->snapshot) {
+		/* The machine is the snapshot's (exec_args.h refuses what would change it). */
+		for (size_t i = 0; i < o->n_overrides; i++)
+			ov[(*n)++] = o->overrides[i];
+		snprintf(restore_ov, sizeof(restore_ov), "vm.restore=%s", o->snapshot);
+		ov[(*n)++] = restore_ov;
+		return 0;
+	}
 	if (!o->config || o->kernel) {
 		if (o->kernel)
 			snprintf(kernel, sizeof(kernel), "%s", o->kernel);
@@ -467,9 +522,11 @@ static int adapt_config(struct vm_config *cfg, const struct exec_options *o, str
 		return r;
 	if (o->net_tap[0] && (r = add_net(cfg, o)) != 0)
 		return r;
-	if (append_cmdline(cfg, "%s=%u", EXEC_CMDLINE_PARAM, EXEC_VSOCK_PORT) < 0)
+	/* A snapshot's guest has the parameter already, and its vsock device
+	 * gets sockets here: the saved paths were another run's. */
+	if (!o->snapshot && append_cmdline(cfg, "%s=%u", EXEC_CMDLINE_PARAM, EXEC_VSOCK_PORT) < 0)
 		return usage_error("[kernel] cmdline: too long to add %s", EXEC_CMDLINE_PARAM);
-	if (cfg->vsock) {
+	if (cfg->vsock && !o->snapshot) {
 		snprintf(x->uds, sizeof(x->uds), "%s", cfg->vsock_uds.path);
 		return 0;
 	}
@@ -484,11 +541,47 @@ static int adapt_config(struct vm_config *cfg, const struct exec_options *o, str
 		}
 	}
 	snprintf(x->uds, sizeof(x->uds), "%s/vsock", tmpdir);
+	if (!cfg->vsock)
+		cfg->vsock_cid = 3;
 	cfg->vsock = true;
-	cfg->vsock_cid = 3;
 	snprintf(cfg->vsock_uds.path, sizeof(cfg->vsock_uds.path), "%s", x->uds);
 	cfg->vsock_uds.at = (struct config_origin){"minnow exec", 0};
 	return 0;
+}
+
+/* --save-snapshot STATE: neither STATE nor STATE.mem may exist (a snapshot
+ * never overwrites a file); 0, or -1 with one line in err. */
+static int check_new_snapshot(const char *state, char *err, size_t errlen)
+{
+	char mem[PATH_MAX];
+	if (snapshot_mem_path(state, mem, sizeof(mem)) < 0) {
+		snprintf(err, errlen, "%s: path too long", state);
+		return -1;
+	}
+	const char *there = access(state, F_OK) == 0 ? state : access(mem, F_OK) == 0 ? mem : NULL;
+	if (there) {
+		snprintf(err, errlen, "%s exists (a snapshot never overwrites a file)", there);
+		return -1;
+	}
+	return 0;
+}
+
+/* The configuration: CONFIG (or none) with the overrides, or with
+ * --snapshot the one saved in the state file. */
+static int load_config(struct vm_config *cfg, const struct exec_options *o, const char **ov,
+		       size_t n_ov, struct config_error *cerr)
+{
+	if (!o->snapshot)
+		return config_load(cfg, o->config ? o->config : "/dev/null", ov, n_ov, cerr);
+	char why[PATH_MAX + 200];
+	char *text = snapshot_config(o->snapshot, why, sizeof(why));
+	if (!text) {
+		snprintf(cerr->msg, sizeof(cerr->msg), "--snapshot %s: %s", o->snapshot, why);
+		return -1;
+	}
+	int r = config_load_text(cfg, o->snapshot, text, ov, n_ov, cerr);
+	free(text);
+	return r;
 }
 
 int exec_main(int argc, char **argv)
@@ -506,6 +599,8 @@ int exec_main(int argc, char **argv)
 		log_set_verbose(1);
 	if (check_shares(&o, err, sizeof(err)) < 0)
 		return usage_error("%s", err);
+	if (o.save_snapshot && check_new_snapshot(o.save_snapshot, err, sizeof(err)) < 0)
+		return usage_error("--save-snapshot: %s", err);
 	if (o.log_path) {
 		int fd = open(o.log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (fd < 0)
@@ -520,7 +615,7 @@ int exec_main(int argc, char **argv)
 	 * stderr where those are terminals here; a redirected one stays apart.
 	 * With neither a terminal, a pty would have nowhere to print. */
 	unsigned tty = 0;
-	if (!o.no_tty && isatty(STDIN_FILENO))
+	if (!o.no_tty && !o.save_snapshot && isatty(STDIN_FILENO))
 		tty = (isatty(STDOUT_FILENO) ? EXEC_TTY_STDOUT : 0) |
 		      (isatty(STDERR_FILENO) ? EXEC_TTY_STDERR : 0);
 	x.tty = tty != 0;
@@ -554,7 +649,7 @@ int exec_main(int argc, char **argv)
 			 o.shares[i].readonly ? "ro" : "rw", tag, o.shares[i].guest);
 		share_mount_list[i] = share_mounts[i];
 	}
-	if (exec_spec_encode(&spec, &x.spec, &x.spec_len) < 0)
+	if (!o.save_snapshot && exec_spec_encode(&spec, &x.spec, &x.spec_len) < 0)
 		return usage_error("the command and its environment are too large");
 
 	static const char *ov[EXEC_MAX_OVERRIDES + 8];
@@ -566,10 +661,11 @@ int exec_main(int argc, char **argv)
 	static struct vm_config cfg;
 	struct config_error cerr;
 	config_defaults(&cfg);
-	if (config_load(&cfg, o.config ? o.config : "/dev/null", ov, n_ov, &cerr) < 0) {
+	if (load_config(&cfg, &o, ov, n_ov, &cerr) < 0) {
 		free(x.spec);
 		return usage_error("%s", cerr.msg);
 	}
+	cfg.snapshots = o.save_snapshot != NULL;
 	r = add_shares(&cfg, &o);
 	if (r != 0) {
 		free(x.spec);

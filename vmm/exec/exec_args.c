@@ -13,6 +13,8 @@ void exec_usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: minnow exec [CONFIG.ini] [options] -- CMD [ARGS...]\n"
+		"       minnow exec [CONFIG.ini] [options] --save-snapshot STATE\n"
+		"       minnow exec --snapshot STATE [options] -- CMD [ARGS...]\n"
 		"Boots a Linux guest, runs CMD in it and exits with CMD's status; CMD's\n"
 		"stdin, stdout and stderr are minnow's. Without CONFIG: the newest\n"
 		"/boot/vmlinuz-*-cloud-amd64 and an initrd built once and cached.\n"
@@ -31,6 +33,9 @@ void exec_usage(FILE *out)
 		"  --net TAP[,ip=ADDR/PREFIX][,gw=GW]  a virtio-net device on this existing\n"
 		"                       TAP; eth0 is up, with the address and default route\n"
 		"  --no-tty             no pty for CMD even when stdin is a terminal\n"
+		"  --save-snapshot STATE  boot until minnow-init waits for a command, save\n"
+		"                       the VM to STATE and STATE.mem, exit 0\n"
+		"  --snapshot STATE     run CMD in a VM restored from STATE instead of a boot\n"
 		"  --set SECTION.KEY=VALUE  override a config key (repeatable)\n"
 		"  --timings[=json]     print boot-phase timings to stderr at exit\n"
 		"  -v, --verbose        log more\n"
@@ -131,6 +136,8 @@ enum opt_id {
 	O_NO_TTY,
 	O_ROOTFS,
 	O_NET,
+	O_SNAPSHOT,
+	O_SAVE_SNAPSHOT,
 };
 
 struct opt_def {
@@ -140,12 +147,16 @@ struct opt_def {
 };
 
 static const struct opt_def opts[] = {
-    {"--env", O_ENV, 1},	 {"--cwd", O_CWD, 1},	      {"--timeout", O_TIMEOUT, 1},
-    {"--log", O_LOG, 1},	 {"--memory", O_MEMORY, 1},   {"--vcpus", O_VCPUS, 1},
-    {"--kernel", O_KERNEL, 1},	 {"--initrd", O_INITRD, 1},   {"--set", O_SET, 1},
-    {"--timings", O_TIMINGS, 2}, {"--verbose", O_VERBOSE, 0}, {"-v", O_VERBOSE, 0},
-    {"--help", O_HELP, 0},	 {"-h", O_HELP, 0},	      {"--no-tty", O_NO_TTY, 0},
-    {"--rootfs", O_ROOTFS, 1},	 {"--net", O_NET, 1},	      {"--share", O_SHARE, 1},
+    {"--env", O_ENV, 1},	   {"--cwd", O_CWD, 1},
+    {"--timeout", O_TIMEOUT, 1},   {"--log", O_LOG, 1},
+    {"--memory", O_MEMORY, 1},	   {"--vcpus", O_VCPUS, 1},
+    {"--kernel", O_KERNEL, 1},	   {"--initrd", O_INITRD, 1},
+    {"--set", O_SET, 1},	   {"--timings", O_TIMINGS, 2},
+    {"--verbose", O_VERBOSE, 0},   {"-v", O_VERBOSE, 0},
+    {"--help", O_HELP, 0},	   {"-h", O_HELP, 0},
+    {"--no-tty", O_NO_TTY, 0},	   {"--rootfs", O_ROOTFS, 1},
+    {"--net", O_NET, 1},	   {"--share", O_SHARE, 1},
+    {"--snapshot", O_SNAPSHOT, 1}, {"--save-snapshot", O_SAVE_SNAPSHOT, 1},
 };
 
 /* One dotted-quad IPv4 address of `len` bytes at s; 0 or -1. */
@@ -313,8 +324,35 @@ static int apply(struct exec_options *o, const struct opt_def *d, const char *v,
 	}
 	case O_NET:
 		return exec_parse_net(v, o, err, errlen);
+	case O_SNAPSHOT:
+	case O_SAVE_SNAPSHOT:
+		if (!*v)
+			return fail(err, errlen, "%s: empty path", d->name);
+		*(d->id == O_SNAPSHOT ? &o->snapshot : &o->save_snapshot) = v;
+		return 0;
 	}
 	return -1;
+}
+
+/* --snapshot runs in the snapshot's machine: what would change it is refused. */
+static int check_snapshot_options(const struct exec_options *o, char *err, size_t errlen)
+{
+	const char *what = o->config	      ? "a CONFIG"
+			   : o->memory	      ? "--memory"
+			   : o->vcpus	      ? "--vcpus"
+			   : o->kernel	      ? "--kernel"
+			   : o->initrd	      ? "--initrd"
+			   : o->rootfs[0]     ? "--rootfs"
+			   : o->net_tap[0]    ? "--net"
+			   : o->n_shares      ? "--share"
+			   : o->save_snapshot ? "--save-snapshot"
+					      : NULL;
+	if (what)
+		return fail(err, errlen,
+			    "--snapshot: the VM is the snapshot's, %s cannot change it (--set "
+			    "can change a device's host side)",
+			    what);
+	return 0;
 }
 
 int exec_parse_args(int argc, char **argv, struct exec_options *o, char *err, size_t errlen)
@@ -353,6 +391,19 @@ int exec_parse_args(int argc, char **argv, struct exec_options *o, char *err, si
 		int r = apply(o, d, v, err, errlen);
 		if (r != 0)
 			return r;
+	}
+	if (o->snapshot && check_snapshot_options(o, err, errlen) < 0)
+		return -1;
+	if (o->save_snapshot) {
+		if (i < argc)
+			return fail(err, errlen,
+				    "--save-snapshot takes no command: it saves the VM before one "
+				    "runs (then: minnow exec --snapshot STATE -- CMD)");
+		if (o->n_shares)
+			return fail(err, errlen,
+				    "--save-snapshot: a VM with --share cannot be snapshotted "
+				    "(virtiofsd holds the share's state)");
+		return 0;
 	}
 	if (i >= argc)
 		return fail(err, errlen,

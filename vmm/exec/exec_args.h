@@ -45,7 +45,11 @@ struct exec_options {
 	size_t n_shares;
 	int timings; /* 0 off, 1 text, 2 json */
 	int verbose;
-	char **cmd; /* the command and its arguments (after "--"), NULL-terminated */
+	const char *snapshot;	   /* --snapshot STATE: restore it and run the command there */
+	const char *save_snapshot; /* --save-snapshot STATE: boot until minnow-init is ready,
+				    * save to STATE and exit; no command */
+	char **cmd; /* the command and its arguments (after "--"), NULL-terminated; NULL with
+		     * --save-snapshot */
 	int cmd_argc;
 };
 
@@ -56,7 +60,10 @@ struct exec_options {
  * "minnow exec: " prefix, no newline) in err: an unknown option, a missing
  * value, a bad duration, size or count, --env without '=' or with an empty
  * name, an empty --cwd, a bad --rootfs, --net or --share (exec_parse_share),
- * a second CONFIG, no "--", or no command after it. */
+ * a second CONFIG, no "--", or no command after it; with --save-snapshot,
+ * a command or --snapshot; with --snapshot, what would change the
+ * snapshot's machine (CONFIG, --memory, --vcpus, --kernel, --initrd,
+ * --rootfs, --net, --share). */
 int exec_parse_args(int argc, char **argv, struct exec_options *o, char *err, size_t errlen);
 
 /* Parses a duration for --timeout: digits with an optional suffix ms, s, m

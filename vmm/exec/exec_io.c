@@ -369,6 +369,12 @@ static void on_accept(void *opaque, uint32_t events)
 	io->listen_fd[i] = -1;
 	unlink(io->paths[i]);
 	int r = 0;
+	if (i == 0 && io->on_asked) {
+		io->in_sock = fd; /* kept open: the guest waits on it for its command */
+		io->connected |= 1u;
+		io->on_asked(io->asked_opaque);
+		return;
+	}
 	if (i == 0) {
 		io->in_sock = fd;
 		r = event_loop_add(io->loop, fd, EPOLLOUT, on_in_sock, io);

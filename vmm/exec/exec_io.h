@@ -67,6 +67,11 @@ struct exec_io {
 	bool escape; /* the last byte was Ctrl-A */
 	void (*on_quit)(void *quit_opaque);
 	void *quit_opaque;
+	/* Set after exec_io_init(): called instead of sending the spec when
+	 * the guest connects for its command, which is then left waiting
+	 * (minnow exec --save-snapshot). */
+	void (*on_asked)(void *asked_opaque);
+	void *asked_opaque;
 	/* the control connection (exec_proto.h): records to the guest */
 	int ctl_sock; /* -1 before, and once the guest closed it */
 	uint8_t ctl_out[EXEC_IO_CTL_QUEUE * EXEC_CTL_LEN];
