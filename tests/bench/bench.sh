@@ -4,7 +4,8 @@
 # /bin/true (the cost of a process), and prints the phase distributions and
 # the ratios of medians (every run in build/bench/boot.jsonl, the median
 # run's timeline in build/bench/boot-trace.json); then a restored hello next
-# to a cold one (tests/bench/restore.sh) and the virtio-blk part
+# to a cold one (tests/bench/restore.sh), 1, 2 and 4 vCPUs next to QEMU
+# with as many (tests/bench/vcpus.sh) and the virtio-blk part
 # (tests/bench/blk.sh, build/bench/results.json). Benchmarks are not tests:
 # this exits non-zero only when minnow itself fails (or is not built).
 #
@@ -84,6 +85,12 @@ echo "runs: $RUNS_OUT; the median run's timeline: $TRACE_OUT (ui.perfetto.dev)"
 # Warm start: a restored hello against a cold one (tests/bench/restore.sh).
 MINNOW=$MINNOW CONFIG=$CONFIG PVH=$PVH RUNS=$RUNS TIMEOUT=$TIMEOUT sh tests/bench/restore.sh "$@" ||
 	exit 1
+
+# 1, 2 and 4 vCPUs, each next to QEMU with as many (tests/bench/vcpus.sh).
+QSMP=
+[ $# -eq 0 ] || QSMP=$(echo "$QEMU_CMD" | sed 's/-smp 1/-smp SMP/')
+MINNOW=$MINNOW CONFIG=$CONFIG PVH=$PVH RUNS=$RUNS TIMEOUT=$TIMEOUT QEMU_SMP_CMD=$QSMP \
+	sh tests/bench/vcpus.sh || exit 1
 
 # The virtio part: blk-bench IOPS and MiB/s, exits per kick, interrupts per
 # batch (tests/bench/blk.sh appends its "virtio_blk" member to $OUT).

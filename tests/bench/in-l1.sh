@@ -32,7 +32,7 @@ EOF
 } >"$L1SCRIPT"
 
 files=
-for f in tests/bench/bench.sh tests/bench/blk.sh tests/bench/restore.sh tests/bench/lib.sh examples/hello.ini \
+for f in tests/bench/bench.sh tests/bench/blk.sh tests/bench/restore.sh tests/bench/vcpus.sh tests/bench/lib.sh examples/hello.ini \
 	build/bench-hostread build/firmware/minnow-test.elf; do
 	files="$files $f:/src/$f"
 done

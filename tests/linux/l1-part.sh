@@ -13,7 +13,7 @@ exec-args exec-streams exec-status exec-signal exec-stdin exec-eof exec-binary-o
 exec-timeout exec-no-init exec-ack-bound exec-slow-reader exec-env-cwd exec-not-found exec-panic exec-sigpipe \
 exec-seccomp-io exec-tty exec-tty-size exec-tty-ctrl-c exec-tty-jobs exec-tty-redirect exec-tty-escape exec-rootfs exec-net \
 exec-default-cache exec-installed exec-speed exec-share exec-share-ro exec-share-bad fs-ini fs-jail exec-share-speed \
-snapshot-restore snapshot-restore-two snapshot-resume snapshot-1g snapshot-blk snapshot-vsock exec-warm"
+snapshot-restore snapshot-restore-two snapshot-resume snapshot-1g snapshot-blk snapshot-vsock exec-warm vmgenid-rng"
 WANT=$(cat /etc/linux-tests 2>/dev/null)
 [ -n "$WANT" ] || WANT=$ALL
 [ "$WANT" != none ] || WANT=
@@ -1134,9 +1134,8 @@ json_num() { sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" "$1" | head -n 1; }
 # and, after a slash, those of them it wrote (its own copies, "Anonymous":
 # not "Private_Dirty", which counts tmpfs pages, always dirty, too).
 # For a restored VM, whose RAM is FILE mapped privately, that is the guest
-# RAM the guest has touched so far; guest_touched_kib (mincore) cannot tell:
-# it counts every page of FILE in the page cache, which on L1's tmpfs is
-# every page the file holds.
+# RAM the guest has touched so far (guest_touched_kib reads the same Rss,
+# at the run's end).
 mapped_kib() {
 	mp=$1
 	if [ "$(cat /proc/$mp/comm 2>/dev/null)" != minnow ]; then
@@ -1506,4 +1505,66 @@ if wanted exec-warm; then
 		[ "$(cat "$W/warm-two1.out")" = "copy 1" ] && [ "$(cat "$W/warm-two2.out")" = "copy 2" ] &&
 		[ "$(cat "$W/warm-hi.out")" = hi ]' \
 		"expected the save (status $SAVE_ST, $SAVE_REASON), then status 7 with out/err apart (got $W7, $W7_REASON, '$W7_OUT'/'$W7_ERR'), stdin's sha256, '1 /tmp' (got '$W_ENV') and both copies"
+fi
+
+# vmgenid-rng: the small kernel (make guest-kernel, with the vmgenid driver)
+# prints 8 bytes of /dev/urandom every 0.3 s; it is snapshotted and two
+# copies restored at once. Each copy gets a new generation ID, on which the
+# driver reseeds the kernel's RNG (the kernel logs it: one reseed "due to
+# virtual machine fork" in each copy) and the copies' numbers after the
+# restore differ.
+# shellcheck disable=SC2154 # PID_NAME: set by start() through eval
+if wanted vmgenid-rng; then
+	CUR=vmg
+	if [ ! -f /l2/small-initrd.cpio.gz ]; then
+		result vmgenid-rng SKIP "no build/guest-kernel/{bzImage,vmlinux} on the host (make guest-kernel)"
+	else
+		RND='echo vmgenid-bound=$(ls /sys/bus/acpi/drivers/vmgenid | grep -c :); while true; do echo rnd $(head -c 8 /dev/urandom | md5sum | cut -c1-16) forks=$(dmesg | grep -c machine.fork); sleep 0.3; done'
+		ini vmg /l2/small-vmlinux pvh "console=ttyS0 quiet panic=-1 minnow.exec=${Q}$RND${Q}"
+		sed -i 's|^initrd = .*|initrd = /l2/small-initrd.cpio.gz|' "$W/vmg.ini"
+		cp "$W/vmg.ini" "$W/vmg1.ini"
+		cp "$W/vmg.ini" "$W/vmg2.ini"
+		rm -f "$W/vmg.sock" "$W/vmg1.sock" "$W/vmg2.sock" "$W/vmg.state" "$W/vmg.state.mem"
+		start vmg --control "$W/vmg.sock"
+		CTL=
+		if await "$W/vmg.out" '^rnd ' 120 >/dev/null; then
+			sleep 1
+			ctl "$W/vmg.sock" "{\"request\":\"snapshot\",\"path\":\"$W/vmg.state\",\"then\":\"stop\"}"
+		fi
+		finish vmg
+		n1=0 n2=0 saved=0
+		case $CTL in *'"ok":true'*)
+			saved=1
+			start vmg1 --restore "$W/vmg.state" --control "$W/vmg1.sock"
+			start vmg2 --restore "$W/vmg.state" --control "$W/vmg2.sock"
+			i=0
+			while [ $i -lt 300 ]; do
+				n1=$(tr -d '\r' <"$W/vmg1.out" | grep -c '^rnd ')
+				n2=$(tr -d '\r' <"$W/vmg2.out" | grep -c '^rnd ')
+				[ "$n1" -lt 5 ] || [ "$n2" -lt 5 ] || break
+				usleep 100000
+				i=$((i + 1))
+			done
+			ctl "$W/vmg1.sock" '{"request":"stop"}'
+			ctl "$W/vmg2.sock" '{"request":"stop"}'
+			finish vmg1
+			finish vmg2
+			;;
+		esac
+		# The last three numbers of each copy: none in common.
+		for v in vmg1 vmg2; do
+			tr -d '\r' <"$W/$v.out" | sed -n 's/^rnd \([0-9a-f]*\) .*/\1/p' | tail -n 3 | sort >"$W/$v.rnd"
+		done
+		common=$(comm -12 "$W/vmg1.rnd" "$W/vmg2.rnd" | wc -l)
+		# The kernel says "crng reseeded due to virtual machine fork" once per
+		# restore: one line more in each copy's log than in the original's
+		# (whose count has the command line's own pattern, printed at boot).
+		f0=$(tr -d '\r' <"$W/vmg.out" | sed -n 's/^rnd .* forks=//p' | tail -n 1)
+		f1=$(tr -d '\r' <"$W/vmg1.out" | sed -n 's/^rnd .* forks=//p' | tail -n 1)
+		f2=$(tr -d '\r' <"$W/vmg2.out" | sed -n 's/^rnd .* forks=//p' | tail -n 1)
+		DT="copies printed $n1 and $n2 numbers after the restore, $common of the last three in common; log lines matching machine.fork: original $f0, copies $f1 and $f2"
+		check vmgenid-rng 'has "^vmgenid-bound=1" && [ $saved = 1 ] && [ -n "$f0" ] && [ "$f1" = $((f0 + 1)) ] &&
+			[ "$f2" = $((f0 + 1)) ] && [ "$n1" -ge 5 ] && [ "$n2" -ge 5 ] && [ "$common" = 0 ]' \
+			"expected the driver bound (vmgenid-bound=1 in $W/vmg.out), the snapshot, and two copies whose numbers differ"
+	fi
 fi
