@@ -8,7 +8,9 @@
 # marks included (guest_init_us: minnow-init starts; boot_complete_us and
 # guest_command_us: the command starts), exec to exit, peak RSS, and QEMU's
 # exec to exit (its boot complete is its exit: it has no control device)
-# with the ratio of the medians.
+# with the ratio of the medians; then the same boot with the kernel
+# decompressed on the host (`[kernel] decompress = host`, from the cache)
+# against the guest's own decompressor.
 # Inside L1 everything runs at TCG speed: only the ratios mean anything.
 # Environment: BENCH_LINUX_RUNS (default 5), BENCH_LINUX_TIMEOUT (seconds per
 # run, default 120), LINUX_KERNEL (see tests/l1/run.sh). Every run in
@@ -37,6 +39,17 @@ mkdir -p /out/bench
 /bin/minnow bench "$W/bench.ini" -n "$RUNS" --timeout "$TIMEOUT" --json /out/bench/linux.jsonl \
 	--compare "qemu-system-x86_64 -L /usr/share/qemu -M microvm,x-option-roms=off,rtc=off,pit=off,pic=off,isa-serial=off,acpi=on -accel kvm -cpu host -m 256M -smp 2 -nodefaults -no-user-config -display none -no-reboot -kernel /l2/bzImage -initrd /l2/initrd.cpio.gz -append minnow.exec=true" \
 	</dev/null 2>&1 | sed 's/^/  | /'
+# [kernel] decompress: the bzImage's LZ4 kernel decompressed by the guest,
+# against decompressed once on the host and loaded from the cache (the
+# first run, which fills the cache, timed on its own).
+export XDG_CACHE_HOME=$W/xdg
+rm -rf "$XDG_CACHE_HOME"
+echo "  | == [kernel] decompress: host (cached after the first run) against guest"
+t0=$(now)
+/bin/minnow run "$W/bench.ini" --set kernel.decompress=host --timings=json </dev/null 2>"$W/dcold.err" >/dev/null
+echo "  | first run with decompress = host (fills the cache): $(secs "$t0" "$(now)") s, $(grep -o '"kernel_loaded_us":[0-9]*' "$W/dcold.err")"
+/bin/minnow bench "$W/bench.ini" --set kernel.decompress=host -n "$RUNS" --timeout "$TIMEOUT" \
+	--compare "/bin/minnow run $W/bench.ini --set kernel.decompress=guest" </dev/null 2>&1 | sed 's/^/  | /'
 EOF
 } >"$L1SCRIPT"
 

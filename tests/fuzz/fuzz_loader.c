@@ -212,6 +212,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    .cmdline = cmdline,
 	    .format = format,
 	    .rsdp = flags & F_RSDP ? ACPI_TABLES_ADDR : 0,
+	    .decompress = DECOMPRESS_GUEST, /* no cache files from fuzzing */
 	};
 	struct boot_entry entry;
 	char err[512];

@@ -2,6 +2,7 @@
 """make_seeds.py - writes the seed corpora tests/fuzz/corpus/<harness>/ in the
 input formats the harnesses read (see the comment at the top of each
 fuzz_*.c). Run from anywhere; rerun after changing an input format."""
+import gzip
 import os
 import struct
 
@@ -442,3 +443,38 @@ put("fuzz_virtio_vsock", "bad-packets", u16(0) + bad)
 put("fuzz_virtio_vsock", "reset-midflight", u16(0) + vs_up() + vs_bufs() + u8(VS_CONNECT) +
     u8(0) + vs_pkt(RESPONSE) + u8(VS_HWRITE) + u8(0) + u16(100) + u8(1) + u8(VS_RESET) +
     u8(VS_HREAD) + u8(0) + vs_up() + vs_bufs() + u8(VS_CONNECT) + u8(3) + vs_pkt(RESPONSE, 1))
+
+# ---- fuzz_kernel_unpack: bzImages whose payload is LZ4 legacy frames, gzip, xz ----
+
+
+def packed_bzimage(payload):
+    setup, off = 4, 0x40
+    b = bytearray((setup + 1) * 512 + off)
+    b[0x1F1] = setup
+    b[0x202:0x206] = b"HdrS"
+    b[0x206:0x208] = u16(0x020F)
+    b[0x248:0x250] = u32(off) + u32(len(payload))
+    return bytes(b) + payload
+
+
+def lz4_literals(data):
+    """One LZ4 block of literals only (valid: the last sequence has no match)."""
+    n, out = len(data), bytearray()
+    if n >= 15:
+        out.append(0xF0)
+        r = n - 15
+        while r >= 255:
+            out.append(255)
+            r -= 255
+        out.append(r)
+    else:
+        out.append(n << 4)
+    return bytes(out) + data
+
+
+KERNEL = b"\x7fELF" + bytes((i * 7) & 0xFF for i in range(600))
+BLOCK = lz4_literals(KERNEL)
+put("fuzz_kernel_unpack", "lz4", packed_bzimage(u32(0x184C2102) + u32(len(BLOCK)) + BLOCK +
+                                                u32(len(KERNEL))))
+put("fuzz_kernel_unpack", "gzip", packed_bzimage(gzip.compress(KERNEL, 9, mtime=0)))
+put("fuzz_kernel_unpack", "xz", packed_bzimage(b"\xfd7zXZ\x00" + bytes(20)))

@@ -62,6 +62,25 @@ ParameterizedTest(int *row, boot, hello)
 	guest_result_free(&r);
 }
 
+/* [kernel] decompress = host on a bzImage whose payload minnow cannot
+ * decompress (the test firmware's is not compressed): one line naming the
+ * file and why, status 2, nothing run; under auto (boot/hello) the same
+ * image boots as a bzImage. */
+Test(boot, decompress_host_refuses_what_it_cannot_read)
+{
+	const char *sets[] = {"kernel.decompress=host", NULL};
+	struct guest_opts o = {.image = FW_BZIMAGE, .cmdline = "test=hello", .sets = sets};
+	struct guest_result r;
+	guest_run(&o, &r);
+	cr_expect_eq(r.status, 2, "%s", guest_ctx(&r));
+	cr_expect(strstr(r.err, harness_firmware(FW_BZIMAGE)) &&
+		      strstr(r.err, ": cannot decompress it on the host: ") &&
+		      strchr(r.err, '\n') == r.err + strlen(r.err) - 1,
+		  "want one line naming the image: %s", guest_ctx(&r));
+	cr_expect(!strstr(r.out, "hello from"), "nothing may run: %s", guest_ctx(&r));
+	guest_result_free(&r);
+}
+
 /* ---- bootinfo: command line and initrd ---- */
 
 ParameterizedTestParameters(bootinfo, cmdline_initrd)

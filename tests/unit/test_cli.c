@@ -290,7 +290,7 @@ static const struct {
      {"check", DIR "bad-unknown-key.ini", NULL},
      2,
      "minnow: " DIR "bad-unknown-key.ini:5: [kernel] kernal: unknown key (known: path, initrd, "
-     "cmdline, format, cmdline_devices)\n"},
+     "cmdline, format, decompress, cmdline_devices)\n"},
     {"kernel not found",
      {"check", DIR "bad-kernel-missing.ini", NULL},
      2,

@@ -66,6 +66,7 @@ static void assert_same(const struct vm_config *a, const struct vm_config *b)
 	cr_assert_str_eq(a->initrd.path, b->initrd.path);
 	cr_assert_str_eq(a->cmdline, b->cmdline);
 	cr_assert_eq(a->format, b->format);
+	cr_assert_eq(a->decompress, b->decompress);
 	cr_assert_eq(a->cmdline_devices, b->cmdline_devices);
 	cr_assert_eq(a->console, b->console);
 	cr_assert_str_eq(a->console_path.path, b->console_path.path);
@@ -133,6 +134,7 @@ Test(config, minimal_file_has_defaults)
 	cr_assert_str_eq(cfg.initrd.path, "");
 	cr_assert_str_eq(cfg.cmdline, "");
 	cr_assert_eq(cfg.format, KERNEL_AUTO);
+	cr_assert_eq(cfg.decompress, DECOMPRESS_AUTO);
 	cr_assert(cfg.cmdline_devices);
 	cr_assert_eq(cfg.console, CONSOLE_STDIO);
 	cr_assert(cfg.console_input);
@@ -158,6 +160,7 @@ Test(config, full_file)
 	cr_assert_eq(cfg.initrd.at.line, 13);
 	cr_assert_str_eq(cfg.cmdline, "console=ttyS0 root=/dev/vda rw init=/sbin/init");
 	cr_assert_eq(cfg.format, KERNEL_BZIMAGE);
+	cr_assert_eq(cfg.decompress, DECOMPRESS_GUEST);
 	cr_assert_not(cfg.cmdline_devices);
 	cr_assert_eq(cfg.console, CONSOLE_FILE);
 	cr_assert_str_eq(cfg.console_path.path, "/tmp/minnow-console.log");
@@ -169,7 +172,7 @@ Test(config, full_file)
 	cr_assert(cfg.drives[0].readonly);
 	cr_assert_eq(cfg.drives[0].cache, CACHE_NONE);
 	cr_assert_str_eq(cfg.drives[0].serial, "ROOT-0001");
-	cr_assert_eq(cfg.drives[0].at.line, 23);
+	cr_assert_eq(cfg.drives[0].at.line, 24);
 	cr_assert_str_eq(cfg.drives[1].name, "scratch");
 	cr_assert_not(cfg.drives[1].readonly);
 	cr_assert_eq(cfg.drives[1].cache, CACHE_WRITEBACK);
@@ -502,6 +505,8 @@ BAD(duration_overflow, "[vm]\nboot_timeout = 4294968s\n" KSECT,
     "vm.ini:2: [vm] boot_timeout: out of range: '4294968s' (at most 4294967295ms)")
 BAD(bad_format, KSECT "format = zimage\n",
     "vm.ini:3: [kernel] format: bad value 'zimage' (expected one of: auto, bzimage, elf, pvh)")
+BAD(bad_decompress, KSECT "decompress = yes\n",
+    "vm.ini:3: [kernel] decompress: bad value 'yes' (expected one of: auto, guest, host)")
 BAD(bad_console_output, KSECT "[console]\noutput = tty\n",
     "vm.ini:4: [console] output: bad value 'tty' (expected one of: stdio, file, none)")
 BAD(bad_cache, KSECT "[drive.d]\npath = " DISK "\ncache = writethrough\n",
@@ -687,7 +692,7 @@ static const struct {
      {"kernel.args=quiet"},
      1,
      "--set kernel.args=quiet: [kernel] args: unknown key (known: path, initrd, cmdline, "
-     "format, cmdline_devices)"},
+     "format, decompress, cmdline_devices)"},
     {"incomplete new section",
      {"rng.enabled=on", "drive.data.readonly=on"},
      2,

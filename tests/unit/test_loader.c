@@ -70,7 +70,7 @@ static const char *write_sparse(uint64_t size)
 static int load_with(const char *kernel, const char *initrd, const char *cmdline,
 		     enum kernel_format fmt, uint64_t rsdp)
 {
-	struct boot_request req = {kernel, initrd, cmdline, fmt, rsdp};
+	struct boot_request req = {kernel, initrd, cmdline, fmt, rsdp, DECOMPRESS_GUEST};
 	memset(err, 0, sizeof(err));
 	memset(&entry, 0, sizeof(entry));
 	return load_kernel(&guest_ram, &req, &entry, err, sizeof(err));

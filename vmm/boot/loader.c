@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #include "boot_params.h"
+#include "kernel_cache.h"
 #include "loader_bzimage.h"
 #include "loader_elf.h"
+#include "log.h"
 #include "platform.h"
 #include "pvh_info.h"
 
@@ -306,17 +308,55 @@ static int load_all(const struct guest_mem *mem, const struct boot_request *req,
 	return write_boot_info(mem, req, img, k, &rd, err, errlen);
 }
 
+/* [kernel] decompress: a compressed bzImage's kernel from the host's cache,
+ * mapped into *elf with its request in *as_elf; 1 when it is, 0 when the
+ * bzImage boots as it is, -1 (err) when `host` was asked for and failed. */
+static int host_decompressed(const struct boot_request *req, const struct image *img,
+			     struct boot_request *as_elf, char *path, size_t pathlen,
+			     struct image *elf, char *err, size_t errlen)
+{
+	/* auto: only when the format is not asked for (format = bzimage boots
+	 * through the bzImage protocol, as it says). */
+	bool wanted = req->decompress == DECOMPRESS_HOST ||
+		      (req->decompress == DECOMPRESS_AUTO && req->format == KERNEL_AUTO);
+	if (!wanted || req->format == KERNEL_ELF || req->format == KERNEL_PVH ||
+	    !bzimage_probe(img->data, img->len))
+		return 0;
+	char why[4400];
+	bool made;
+	int r = kernel_cache_get(img->data, img->len, path, pathlen, &made, why, sizeof(why));
+	if (r == 0 && map_image(path, elf, why, sizeof(why)) == 0) {
+		log_debug("kernel: %s decompressed on the host%s: %s", req->kernel_path,
+			  made ? " (first time)" : "", path);
+		*as_elf = *req;
+		as_elf->kernel_path = path;
+		as_elf->format = KERNEL_ELF;
+		return 1;
+	}
+	if (req->decompress == DECOMPRESS_HOST)
+		return loader_fail(err, errlen, "%s: cannot decompress it on the host: %s",
+				   req->kernel_path, why);
+	log_debug("kernel: %s is decompressed by its guest: %s", req->kernel_path, why);
+	return 0; /* auto: the kernel's own decompressor does it */
+}
+
 int load_kernel(const struct guest_mem *mem, const struct boot_request *req,
 		struct boot_entry *entry, char *err, size_t errlen)
 {
 	if (!req->kernel_path || !req->kernel_path[0])
 		return loader_fail(err, errlen, "no kernel file given");
-	struct image img = {NULL, 0};
+	struct image img = {NULL, 0}, elf = {NULL, 0};
 	if (map_image(req->kernel_path, &img, err, errlen) < 0)
 		return -1;
+	struct boot_request as_elf;
+	static char cached[4400];
+	int host = host_decompressed(req, &img, &as_elf, cached, sizeof(cached), &elf, err, errlen);
 	struct loaded_kernel k;
 	memset(&k, 0, sizeof(k));
-	int rc = load_all(mem, req, &img, &k, err, errlen);
+	int rc = host < 0    ? -1
+		 : host == 1 ? load_all(mem, &as_elf, &elf, &k, err, errlen)
+			     : load_all(mem, req, &img, &k, err, errlen);
+	unmap_image(&elf);
 	unmap_image(&img);
 	if (rc < 0)
 		return -1;

@@ -30,10 +30,16 @@ struct boot_request {
 	const char *cmdline;	   /* final command line */
 	enum kernel_format format; /* AUTO picks by content */
 	uint64_t rsdp;		   /* ACPI RSDP gpa, 0 for none */
+	/* A compressed bzImage: GUEST boots it as it is; HOST loads its kernel
+	 * decompressed on the host (kernel_cache.h) as an ELF vmlinux, or
+	 * fails; AUTO does that when it can and the format is AUTO, and else
+	 * boots the bzImage. */
+	enum kernel_decompress decompress;
 };
 
 /* Loads kernel (and initrd, command line, boot information) into `mem` and
- * fills `entry`. Returns 0, or -1 with a one-line reason in err (for example
+ * fills `entry` (whose format is ELF for a bzImage decompressed on the
+ * host). Returns 0, or -1 with a one-line reason in err (for example
  * "vmlinuz: truncated setup header"), naming the file. Touches only guest RAM
  * at addresses given in platform.h and the ranges the images need. */
 int load_kernel(const struct guest_mem *mem, const struct boot_request *req,

@@ -26,6 +26,9 @@ struct config_origin {
 };
 
 enum kernel_format { KERNEL_AUTO, KERNEL_BZIMAGE, KERNEL_ELF, KERNEL_PVH };
+/* [kernel] decompress: where a compressed bzImage's kernel is decompressed
+ * (kernel_cache.h). */
+enum kernel_decompress { DECOMPRESS_AUTO, DECOMPRESS_GUEST, DECOMPRESS_HOST };
 /* Where a console goes. CONSOLE_SOCKET (for [vconsole] only): minnow connects
  * to the Unix stream socket at the path; output and input both use it. */
 enum console_target { CONSOLE_STDIO, CONSOLE_FILE, CONSOLE_NONE, CONSOLE_SOCKET };
@@ -126,8 +129,9 @@ struct vm_config {
 	struct config_path kernel; /* required, must be a readable file */
 	struct config_path initrd; /* optional, must be a readable file */
 	char cmdline[CONFIG_CMDLINE_MAX];
-	enum kernel_format format; /* default auto */
-	bool cmdline_devices;	   /* append virtio_mmio.device=...; default true */
+	enum kernel_format format;	   /* default auto */
+	enum kernel_decompress decompress; /* default auto */
+	bool cmdline_devices;		   /* append virtio_mmio.device=...; default true */
 
 	/* [console] output = stdio | file | none (default stdio); path required with
 	 * file and refused otherwise; input = on|off */

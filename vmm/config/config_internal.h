@@ -111,6 +111,7 @@ static inline bool is_digit(int c)
 
 /* Value names of the enums, in enum order, NULL-terminated. */
 extern const char *const cfg_format_names[];	      /* enum kernel_format */
+extern const char *const cfg_decompress_names[];      /* enum kernel_decompress */
 extern const char *const cfg_target_names[];	      /* enum console_target, [console] */
 extern const char *const cfg_vconsole_target_names[]; /* the same plus "socket" */
 extern const char *const cfg_cache_names[];	      /* enum drive_cache */

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 _Static_assert(sizeof(enum kernel_format) == sizeof(int), "enum kernel_format is an int");
+_Static_assert(sizeof(enum kernel_decompress) == sizeof(int), "enum kernel_decompress is an int");
 _Static_assert(sizeof(enum console_target) == sizeof(int), "enum console_target is an int");
 _Static_assert(sizeof(enum drive_cache) == sizeof(int), "enum drive_cache is an int");
 _Static_assert(sizeof(enum fs_cache) == sizeof(int), "enum fs_cache is an int");
@@ -254,6 +255,7 @@ static int set_mac(const struct key_def *k, void *obj, const char *v, char *why,
 /* ---- the tables ---------------------------------------------------------- */
 
 const char *const cfg_format_names[] = {"auto", "bzimage", "elf", "pvh", NULL};
+const char *const cfg_decompress_names[] = {"auto", "guest", "host", NULL};
 const char *const cfg_target_names[] = {"stdio", "file", "none", NULL};
 const char *const cfg_vconsole_target_names[] = {"stdio", "file", "none", "socket", NULL};
 const char *const cfg_cache_names[] = {"writeback", "none", NULL};
@@ -286,6 +288,7 @@ static const struct key_def kernel_keys[] = {
     {.name = "initrd", .set = cfg_set_path, .off = VM(initrd)},
     {.name = "cmdline", .set = set_string, .off = VM(cmdline), .len = CONFIG_CMDLINE_MAX},
     {.name = "format", .set = set_enum, .off = VM(format), .names = cfg_format_names},
+    {.name = "decompress", .set = set_enum, .off = VM(decompress), .names = cfg_decompress_names},
     {.name = "cmdline_devices", .set = set_bool, .off = VM(cmdline_devices)},
 };
 

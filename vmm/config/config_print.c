@@ -84,8 +84,9 @@ void config_print(const struct vm_config *cfg, FILE *out)
 	fprintf(out, "\n[kernel]\npath = %s\n", cfg->kernel.path);
 	if (cfg->initrd.path[0])
 		fprintf(out, "initrd = %s\n", cfg->initrd.path);
-	fprintf(out, "cmdline = %s\nformat = %s\ncmdline_devices = %s\n", cfg->cmdline,
-		cfg_format_names[cfg->format], onoff(cfg->cmdline_devices));
+	fprintf(out, "cmdline = %s\nformat = %s\ndecompress = %s\ncmdline_devices = %s\n",
+		cfg->cmdline, cfg_format_names[cfg->format], cfg_decompress_names[cfg->decompress],
+		onoff(cfg->cmdline_devices));
 
 	fprintf(out, "\n[console]\n");
 	print_output(out, cfg->console, &cfg->console_path);

@@ -284,6 +284,8 @@ static int load_guest(struct vm *vm)
 	    .initrd_path = cfg->initrd.path[0] ? cfg->initrd.path : NULL,
 	    .cmdline = cmdline,
 	    .format = cfg->format,
+	    /* A jailed VMM sees no cache directory: its guest decompresses. */
+	    .decompress = cfg->jailed ? DECOMPRESS_GUEST : cfg->decompress,
 	    .rsdp = vm->rsdp,
 	};
 	char err[PATH_MAX + 200];
