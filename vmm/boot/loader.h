@@ -30,10 +30,9 @@ struct boot_request {
 	const char *cmdline;	   /* final command line */
 	enum kernel_format format; /* AUTO picks by content */
 	uint64_t rsdp;		   /* ACPI RSDP gpa, 0 for none */
-	/* A compressed bzImage: GUEST boots it as it is; HOST loads its kernel
-	 * decompressed on the host (kernel_cache.h) as an ELF vmlinux, or
-	 * fails; AUTO does that when it can and the format is AUTO, and else
-	 * boots the bzImage. */
+	/* A compressed bzImage: GUEST and AUTO boot it as it is; HOST loads its
+	 * kernel decompressed on the host (kernel_cache.h) as an ELF vmlinux,
+	 * or fails. */
 	enum kernel_decompress decompress;
 };
 
