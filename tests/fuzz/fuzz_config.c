@@ -226,7 +226,8 @@ static void check_error(const struct config_error *err, const char *file, bool o
 		(overrides &&
 		 (strncmp(err->msg, "--set ", 6) == 0 || strncmp(err->msg, "--jail ", 7) == 0 ||
 		  strncmp(err->msg, "--uid ", 6) == 0 || strncmp(err->msg, "--gid ", 6) == 0 ||
-		  strncmp(err->msg, "--control ", 10) == 0 || strncmp(err->msg, "--restore ", 10) == 0)),
+		  strncmp(err->msg, "--control ", 10) == 0 ||
+		  strncmp(err->msg, "--restore ", 10) == 0)),
 	    "error does not start with the file: %s", err->msg);
 	FUZZ_CHECK(overrides || !strchr(err->msg, '\n'), "error is not one line: %s", err->msg);
 }
