@@ -1166,28 +1166,31 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* 40 packets/s (a bucket of 4) in direction rx or tx, the others unlimited;
- * the loop thread runs the timers (and, for rx, reads the backend). */
-static void limit_40pps(bool rx)
+/* Limits direction rx or tx to `on`, the other unlimited; the loop thread
+ * runs the timers (and, for rx, reads the backend). Every limit used below
+ * comes to 40 packets of 100 bytes per second, with a bucket of 4. */
+static void limit_one_direction(bool rx, struct rate_limit_config on)
 {
-	struct rate_limit_config on = {.ops = 40}, off = {0};
+	struct rate_limit_config off = {0};
 	cr_assert_eq(virtio_net_set_limits(net, rx ? &on : &off, rx ? &off : &on), 0);
 	bring_up(F_VERSION_1);
 	cr_assert_eq(event_loop_start(&loop), 0);
 }
 
-static void expect_rate_40(const char *dir, double secs)
+static void expect_rate_40(const char *what, double secs)
 {
 	double rate = (LIMITED_PKTS - 4) / secs;
-	cr_log_info("%s_pps = 40: %d packets in %.3f s: %.1f packets/s after the bucket", dir,
+	cr_log_info("%s: %d packets of 100 bytes in %.3f s: %.1f packets/s after the bucket", what,
 		    LIMITED_PKTS, secs, rate);
 	cr_assert(rate >= 36 && rate <= 44, "%s: achieved %.1f packets/s, configured 40 (+-10%%)",
-		  dir, rate);
+		  what, rate);
 }
 
-Test(virtio_net, tx_pps_limit_delays_in_order_at_the_rate)
+/* Sends LIMITED_PKTS through a tx direction limited to `on`: all arrive, in
+ * order, none dropped, at 40 packets/s once the bucket is spent. */
+static void tx_at_the_rate(const char *what, struct rate_limit_config on)
 {
-	limit_40pps(false);
+	limit_one_direction(false, on);
 	for (unsigned i = 0; i < LIMITED_PKTS; i++)
 		post_tx(100, (uint8_t)i, 1);
 	double t0 = now_s();
@@ -1202,12 +1205,13 @@ Test(virtio_net, tx_pps_limit_delays_in_order_at_the_rate)
 		cr_assert(frame_ok(buf + HDR, 100, (uint8_t)i), "packet %u out of order", i);
 	}
 	cr_assert_eq(stats().tx_dropped, 0);
-	expect_rate_40("tx", secs);
+	expect_rate_40(what, secs);
 }
 
-Test(virtio_net, rx_pps_limit_delays_in_order_at_the_rate)
+/* The rx twin of tx_at_the_rate(): the host sends, the guest receives. */
+static void rx_at_the_rate(const char *what, struct rate_limit_config on)
 {
-	limit_40pps(true);
+	limit_one_direction(true, on);
 	gpa_t g[LIMITED_PKTS];
 	for (unsigned i = 0; i < LIMITED_PKTS; i++)
 		g[i] = post_rx(256);
@@ -1224,12 +1228,33 @@ Test(virtio_net, rx_pps_limit_delays_in_order_at_the_rate)
 		check_rx_frame(g[i], 100, (uint8_t)i);
 	}
 	cr_assert_eq(stats().rx_dropped, 0);
-	expect_rate_40("rx", secs);
+	expect_rate_40(what, secs);
+}
+
+Test(virtio_net, tx_pps_limit_delays_in_order_at_the_rate)
+{
+	tx_at_the_rate("tx_pps = 40", (struct rate_limit_config){.ops = 40});
+}
+
+Test(virtio_net, rx_pps_limit_delays_in_order_at_the_rate)
+{
+	rx_at_the_rate("rx_pps = 40", (struct rate_limit_config){.ops = 40});
+}
+
+/* Bandwidth counts the frame, not the virtio-net header. */
+Test(virtio_net, tx_bandwidth_limit_delays_in_order_at_the_rate)
+{
+	tx_at_the_rate("tx_bandwidth = 4000", (struct rate_limit_config){.bandwidth = 4000});
+}
+
+Test(virtio_net, rx_bandwidth_limit_delays_in_order_at_the_rate)
+{
+	rx_at_the_rate("rx_bandwidth = 4000", (struct rate_limit_config){.bandwidth = 4000});
 }
 
 Test(virtio_net, reset_while_rx_throttled_disarms_and_rereads)
 {
-	limit_40pps(true);
+	limit_one_direction(true, (struct rate_limit_config){.ops = 40});
 	for (unsigned i = 0; i < 8; i++)
 		post_rx(256);
 	drv_kick(&rxq);
