@@ -39,6 +39,7 @@ FW_OBJS = \
 	$(FW_DIR)/virtio_vsock.o \
 	$(FW_DIR)/virtio_evil.o \
 	$(FW_DIR)/blk_bench.o \
+	$(FW_DIR)/exit_cost.o \
 	$(FW_DIR)/blk_flush.o \
 	$(FW_DIR)/faults.o \
 	$(FW_DIR)/user.o \

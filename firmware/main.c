@@ -33,6 +33,7 @@ static const struct scenario scenarios[] = {
     {"virtio-net", test_virtio_net},
     {"virtio-vsock", test_virtio_vsock},
     {"blk-bench", test_blk_bench},
+    {"exit-cost", test_exit_cost},
     {"blk-ioerr", test_blk_ioerr},
     {"blk-flush", test_blk_flush},
     {"blk-last-words", test_blk_last_words},

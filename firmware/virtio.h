@@ -307,6 +307,9 @@ int test_vsock_peer_gone(const struct fw_boot_info *bi);
 /* test=evil-NAME: `name` is what follows "evil-". */
 int test_virtio_evil(const struct fw_boot_info *bi, const char *name);
 int test_blk_bench(const struct fw_boot_info *bi);
+/* test=exit-cost (exit_cost.c): nanoseconds per access of each way a VMM
+ * serves one (in KVM, ioeventfd, VMM exits for MMIO and port I/O). */
+int test_exit_cost(const struct fw_boot_info *bi);
 int test_blk_ioerr(const struct fw_boot_info *bi);
 /* test=blk-flush (blk_flush.c): writes, FLUSH, "blk-flush flushed", then halts for good. */
 int test_blk_flush(const struct fw_boot_info *bi);

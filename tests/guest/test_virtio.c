@@ -907,3 +907,54 @@ Test(virtio_bench, blk_bandwidth_limit, .timeout = 120)
 	cr_expect(rate >= 16 * 0.9 && rate <= 16 * 1.1,
 		  "achieved %.2f MiB/s, configured 16 (+-10%%)", rate);
 }
+
+/* ---- exit-cost: what each way of serving a guest access costs ----
+ * The scenario times n accesses of each kind. Whatever the host, a kick an
+ * ioeventfd absorbs must cost less than a register read that exits to
+ * minnow, a LAPIC read served in KVM less than a UART read served by
+ * minnow, and the kicks must not reach minnow at all (the exit table). */
+Test(virtio_bench, exit_cost)
+{
+	harness_require_kvm();
+	static const char *const kinds[] = {"kernel_mmio", "kick",	"isr_read",
+					    "uart_read",   "unclaimed", "pio"};
+	enum { N = 5000 };
+	char img[4096], ini[4200], line[256], key[64];
+	harness_temp_file(NULL, "exitcost", 1u << 20, img, sizeof(img), NULL);
+	snprintf(ini, sizeof(ini), "[drive.d]\npath = %s\n", img);
+	struct guest_opts o = {.cmdline = "test=exit-cost n=5000",
+			       .extra_ini = ini,
+			       .timings = TIMINGS_JSON,
+			       .timeout_ms = 60000};
+	struct guest_result r;
+	guest_run_ok(&o, &r);
+	unlink(img);
+	cr_assert_eq(r.status, 0, "exit-cost must exit 0: %s", guest_ctx(&r));
+	unsigned long long ns[6];
+	for (size_t i = 0; i < 6; i++) {
+		unsigned long long n;
+		snprintf(key, sizeof(key), "exit-cost %s n=", kinds[i]);
+		cr_assert(guest_line(r.out, key, line, sizeof(line)) &&
+			      sscanf(line, "%llu ns=%llu", &n, &ns[i]) == 2 && n == N && ns[i] > 0,
+			  "want '%sN ns=NS' with N = %d: %s", key, N, guest_ctx(&r));
+		cr_log_info("exit-cost %s: %llu ns", kinds[i], ns[i]);
+	}
+	cr_expect_lt(ns[1], ns[2],
+		     "a kick (%llu ns) must cost less than an InterruptStatus read "
+		     "(%llu ns)",
+		     ns[1], ns[2]);
+	cr_expect_lt(ns[0], ns[3],
+		     "a LAPIC read (%llu ns) must cost less than a UART read (%llu ns)", ns[0],
+		     ns[3]);
+	const char *blk = strstr(r.err, "{\"name\":\"virtio-blk\"");
+	unsigned long long reads, writes;
+	cr_assert(blk && sscanf(blk,
+				"{\"name\":\"virtio-blk\",\"base\":%*u,\"reads\":%llu,"
+				"\"writes\":%llu}",
+				&reads, &writes) == 2,
+		  "no virtio-blk in the exit table: %s", r.err);
+	cr_expect_geq(reads, N, "every InterruptStatus read is an exit to minnow");
+	cr_expect_lt(writes, 100, "%llu register writes reached minnow: the %d kicks must not",
+		     writes, N);
+	guest_result_free(&r);
+}
