@@ -99,6 +99,29 @@ Test(guest_mem, map_and_touch)
 	cr_assert_null(m.host);
 }
 
+/* RAM starts 2 MiB aligned in minnow as in the guest, private or shared, so
+ * that KVM can map it with huge pages; nothing of the reservation is left
+ * mapped around it. */
+Test(guest_mem, ram_is_aligned_for_huge_pages)
+{
+	for (int shared = 0; shared < 2; shared++) {
+		struct guest_mem m;
+		const uint64_t size = 6ULL << 20;
+		int r =
+		    shared ? guest_mem_map_shared(&m, size, false) : guest_mem_map(&m, size, false);
+		cr_assert_eq(r, 0, "shared %d: %s", shared, strerror(-r));
+		cr_expect_eq((uintptr_t)m.host % (2u << 20), 0, "shared %d: RAM at %p", shared,
+			     (void *)m.host);
+		long page = sysconf(_SC_PAGESIZE);
+		unsigned char vec;
+		cr_expect_eq(mincore(m.host - page, (size_t)page, &vec), -1,
+			     "a page is still mapped below the RAM");
+		cr_expect_eq(mincore(m.host + size, (size_t)page, &vec), -1,
+			     "a page is still mapped above the RAM");
+		guest_mem_unmap(&m);
+	}
+}
+
 /* AnonHugePages of the mapping that holds `addr`, in KiB (-1: not found). */
 static long anon_huge_kib(const void *addr)
 {
