@@ -909,10 +909,11 @@ Test(virtio_bench, blk_bandwidth_limit, .timeout = 120)
 }
 
 /* ---- exit-cost: what each way of serving a guest access costs ----
- * The scenario times n accesses of each kind. Whatever the host, a kick an
- * ioeventfd absorbs must cost less than a register read that exits to
- * minnow, a LAPIC read served in KVM less than a UART read served by
- * minnow, and the kicks must not reach minnow at all (the exit table). */
+ * The scenario times n accesses of each kind. Whatever the host, a LAPIC
+ * read served in KVM must cost less than a UART read served by minnow, and
+ * the kicks must not reach minnow at all (the exit table). A kick is not
+ * compared: its price includes waking the thread that serves the queue,
+ * which on one CPU (the L1 host) costs more than an exit. */
 Test(virtio_bench, exit_cost)
 {
 	harness_require_kvm();
@@ -939,10 +940,6 @@ Test(virtio_bench, exit_cost)
 			  "want '%sN ns=NS' with N = %d: %s", key, N, guest_ctx(&r));
 		cr_log_info("exit-cost %s: %llu ns", kinds[i], ns[i]);
 	}
-	cr_expect_lt(ns[1], ns[2],
-		     "a kick (%llu ns) must cost less than an InterruptStatus read "
-		     "(%llu ns)",
-		     ns[1], ns[2]);
 	cr_expect_lt(ns[0], ns[3],
 		     "a LAPIC read (%llu ns) must cost less than a UART read (%llu ns)", ns[0],
 		     ns[3]);
