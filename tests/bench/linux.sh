@@ -81,7 +81,7 @@ fi
 sed -n 's/^  | //p' "$LOG"
 grep '^BENCHV ' "$LOG" | awk '
 	{ m[$2] = $3 / 1000; q[$2] = $4 / 1000
-	  printf "  %d vCPUs: minnow %.0f ms, qemu %.0f ms (%s)\n", $2, m[$2], q[$2], $4 > 0 ? sprintf("%.2fx", $3 / $4) : "-" }
+	  printf "  %d vCPUs: minnow %.0f ms, qemu %.0f ms (%s)\n", $2, m[$2], q[$2], ($4 > 0 ? sprintf("%.2fx", $3 / $4) : "-") }
 	END { if ((1 in m) && (4 in m))
 		printf "  each vCPU past the first: minnow %+.0f ms, qemu %+.0f ms (from 1 to 4)\n",
 			(m[4] - m[1]) / 3, (q[4] - q[1]) / 3 }'
