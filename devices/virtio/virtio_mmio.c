@@ -28,7 +28,7 @@ void vmmio_note(struct virtio_mmio *t, const char *what, uint64_t offset, uint64
 /* Any thread, lock not needed. */
 static void raise_interrupt(struct virtio_mmio *t, uint32_t bits)
 {
-	atomic_fetch_or(&t->interrupt_status, bits);
+	atomic_fetch_or(t->interrupt_status, bits);
 	atomic_fetch_add(&t->interrupts, 1);
 	if (t->irq_fd >= 0)
 		(void)eventfd_write(t->irq_fd, 1);
@@ -219,6 +219,12 @@ int virtio_mmio_create(struct virtio_mmio *t, const struct virtio_device_ops *op
 			return r;
 		}
 	}
+	r = vmmio_mirror_create(t);
+	if (r < 0) {
+		virtio_mmio_destroy(t);
+		return r;
+	}
+	vmmio_mirror_map(t);
 	if (ioapic) {
 		t->ioapic = ioapic;
 		ioapic_set_resample(ioapic, t->gsi, resample, t);
@@ -249,6 +255,7 @@ void virtio_mmio_destroy(struct virtio_mmio *t)
 		close(t->irq_fd);
 		t->irq_fd = -1;
 	}
+	vmmio_mirror_destroy(t);
 	free(t->queues);
 	t->queues = NULL;
 	pthread_mutex_destroy(&t->lock);
@@ -329,7 +336,7 @@ void virtio_mmio_signal(struct virtio_mmio *t, uint32_t bits)
 
 uint32_t vmmio_interrupt_status(const struct virtio_mmio *t)
 {
-	uint32_t v = atomic_load(&t->interrupt_status);
+	uint32_t v = atomic_load(t->interrupt_status);
 	/* A back end signals the irqfd without telling minnow: while it owns
 	 * the queues, every interrupt may be for used buffers. */
 	if (atomic_load(&t->backend_owns_queues))
@@ -339,7 +346,7 @@ uint32_t vmmio_interrupt_status(const struct virtio_mmio *t)
 
 void virtio_mmio_config_changed(struct virtio_mmio *t)
 {
-	t->config_generation++;
+	vmmio_mirror_config(t, true);
 	raise_interrupt(t, VIRTIO_MMIO_INT_CONFIG);
 }
 
@@ -355,5 +362,6 @@ void virtio_mmio_fail(struct virtio_mmio *t, const char *fmt, ...)
 	if (t->status & VIRTIO_CONFIG_S_NEEDS_RESET)
 		return;
 	t->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
+	vmmio_mirror_registers(t);
 	raise_interrupt(t, VIRTIO_MMIO_INT_CONFIG);
 }

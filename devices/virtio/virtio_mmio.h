@@ -151,7 +151,16 @@ struct virtio_mmio {
 	uint64_t driver_features;
 	uint32_t queue_sel;
 	uint32_t config_generation;
-	_Atomic uint32_t interrupt_status;
+	/* The register page as the guest reads it (virtio_mmio_mirror.c):
+	 * each register's value at its offset, config space from 0x100,
+	 * all-ones elsewhere. With KVM's read-only memory it is mapped into
+	 * the guest at `base`, so register and config reads cost no exit;
+	 * writes still exit and the transport updates the page before the
+	 * writing vCPU goes on. */
+	uint8_t *regs;
+	bool regs_mapped; /* a read-only memslot maps regs at base */
+	/* InterruptStatus: a word of regs, at its register offset. */
+	_Atomic uint32_t *interrupt_status;
 	/* ops->backend_queues, from DRIVER_OK to reset: InterruptStatus reads
 	 * always show the used-buffer bit (the back end raises the irqfd). */
 	_Atomic bool backend_owns_queues;

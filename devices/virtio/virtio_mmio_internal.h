@@ -37,4 +37,36 @@ uint32_t vmmio_interrupt_status(const struct virtio_mmio *t);
  * kicks every ready queue for what the driver queued before. Lock held. */
 void vmmio_go_live(struct virtio_mmio *t);
 
+/* ---- The register page (virtio_mmio_mirror.c) ---- */
+
+/* Maps t->regs (one zeroed page, then every register and config byte
+ * filled in) and points t->interrupt_status into it. Returns 0 or -errno. */
+int vmmio_mirror_create(struct virtio_mmio *t);
+
+/* With vm_fd: maps t->regs read-only into the guest at t->base (a KVM
+ * memslot of its own), when KVM has read-only memory and the device's
+ * InterruptStatus is the transport's own (not for ops->backend_queues).
+ * Without it every read exits as before. */
+void vmmio_mirror_map(struct virtio_mmio *t);
+
+/* Unmaps t->regs. The memslot, if any, is left to go with the VM: call with
+ * no vCPU running. */
+void vmmio_mirror_destroy(struct virtio_mmio *t);
+
+/* Rewrites every register below the config space but InterruptStatus from
+ * the register file, as a read through the exit path would return it. Lock
+ * held; after anything that changes what a read returns. */
+void vmmio_mirror_registers(struct virtio_mmio *t);
+
+/* Copies the device's config space into the page. With `changed`, the
+ * generation moves before and after the copy, so that a driver reading
+ * generation, config, generation never accepts a half-written copy. On the
+ * thread that owns the device model (or before the guest runs). */
+void vmmio_mirror_config(struct virtio_mmio *t, bool changed);
+
+/* The value a 4-byte read of register `offset` (< VIRTIO_MMIO_CONFIG)
+ * returns, without logging: all-ones for write-only and unknown registers.
+ * Lock held (virtio_mmio_regs.c). */
+uint32_t vmmio_register_value(struct virtio_mmio *t, uint64_t offset);
+
 #endif

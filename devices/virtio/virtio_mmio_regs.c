@@ -30,7 +30,7 @@ static void device_reset(struct virtio_mmio *t)
 	t->driver_features = 0;
 	t->queue_sel = 0;
 	atomic_store(&t->backend_owns_queues, false);
-	atomic_store(&t->interrupt_status, 0);
+	atomic_store(t->interrupt_status, 0);
 }
 
 static bool features_acceptable(const struct virtio_mmio *t)
@@ -105,51 +105,79 @@ static gpa_t *queue_addr(struct virtq *vq, uint64_t offset)
 	}
 }
 
-static uint32_t read_register(struct virtio_mmio *t, uint64_t offset)
+/* A readable register's value in *value; false for a write-only or unknown one. */
+static bool register_value(struct virtio_mmio *t, uint64_t offset, uint32_t *value)
 {
 	struct virtio_mmio_queue *q = selected_queue(t);
 	uint64_t offered = t->offered_features;
 	switch (offset) {
 	case VIRTIO_MMIO_MAGIC_VALUE:
-		return VIRTIO_MMIO_MAGIC;
+		*value = VIRTIO_MMIO_MAGIC;
+		return true;
 	case VIRTIO_MMIO_VERSION:
-		return VIRTIO_MMIO_VERSION_MODERN;
+		*value = VIRTIO_MMIO_VERSION_MODERN;
+		return true;
 	case VIRTIO_MMIO_DEVICE_ID:
-		return t->ops->device_id;
+		*value = t->ops->device_id;
+		return true;
 	case VIRTIO_MMIO_VENDOR_ID:
-		return VIRTIO_MMIO_VENDOR;
+		*value = VIRTIO_MMIO_VENDOR;
+		return true;
 	case VIRTIO_MMIO_DEVICE_FEATURES:
-		if (t->device_features_sel > 1)
-			return 0;
-		return (uint32_t)(offered >> (32 * t->device_features_sel));
+		*value = t->device_features_sel > 1
+			     ? 0
+			     : (uint32_t)(offered >> (32 * t->device_features_sel));
+		return true;
 	case VIRTIO_MMIO_QUEUE_NUM_MAX:
-		return q ? q->vq.max_size : 0;
+		*value = q ? q->vq.max_size : 0;
+		return true;
 	case VIRTIO_MMIO_QUEUE_NUM:
-		return q ? q->vq.size : 0;
+		*value = q ? q->vq.size : 0;
+		return true;
 	case VIRTIO_MMIO_QUEUE_READY:
-		return q ? q->vq.ready : 0;
+		*value = q ? q->vq.ready : 0;
+		return true;
+	case VIRTIO_MMIO_INTERRUPT_STATUS:
+		*value = vmmio_interrupt_status(t);
+		return true;
 	case VIRTIO_MMIO_STATUS:
-		return t->status;
+		*value = t->status;
+		return true;
 	case VIRTIO_MMIO_CONFIG_GENERATION:
-		return t->config_generation;
+		*value = t->config_generation;
+		return true;
 	case VIRTIO_MMIO_QUEUE_DESC_LOW:
 	case VIRTIO_MMIO_QUEUE_DESC_HIGH:
 	case VIRTIO_MMIO_QUEUE_AVAIL_LOW:
 	case VIRTIO_MMIO_QUEUE_AVAIL_HIGH:
 	case VIRTIO_MMIO_QUEUE_USED_LOW:
 	case VIRTIO_MMIO_QUEUE_USED_HIGH:
-		if (!q)
-			return 0;
-		return (uint32_t)(*queue_addr(&q->vq, offset) >> (offset & 4 ? 32 : 0));
+		*value = q ? (uint32_t)(*queue_addr(&q->vq, offset) >> (offset & 4 ? 32 : 0)) : 0;
+		return true;
 	case VIRTIO_MMIO_SHM_LEN_LOW:
 	case VIRTIO_MMIO_SHM_LEN_HIGH:
 	case VIRTIO_MMIO_SHM_BASE_LOW:
 	case VIRTIO_MMIO_SHM_BASE_HIGH:
-		return 0xffffffffu; /* no shared memory regions */
+		*value = 0xffffffffu; /* no shared memory regions */
+		return true;
 	default:
-		vmmio_note(t, "read of a write-only or unknown register", offset, 0);
-		return 0xffffffffu;
+		return false;
 	}
+}
+
+uint32_t vmmio_register_value(struct virtio_mmio *t, uint64_t offset)
+{
+	uint32_t value;
+	return register_value(t, offset, &value) ? value : 0xffffffffu;
+}
+
+static uint32_t read_register(struct virtio_mmio *t, uint64_t offset)
+{
+	uint32_t value;
+	if (register_value(t, offset, &value))
+		return value;
+	vmmio_note(t, "read of a write-only or unknown register", offset, 0);
+	return 0xffffffffu;
 }
 
 static void write_queue_register(struct virtio_mmio *t, uint64_t offset, uint32_t value)
@@ -287,8 +315,10 @@ static void do_device_access(void *arg)
 		uint32_t value;
 		memcpy(&value, a->data, 4);
 		set_status(t, le32toh(value));
+		vmmio_mirror_registers(t);
 	} else if (a->write) {
 		t->ops->config_write(t->dev, rel, a->data, a->len);
+		vmmio_mirror_config(t, false);
 	} else {
 		t->ops->config_read(t->dev, rel, a->data, a->len);
 	}
@@ -359,7 +389,7 @@ static void mmio_write(void *opaque, uint64_t offset, const void *data, unsigned
 	memcpy(&value, data, 4);
 	value = le32toh(value);
 	if (offset == VIRTIO_MMIO_INTERRUPT_ACK) {
-		atomic_fetch_and(&t->interrupt_status, ~value);
+		atomic_fetch_and(t->interrupt_status, ~value);
 		return;
 	}
 	if (offset == VIRTIO_MMIO_QUEUE_NOTIFY) {
@@ -372,6 +402,7 @@ static void mmio_write(void *opaque, uint64_t offset, const void *data, unsigned
 	}
 	pthread_mutex_lock(&t->lock);
 	write_register(t, offset, value);
+	vmmio_mirror_registers(t);
 	pthread_mutex_unlock(&t->lock);
 }
 

@@ -33,7 +33,7 @@ int virtio_mmio_get_state(struct virtio_mmio *t, struct virtio_mmio_state *s, ch
 	s->driver_features_sel = t->driver_features_sel;
 	s->queue_sel = t->queue_sel;
 	s->config_generation = t->config_generation;
-	s->interrupt_status = atomic_load(&t->interrupt_status);
+	s->interrupt_status = atomic_load(t->interrupt_status);
 	s->driver_features = t->driver_features;
 	for (unsigned i = 0; i < t->ops->num_queues; i++) {
 		const struct virtq *vq = &t->queues[i].vq;
@@ -68,7 +68,7 @@ int virtio_mmio_set_state(struct virtio_mmio *t, const struct virtio_mmio_state 
 	t->driver_features_sel = s->driver_features_sel;
 	t->queue_sel = s->queue_sel;
 	t->config_generation = s->config_generation;
-	atomic_store(&t->interrupt_status, s->interrupt_status);
+	atomic_store(t->interrupt_status, s->interrupt_status);
 	t->driver_features = s->driver_features;
 	for (unsigned i = 0; i < t->ops->num_queues && r == 0; i++) {
 		const struct virtio_mmio_queue_state *q = &s->queues[i];
@@ -95,6 +95,8 @@ int virtio_mmio_set_state(struct virtio_mmio *t, const struct virtio_mmio_state 
 		if (t->ops->restored && virtio_mmio_active(t))
 			t->ops->restored(t->dev, t);
 	}
+	vmmio_mirror_registers(t);
+	vmmio_mirror_config(t, false);
 	pthread_mutex_unlock(&t->lock);
 	return r;
 }

@@ -116,8 +116,8 @@ void check_transport(struct virtio_mmio *t, const struct guest_mem *mem, const c
 			   "%s: FEATURES_OK with features 0x%llx, offered 0x%llx", name,
 			   (unsigned long long)f, (unsigned long long)off);
 	}
-	FUZZ_CHECK((atomic_load(&t->interrupt_status) & ~3u) == 0, "%s: InterruptStatus 0x%x", name,
-		   atomic_load(&t->interrupt_status));
+	FUZZ_CHECK((atomic_load(t->interrupt_status) & ~3u) == 0, "%s: InterruptStatus 0x%x", name,
+		   atomic_load(t->interrupt_status));
 	for (unsigned i = 0; i < t->ops->num_queues; i++) {
 		const struct virtq *vq = &t->queues[i].vq;
 		if (!vq->ready)

@@ -387,6 +387,11 @@ void event_loop_stop(struct event_loop *l)
 	reset_stop(l);
 }
 
+bool event_loop_running(struct event_loop *l)
+{
+	return atomic_load(&l->running);
+}
+
 bool event_loop_on_thread(struct event_loop *l)
 {
 	return l->running && pthread_equal(pthread_self(), l->thread);

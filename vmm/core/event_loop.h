@@ -141,4 +141,7 @@ int event_loop_call(struct event_loop *l, event_loop_call_fn fn, void *arg);
 /* Whether the caller is running on the loop thread. */
 bool event_loop_on_thread(struct event_loop *l);
 
+/* Whether a thread runs the loop now (event_loop_run or event_loop_start). */
+bool event_loop_running(struct event_loop *l);
+
 #endif

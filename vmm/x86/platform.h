@@ -111,6 +111,9 @@
 #define VIRTIO_MMIO_BASE   0xD0010000ULL /* first virtio-mmio slot */
 #define VIRTIO_MMIO_STRIDE 0x1000ULL	 /* one 4 KiB page per slot */
 #define VIRTIO_MMIO_SLOTS  19		 /* GSIs VIRTIO_GSI_BASE..23 */
+/* KVM memslot of slot 0's register page (read-only: reads without exits);
+ * slot N's is this + N. Guest RAM uses memslots 0 and 1. */
+#define VIRTIO_MMIO_MEMSLOT_BASE 16
 
 #define IOAPIC_MMIO_BASE 0xFEC00000ULL
 #define IOAPIC_MMIO_SIZE 0x1000ULL
