@@ -114,6 +114,21 @@ struct drive {
 	struct drv_ring q;
 };
 
+/* The drive's thread serves requests asynchronously: the next used entry
+ * once it is there (asserting that it comes within 5 s). */
+static struct vring_used_elem next_used(struct drv_ring *q)
+{
+	cr_assert(WAIT_UNTIL(drv_used_idx(q) != q->last_used, 5000),
+		  "no used entry after %u within 5 s", q->last_used);
+	return drv_next_used(q);
+}
+
+/* Waits (up to 5 s) for the device to ask for a reset; whether it did. */
+static bool wait_needs_reset(struct drive *d)
+{
+	return WAIT_UNTIL(drv_needs_reset(&d->t), 5000);
+}
+
 static uint32_t cfg32(struct drive *d, unsigned off)
 {
 	return (uint32_t)drv_cfg(&d->t, off, 4);
@@ -140,6 +155,7 @@ static void drive_create(struct drive *d, const struct drive_config *cfg, unsign
 	d->slot = slot;
 	d->blk = virtio_blk_create(cfg, NULL, err, sizeof(err));
 	cr_assert_not_null(d->blk, "virtio_blk_create: %s", err);
+	cr_assert_eq(virtio_blk_start(d->blk, err, sizeof(err)), 0, "virtio_blk_start: %s", err);
 	cr_assert_eq(
 	    virtio_mmio_create(&d->t, &virtio_blk_ops, d->blk, &guest_ram, -1, NULL, NULL, slot),
 	    0);
@@ -184,7 +200,7 @@ static int request(struct drive *d, uint32_t type, uint64_t sector, const struct
 	s[1 + ndata] = (struct drv_seg){d->status_gpa, 1, true};
 	uint16_t head = drv_post_chain(&d->q, s, ndata + 2);
 	drv_kick(&d->q);
-	struct vring_used_elem u = drv_next_used(&d->q);
+	struct vring_used_elem u = next_used(&d->q);
 	cr_assert_eq(u.id, head);
 	if (used_len)
 		*used_len = u.len;
@@ -330,7 +346,7 @@ Test(virtio_blk, header_split_and_data_sharing_status_descriptor)
 			       {DATA_GPA + 100, SECTOR - 100 + 1, true}};
 	drv_post_chain(&d.q, s, 4);
 	drv_kick(&d.q);
-	struct vring_used_elem u = drv_next_used(&d.q);
+	struct vring_used_elem u = next_used(&d.q);
 	cr_assert_eq(u.len, SECTOR + 1);
 	uint8_t *buf = gp(DATA_GPA, SECTOR + 1);
 	cr_assert_eq(buf[SECTOR], VIRTIO_BLK_S_OK);
@@ -599,8 +615,8 @@ TABLE_TEST(virtio_blk, bad_chain_needs_reset, bad_chains, c)
 	put_header(&d, VIRTIO_BLK_T_IN, 0);
 	drv_post_chain(&d.q, c->s, c->n);
 	drv_kick(&d.q);
+	cr_assert(wait_needs_reset(&d), "%s: the device needs a reset", c->name);
 	cr_assert_eq(drv_used_idx(&d.q), 0, "%s: no used buffer", c->name);
-	cr_assert(drv_needs_reset(&d.t), "%s: the device needs a reset", c->name);
 	cr_assert(drv_rd(&d.t, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG, "%s",
 		  c->name);
 	/* Reset and carry on (drive_start() clears the rings). */
@@ -632,13 +648,13 @@ Test(virtio_blk, chain_longer_than_seg_max_needs_reset)
 		drv_post(&d.q, 0);
 		drv_kick(&d.q);
 		if (extra == 0) {
-			struct vring_used_elem u = drv_next_used(&d.q);
+			struct vring_used_elem u = next_used(&d.q);
 			cr_assert_eq(u.len, ndata * SECTOR + 1);
 			cr_assert_eq(*(uint8_t *)gp(d.status_gpa, 1), VIRTIO_BLK_S_OK);
 			cr_assert_not(drv_needs_reset(&d.t));
 		} else {
+			cr_assert(wait_needs_reset(&d));
 			cr_assert_eq(drv_used_idx(&d.q), 1);
-			cr_assert(drv_needs_reset(&d.t));
 		}
 	}
 	drive_down(&d);
@@ -666,7 +682,7 @@ static uint8_t indirect_read(struct drive *d, unsigned ndata, bool status_shares
 	d->q.desc[0] = (struct vring_desc){TABLE_GPA, 16 * n, VRING_DESC_F_INDIRECT, 0};
 	drv_post(&d->q, 0);
 	drv_kick(&d->q);
-	(void)drv_next_used(&d->q);
+	(void)next_used(&d->q);
 	return *status;
 }
 
@@ -710,7 +726,7 @@ Test(virtio_blk, batch_of_requests_one_interrupt)
 		drv_post_chain(&d.q, s, 3);
 	}
 	drv_kick(&d.q);
-	cr_assert_eq(drv_used_idx(&d.q), 3);
+	cr_assert(drv_wait_used(&d.q, 3, 5000));
 	cr_assert_eq(atomic_load(&d.t.interrupts), irqs + 1, "one interrupt for the batch");
 	for (unsigned i = 0; i < 3; i++) {
 		cr_assert_eq(*(uint8_t *)gp(d.status_gpa + i, 1), VIRTIO_BLK_S_OK);
@@ -718,6 +734,7 @@ Test(virtio_blk, batch_of_requests_one_interrupt)
 	}
 	/* A spurious kick: nothing happens. */
 	drv_kick(&d.q);
+	usleep(50000);
 	cr_assert_eq(drv_used_idx(&d.q), 3);
 	cr_assert_eq(atomic_load(&d.t.interrupts), irqs + 1);
 	drive_down(&d);
@@ -862,8 +879,8 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* A drive limited per `limit`, its timer on a loop thread of its own (the
- * transport has none: kicks are served on the test's thread). */
+/* A drive limited per `limit`, served by its own thread, which waits for its
+ * own timer (the loop is the caller's, as a VM would pass one). */
 static void limited_up(struct drive *d, struct event_loop *loop,
 		       const struct rate_limit_config *limit)
 {
@@ -875,6 +892,7 @@ static void limited_up(struct drive *d, struct event_loop *loop,
 	memset(d, 0, sizeof(*d));
 	d->blk = virtio_blk_create(&c, loop, err, sizeof(err));
 	cr_assert_not_null(d->blk, "virtio_blk_create: %s", err);
+	cr_assert_eq(virtio_blk_start(d->blk, err, sizeof(err)), 0, "virtio_blk_start: %s", err);
 	cr_assert_eq(
 	    virtio_mmio_create(&d->t, &virtio_blk_ops, d->blk, &guest_ram, -1, NULL, NULL, 0), 0);
 	d->rings_gpa = RINGS_GPA;
@@ -909,7 +927,7 @@ static void post_reads(struct drive *d, unsigned n, uint32_t bytes, uint16_t *he
 static void expect_in_order(struct drive *d, unsigned n, uint32_t bytes, const uint16_t *heads)
 {
 	for (unsigned i = 0; i < n; i++) {
-		struct vring_used_elem u = drv_next_used(&d->q);
+		struct vring_used_elem u = next_used(&d->q);
 		cr_assert_eq(u.id, heads[i], "completion %u: head %u, expected %u", i, u.id,
 			     heads[i]);
 		cr_assert_eq(u.len, bytes + 1);
@@ -932,6 +950,10 @@ static double timed_reads(const struct rate_limit_config *limit, uint32_t bytes,
 	post_reads(&d, LIMITED_REQS, bytes, heads);
 	uint64_t t0 = mono_ns();
 	drv_kick(&d.q);
+	/* What the full bucket admits completes at once; the next request
+	 * waits at least 25 ms for its tokens. */
+	cr_assert(WAIT_UNTIL(drv_used_idx(&d.q) > 0, 5000));
+	usleep(5000);
 	*first = drv_used_idx(&d.q);
 	cr_assert(drv_wait_used(&d.q, LIMITED_REQS, 10000), "only %u of %u requests completed",
 		  drv_used_idx(&d.q), LIMITED_REQS);
@@ -993,7 +1015,7 @@ Test(virtio_blk, reset_while_throttled_disarms_the_timer)
 	limited_up(&d, &loop, &l);
 	post_reads(&d, 5, SECTOR, heads);
 	drv_kick(&d.q);
-	cr_assert_eq(drv_used_idx(&d.q), 1);
+	cr_assert(drv_wait_used(&d.q, 1, 5000));
 	drv_wr(&d.t, VIRTIO_MMIO_STATUS, 0); /* the waiting requests go with the rings */
 	/* The timer (100 ms) would have served them: nothing may happen. */
 	cr_assert_not(drv_wait_used(&d.q, 2, 300));
