@@ -12,17 +12,20 @@ bool disk_uring_built(void)
 	return true;
 }
 
-/* Allows READV (and WRITEV for a writable image) on fixed files only, and no
- * registration after this. */
+/* Allows READV (and WRITEV for a writable image) on fixed files only, and
+ * no registration after this but the unregistering of the files (so that
+ * closing lets go of the image, and its lock, at once: the ring itself is
+ * freed by the kernel later). */
 static int restrict_ring(struct io_uring *ring, bool writable)
 {
-	struct io_uring_restriction res[4] = {
+	struct io_uring_restriction res[5] = {
 	    {.opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_READV},
 	    {.opcode = IORING_RESTRICTION_SQE_FLAGS_REQUIRED, .sqe_flags = IOSQE_FIXED_FILE},
 	    {.opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED, .sqe_flags = 0},
+	    {.opcode = IORING_RESTRICTION_REGISTER_OP, .register_op = IORING_UNREGISTER_FILES},
 	    {.opcode = IORING_RESTRICTION_SQE_OP, .sqe_op = IORING_OP_WRITEV},
 	};
-	return io_uring_register_restrictions(ring, res, writable ? 4 : 3);
+	return io_uring_register_restrictions(ring, res, writable ? 5 : 4);
 }
 
 int disk_uring_open(struct disk_uring *u, const struct disk *d, unsigned entries)
@@ -59,6 +62,7 @@ void disk_uring_close(struct disk_uring *u)
 {
 	if (!u->ring)
 		return;
+	(void)io_uring_unregister_files(u->ring);
 	io_uring_queue_exit(u->ring);
 	free(u->ring);
 	u->ring = NULL;

@@ -6,9 +6,9 @@
  * image is its only file (registered as fixed file 0), and its
  * restrictions (IORING_REGISTER_RESTRICTIONS) allow only READV and, for a
  * writable image, WRITEV, on fixed files only (IOSQE_FIXED_FILE required,
- * no other SQE flag), and no further io_uring_register() call at all;
- * then it is enabled. A hijacked drive thread can read and write its own
- * image through the ring and nothing else.
+ * no other SQE flag), and no further io_uring_register() call but
+ * IORING_UNREGISTER_FILES (at close); then it is enabled. A hijacked drive thread can read and
+ * write its own image through the ring and nothing else.
  *
  * Without liburing at build time (no HAVE_LIBURING) disk_uring_open()
  * fails with -ENOSYS and the drive serves requests synchronously. */
@@ -40,9 +40,10 @@ bool disk_uring_built(void);
  * for a kernel without ring restrictions (before 5.10). */
 int disk_uring_open(struct disk_uring *u, const struct disk *d, unsigned entries);
 
-/* Frees the ring; safe on one never opened or already closed. Requests
- * still in flight are waited for by the kernel, not by this call: reap them
- * first. */
+/* Unregisters the image (releasing the ring's reference to it, so that its
+ * flock goes with the disk's own fd) and frees the ring; safe on one never
+ * opened or already closed. Requests still in flight are waited for by the
+ * kernel, not by this call: reap them first. */
 void disk_uring_close(struct disk_uring *u);
 
 /* Prepares a readv (write false) or writev of iov[0 .. n) at byte offset
