@@ -33,6 +33,7 @@ int disk_uring_open(struct disk_uring *u, const struct disk *d, unsigned entries
 	u->ring = NULL;
 	u->ring_fd = -1;
 	u->queued = 0;
+	u->files = false;
 	struct io_uring *ring = calloc(1, sizeof(*ring));
 	if (!ring)
 		return -ENOMEM;
@@ -55,14 +56,22 @@ int disk_uring_open(struct disk_uring *u, const struct disk *d, unsigned entries
 	}
 	u->ring = ring;
 	u->ring_fd = ring->ring_fd;
+	u->files = true;
 	return 0;
+}
+
+void disk_uring_release(struct disk_uring *u)
+{
+	if (u->ring && u->files)
+		(void)io_uring_unregister_files(u->ring);
+	u->files = false;
 }
 
 void disk_uring_close(struct disk_uring *u)
 {
 	if (!u->ring)
 		return;
-	(void)io_uring_unregister_files(u->ring);
+	disk_uring_release(u);
 	io_uring_queue_exit(u->ring);
 	free(u->ring);
 	u->ring = NULL;
@@ -121,7 +130,13 @@ int disk_uring_open(struct disk_uring *u, const struct disk *d, unsigned entries
 	u->ring = NULL;
 	u->ring_fd = -1;
 	u->queued = 0;
+	u->files = false;
 	return -ENOSYS;
+}
+
+void disk_uring_release(struct disk_uring *u)
+{
+	(void)u;
 }
 
 void disk_uring_close(struct disk_uring *u)

@@ -27,6 +27,7 @@ struct disk_uring {
 	struct io_uring *ring; /* NULL: not open */
 	int ring_fd;	       /* the ring's fd, readable (poll) while completions wait */
 	unsigned queued;       /* SQEs prepared and not yet submitted */
+	bool files;	       /* the image is registered */
 };
 
 /* Whether this build has io_uring support (liburing). */
@@ -40,10 +41,16 @@ bool disk_uring_built(void);
  * for a kernel without ring restrictions (before 5.10). */
 int disk_uring_open(struct disk_uring *u, const struct disk *d, unsigned entries);
 
-/* Unregisters the image (releasing the ring's reference to it, so that its
- * flock goes with the disk's own fd) and frees the ring; safe on one never
- * opened or already closed. Requests still in flight are waited for by the
- * kernel, not by this call: reap them first. */
+/* Unregisters the image: the ring lets go of it at once (and so of its
+ * flock, which then goes with the disk's own fd), rather than when the
+ * kernel frees the ring, later. The only io_uring_register() call the ring
+ * allows; the drive's thread makes it as it ends (its seccomp filter allows
+ * that call with that opcode only). Safe to repeat. */
+void disk_uring_release(struct disk_uring *u);
+
+/* disk_uring_release() if not done yet, then frees the ring; safe on one
+ * never opened or already closed. Requests still in flight are waited for
+ * by the kernel, not by this call: reap them first. */
 void disk_uring_close(struct disk_uring *u);
 
 /* Prepares a readv (write false) or writev of iov[0 .. n) at byte offset

@@ -335,6 +335,7 @@ static void *thread_main(void *arg)
 	pthread_mutex_unlock(&th->mu);
 	if (r == 0)
 		serve(th);
+	disk_uring_release(&th->ring); /* the image's lock goes with its fd */
 	pthread_mutex_lock(&th->mu);
 	th->exited = true;
 	pthread_cond_broadcast(&th->cond);
