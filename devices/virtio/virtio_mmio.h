@@ -12,7 +12,10 @@
  * registers (features, queue set-up) are the transport's own: vCPU threads
  * read and write them under t->lock, and InterruptStatus/InterruptACK
  * atomically. Kicks arrive through one eventfd per queue (bound to
- * QueueNotify with KVM_IOEVENTFD), watched by the loop. A device's own fd
+ * QueueNotify with KVM_IOEVENTFD), watched by the loop, or by the device's
+ * own thread for a thread_queues device (virtio-blk), which then takes
+ * t->lock around its pops and pushes and is parked (ops->quiesce) before a
+ * reset or a QueueReady = 0 changes the rings. A device's own fd
  * callbacks run on the loop thread too; they take t->lock
  * (virtio_mmio_lock) before touching queues or calling the functions
  * below, because a vCPU may be changing a queue's registers. Since no
