@@ -43,6 +43,9 @@ int disk_uring_open(struct disk_uring *u, const struct disk *d, unsigned entries
 		free(ring);
 		return r;
 	}
+	/* A kernel without the cap (before 5.15) has its own, per CPU. */
+	unsigned workers[2] = {DISK_URING_BOUNDED_WORKERS, DISK_URING_UNBOUNDED_WORKERS};
+	(void)io_uring_register_iowq_max_workers(ring, workers);
 	int fd = d->fd;
 	r = io_uring_register_files(ring, &fd, 1);
 	if (r == 0)

@@ -6,7 +6,8 @@
  * image is its only file (registered as fixed file 0), and its
  * restrictions (IORING_REGISTER_RESTRICTIONS) allow only READV and, for a
  * writable image, WRITEV, on fixed files only (IOSQE_FIXED_FILE required,
- * no other SQE flag), and no further io_uring_register() call but
+ * no other SQE flag), its kernel workers capped (DISK_URING_THREADS),
+ * and no further io_uring_register() call but
  * IORING_UNREGISTER_FILES (at close); then it is enabled. A hijacked drive thread can read and
  * write its own image through the ring and nothing else.
  *
@@ -22,6 +23,14 @@
 #include "disk.h"
 
 struct io_uring; /* <liburing.h> */
+
+/* The most kernel worker threads (io-wq) a drive's ring may start for
+ * requests that cannot complete at once: bounded (file I/O) and unbounded.
+ * They are threads of minnow's process and count against RLIMIT_NPROC
+ * (the jail's nproc). */
+#define DISK_URING_BOUNDED_WORKERS   4
+#define DISK_URING_UNBOUNDED_WORKERS 1
+#define DISK_URING_THREADS	     (DISK_URING_BOUNDED_WORKERS + DISK_URING_UNBOUNDED_WORKERS)
 
 struct disk_uring {
 	struct io_uring *ring; /* NULL: not open */

@@ -64,6 +64,8 @@ struct blk_thread {
 	unsigned on_ring; /* slots queued on the ring and not completed */
 	int flush_wait;	  /* a FLUSH slot waiting for on_ring == 0, or -1 */
 	bool want_pop;	  /* the ring may have chains to take */
+	bool stopping;	  /* a park or the end was asked for: take no more chains, */
+	unsigned last;	  /* but for what the ring held then (at most NSLOTS) */
 	struct virtq_seg segs[BLK_MAX_SEGS];
 };
 
@@ -146,6 +148,8 @@ static bool pop_chains(struct blk_thread *th, struct virtio_mmio *t)
 			break;
 		}
 		uint16_t slot = th->free[--th->nfree];
+		if (th->last > 0 && --th->last == 0)
+			th->want_pop = false; /* the last pass took a queue's worth */
 		blk_req_parse(blk, &chain, &th->slots[slot]);
 		route(th, slot);
 		took = true;
@@ -233,11 +237,22 @@ static unsigned in_flight(const struct blk_thread *th)
 
 /* The hand-shakes: parks while a quiesce wants it (and nothing is in
  * flight); copies the transport and kick fd. Returns false when the thread
- * should end; *pausing says not to take chains. */
+ * should end; *pausing says not to take chains. Asked to park or end, the
+ * thread first serves what the ring holds at that moment (one last pass,
+ * at most a queue's worth): the guest's last writes before it stopped, a
+ * snapshot's, are not left behind. */
 static bool control(struct blk_thread *th, struct virtio_mmio **t, int *kick_fd, bool *pausing)
 {
 	pthread_mutex_lock(&th->mu);
-	if (in_flight(th) == 0) {
+	bool stopping = th->pause_req > 0 || th->stop;
+	if (stopping && !th->stopping) {
+		th->last = NSLOTS;
+		th->want_pop = true;
+	}
+	th->stopping = stopping;
+	if (!th->want_pop || !th->t || th->blk->throttled)
+		th->last = 0; /* the ring is empty, or not there, or must wait */
+	if (in_flight(th) == 0 && th->last == 0) {
 		if (th->stop) {
 			pthread_mutex_unlock(&th->mu);
 			return false;
@@ -248,13 +263,14 @@ static bool control(struct blk_thread *th, struct virtio_mmio **t, int *kick_fd,
 			while (th->pause_req > 0 && !th->stop)
 				pthread_cond_wait(&th->cond, &th->mu);
 			th->parked = false;
+			th->stopping = false;
 			th->want_pop = true; /* whatever came meanwhile */
 		}
 	}
-	bool end = th->stop && in_flight(th) == 0;
+	bool end = th->stop && in_flight(th) == 0 && th->last == 0;
 	*t = th->t;
 	*kick_fd = th->kick_fd;
-	*pausing = th->pause_req > 0 || th->stop;
+	*pausing = (th->pause_req > 0 || th->stop) && th->last == 0;
 	pthread_mutex_unlock(&th->mu);
 	return !end;
 }
@@ -314,6 +330,8 @@ static void serve(struct blk_thread *th)
 			push_done(th, t);
 			progress = true;
 		}
+		if (th->last > 0 && !th->want_pop)
+			continue; /* the last pass is over: park or end */
 		if (!progress)
 			wait_events(th, t, kick_fd, pausing);
 	}
