@@ -108,6 +108,11 @@ int disk_uring_submit(struct disk_uring *u)
 	return r;
 }
 
+bool disk_uring_ready(struct disk_uring *u)
+{
+	return io_uring_cq_ready(u->ring) > 0;
+}
+
 bool disk_uring_reap(struct disk_uring *u, uint64_t *tag, int *res)
 {
 	struct io_uring_cqe *cqe = NULL;
@@ -158,6 +163,12 @@ int disk_uring_submit(struct disk_uring *u)
 {
 	(void)u;
 	return -ENOSYS;
+}
+
+bool disk_uring_ready(struct disk_uring *u)
+{
+	(void)u;
+	return false;
 }
 
 bool disk_uring_reap(struct disk_uring *u, uint64_t *tag, int *res)

@@ -74,6 +74,9 @@ bool disk_uring_queue_rw(struct disk_uring *u, bool write, const struct iovec *i
  * retry after reaping). */
 int disk_uring_submit(struct disk_uring *u);
 
+/* Whether a completion is waiting (no system call). */
+bool disk_uring_ready(struct disk_uring *u);
+
 /* Takes one completion without waiting: true with its tag and result (the
  * bytes moved, or -errno), false when none is waiting. */
 bool disk_uring_reap(struct disk_uring *u, uint64_t *tag, int *res);
