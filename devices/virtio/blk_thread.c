@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,12 +35,16 @@
 #include "seccomp_filter.h"
 
 #define NSLOTS	  VIRTIO_BLK_QUEUE_SIZE /* most requests in flight */
-#define POP_BATCH 64u /* chains taken per hold of the transport lock */
+#define POP_BATCH 16u /* chains taken at a time: then the first are done and pushed */
 /* How long the thread looks at the ring (and its completions) before it
  * sleeps: a guest that reposts as soon as it sees its completions is served
  * without the wake-up a kick costs (tens of microseconds, more on a busy or
  * virtualised host). Bounded, so an idle drive costs no CPU. */
 #define POLL_NS 50000u
+/* But not on a host short of CPU: when the thread was preempted since it
+ * last looked (another thread wanted its CPU), it does not poll for this
+ * long, and sleeps at once instead, which keeps it quick to wake. */
+#define NO_POLL_NS 100000000u
 
 _Static_assert(NSLOTS <= 65536, "slot numbers fit the free list");
 
@@ -67,15 +72,19 @@ struct blk_thread {
 	unsigned nready;
 	uint16_t done[NSLOTS]; /* slots completed, to push in this order */
 	unsigned ndone;
-	unsigned on_ring; /* slots queued on the ring and not completed */
-	int flush_wait;	  /* a FLUSH slot waiting for on_ring == 0, or -1 */
-	bool want_pop;	  /* the ring may have chains to take */
-	bool stopping;	  /* a park or the end was asked for: take no more chains, */
-	unsigned last;	  /* but for what the ring held then (at most NSLOTS) */
+	unsigned on_ring;	/* slots queued on the ring and not completed */
+	int flush_wait;		/* a FLUSH slot waiting for on_ring == 0, or -1 */
+	bool want_pop;		/* the ring may have chains to take */
+	bool unsignalled;	/* used entries pushed without a notification yet */
+	uint64_t no_poll_until; /* CLOCK_MONOTONIC ns: no polling before */
+	long preempted;		/* involuntary context switches seen so far */
+	bool stopping;		/* a park or the end was asked for: take no more chains, */
+	unsigned last;		/* but for what the ring held then (at most NSLOTS) */
 	struct virtq_seg segs[BLK_MAX_SEGS];
 };
 
 static void thread_activate(struct blk_thread *th, struct virtio_mmio *t);
+static void push_done(struct blk_thread *th, struct virtio_mmio *t, bool notify);
 
 /* ---- Taking chains --------------------------------------------------------------------- */
 
@@ -166,8 +175,10 @@ static bool pop_chains(struct blk_thread *th, struct virtio_mmio *t)
 
 /* ---- Doing and completing them --------------------------------------------------------- */
 
-/* Submits what is queued on the ring and runs the synchronous list. */
-static bool run_requests(struct blk_thread *th)
+/* Submits what is queued on the ring and runs the synchronous list, each
+ * request's used entry pushed as it is done (the driver, which may be
+ * polling the used ring, sees it at once; one notification later). */
+static bool run_requests(struct blk_thread *th, struct virtio_mmio *t)
 {
 	bool progress = false;
 	if (th->uring && th->ring.queued) {
@@ -181,6 +192,7 @@ static bool run_requests(struct blk_thread *th)
 		uint16_t slot = th->ready[i];
 		blk_req_run(th->blk, &th->slots[slot]);
 		th->done[th->ndone++] = slot;
+		push_done(th, t, false);
 	}
 	progress |= th->nready > 0;
 	th->nready = 0;
@@ -216,9 +228,10 @@ static bool run_flush(struct blk_thread *th)
 	return true;
 }
 
-/* Writes the status bytes, pushes the used entries in completion order and
- * signals the driver once (as EVENT_IDX or NO_INTERRUPT allow). */
-static void push_done(struct blk_thread *th, struct virtio_mmio *t)
+/* Writes the status bytes and pushes the used entries in completion order;
+ * with `notify`, signals the driver (as EVENT_IDX or NO_INTERRUPT allow) for
+ * them and any pushed before without. */
+static void push_done(struct blk_thread *th, struct virtio_mmio *t, bool notify)
 {
 	uint32_t used[NSLOTS];
 	for (unsigned i = 0; i < th->ndone; i++)
@@ -227,7 +240,9 @@ static void push_done(struct blk_thread *th, struct virtio_mmio *t)
 	struct virtq *vq = virtio_mmio_queue(t, BLK_REQUEST_QUEUE);
 	for (unsigned i = 0; i < th->ndone; i++)
 		(void)virtq_push(vq, th->slots[th->done[i]].head, used[i]);
-	virtio_mmio_notify_used(t, BLK_REQUEST_QUEUE);
+	if (notify)
+		virtio_mmio_notify_used(t, BLK_REQUEST_QUEUE);
+	th->unsignalled = !notify;
 	virtio_mmio_unlock(t);
 	for (unsigned i = 0; i < th->ndone; i++)
 		th->free[th->nfree++] = th->done[i];
@@ -288,11 +303,25 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Whether the CPU is the thread's to spare: it has not been preempted since
+ * the last look, nor within NO_POLL_NS of that. */
+static bool may_poll(struct blk_thread *th, uint64_t now)
+{
+	struct rusage ru;
+	if (getrusage(RUSAGE_THREAD, &ru) == 0 && ru.ru_nivcsw != th->preempted) {
+		th->preempted = ru.ru_nivcsw;
+		th->no_poll_until = now + NO_POLL_NS;
+	}
+	return now >= th->no_poll_until;
+}
+
 /* Polls for POLL_NS: whether the driver made a chain available or a
  * completion came meanwhile (then no need to sleep). */
 static bool poll_briefly(struct blk_thread *th, struct virtio_mmio *t, bool can_pop)
 {
-	uint64_t end = now_ns() + POLL_NS;
+	uint64_t start = now_ns(), end = start + POLL_NS;
+	if (!may_poll(th, start))
+		return false;
 	struct virtq *vq = virtio_mmio_queue(t, BLK_REQUEST_QUEUE);
 	for (unsigned i = 0;; i++) {
 		if (th->on_ring > 0 && disk_uring_ready(&th->ring))
@@ -365,9 +394,9 @@ static void serve(struct blk_thread *th)
 		progress |= run_flush(th);
 		if (t && !pausing && !th->blk->throttled && th->want_pop)
 			progress |= pop_chains(th, t);
-		progress |= run_requests(th);
-		if (th->ndone) {
-			push_done(th, t);
+		progress |= run_requests(th, t);
+		if (th->ndone || th->unsignalled) {
+			push_done(th, t, true);
 			progress = true;
 		}
 		if (th->last > 0 && !th->want_pop)

@@ -97,9 +97,9 @@ static const int io_calls[] = {SCMP_SYS(shutdown), SCMP_SYS(splice)};
  * ring), the rate limiter's timerfd; eventfds and the irqfd are read and
  * written with the common read/write, and it waits in poll. */
 static const int blk_calls[] = {
-    SCMP_SYS(io_uring_enter), SCMP_SYS(preadv),		 SCMP_SYS(pwritev),  SCMP_SYS(preadv2),
-    SCMP_SYS(pwritev2),	      SCMP_SYS(pread64),	 SCMP_SYS(pwrite64), SCMP_SYS(fdatasync),
-    SCMP_SYS(fallocate),      SCMP_SYS(timerfd_settime),
+    SCMP_SYS(io_uring_enter), SCMP_SYS(preadv),		 SCMP_SYS(pwritev),   SCMP_SYS(preadv2),
+    SCMP_SYS(pwritev2),	      SCMP_SYS(pread64),	 SCMP_SYS(pwrite64),  SCMP_SYS(fdatasync),
+    SCMP_SYS(fallocate),      SCMP_SYS(timerfd_settime), SCMP_SYS(getrusage),
 };
 
 /* Extra calls the sanitizer runtimes make (their allocator, the leak check
