@@ -36,6 +36,11 @@
 
 #define NSLOTS	  VIRTIO_BLK_QUEUE_SIZE /* most requests in flight */
 #define POP_BATCH 16u /* chains taken at a time: then the first are done and pushed */
+/* and at most this many bytes (the chain that crosses it is taken whole): a
+ * ring completes buffered reads of cached data as they are submitted, so a
+ * large batch would keep the driver waiting for all of it before it sees
+ * the first. */
+#define POP_BYTES (256u << 10)
 /* How long the thread looks at the ring (and its completions) before it
  * sleeps: a guest that reposts as soon as it sees its completions is served
  * without the wake-up a kick costs (tens of microseconds, more on a busy or
@@ -136,12 +141,13 @@ static bool pop_chains(struct blk_thread *th, struct virtio_mmio *t)
 	struct virtio_blk *blk = th->blk;
 	struct virtq_chain chain;
 	bool took = false;
+	uint64_t bytes = 0;
 	virtq_chain_init(&chain, th->segs, BLK_MAX_SEGS);
 	virtio_mmio_lock(t);
 	struct virtq *vq = virtio_mmio_queue(t, BLK_REQUEST_QUEUE);
 	if (!virtio_mmio_active(t))
 		th->want_pop = false;
-	for (unsigned n = 0; th->want_pop && n < POP_BATCH; n++) {
+	for (unsigned n = 0; th->want_pop && n < POP_BATCH && bytes < POP_BYTES; n++) {
 		if (th->nfree == 0 || th->flush_wait >= 0)
 			break; /* want_pop stays: come back when they complete */
 		int r = virtq_pop(vq, &chain);
@@ -162,6 +168,7 @@ static bool pop_chains(struct blk_thread *th, struct virtio_mmio *t)
 			th->want_pop = false;
 			break;
 		}
+		bytes += chain.readable_bytes + chain.writable_bytes;
 		uint16_t slot = th->free[--th->nfree];
 		if (th->last > 0 && --th->last == 0)
 			th->want_pop = false; /* the last pass took a queue's worth */
