@@ -69,6 +69,14 @@ static bool iov_aligned(const struct disk *d, const struct iovec *iov, unsigned 
 
 /* Copies between a flat buffer and the iovecs, starting `pos` bytes into
  * the iovecs; the caller keeps pos + len within their total. */
+bool disk_direct_ok(const struct disk *d, const struct iovec *iov, unsigned n, uint64_t len,
+		    uint64_t off)
+{
+	if (!d->direct)
+		return true;
+	return off % d->lba_align == 0 && len % d->lba_align == 0 && iov_aligned(d, iov, n);
+}
+
 static void iov_copy(const struct iovec *iov, unsigned n, uint64_t pos, uint8_t *buf, size_t len,
 		     bool to_iov)
 {

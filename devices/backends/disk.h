@@ -49,6 +49,14 @@ uint32_t disk_block_size(const struct disk *d);
  * that is not aligned). */
 int disk_rw(struct disk *d, bool write, struct iovec *iov, unsigned n, uint64_t len, uint64_t off);
 
+/* Whether iov[0 .. n) (`len` bytes at byte offset `off`) can go to the
+ * image as they are, without disk_rw()'s bounce buffer: always without
+ * O_DIRECT, else when every buffer and the offset and length are aligned
+ * as O_DIRECT wants. An asynchronous back end (disk_uring.h) takes only
+ * such requests and leaves the others to disk_rw(). */
+bool disk_direct_ok(const struct disk *d, const struct iovec *iov, unsigned n, uint64_t len,
+		    uint64_t off);
+
 /* Deallocates [off, off + len); a no-op where holes cannot be punched.
  * Returns 0 or -errno. */
 int disk_discard(struct disk *d, uint64_t off, uint64_t len);

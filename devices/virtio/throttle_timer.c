@@ -18,6 +18,8 @@ int throttle_timer_init(struct throttle_timer *tt, struct event_loop *loop, even
 	tt->fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (tt->fd < 0)
 		return -errno;
+	if (!loop)
+		return 0;
 	int r = event_loop_add(loop, tt->fd, EPOLLIN, fn, opaque);
 	if (r < 0) {
 		close(tt->fd);
@@ -66,7 +68,8 @@ void throttle_timer_fini(struct throttle_timer *tt)
 {
 	if (tt->fd < 0)
 		return;
-	(void)event_loop_remove(tt->loop, tt->fd);
+	if (tt->loop)
+		(void)event_loop_remove(tt->loop, tt->fd);
 	close(tt->fd);
 	tt->fd = -1;
 }

@@ -17,7 +17,8 @@ struct throttle_timer {
 
 /* Creates the timerfd and watches it on `loop`: fn(opaque, events) runs
  * on the loop thread when it fires (fn must call throttle_timer_ack()).
- * Returns 0 or -errno (nothing left to free). */
+ * With loop NULL it only creates the fd, for a thread of the device's own
+ * to poll. Returns 0 or -errno (nothing left to free). */
 int throttle_timer_init(struct throttle_timer *tt, struct event_loop *loop, event_loop_fn fn,
 			void *opaque);
 

@@ -2,6 +2,7 @@
 #ifndef MINNOW_VIRTIO_BLK_H
 #define MINNOW_VIRTIO_BLK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,18 +42,38 @@ extern const struct virtio_device_ops virtio_blk_ops;
  * in 512-byte sectors, rounded down (logged once when it is not a
  * multiple of 512). Returns the device, or NULL with a one-line reason in
  * err naming the file: "PATH: in use by another process (flock)",
- * "PATH: <strerror>", or why O_DIRECT cannot be used there. Requests are
- * served synchronously in queue_notify, on the event loop thread, a
- * bounded number per turn so that other devices are not held up
- * (serve_queue.h). With cfg->limit set (bandwidth, iops) and a `loop`,
- * a request the token buckets cannot admit stays in the ring, with the
- * ones behind it, and a timerfd on `loop` resumes the queue when enough
- * tokens are back (kicks meanwhile are ignored; a reset disarms it).
- * Without a loop the limits are not applied. */
+ * "PATH: <strerror>", or why O_DIRECT cannot be used there. No thread is
+ * started yet: until virtio_blk_start(), requests are served synchronously
+ * in queue_notify, on the thread that kicks, a bounded number per turn
+ * (serve_queue.h), without rate limits. `loop` is not used (the drive's
+ * thread waits on its own fds). */
 struct virtio_blk *virtio_blk_create(const struct drive_config *cfg, struct event_loop *loop,
 				     char *err, size_t errlen);
 
-/* Closes the image (dropping the lock) and frees the device; NULL is fine. */
+/* Starts the drive's own thread (blk_thread.c), which from then on serves
+ * every request: it watches the queue's kick eventfd itself (the event
+ * loop never serves the drive), keeps up to a queue's worth of requests in
+ * flight on an io_uring ([drive.X] io = auto or io_uring; synchronous
+ * preadv/pwritev on that thread with io = sync, or with auto where
+ * io_uring is not available, saying so in one debug line), pushes used
+ * entries in completion order and signals the irqfd as EVENT_IDX allows.
+ * FLUSH waits until every request taken before it has completed, then
+ * fdatasync()s. With cfg->limit set (bandwidth, iops), a request the token
+ * buckets cannot admit stays in the ring, with the ones behind it, and the
+ * thread waits for its timerfd (kicks meanwhile are left pending; a reset
+ * disarms it). A reset, a QueueReady = 0, a snapshot and destroy first
+ * wait until the thread has nothing in flight (virtio_device_ops.quiesce).
+ * The thread installs its seccomp filter (SECCOMP_THREAD_BLK) before this
+ * returns: call it after seccomp_prepare(), before the guest runs. Returns
+ * 0, or -1 with a one-line reason in err (io = io_uring without io_uring,
+ * no thread). A second call does nothing. */
+int virtio_blk_start(struct virtio_blk *blk, char *err, size_t errlen);
+
+/* Whether the drive's thread does its I/O through an io_uring. */
+bool virtio_blk_uring(const struct virtio_blk *blk);
+
+/* Ends the drive's thread (after its requests in flight), closes the
+ * image (dropping the lock) and frees the device; NULL is fine. */
 void virtio_blk_destroy(struct virtio_blk *blk);
 
 /* The device-specific feature bits this drive would offer if the transport

@@ -431,6 +431,10 @@ static void console_type_destroy(void *dev)
 	virtio_console_destroy(dev);
 }
 
-const struct virtio_type virtio_console_type = {"virtio-console",     &virtio_console_ops,
-						console_count,	      console_type_create,
-						console_type_destroy, NULL};
+const struct virtio_type virtio_console_type = {"virtio-console",
+						&virtio_console_ops,
+						console_count,
+						console_type_create,
+						console_type_destroy,
+						NULL,
+						NULL};

@@ -328,5 +328,5 @@ pid_t virtio_fs_daemon_pid(const void *dev)
 	return ((const struct virtio_fs *)dev)->daemon.pid;
 }
 
-const struct virtio_type virtio_fs_type = {"virtio-fs", &virtio_fs_ops, fs_count,
-					   fs_create,	fs_destroy,	NULL};
+const struct virtio_type virtio_fs_type = {"virtio-fs", &virtio_fs_ops, fs_count, fs_create,
+					   fs_destroy,	NULL,		NULL};

@@ -163,8 +163,8 @@ static int create_queue(struct virtio_mmio *t, unsigned index)
 	q->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (q->kick_fd < 0)
 		return -errno;
-	if (t->ops->backend_queues)
-		return 0; /* the back end reads it */
+	if (t->ops->backend_queues || t->ops->thread_queues)
+		return 0; /* the back end, or the device's thread, reads it */
 	int r = event_loop_add(t->loop, q->kick_fd, EPOLLIN, on_kick, q);
 	if (r < 0) {
 		close(q->kick_fd);
@@ -238,11 +238,14 @@ void virtio_mmio_destroy(struct virtio_mmio *t)
 		return;
 	if (t->ioapic)
 		ioapic_set_resample(t->ioapic, t->gsi, NULL, NULL);
+	/* A device thread must be done with the rings and the kick fds first;
+	 * it stays parked until the device is destroyed. */
+	virtio_mmio_quiesce(t, true);
 	for (unsigned i = 0; t->queues && i < t->ops->num_queues; i++) {
 		struct virtio_mmio_queue *q = &t->queues[i];
 		if (q->kick_fd < 0)
 			continue;
-		if (!t->ops->backend_queues)
+		if (!t->ops->backend_queues && !t->ops->thread_queues)
 			(void)event_loop_remove(t->loop, q->kick_fd);
 		vmmio_disarm_queue(t, q);
 		close(q->kick_fd);
@@ -276,6 +279,12 @@ int virtio_mmio_cmdline(unsigned slot, char *buf, size_t size)
 }
 
 /* ---- Device-facing API ------------------------------------------------------------ */
+
+void virtio_mmio_quiesce(struct virtio_mmio *t, bool stop)
+{
+	if (t->ops && t->ops->quiesce)
+		t->ops->quiesce(t->dev, stop);
+}
 
 void virtio_mmio_lock(struct virtio_mmio *t)
 {

@@ -12,7 +12,10 @@
  * registers (features, queue set-up) are the transport's own: vCPU threads
  * read and write them under t->lock, and InterruptStatus/InterruptACK
  * atomically. Kicks arrive through one eventfd per queue (bound to
- * QueueNotify with KVM_IOEVENTFD), watched by the loop. A device's own fd
+ * QueueNotify with KVM_IOEVENTFD), watched by the loop, or by the device's
+ * own thread for a thread_queues device (virtio-blk), which then takes
+ * t->lock around its pops and pushes and is parked (ops->quiesce) before a
+ * reset or a QueueReady = 0 changes the rings. A device's own fd
  * callbacks run on the loop thread too; they take t->lock
  * (virtio_mmio_lock) before touching queues or calling the functions
  * below, because a vCPU may be changing a queue's registers. Since no
@@ -77,6 +80,12 @@ struct virtio_device_ops {
 	 * (virtio_mmio_irq_fd), so InterruptStatus shows the used-buffer bit
 	 * whenever the device is active (see virtio_mmio_regs.c). */
 	bool backend_queues;
+	/* A thread of the device's own serves the queues (virtio-blk's drive
+	 * thread): the loop never watches the kick eventfds; the device's
+	 * thread polls them (virtio_mmio_kick_fd) and takes t->lock around
+	 * every pop and push. Without a loop (no kick eventfds) kicks still
+	 * arrive through queue_notify, which must then wake that thread. */
+	bool thread_queues;
 
 	/* The device-specific feature bits this instance offers (e.g. a
 	 * read-only drive); NULL: `features`. Called once, by
@@ -112,6 +121,16 @@ struct virtio_device_ops {
 	 * back to the initial state. Called on every reset, activated or not.
 	 * The queues are reset by the transport afterwards. May be NULL. */
 	void (*reset)(void *dev);
+
+	/* For thread_queues devices: stop (true) makes the device's thread
+	 * finish every request it has taken from a ring (used entries pushed)
+	 * and then leave the rings alone until a matching call with false;
+	 * calls nest. Called WITHOUT the transport lock (the thread needs it
+	 * to push), from the loop or a vCPU thread: before a reset (Status 0)
+	 * and a QueueReady = 0 take the lock, around a snapshot
+	 * (virtio_mmio_quiesce) and by virtio_mmio_destroy(). May block until
+	 * in-flight I/O completes. May be NULL. */
+	void (*quiesce)(void *dev, bool stop);
 
 	/* A restored snapshot made the device live again (activate has run):
 	 * tell the driver what it must redo (vsock: its connections are gone).
@@ -256,6 +275,13 @@ void virtio_mmio_signal(struct virtio_mmio *t, uint32_t bits);
 /* The device changed its config space: bumps ConfigGeneration, sets
  * InterruptStatus bit 1 and signals the interrupt. */
 void virtio_mmio_config_changed(struct virtio_mmio *t);
+
+/* Makes a device with its own thread (thread_queues) finish what it has in
+ * flight and leave its rings alone (stop true), or lets it go on (false);
+ * calls nest. Nothing for other devices. Without the transport lock: the
+ * snapshot takes every slot's state between the two calls, with the vCPUs
+ * parked. */
+void virtio_mmio_quiesce(struct virtio_mmio *t, bool stop);
 
 /* A queue's position, as a snapshot keeps it. */
 struct virtio_mmio_queue_state {

@@ -309,11 +309,16 @@ static void do_device_access(void *arg)
 {
 	struct device_access *a = arg;
 	struct virtio_mmio *t = a->t;
+	uint32_t value = 0;
+	if (a->offset == VIRTIO_MMIO_STATUS)
+		memcpy(&value, a->data, 4);
+	/* A reset drops the rings: a device thread finishes its requests first. */
+	bool quiesce = a->offset == VIRTIO_MMIO_STATUS && value == 0;
+	if (quiesce)
+		virtio_mmio_quiesce(t, true);
 	pthread_mutex_lock(&t->lock);
 	uint32_t rel = (uint32_t)(a->offset - VIRTIO_MMIO_CONFIG);
 	if (a->offset == VIRTIO_MMIO_STATUS) {
-		uint32_t value;
-		memcpy(&value, a->data, 4);
 		set_status(t, le32toh(value));
 		vmmio_mirror_registers(t);
 	} else if (a->write) {
@@ -323,6 +328,8 @@ static void do_device_access(void *arg)
 		t->ops->config_read(t->dev, rel, a->data, a->len);
 	}
 	pthread_mutex_unlock(&t->lock);
+	if (quiesce)
+		virtio_mmio_quiesce(t, false);
 }
 
 /* Hands the access to the loop thread, which owns the device model, and
@@ -400,10 +407,16 @@ static void mmio_write(void *opaque, uint64_t offset, const void *data, unsigned
 		device_access(t, offset, (void *)data, 4, true);
 		return;
 	}
+	/* QueueReady = 0 stops a queue: a device thread lets go of it first. */
+	bool quiesce = offset == VIRTIO_MMIO_QUEUE_READY && value == 0;
+	if (quiesce)
+		virtio_mmio_quiesce(t, true);
 	pthread_mutex_lock(&t->lock);
 	write_register(t, offset, value);
 	vmmio_mirror_registers(t);
 	pthread_mutex_unlock(&t->lock);
+	if (quiesce)
+		virtio_mmio_quiesce(t, false);
 }
 
 const struct mmio_ops virtio_mmio_ops = {

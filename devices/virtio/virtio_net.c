@@ -846,5 +846,5 @@ static void net_metrics(void *dev, FILE *out)
 		st.tx_dropped);
 }
 
-const struct virtio_type virtio_net_type = {"virtio-net",    &virtio_net_ops,  net_count,
-					    net_type_create, net_type_destroy, net_metrics};
+const struct virtio_type virtio_net_type = {
+    "virtio-net", &virtio_net_ops, net_count, net_type_create, net_type_destroy, net_metrics, NULL};

@@ -118,4 +118,4 @@ static void *rng_type_create(const struct device_env *env, size_t i, struct devi
 }
 
 const struct virtio_type virtio_rng_type = {
-    "virtio-rng", &virtio_rng_ops, rng_count, rng_type_create, free, NULL};
+    "virtio-rng", &virtio_rng_ops, rng_count, rng_type_create, free, NULL, NULL};

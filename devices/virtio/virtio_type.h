@@ -50,6 +50,11 @@ struct virtio_type {
 	 * leading comma (e.g. ,"read_bytes":N), for the control socket's
 	 * metrics. On the loop thread. */
 	void (*metrics)(void *dev, FILE *out);
+	/* Optional: starts the device's own threads, which install their
+	 * seccomp filters before it returns. Main thread, after
+	 * seccomp_prepare() and before the vCPUs start. Returns 0, or -1
+	 * with a one-line reason in err. */
+	int (*start)(void *dev, char *err, size_t errlen);
 };
 
 extern const struct virtio_type virtio_blk_type;

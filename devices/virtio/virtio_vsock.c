@@ -236,5 +236,6 @@ static void vsock_metrics(void *dev, FILE *out)
 	vsock_unlock(vs);
 }
 
-const struct virtio_type virtio_vsock_type = {"virtio-vsock",	 &virtio_vsock_ops,  vsock_count,
-					      vsock_type_create, vsock_type_destroy, vsock_metrics};
+const struct virtio_type virtio_vsock_type = {
+    "virtio-vsock",	&virtio_vsock_ops, vsock_count, vsock_type_create,
+    vsock_type_destroy, vsock_metrics,	   NULL};

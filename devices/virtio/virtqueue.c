@@ -208,6 +208,11 @@ static uint16_t *used_event(struct virtq *vq)
 	return &vq->avail->ring[vq->size];
 }
 
+bool virtq_has_avail(const struct virtq *vq)
+{
+	return vq->ready && load16(&vq->avail->idx, __ATOMIC_ACQUIRE) != vq->last_avail_idx;
+}
+
 int virtq_pop(struct virtq *vq, struct virtq_chain *chain)
 {
 	if (!vq->ready)

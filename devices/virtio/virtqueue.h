@@ -105,6 +105,12 @@ void virtq_chain_init(struct virtq_chain *chain, struct virtq_seg *segs, unsigne
  * a full barrier, so that a kick is never lost. */
 int virtq_pop(struct virtq *vq, struct virtq_chain *chain);
 
+/* Whether the driver has made available a chain that virtq_pop() has not
+ * taken yet (false when not ready). A cheap look at the available index,
+ * for a device thread that polls a while before it sleeps; virtq_pop() is
+ * still the one to check the ring. */
+bool virtq_has_avail(const struct virtq *vq);
+
 /* Gives back the chain the last successful virtq_pop() returned, unused (it
  * will be popped again), e.g. when a backend has no data yet. Only valid
  * right after that pop, before any virtq_push(). */

@@ -260,7 +260,8 @@ Test(jail, confined)
 	char *lim = (char *)harness_read_file(path, NULL);
 	cr_assert(lim);
 	cr_expect(strstr(lim, "Max core file size        0                    0 "), "%s", lim);
-	cr_expect(strstr(lim, "Max processes             4                    4 "), "%s", lim);
+	/* 1 vCPU + 3, and 6 for each of the two drives (jail.c choose_limits). */
+	cr_expect(strstr(lim, "Max processes             16                   16 "), "%s", lim);
 	cr_expect(strstr(lim, "Max open files            "), "%s", lim);
 	cr_expect(strstr(lim, "Max file size             1073741824           1073741824 "), "%s",
 		  lim);

@@ -42,13 +42,22 @@ struct kill_case {
 	const char *label; /* the thread as the message names it */
 	unsigned vcpus;
 	const char *sets[2]; /* --set; NULL-terminated */
+	bool drive;	     /* with a [drive.d0] (its thread) */
 };
 
 static const struct kill_case kill_cases[] = {
-    {"vcpu", "vcpu 0", 1, {NULL}},
-    {"main", "main", 1, {NULL}},
-    {"main", "main", 2, {"security.seccomp=kill", NULL}},
+    {"vcpu", "vcpu 0", 1, {NULL}, false},
+    {"main", "main", 1, {NULL}, false},
+    {"main", "main", 2, {"security.seccomp=kill", NULL}, false},
+    {"blk", "blk", 1, {NULL}, true},
 };
+
+/* A [drive.d0] section over a new temporary image (removed by the caller). */
+static void drive_ini(char *ini, size_t len, char *img, size_t img_len)
+{
+	harness_temp_file(NULL, "seccomp", 1u << 20, img, img_len, NULL);
+	snprintf(ini, len, "[drive.d0]\npath = %s\n", img);
+}
 
 ParameterizedTestParameters(seccomp, kill)
 {
@@ -60,14 +69,21 @@ ParameterizedTest(int *row, seccomp, kill)
 	const struct kill_case *c = &kill_cases[*row];
 	const char *bin = testhooks();
 	setenv(TRIGGER_ENV, c->kind, 1);
+	char ini[4200] = "", img[4096] = "";
+	if (c->drive)
+		drive_ini(ini, sizeof(ini), img, sizeof(img));
 	struct guest_opts o = {.minnow = bin,
 			       .cmdline = "test=idle",
 			       .vcpus = c->vcpus,
 			       .sets = c->sets,
+			       .extra_ini = c->drive ? ini : NULL,
 			       .timings = TIMINGS_JSON,
 			       .timeout_ms = WAIT_MS};
 	struct guest_result r;
-	cr_assert_eq(guest_run(&o, &r), 0, "%s", r.desc);
+	int run = guest_run(&o, &r);
+	if (img[0])
+		unlink(img);
+	cr_assert_eq(run, 0, "%s", r.desc);
 	cr_assert(r.ran && !r.timed_out && r.signal == 0, "%s: %s", c->kind, guest_ctx(&r));
 	cr_expect_eq(r.status, EXIT_SECCOMP, "%s: want status %d: %s", c->kind, EXIT_SECCOMP,
 		     guest_ctx(&r));
@@ -77,8 +93,9 @@ ParameterizedTest(int *row, seccomp, kill)
 		 c->label, (int)SYS_sysinfo);
 	cr_expect_str_eq(r.err, want, "%s: stderr should be that one line: %s", c->kind,
 			 guest_ctx(&r));
-	/* A vCPU's filter and the trigger come before its first KVM_RUN. */
-	if (!strcmp(c->kind, "vcpu"))
+	/* A vCPU's filter and the trigger come before its first KVM_RUN, a
+	 * drive thread's before any vCPU starts. */
+	if (!strcmp(c->kind, "vcpu") || !strcmp(c->kind, "blk"))
 		cr_expect(!strstr(r.out, "minnow-test:"), "the guest ran: %s", guest_ctx(&r));
 	guest_result_free(&r);
 }
@@ -177,13 +194,14 @@ ParameterizedTest(int *row, seccomp, off)
 
 /* ---- every thread filtered, as /proc shows it ---- */
 
-/* Of process pid's threads called "minnow" (not the kernel's workers that
- * KVM adds to the group): how many, and how many are in seccomp filter mode
+/* Of process pid's threads called "minnow" or "blk NAME" (a drive's; not
+ * the kernel's workers that KVM and io_uring add to the group): how many,
+ * how many of them are drives', and how many are in seccomp filter mode
  * (Seccomp: 2) with at least one filter. */
-static void filtered_threads(pid_t pid, unsigned *threads, unsigned *filtered)
+static void filtered_threads(pid_t pid, unsigned *threads, unsigned *drives, unsigned *filtered)
 {
 	char path[128];
-	*threads = *filtered = 0;
+	*threads = *drives = *filtered = 0;
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	DIR *d = opendir(path);
 	if (!d)
@@ -197,8 +215,10 @@ static void filtered_threads(pid_t pid, unsigned *threads, unsigned *filtered)
 			continue;
 		char *mode = strstr(st, "\nSeccomp:\t"),
 		     *filters = strstr(st, "\nSeccomp_filters:\t");
-		if (!strncmp(st, "Name:\tminnow\n", 13)) {
+		bool drive = !strncmp(st, "Name:\tblk ", 10);
+		if (!strncmp(st, "Name:\tminnow\n", 13) || drive) {
 			(*threads)++;
+			*drives += drive;
 			*filtered += mode && mode[10] == '2' && filters && atoi(filters + 18) >= 1;
 		}
 		free(st);
@@ -230,23 +250,29 @@ ParameterizedTest(int *row, seccomp, every_thread)
 	char set[64];
 	snprintf(set, sizeof(set), "security.seccomp=%s", c->mode);
 	const char *sets[] = {set, NULL};
-	/* The virtio devices the unikernel drives, on the main thread's loop. */
+	/* The virtio devices the unikernel drives, on the main thread's loop,
+	 * and a drive with its own thread. */
+	char ini[4200], img[4096];
+	drive_ini(ini, sizeof(ini), img, sizeof(img));
+	strcat(ini, "\n[rng]\n");
 	struct guest_opts o = {.cmdline = "test=idle",
 			       .vcpus = c->vcpus,
 			       .sets = sets,
-			       .extra_ini = "[rng]\n",
+			       .extra_ini = ini,
 			       .timings = TIMINGS_JSON};
 	struct guest_result r;
 	cr_assert_eq(guest_start(&o, &r), 0, "%s", r.desc);
 	bool idle = guest_wait_output(&r, "minnow-test: idle", WAIT_MS);
-	unsigned threads = 0, filtered = 0;
+	unsigned threads = 0, drives = 0, filtered = 0;
 	if (idle)
-		filtered_threads(r.pid, &threads, &filtered);
+		filtered_threads(r.pid, &threads, &drives, &filtered);
 	kill(r.pid, SIGTERM); /* the end and the teardown, under the filters */
 	guest_wait(&r);
+	unlink(img);
 	cr_assert(idle, "%s: the guest never idled: %s", c->mode, guest_ctx(&r));
-	cr_expect_eq(threads, 1 + c->vcpus, "%s: want the main thread and %u vCPUs", c->mode,
-		     c->vcpus);
+	cr_expect_eq(threads, 2 + c->vcpus, "%s: want the main thread, %u vCPUs and a drive's",
+		     c->mode, c->vcpus);
+	cr_expect_eq(drives, 1, "%s: want one drive thread", c->mode);
 	cr_expect_eq(filtered, c->filtered ? threads : 0, "%s: %u of %u threads filtered", c->mode,
 		     filtered, threads);
 	cr_expect_eq(r.status, 128 + SIGTERM, "%s: SIGTERM ends it as always: %s", c->mode,

@@ -77,6 +77,7 @@ static void assert_same(const struct vm_config *a, const struct vm_config *b)
 		cr_assert_str_eq(a->drives[i].path.path, b->drives[i].path.path);
 		cr_assert_eq(a->drives[i].readonly, b->drives[i].readonly);
 		cr_assert_eq(a->drives[i].cache, b->drives[i].cache);
+		cr_assert_eq(a->drives[i].io, b->drives[i].io);
 		cr_assert_str_eq(a->drives[i].serial, b->drives[i].serial);
 		cr_assert_arr_eq(&a->drives[i].limit, &b->drives[i].limit,
 				 sizeof(a->drives[i].limit));
@@ -171,11 +172,13 @@ Test(config, full_file)
 	cr_assert_str_eq(cfg.drives[0].path.path, DISK);
 	cr_assert(cfg.drives[0].readonly);
 	cr_assert_eq(cfg.drives[0].cache, CACHE_NONE);
+	cr_assert_eq(cfg.drives[0].io, DRIVE_IO_SYNC);
 	cr_assert_str_eq(cfg.drives[0].serial, "ROOT-0001");
 	cr_assert_eq(cfg.drives[0].at.line, 24);
 	cr_assert_str_eq(cfg.drives[1].name, "scratch");
 	cr_assert_not(cfg.drives[1].readonly);
 	cr_assert_eq(cfg.drives[1].cache, CACHE_WRITEBACK);
+	cr_assert_eq(cfg.drives[1].io, DRIVE_IO_AUTO);
 	cr_assert_str_eq(cfg.drives[1].serial, "");
 
 	cr_assert_eq(cfg.n_nets, 2);
@@ -511,6 +514,8 @@ BAD(bad_console_output, KSECT "[console]\noutput = tty\n",
     "vm.ini:4: [console] output: bad value 'tty' (expected one of: stdio, file, none)")
 BAD(bad_cache, KSECT "[drive.d]\npath = " DISK "\ncache = writethrough\n",
     "vm.ini:5: [drive.d] cache: bad value 'writethrough' (expected one of: writeback, none)")
+BAD(bad_drive_io, KSECT "[drive.d]\npath = " DISK "\nio = aio\n",
+    "vm.ini:5: [drive.d] io: bad value 'aio' (expected one of: auto, io_uring, sync)")
 BAD(no_kernel_section, "[vm]\nmemory = 1G\n", "vm.ini: [kernel] path: missing (required)")
 BAD(no_kernel_path, "[vm]\nmemory = 1G\n\n[kernel]\ncmdline = quiet\n",
     "vm.ini:4: [kernel] path: missing (required)")

@@ -114,6 +114,21 @@ struct drive {
 	struct drv_ring q;
 };
 
+/* The drive's thread serves requests asynchronously: the next used entry
+ * once it is there (asserting that it comes within 5 s). */
+static struct vring_used_elem next_used(struct drv_ring *q)
+{
+	cr_assert(WAIT_UNTIL(drv_used_idx(q) != q->last_used, 5000),
+		  "no used entry after %u within 5 s", q->last_used);
+	return drv_next_used(q);
+}
+
+/* Waits (up to 5 s) for the device to ask for a reset; whether it did. */
+static bool wait_needs_reset(struct drive *d)
+{
+	return WAIT_UNTIL(drv_needs_reset(&d->t), 5000);
+}
+
 static uint32_t cfg32(struct drive *d, unsigned off)
 {
 	return (uint32_t)drv_cfg(&d->t, off, 4);
@@ -140,6 +155,7 @@ static void drive_create(struct drive *d, const struct drive_config *cfg, unsign
 	d->slot = slot;
 	d->blk = virtio_blk_create(cfg, NULL, err, sizeof(err));
 	cr_assert_not_null(d->blk, "virtio_blk_create: %s", err);
+	cr_assert_eq(virtio_blk_start(d->blk, err, sizeof(err)), 0, "virtio_blk_start: %s", err);
 	cr_assert_eq(
 	    virtio_mmio_create(&d->t, &virtio_blk_ops, d->blk, &guest_ram, -1, NULL, NULL, slot),
 	    0);
@@ -184,7 +200,7 @@ static int request(struct drive *d, uint32_t type, uint64_t sector, const struct
 	s[1 + ndata] = (struct drv_seg){d->status_gpa, 1, true};
 	uint16_t head = drv_post_chain(&d->q, s, ndata + 2);
 	drv_kick(&d->q);
-	struct vring_used_elem u = drv_next_used(&d->q);
+	struct vring_used_elem u = next_used(&d->q);
 	cr_assert_eq(u.id, head);
 	if (used_len)
 		*used_len = u.len;
@@ -330,7 +346,7 @@ Test(virtio_blk, header_split_and_data_sharing_status_descriptor)
 			       {DATA_GPA + 100, SECTOR - 100 + 1, true}};
 	drv_post_chain(&d.q, s, 4);
 	drv_kick(&d.q);
-	struct vring_used_elem u = drv_next_used(&d.q);
+	struct vring_used_elem u = next_used(&d.q);
 	cr_assert_eq(u.len, SECTOR + 1);
 	uint8_t *buf = gp(DATA_GPA, SECTOR + 1);
 	cr_assert_eq(buf[SECTOR], VIRTIO_BLK_S_OK);
@@ -599,8 +615,8 @@ TABLE_TEST(virtio_blk, bad_chain_needs_reset, bad_chains, c)
 	put_header(&d, VIRTIO_BLK_T_IN, 0);
 	drv_post_chain(&d.q, c->s, c->n);
 	drv_kick(&d.q);
+	cr_assert(wait_needs_reset(&d), "%s: the device needs a reset", c->name);
 	cr_assert_eq(drv_used_idx(&d.q), 0, "%s: no used buffer", c->name);
-	cr_assert(drv_needs_reset(&d.t), "%s: the device needs a reset", c->name);
 	cr_assert(drv_rd(&d.t, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG, "%s",
 		  c->name);
 	/* Reset and carry on (drive_start() clears the rings). */
@@ -632,13 +648,13 @@ Test(virtio_blk, chain_longer_than_seg_max_needs_reset)
 		drv_post(&d.q, 0);
 		drv_kick(&d.q);
 		if (extra == 0) {
-			struct vring_used_elem u = drv_next_used(&d.q);
+			struct vring_used_elem u = next_used(&d.q);
 			cr_assert_eq(u.len, ndata * SECTOR + 1);
 			cr_assert_eq(*(uint8_t *)gp(d.status_gpa, 1), VIRTIO_BLK_S_OK);
 			cr_assert_not(drv_needs_reset(&d.t));
 		} else {
+			cr_assert(wait_needs_reset(&d));
 			cr_assert_eq(drv_used_idx(&d.q), 1);
-			cr_assert(drv_needs_reset(&d.t));
 		}
 	}
 	drive_down(&d);
@@ -666,7 +682,7 @@ static uint8_t indirect_read(struct drive *d, unsigned ndata, bool status_shares
 	d->q.desc[0] = (struct vring_desc){TABLE_GPA, 16 * n, VRING_DESC_F_INDIRECT, 0};
 	drv_post(&d->q, 0);
 	drv_kick(&d->q);
-	(void)drv_next_used(&d->q);
+	(void)next_used(&d->q);
 	return *status;
 }
 
@@ -710,7 +726,7 @@ Test(virtio_blk, batch_of_requests_one_interrupt)
 		drv_post_chain(&d.q, s, 3);
 	}
 	drv_kick(&d.q);
-	cr_assert_eq(drv_used_idx(&d.q), 3);
+	cr_assert(drv_wait_used(&d.q, 3, 5000));
 	cr_assert_eq(atomic_load(&d.t.interrupts), irqs + 1, "one interrupt for the batch");
 	for (unsigned i = 0; i < 3; i++) {
 		cr_assert_eq(*(uint8_t *)gp(d.status_gpa + i, 1), VIRTIO_BLK_S_OK);
@@ -718,6 +734,7 @@ Test(virtio_blk, batch_of_requests_one_interrupt)
 	}
 	/* A spurious kick: nothing happens. */
 	drv_kick(&d.q);
+	usleep(50000);
 	cr_assert_eq(drv_used_idx(&d.q), 3);
 	cr_assert_eq(atomic_load(&d.t.interrupts), irqs + 1);
 	drive_down(&d);
@@ -862,8 +879,8 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* A drive limited per `limit`, its timer on a loop thread of its own (the
- * transport has none: kicks are served on the test's thread). */
+/* A drive limited per `limit`, served by its own thread, which waits for its
+ * own timer (the loop is the caller's, as a VM would pass one). */
 static void limited_up(struct drive *d, struct event_loop *loop,
 		       const struct rate_limit_config *limit)
 {
@@ -875,6 +892,7 @@ static void limited_up(struct drive *d, struct event_loop *loop,
 	memset(d, 0, sizeof(*d));
 	d->blk = virtio_blk_create(&c, loop, err, sizeof(err));
 	cr_assert_not_null(d->blk, "virtio_blk_create: %s", err);
+	cr_assert_eq(virtio_blk_start(d->blk, err, sizeof(err)), 0, "virtio_blk_start: %s", err);
 	cr_assert_eq(
 	    virtio_mmio_create(&d->t, &virtio_blk_ops, d->blk, &guest_ram, -1, NULL, NULL, 0), 0);
 	d->rings_gpa = RINGS_GPA;
@@ -909,7 +927,7 @@ static void post_reads(struct drive *d, unsigned n, uint32_t bytes, uint16_t *he
 static void expect_in_order(struct drive *d, unsigned n, uint32_t bytes, const uint16_t *heads)
 {
 	for (unsigned i = 0; i < n; i++) {
-		struct vring_used_elem u = drv_next_used(&d->q);
+		struct vring_used_elem u = next_used(&d->q);
 		cr_assert_eq(u.id, heads[i], "completion %u: head %u, expected %u", i, u.id,
 			     heads[i]);
 		cr_assert_eq(u.len, bytes + 1);
@@ -932,6 +950,10 @@ static double timed_reads(const struct rate_limit_config *limit, uint32_t bytes,
 	post_reads(&d, LIMITED_REQS, bytes, heads);
 	uint64_t t0 = mono_ns();
 	drv_kick(&d.q);
+	/* What the full bucket admits completes at once; the next request
+	 * waits at least 25 ms for its tokens. */
+	cr_assert(WAIT_UNTIL(drv_used_idx(&d.q) > 0, 5000));
+	usleep(5000);
 	*first = drv_used_idx(&d.q);
 	cr_assert(drv_wait_used(&d.q, LIMITED_REQS, 10000), "only %u of %u requests completed",
 		  drv_used_idx(&d.q), LIMITED_REQS);
@@ -993,7 +1015,7 @@ Test(virtio_blk, reset_while_throttled_disarms_the_timer)
 	limited_up(&d, &loop, &l);
 	post_reads(&d, 5, SECTOR, heads);
 	drv_kick(&d.q);
-	cr_assert_eq(drv_used_idx(&d.q), 1);
+	cr_assert(drv_wait_used(&d.q, 1, 5000));
 	drv_wr(&d.t, VIRTIO_MMIO_STATUS, 0); /* the waiting requests go with the rings */
 	/* The timer (100 ms) would have served them: nothing may happen. */
 	cr_assert_not(drv_wait_used(&d.q, 2, 300));
@@ -1019,6 +1041,8 @@ static struct {
 	int fail_errno;
 	const uint8_t *status;	/* the request's status byte in guest RAM (NULL: not noted) */
 	uint8_t status_at_sync; /* *status when fdatasync() was called */
+	bool (*check)(int fd);	/* called with the image's fd before the sync, if set */
+	bool checked;		/* what check() said */
 } sync_spy;
 
 int __wrap_fdatasync(int fd)
@@ -1026,6 +1050,8 @@ int __wrap_fdatasync(int fd)
 	sync_spy.calls++;
 	if (sync_spy.status)
 		sync_spy.status_at_sync = *sync_spy.status;
+	if (sync_spy.check)
+		sync_spy.checked = sync_spy.check(fd);
 	if (sync_spy.fail_errno) {
 		errno = sync_spy.fail_errno;
 		return -1;
@@ -1148,5 +1174,252 @@ Test(virtio_blk, image_deleted_under_the_drive)
 	cr_expect(all_bytes(gp(DATA_GPA, SECTOR), SECTOR, 0x5a), "the write reads back");
 	cr_expect_str_eq(log, "");
 	free(log);
+	drive_down(&d);
+}
+
+/* ---- The drive's thread: many requests in flight, FLUSH order, reset, quiesce --------------- */
+
+#define BIG_Q	 256 /* a ring that holds MANY three-descriptor chains */
+#define MANY	 64
+#define HDRS_GPA TABLE_GPA	      /* MANY request headers */
+#define STAT_GPA (TABLE_GPA + 0x1000) /* MANY status bytes */
+
+/* drive_start() with a BIG_Q ring and every feature. */
+static void drive_start_big(struct drive *d)
+{
+	drv_features_ok(&d->t, drv_device_features(&d->t));
+	drv_ring_at(&d->q, &d->t, 0, BIG_Q, d->rings_gpa);
+	drv_go(&d->t);
+}
+
+/* Posts n requests of `type` (IN or OUT) without a kick: request i moves `bytes` at sector
+ * sectors[i] through its own buffer at DATA_GPA + i * bytes, with its own header and status
+ * byte (NO_STATUS until the device writes it); heads[i] gets its head. */
+static void post_many(struct drive *d, uint32_t type, unsigned n, uint32_t bytes,
+		      const uint64_t *sectors, uint16_t *heads)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct virtio_blk_outhdr h = {.type = type, .sector = sectors[i]};
+		memcpy(gp(HDRS_GPA + i * 16, 16), &h, 16);
+		*(uint8_t *)gp(STAT_GPA + i, 1) = NO_STATUS;
+		struct drv_seg s[3] = {
+		    {HDRS_GPA + i * 16, 16, false},
+		    {DATA_GPA + (uint64_t)i * bytes, bytes, type == VIRTIO_BLK_T_IN},
+		    {STAT_GPA + i, 1, true}};
+		heads[i] = drv_post_chain(&d->q, s, 3);
+	}
+}
+
+/* Which of the n heads is `id`; fails the test when none is. */
+static unsigned which(const uint16_t *heads, unsigned n, uint16_t id)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (heads[i] == id)
+			return i;
+	cr_assert_fail("used entry for head %u, which no request has", id);
+	return 0;
+}
+
+/* MANY 4 KiB reads of scattered sectors in one kick, on a drive with `io`: each completes
+ * once, in some order, with its data. */
+static void many_reads(struct drive *d)
+{
+	uint16_t heads[MANY];
+	uint64_t sectors[MANY];
+	for (unsigned i = 0; i < MANY; i++)
+		sectors[i] = (i * 37 % 256) * 8;
+	drive_start_big(d);
+	post_many(d, VIRTIO_BLK_T_IN, MANY, 4096, sectors, heads);
+	drv_kick(&d->q);
+	cr_assert(drv_wait_used(&d->q, MANY, 5000), "%u of %u completed", drv_used_idx(&d->q),
+		  MANY);
+	bool seen[MANY] = {false};
+	for (unsigned k = 0; k < MANY; k++) {
+		struct vring_used_elem u = drv_next_used(&d->q);
+		unsigned i = which(heads, MANY, (uint16_t)u.id);
+		cr_assert_not(seen[i], "request %u completed twice", i);
+		seen[i] = true;
+		cr_assert_eq(u.len, 4096 + 1);
+		cr_assert_eq(*(uint8_t *)gp(STAT_GPA + i, 1), VIRTIO_BLK_S_OK);
+		const uint8_t *data = gp(DATA_GPA + i * 4096ULL, 4096);
+		for (unsigned b = 0; b < 4096; b += 511)
+			cr_assert_eq(data[b], pattern(sectors[i] * SECTOR + b),
+				     "request %u byte %u", i, b);
+	}
+	cr_assert_not(drv_needs_reset(&d->t));
+}
+
+Test(virtio_blk, many_reads_in_flight_complete_with_their_data)
+{
+	struct drive d;
+	struct drive_config c = img_cfg(false, CACHE_WRITEBACK, NULL);
+	drive_create(&d, &c, 0);
+	cr_log_info("io = auto: %s", virtio_blk_uring(d.blk) ? "io_uring" : "synchronous");
+	many_reads(&d);
+	drive_down(&d);
+}
+
+Test(virtio_blk, io_sync_serves_on_the_drive_thread)
+{
+	struct drive d;
+	struct drive_config c = img_cfg(false, CACHE_WRITEBACK, NULL);
+	c.io = DRIVE_IO_SYNC;
+	drive_create(&d, &c, 0);
+	cr_assert_not(virtio_blk_uring(d.blk), "io = sync must not use a ring");
+	many_reads(&d);
+	drive_down(&d);
+}
+
+/* io = io_uring: the ring is used (the test skips where the host has none). */
+Test(virtio_blk, io_uring_uses_the_ring)
+{
+	struct drive_config c = img_cfg(false, CACHE_WRITEBACK, NULL);
+	c.io = DRIVE_IO_URING;
+	char err[PATH_MAX + 200] = "";
+	struct virtio_blk *probe = virtio_blk_create(&c, NULL, err, sizeof(err));
+	cr_assert_not_null(probe, "%s", err);
+	int r = virtio_blk_start(probe, err, sizeof(err));
+	virtio_blk_destroy(probe);
+	if (r < 0) {
+		cr_assert(strstr(err, "io = io_uring: "), "%s", err);
+		cr_skip_test("%s", err);
+	}
+	struct drive d;
+	drive_create(&d, &c, 0);
+	cr_assert(virtio_blk_uring(d.blk));
+	many_reads(&d);
+	drive_down(&d);
+}
+
+#define FLUSHED_WRITES 32
+
+/* The spy's check: every write of the test below is in the image when the sync runs. */
+static bool writes_in_image(int fd)
+{
+	uint8_t buf[4096];
+	for (unsigned i = 0; i < FLUSHED_WRITES; i++) {
+		if (pread(fd, buf, sizeof(buf), (off_t)i * 8 * 4096) != (ssize_t)sizeof(buf) ||
+		    !all_bytes(buf, sizeof(buf), (uint8_t)(i + 1)))
+			return false;
+	}
+	return true;
+}
+
+/* FLUSHED_WRITES writes and then a FLUSH, all in one kick: the sync runs once, after every
+ * write has reached the image, and the FLUSH completes after all of them. */
+static void check_flush_after_writes(enum drive_io io)
+{
+	struct drive d;
+	struct drive_config c = img_cfg(false, CACHE_WRITEBACK, NULL);
+	c.io = io;
+	drive_create(&d, &c, 0);
+	drive_start_big(&d);
+	uint16_t heads[FLUSHED_WRITES];
+	uint64_t sectors[FLUSHED_WRITES];
+	for (unsigned i = 0; i < FLUSHED_WRITES; i++) {
+		sectors[i] = i * 64;
+		memset(gp(DATA_GPA + i * 4096ULL, 4096), i + 1, 4096);
+	}
+	post_many(&d, VIRTIO_BLK_T_OUT, FLUSHED_WRITES, 4096, sectors, heads);
+	put_header(&d, VIRTIO_BLK_T_FLUSH, 0);
+	*(uint8_t *)gp(d.status_gpa, 1) = NO_STATUS;
+	struct drv_seg f[2] = {{d.hdr_gpa, 16, false}, {d.status_gpa, 1, true}};
+	uint16_t flush = drv_post_chain(&d.q, f, 2);
+	sync_spy.check = writes_in_image;
+	drv_kick(&d.q);
+	cr_assert(drv_wait_used(&d.q, FLUSHED_WRITES + 1, 5000));
+	sync_spy.check = NULL;
+	for (unsigned k = 0; k < FLUSHED_WRITES; k++) {
+		struct vring_used_elem u = drv_next_used(&d.q);
+		cr_assert_neq(u.id, flush, "the FLUSH completed before write %u of %u", k,
+			      FLUSHED_WRITES);
+		unsigned i = which(heads, FLUSHED_WRITES, (uint16_t)u.id);
+		cr_assert_eq(*(uint8_t *)gp(STAT_GPA + i, 1), VIRTIO_BLK_S_OK);
+	}
+	cr_assert_eq(drv_next_used(&d.q).id, flush);
+	cr_assert_eq(*(uint8_t *)gp(d.status_gpa, 1), VIRTIO_BLK_S_OK);
+	cr_assert_eq(sync_spy.calls, 1, "one fdatasync() for the FLUSH");
+	cr_assert(sync_spy.checked, "fdatasync() ran before every write was in the image");
+	drive_down(&d);
+}
+
+Test(virtio_blk, flush_after_writes_waits_for_them)
+{
+	check_flush_after_writes(DRIVE_IO_AUTO);
+}
+
+Test(virtio_blk, flush_after_writes_waits_for_them_with_io_sync)
+{
+	check_flush_after_writes(DRIVE_IO_SYNC);
+}
+
+/* MANY 64 KiB reads, kicked; then `stop()` (a reset, a quiesce). Returns the used idx when
+ * stop() returned, after checking that nothing is half done: every request is either
+ * completed with its status and its used entry, or untouched. */
+static uint16_t stop_with_reads_in_flight(struct drive *d, void (*stop)(struct drive *),
+					  uint16_t *heads)
+{
+	uint64_t sectors[MANY];
+	for (unsigned i = 0; i < MANY; i++)
+		sectors[i] = (i % 16) * 128;
+	drive_start_big(d);
+	post_many(d, VIRTIO_BLK_T_IN, MANY, 64 << 10, sectors, heads);
+	drv_kick(&d->q);
+	stop(d);
+	uint16_t used = drv_used_idx(&d->q);
+	bool done[MANY] = {false};
+	for (uint16_t k = 0; k < used; k++)
+		done[which(heads, MANY, (uint16_t)d->q.used->ring[k].id)] = true;
+	for (unsigned i = 0; i < MANY; i++) {
+		uint8_t st = *(uint8_t *)gp(STAT_GPA + i, 1);
+		cr_assert_eq(st, done[i] ? VIRTIO_BLK_S_OK : NO_STATUS,
+			     "request %u: status 0x%02x, %s", i, st,
+			     done[i] ? "completed" : "not completed");
+	}
+	/* And nothing happens while it stays stopped. */
+	usleep(100000);
+	cr_assert_eq(drv_used_idx(&d->q), used, "used entries after the drive was stopped");
+	return used;
+}
+
+static void reset_now(struct drive *d)
+{
+	drv_wr(&d->t, VIRTIO_MMIO_STATUS, 0);
+}
+
+Test(virtio_blk, reset_with_requests_in_flight)
+{
+	struct drive d;
+	uint16_t heads[MANY];
+	up_rw(&d, NULL);
+	uint16_t used = stop_with_reads_in_flight(&d, reset_now, heads);
+	cr_log_info("%u of %u requests completed before the reset", used, MANY);
+	/* The drive works after the reset. */
+	drv_ring_clear(&d.q);
+	drive_start(&d, ~0ULL);
+	cr_assert_eq(rw(&d, VIRTIO_BLK_T_IN, 3, 0, SECTOR, NULL), VIRTIO_BLK_S_OK);
+	drive_down(&d);
+}
+
+static void quiesce_now(struct drive *d)
+{
+	virtio_mmio_quiesce(&d->t, true);
+}
+
+/* As a snapshot does: the drive's thread parks with nothing in flight and leaves the ring
+ * alone; let go, it serves the rest. */
+Test(virtio_blk, quiesce_parks_the_thread_with_nothing_in_flight)
+{
+	struct drive d;
+	uint16_t heads[MANY];
+	up_rw(&d, NULL);
+	uint16_t used = stop_with_reads_in_flight(&d, quiesce_now, heads);
+	cr_log_info("%u of %u requests completed before the quiesce", used, MANY);
+	virtio_mmio_quiesce(&d.t, true); /* nests */
+	virtio_mmio_quiesce(&d.t, false);
+	usleep(20000);
+	cr_assert_eq(drv_used_idx(&d.q), used, "still parked: one quiesce is left");
+	virtio_mmio_quiesce(&d.t, false);
+	cr_assert(drv_wait_used(&d.q, MANY, 5000), "%u of %u completed", drv_used_idx(&d.q), MANY);
 	drive_down(&d);
 }

@@ -33,6 +33,8 @@ enum kernel_decompress { DECOMPRESS_AUTO, DECOMPRESS_GUEST, DECOMPRESS_HOST };
  * to the Unix stream socket at the path; output and input both use it. */
 enum console_target { CONSOLE_STDIO, CONSOLE_FILE, CONSOLE_NONE, CONSOLE_SOCKET };
 enum drive_cache { CACHE_WRITEBACK, CACHE_NONE };
+/* [drive.X] io: how the drive's thread does its I/O (auto: io_uring when the host allows it). */
+enum drive_io { DRIVE_IO_AUTO, DRIVE_IO_URING, DRIVE_IO_SYNC };
 /* virtiofsd's -o cache=: auto (its default), always, none. */
 enum fs_cache { FS_CACHE_AUTO, FS_CACHE_ALWAYS, FS_CACHE_NONE };
 
@@ -56,6 +58,7 @@ struct drive_config {
 	struct config_path path;	/* required: a regular file or block device */
 	bool readonly;			/* default off: path must open read-write */
 	enum drive_cache cache;		/* default writeback */
+	enum drive_io io;		/* default auto */
 	char serial[21];		/* virtio-blk GET_ID: at most 20 bytes */
 	struct rate_limit_config limit; /* bandwidth, iops and their bursts */
 	struct config_origin at;	/* the section header */

@@ -115,6 +115,7 @@ extern const char *const cfg_decompress_names[];      /* enum kernel_decompress 
 extern const char *const cfg_target_names[];	      /* enum console_target, [console] */
 extern const char *const cfg_vconsole_target_names[]; /* the same plus "socket" */
 extern const char *const cfg_cache_names[];	      /* enum drive_cache */
+extern const char *const cfg_drive_io_names[];	      /* enum drive_io */
 extern const char *const cfg_fs_cache_names[];	      /* enum fs_cache */
 extern const char *const cfg_seccomp_names[];	      /* enum seccomp_mode */
 extern const char *const cfg_netns_names[];	      /* enum jail_netns */

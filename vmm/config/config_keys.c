@@ -11,6 +11,7 @@ _Static_assert(sizeof(enum kernel_decompress) == sizeof(int), "enum kernel_decom
 _Static_assert(sizeof(enum console_target) == sizeof(int), "enum console_target is an int");
 _Static_assert(sizeof(enum drive_cache) == sizeof(int), "enum drive_cache is an int");
 _Static_assert(sizeof(enum fs_cache) == sizeof(int), "enum fs_cache is an int");
+_Static_assert(sizeof(enum drive_io) == sizeof(int), "enum drive_io is an int");
 _Static_assert(sizeof(enum jail_netns) == sizeof(int), "enum jail_netns is an int");
 _Static_assert(sizeof(enum seccomp_mode) == sizeof(int), "enum seccomp_mode is an int");
 _Static_assert(sizeof(((struct vm_config *)0)->vsock_cid) == sizeof(unsigned), "cid is unsigned");
@@ -259,6 +260,7 @@ const char *const cfg_decompress_names[] = {"auto", "guest", "host", NULL};
 const char *const cfg_target_names[] = {"stdio", "file", "none", NULL};
 const char *const cfg_vconsole_target_names[] = {"stdio", "file", "none", "socket", NULL};
 const char *const cfg_cache_names[] = {"writeback", "none", NULL};
+const char *const cfg_drive_io_names[] = {"auto", "io_uring", "sync", NULL};
 const char *const cfg_fs_cache_names[] = {"auto", "always", "none", NULL};
 const char *const cfg_seccomp_names[] = {"kill", "log", "off", NULL};
 
@@ -313,6 +315,7 @@ static const struct key_def drive_keys[] = {
      .set = set_enum,
      .off = offsetof(struct drive_config, cache),
      .names = cfg_cache_names},
+    {.name = "io", .set = set_enum, .off = DRV(io), .names = cfg_drive_io_names},
     {.name = "serial",
      .set = set_serial,
      .off = offsetof(struct drive_config, serial),

@@ -94,8 +94,9 @@ void config_print(const struct vm_config *cfg, FILE *out)
 
 	for (size_t i = 0; i < cfg->n_drives; i++) {
 		const struct drive_config *d = &cfg->drives[i];
-		fprintf(out, "\n[drive.%s]\npath = %s\nreadonly = %s\ncache = %s\n", d->name,
-			d->path.path, onoff(d->readonly), cfg_cache_names[d->cache]);
+		fprintf(out, "\n[drive.%s]\npath = %s\nreadonly = %s\ncache = %s\nio = %s\n",
+			d->name, d->path.path, onoff(d->readonly), cfg_cache_names[d->cache],
+			cfg_drive_io_names[d->io]);
 		if (d->serial[0])
 			fprintf(out, "serial = %s\n", d->serial);
 		print_limits(out, "", &d->limit, "iops");

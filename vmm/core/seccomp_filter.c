@@ -29,6 +29,7 @@ static const char *const kind_names[] = {
     [SECCOMP_THREAD_MAIN] = "main",
     [SECCOMP_THREAD_VCPU] = "vcpu",
     [SECCOMP_THREAD_IO] = "io",
+    [SECCOMP_THREAD_BLK] = "blk",
 };
 
 /* Appends `s` at *p without passing end (async-signal-safe). */

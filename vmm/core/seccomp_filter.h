@@ -1,8 +1,9 @@
 /* seccomp_filter.h - per-thread seccomp-bpf filters ([security] seccomp; README.md,
  * "Security"). Each kind of thread installs its own filter once its set-up is
  * done and before the guest runs: the main thread (event loop, device
- * models, teardown), each vCPU thread (KVM_RUN and MMIO exits), and minnow
- * exec's output threads (socket to stdout/stderr). Filters stack: a thread
+ * models, teardown), each vCPU thread (KVM_RUN and MMIO exits), each
+ * drive's I/O thread (its io_uring and image), and minnow exec's output
+ * threads (socket to stdout/stderr). Filters stack: a thread
  * started after its creator's filter is in (exec's output threads) runs
  * under both. With [security] seccomp = kill a forbidden call ends minnow
  * with one line on stderr,
@@ -19,7 +20,12 @@
 /* 128 + SIGSYS, as a shell reports a process killed by SIGSYS. */
 #define EXIT_SECCOMP 159
 
-enum seccomp_thread { SECCOMP_THREAD_MAIN, SECCOMP_THREAD_VCPU, SECCOMP_THREAD_IO };
+enum seccomp_thread {
+	SECCOMP_THREAD_MAIN,
+	SECCOMP_THREAD_VCPU,
+	SECCOMP_THREAD_IO,
+	SECCOMP_THREAD_BLK, /* a drive's I/O thread (virtio-blk) */
+};
 
 /* What the main thread may do beyond serving the VM (seccomp_prepare()). */
 enum seccomp_main_extra {
@@ -44,7 +50,7 @@ int seccomp_prepare(enum seccomp_mode mode, unsigned main_extra);
  * good. Nothing when seccomp_prepare() was not called or the mode is off.
  * Returns 0, or -errno after logging one line naming the thread. In a
  * build with MINNOW_TEST_HOOKS, a thread whose kind is named by the
- * environment variable MINNOW_TEST_FORBIDDEN_SYSCALL (main, vcpu or io)
+ * environment variable MINNOW_TEST_FORBIDDEN_SYSCALL (main, vcpu, io or blk)
  * then calls a forbidden system call (sysinfo). */
 int seccomp_enter(enum seccomp_thread kind, unsigned index);
 

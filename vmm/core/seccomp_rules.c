@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <linux/io_uring.h>
 #include <linux/kvm.h>
 #include <linux/seccomp.h>
 #include <sched.h>
@@ -89,6 +90,17 @@ static const unsigned long snapshot_ioctls[] = {
 /* An exec output thread: reads its socket (or splices it into a stdout
  * pipe), writes stdout or stderr, shuts the socket down. */
 static const int io_calls[] = {SCMP_SYS(shutdown), SCMP_SYS(splice)};
+/* A drive's thread: its ring (io_uring_enter: the ring was set up,
+ * restricted and enabled before; io_uring_register only to unregister the
+ * image as it ends, below), the synchronous path (reads and writes that the ring does not take,
+ * FLUSH, DISCARD and WRITE_ZEROES, and the whole drive when there is no
+ * ring), the rate limiter's timerfd; eventfds and the irqfd are read and
+ * written with the common read/write, and it waits in poll. */
+static const int blk_calls[] = {
+    SCMP_SYS(io_uring_enter), SCMP_SYS(preadv),		 SCMP_SYS(pwritev),   SCMP_SYS(preadv2),
+    SCMP_SYS(pwritev2),	      SCMP_SYS(pread64),	 SCMP_SYS(pwrite64),  SCMP_SYS(fdatasync),
+    SCMP_SYS(fallocate),      SCMP_SYS(timerfd_settime), SCMP_SYS(getrusage),
+};
 
 /* Extra calls the sanitizer runtimes make (their allocator, the leak check
  * at exit that stops the world from a helper it clones, their reports). */
@@ -240,6 +252,13 @@ int seccomp_rules_add(scmp_filter_ctx ctx, enum seccomp_thread kind, unsigned ma
 		break;
 	case SECCOMP_THREAD_IO:
 		r = allow_all(ctx, io_calls, N(io_calls));
+		break;
+	case SECCOMP_THREAD_BLK:
+		r = allow_all(ctx, blk_calls, N(blk_calls));
+		/* As it ends, the ring lets go of the image (disk_uring.h). */
+		if (r == 0)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(io_uring_register), 1,
+					     SCMP_A1_32(SCMP_CMP_EQ, IORING_UNREGISTER_FILES));
 		break;
 	}
 #if SANITIZERS

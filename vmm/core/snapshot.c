@@ -147,7 +147,8 @@ static void add_config(const struct vm_config *cfg, struct snap_writer *w)
 	free(text);
 }
 
-int snapshot_save(struct vm *vm, const char *state, char *why, size_t whylen)
+/* snapshot_save() with every device's own thread parked. */
+static int save_quiesced(struct vm *vm, const char *state, char *why, size_t whylen)
 {
 	char mem_path[PATH_MAX];
 	if (snapshot_mem_path(state, mem_path, sizeof(mem_path)) < 0) {
@@ -210,6 +211,19 @@ int snapshot_save(struct vm *vm, const char *state, char *why, size_t whylen)
 		return -1;
 	}
 	return 0;
+}
+
+int snapshot_save(struct vm *vm, const char *state, char *why, size_t whylen)
+{
+	/* The vCPUs are parked, but a drive's thread may still have requests
+	 * in flight or be pushing completions: the rings and guest memory are
+	 * saved only once every such thread has finished them and parked. */
+	for (unsigned slot = 0; slot < vm->n_virtio; slot++)
+		virtio_mmio_quiesce(&vm->virtio[slot].t, true);
+	int r = save_quiesced(vm, state, why, whylen);
+	for (unsigned slot = 0; slot < vm->n_virtio; slot++)
+		virtio_mmio_quiesce(&vm->virtio[slot].t, false);
+	return r;
 }
 
 /* ---- restoring --------------------------------------------------------------------- */

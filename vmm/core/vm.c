@@ -645,6 +645,10 @@ int vm_run(struct vm *vm)
 			 (vm->msr_list ? SECCOMP_MAIN_SNAPSHOTS : 0);
 	if (seccomp_prepare(vm->cfg->seccomp, extra) < 0)
 		vm_end(vm, END_HOST_ERROR, EXIT_HOST_FAILURE);
+	/* Devices with threads of their own (drives) start them now: their
+	 * filters go on as they start, before the guest runs. */
+	if (!atomic_load(&vm->ended) && vm_devices_start(vm) < 0)
+		vm_end(vm, END_HOST_ERROR, EXIT_HOST_FAILURE);
 	for (unsigned i = 0; i < vm->n_vcpus && !atomic_load(&vm->ended); i++) {
 		pthread_mutex_lock(&end_lock);
 		r = vcpu_start(&vm->vcpus[i]);

@@ -279,6 +279,19 @@ int vm_devices_restored(struct vm *vm, char *why, size_t whylen)
 	return 0;
 }
 
+int vm_devices_start(struct vm *vm)
+{
+	for (unsigned slot = 0; slot < vm->n_virtio; slot++) {
+		struct vm_virtio *v = &vm->virtio[slot];
+		char err[PATH_MAX + 200];
+		if (v->type->start && v->type->start(v->dev, err, sizeof(err)) < 0) {
+			log_error("%s (virtio-mmio slot %u): %s", v->type->name, slot, err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 void vm_devices_destroy(struct vm *vm)
 {
 	/* No device callback may run while backends go away. */

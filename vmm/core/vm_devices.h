@@ -33,6 +33,12 @@ int vm_devices_tables(struct vm *vm);
  * thread, before the vCPUs run. Returns 0, or -1 with a one-line reason. */
 int vm_devices_restored(struct vm *vm, char *why, size_t whylen);
 
+/* Starts the threads of the devices that have their own (virtio_type
+ * start: each drive's I/O thread), each installing its seccomp filter.
+ * Main thread, after seccomp_prepare() and before the vCPUs start.
+ * Returns 0, or -1 after logging one line. */
+int vm_devices_start(struct vm *vm);
+
 /* Destroys the virtio slots and their backends, in reverse order. Call
  * after the vCPUs have stopped, before the VM fd is closed. */
 void vm_devices_destroy(struct vm *vm);

@@ -23,6 +23,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "disk_uring.h"
 #include "jail_binds.h"
 #include "jail_cgroup.h"
 #include "log.h"
@@ -147,7 +148,8 @@ static void remove_mount_points(struct jail *j)
 }
 
 /* The rlimits: [jail] values, or auto: NOFILE the current soft limit up to 1024,
- * NPROC the main thread and one per vCPU plus one, FSIZE the largest writable drive
+ * NPROC the main thread, one per vCPU plus two, and per drive its thread and
+ * its ring's workers, FSIZE the largest writable drive
  * and at least 1 GiB (console files grow). */
 static void choose_limits(struct jail *j)
 {
@@ -159,8 +161,10 @@ static void choose_limits(struct jail *j)
 				? cur.rlim_cur
 				: 1024;
 	/* main thread, vCPUs, KVM's NX-huge-page worker (a thread of ours on
-	 * some kernels), one spare */
-	j->nproc = cfg->jail.nproc ? cfg->jail.nproc : cfg->vcpus + 3;
+	 * some kernels), one spare; each drive's thread and its io_uring's
+	 * kernel workers */
+	j->nproc = cfg->jail.nproc ? cfg->jail.nproc
+				   : cfg->vcpus + 3 + cfg->n_drives * (1 + DISK_URING_THREADS);
 	j->fsize = cfg->jail.fsize;
 	if (!j->fsize) {
 		j->fsize = 1ULL << 30;
