@@ -25,11 +25,7 @@ static char dir[256], img[300];
 
 static void setup(void)
 {
-	make_tmp_dir(dir, sizeof(dir), "uring");
-	snprintf(img, sizeof(img), "%s/img", dir);
-	FILE *f = fopen(img, "we");
-	cr_assert(f && ftruncate(fileno(f), IMG_SIZE) == 0);
-	fclose(f);
+	make_tmp_image(dir, sizeof(dir), img, sizeof(img), "uring", IMG_SIZE);
 }
 
 static void teardown(void)

@@ -85,6 +85,17 @@ void make_tmp_dir(char *out, size_t size, const char *prefix)
 	cr_assert_not_null(mkdtemp(out), "mkdtemp %s: %s", out, strerror(errno));
 }
 
+void make_tmp_image(char *dir, size_t dir_size, char *img, size_t img_size, const char *prefix,
+		    off_t size)
+{
+	make_tmp_dir(dir, dir_size, prefix);
+	int n = snprintf(img, img_size, "%s/img", dir);
+	cr_assert(n > 0 && (size_t)n < img_size, "image name too long");
+	FILE *f = fopen(img, "we");
+	cr_assert(f && ftruncate(fileno(f), size) == 0, "image %s: %s", img, strerror(errno));
+	fclose(f);
+}
+
 int make_tmp_file(char *out, size_t size, const char *dir, const char *prefix)
 {
 	int n = snprintf(out, size, "%s/minnow-%s-XXXXXX", dir ? dir : tmp_dir(), prefix);

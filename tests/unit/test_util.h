@@ -77,6 +77,12 @@ int make_tmp_file(char *out, size_t size, const char *dir, const char *prefix);
 /* Removes the files directly inside `dir`, then `dir`. Quiet: for teardown. */
 void remove_tmp_dir(const char *dir);
 
+/* make_tmp_dir() into dir (dir_size bytes), then a sparse file of `size`
+ * bytes named "img" in it, whose path goes to img (img_size bytes): a disk
+ * image for a test. Asserts on failure; remove_tmp_dir(dir) removes both. */
+void make_tmp_image(char *dir, size_t dir_size, char *img, size_t img_size, const char *prefix,
+		    off_t size);
+
 /* ---- What minnow logs ------------------------------------------------------------------------ */
 
 /* Sends this process's stderr (where minnow logs) to a fresh temporary file, named in `path`,
