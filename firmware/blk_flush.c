@@ -125,9 +125,10 @@ int test_blk_ticks(const struct fw_boot_info *bi)
 		blk_fill(out, s ^ round, 1);
 		int w = blk_rw(b, VIRTIO_BLK_T_OUT, s, out, 1);
 		int r = blk_rw(b, VIRTIO_BLK_T_IN, s, in, 1);
-		if (w != VIRTIO_BLK_S_OK || r != VIRTIO_BLK_S_OK || blk_check(in, s ^ round, 1) >= 0) {
-			fw_printf("minnow-test: blk-ticks round %lu FAILED write=%d read=%d\n", round,
-				  w, r);
+		if (w != VIRTIO_BLK_S_OK || r != VIRTIO_BLK_S_OK ||
+		    blk_check(in, s ^ round, 1) >= 0) {
+			fw_printf("minnow-test: blk-ticks round %lu FAILED write=%d read=%d\n",
+				  round, w, r);
 			return FW_EXIT_FAIL;
 		}
 		if (round % 32 == 0)
