@@ -177,7 +177,6 @@ struct virtio_mmio {
 	 * writes still exit and the transport updates the page before the
 	 * writing vCPU goes on. */
 	uint8_t *regs;
-	bool regs_mapped; /* a read-only memslot maps regs at base */
 	/* InterruptStatus: a word of regs, at its register offset. */
 	_Atomic uint32_t *interrupt_status;
 	/* ops->backend_queues, from DRIVER_OK to reset: InterruptStatus reads

@@ -64,7 +64,7 @@ void vmmio_mirror_map(struct virtio_mmio *t)
 	if (t->vm_fd < 0 || t->ops->backend_queues ||
 	    ioctl(t->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) <= 0)
 		return;
-	t->regs_mapped = map_memslot(t) == 0;
+	(void)map_memslot(t); /* on failure reads exit, as without the capability */
 }
 
 void vmmio_mirror_destroy(struct virtio_mmio *t)
@@ -72,7 +72,6 @@ void vmmio_mirror_destroy(struct virtio_mmio *t)
 	/* The memslot stays: no vCPU runs any more, the VM goes with it, and
 	 * unmapping the page takes it out of KVM's page tables (the main
 	 * thread's filter has no KVM_SET_USER_MEMORY_REGION for teardown). */
-	t->regs_mapped = false;
 	if (t->regs)
 		munmap(t->regs, VIRTIO_MMIO_STRIDE);
 	t->regs = NULL;
