@@ -445,6 +445,27 @@ ParameterizedTest(int *row, exit, status)
 	guest_result_free(&r);
 }
 
+/* A boot timeout says where each vCPU was: the boot vCPU halted in the
+ * firmware (its rip in the image, interrupts off, its last exit the UART
+ * it printed on), the second never started (the firmware starts no AP). */
+Test(exit, boot_timeout_reports_each_vcpu)
+{
+	const char *sets[] = {"vm.boot_timeout=300ms", "vm.vcpus=2", NULL};
+	struct guest_opts o = {.cmdline = "test=boot-hang", .sets = sets};
+	struct guest_result r;
+	guest_run_ok(&o, &r);
+	cr_assert_eq(r.status, 124, "want the boot timeout's status: %s", guest_ctx(&r));
+	const char *v0 = strstr(r.err, "vCPU 0: rip 0x");
+	const char *v1 = strstr(r.err, "vCPU 1: rip 0x");
+	cr_assert(v0 && v1 && v0 < v1, "want a line per vCPU, in order: %s", guest_ctx(&r));
+	cr_expect(strstr(v0, "(interrupts off), halted;") &&
+		      strstr(v0, "exits to minnow, the last"),
+		  "vCPU 0 halted with interrupts off after exits: %s", guest_ctx(&r));
+	cr_expect(strstr(v1, "not started") && strstr(v1, "no exit to minnow yet"),
+		  "vCPU 1 never started: %s", guest_ctx(&r));
+	guest_result_free(&r);
+}
+
 /* ---- console input: stdin -> UART -> IOAPIC -> LAPIC -> guest ---- */
 
 Test(console, input_echo)

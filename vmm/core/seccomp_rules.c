@@ -75,10 +75,11 @@ static const unsigned long main_ioctls[] = {
 };
 
 /* A vCPU: KVM_RUN and what its exits need (the IOAPIC's EOI and routes,
- * registers for a failure report); console output through its sink. */
+ * registers for a failure report or vcpu_report()); console output through
+ * its sink. */
 static const unsigned long vcpu_ioctls[] = {
-    KVM_RUN, KVM_GET_REGS, KVM_TRANSLATE, KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING,
-};
+    KVM_RUN,	   KVM_GET_REGS,   KVM_GET_SREGS,      KVM_GET_MP_STATE,
+    KVM_TRANSLATE, KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING};
 
 /* Snapshots (SECCOMP_MAIN_SNAPSHOTS): the state of parked vCPUs and of
  * the KVM clock, read from the main thread. */

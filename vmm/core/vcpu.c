@@ -187,6 +187,82 @@ static enum exit_kind exit_kind_of(uint32_t reason)
 	}
 }
 
+/* Bit 63 of last_exit_addr: the access was a write. */
+#define LAST_EXIT_WRITE (1ull << 63)
+
+/* Records the exit for vcpu_report() and vcpu_describe_last_exit(). */
+static void remember_exit(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	uint64_t addr = 0;
+	if (run->exit_reason == KVM_EXIT_MMIO)
+		addr = run->mmio.phys_addr | (run->mmio.is_write ? LAST_EXIT_WRITE : 0);
+	else if (run->exit_reason == KVM_EXIT_IO)
+		addr = run->io.port | (run->io.direction == KVM_EXIT_IO_OUT ? LAST_EXIT_WRITE : 0);
+	atomic_store_explicit(&vcpu->last_exit_addr, addr, memory_order_relaxed);
+	atomic_store_explicit(&vcpu->last_exit_reason, run->exit_reason, memory_order_relaxed);
+}
+
+void vcpu_describe_last_exit(struct vcpu *vcpu, char *buf, size_t len)
+{
+	uint64_t n = 0;
+	for (unsigned k = 0; k < EXIT_KIND_COUNT; k++)
+		n += atomic_load_explicit(&vcpu->exit_kinds[k], memory_order_relaxed);
+	uint32_t reason = atomic_load_explicit(&vcpu->last_exit_reason, memory_order_relaxed);
+	uint64_t addr = atomic_load_explicit(&vcpu->last_exit_addr, memory_order_relaxed);
+	const char *dir = (addr & LAST_EXIT_WRITE) ? "write" : "read";
+	addr &= ~LAST_EXIT_WRITE;
+	if (n == 0)
+		snprintf(buf, len, "no exit to minnow yet");
+	else if (reason == KVM_EXIT_MMIO)
+		snprintf(buf, len, "%llu exits to minnow, the last an MMIO %s at 0x%llx",
+			 (unsigned long long)n, dir, (unsigned long long)addr);
+	else if (reason == KVM_EXIT_IO)
+		snprintf(buf, len, "%llu exits to minnow, the last a port %s at 0x%llx",
+			 (unsigned long long)n, dir, (unsigned long long)addr);
+	else
+		snprintf(buf, len, "%llu exits to minnow, the last %s (KVM exit reason %u)",
+			 (unsigned long long)n, exit_kind_name(exit_kind_of(reason)), reason);
+}
+
+/* KVM's names for a vCPU's run state (KVM_MP_STATE_*), as the report says them. */
+static const char *mp_state_name(uint32_t state)
+{
+	switch (state) {
+	case KVM_MP_STATE_RUNNABLE:
+		return "runnable";
+	case KVM_MP_STATE_UNINITIALIZED:
+		return "not started (uninitialized: waits for INIT and SIPI)";
+	case KVM_MP_STATE_INIT_RECEIVED:
+		return "waiting for SIPI (init_received)";
+	case KVM_MP_STATE_HALTED:
+		return "halted";
+	case KVM_MP_STATE_SIPI_RECEIVED:
+		return "sipi_received";
+	default:
+		return "unknown";
+	}
+}
+
+void vcpu_report(struct vcpu *vcpu, char *buf, size_t len)
+{
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_mp_state mp;
+	char last[128];
+	vcpu_describe_last_exit(vcpu, last, sizeof(last));
+	int r;
+	if ((r = KVM_IOCTL_QUIET(vcpu->fd, KVM_GET_REGS, &regs)) < 0 ||
+	    (r = KVM_IOCTL_QUIET(vcpu->fd, KVM_GET_SREGS, &sregs)) < 0 ||
+	    (r = KVM_IOCTL_QUIET(vcpu->fd, KVM_GET_MP_STATE, &mp)) < 0) {
+		snprintf(buf, len, "its registers cannot be read (%s); %s", strerror(-r), last);
+		return;
+	}
+	snprintf(buf, len, "rip 0x%llx, cs 0x%x, rflags 0x%llx (interrupts %s), %s; %s",
+		 (unsigned long long)regs.rip, sregs.cs.selector, (unsigned long long)regs.rflags,
+		 (regs.rflags & 0x200) ? "on" : "off", mp_state_name(mp.mp_state), last);
+}
+
 /* Handles one exit; returns 0 to keep running. */
 static void handle_exit(struct vcpu *vcpu)
 {
@@ -194,6 +270,7 @@ static void handle_exit(struct vcpu *vcpu)
 	struct vm *vm = vcpu->vm;
 	atomic_fetch_add_explicit(&vcpu->exit_kinds[exit_kind_of(run->exit_reason)], 1,
 				  memory_order_relaxed);
+	remember_exit(vcpu);
 	switch (run->exit_reason) {
 	case KVM_EXIT_MMIO:
 		atomic_fetch_add_explicit(&vm->mmio_exits, 1, memory_order_relaxed);
@@ -248,6 +325,9 @@ static void *vcpu_thread(void *arg)
 	if (vcpu->index == 0)
 		timing_mark(T_FIRST_RUN);
 	while (!atomic_load(&vm->ended)) {
+		if (atomic_load_explicit(&vm->report_flag, memory_order_acquire) &&
+		    !atomic_load(&vcpu->reported))
+			vm_vcpu_reports(vm, vcpu);
 		if (atomic_load_explicit(&vm->pause_flag, memory_order_acquire)) {
 			/* KVM finishes an MMIO or port access only on the next
 			 * KVM_RUN: one with immediate_exit completes it without

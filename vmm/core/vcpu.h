@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "exit_table.h"
@@ -26,6 +27,12 @@ struct vcpu {
 	/* Written by the vCPU's thread (relaxed atomics: the control socket's
 	 * metrics read them while it runs): its exits to userspace by kind. */
 	_Atomic uint64_t exit_kinds[EXIT_KIND_COUNT];
+	/* The last exit to userspace (KVM_EXIT_*, and the MMIO address or
+	 * port it was for), for vm_report_vcpus(); written by the thread. */
+	_Atomic uint32_t last_exit_reason;
+	_Atomic uint64_t last_exit_addr;
+	_Atomic bool reported; /* it answered vm_report_vcpus() in report */
+	char report[256];
 };
 
 /* Creates vCPU `index` of `vm` with its CPUID, MSRs and LAPIC wiring; the
@@ -41,6 +48,16 @@ int vcpu_start(struct vcpu *vcpu);
 /* Makes a running KVM_RUN return promptly (immediate_exit + signal).
  * Called by vm_end() only, under its lock: never after vcpu_destroy(). */
 void vcpu_kick(struct vcpu *vcpu);
+
+/* Describes where the vCPU is in `buf`: rip, cs, rflags, KVM's run state
+ * (e.g. halted, not started) and its last exit to minnow. Called by the
+ * vCPU's own thread (its fd is not busy in KVM_RUN then). */
+void vcpu_report(struct vcpu *vcpu, char *buf, size_t len);
+
+/* Describes `vcpu`'s exits to minnow in `buf`: how many, and the last
+ * ("117 exits to minnow, the last an MMIO write at 0xd0000000", or "no exit
+ * to minnow yet"). Any thread. */
+void vcpu_describe_last_exit(struct vcpu *vcpu, char *buf, size_t len);
 
 /* Waits for the thread (if started) and frees the vCPU. */
 void vcpu_destroy(struct vcpu *vcpu);

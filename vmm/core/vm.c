@@ -11,6 +11,7 @@
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmdline.h"
@@ -133,6 +134,53 @@ void vm_park_vcpu(struct vm *vm)
 		vm->n_parked--;
 	}
 	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+void vm_vcpu_reports(struct vm *vm, struct vcpu *vcpu)
+{
+	vcpu_report(vcpu, vcpu->report, sizeof(vcpu->report));
+	pthread_mutex_lock(&vm->pause_lock);
+	atomic_store(&vcpu->reported, true);
+	vm->n_reported++;
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+void vm_report_vcpus(struct vm *vm, unsigned wait_ms)
+{
+	atomic_store_explicit(&vm->report_flag, true, memory_order_release);
+	pthread_mutex_lock(&end_lock);
+	if (!atomic_load(&vm->ended))
+		for (unsigned i = 0; i < vm->n_vcpus; i++)
+			vcpu_kick(&vm->vcpus[i]);
+	pthread_mutex_unlock(&end_lock);
+	struct timespec deadline;
+	clock_gettime(CLOCK_REALTIME, &deadline); /* the condition variable's clock */
+	deadline.tv_sec += wait_ms / 1000;
+	deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000;
+	if (deadline.tv_nsec >= 1000000000) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&vm->pause_lock);
+	while (vm->n_reported < vm->n_vcpus && !atomic_load(&vm->ended))
+		if (pthread_cond_timedwait(&vm->pause_cond, &vm->pause_lock, &deadline) ==
+		    ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&vm->pause_lock);
+	for (unsigned i = 0; i < vm->n_vcpus; i++) {
+		struct vcpu *vcpu = &vm->vcpus[i];
+		if (atomic_load(&vcpu->reported)) {
+			log_error("vCPU %u: %s", i, vcpu->report);
+			continue;
+		}
+		char last[128];
+		vcpu_describe_last_exit(vcpu, last, sizeof(last));
+		log_error("vCPU %u: did not answer within %u ms (%s); %s", i, wait_ms,
+			  vcpu->thread_started ? "busy in minnow or stuck"
+					       : "its thread never started",
+			  last);
+	}
 }
 
 void vm_console_gone(void *vm)
@@ -529,6 +577,7 @@ static void on_timer(void *opaque, uint32_t events)
 	if (timing_get(T_BOOT_COMPLETE) == UINT64_MAX) {
 		log_error("boot timeout: no boot-complete signal from the guest within %u ms",
 			  l->vm->cfg->boot_timeout_ms);
+		vm_report_vcpus(l->vm, 500);
 		vm_end(l->vm, END_BOOT_TIMEOUT, EXIT_BOOT_TIMEOUT);
 	}
 }

@@ -107,6 +107,12 @@ struct vm {
 	unsigned n_parked;
 	int pause_fd;
 
+	/* A report of where each vCPU is (vm_report_vcpus): while report_flag,
+	 * each vCPU thread describes itself once (vcpu->report) and counts in
+	 * n_reported (under pause_lock, broadcasting pause_cond). */
+	_Atomic bool report_flag;
+	unsigned n_reported;
+
 	/* Snapshots: the MSRs a vCPU's state includes (found at creation when
 	 * a control socket can ask for a snapshot; NULL otherwise). */
 	uint32_t *msr_list;
@@ -167,6 +173,17 @@ int vm_power_button(struct vm *vm);
 /* Called by a vCPU thread before KVM_RUN while vm->pause_flag is set:
  * parks until vm_resume() or the VM's end. */
 void vm_park_vcpu(struct vm *vm);
+
+/* Logs a line per vCPU, in order, on where it is (vcpu_report()): each is
+ * kicked out of KVM_RUN and describes itself from its own thread; one that
+ * has not within `wait_ms` (busy in minnow, or stuck) is named with its
+ * last exit. For a guest that hangs (boot timeout). Main thread, before
+ * vm_end(). */
+void vm_report_vcpus(struct vm *vm, unsigned wait_ms);
+
+/* Called by a vCPU thread while vm->report_flag is set and it has not
+ * reported: vcpu_report(), then counts it. */
+void vm_vcpu_reports(struct vm *vm, struct vcpu *vcpu);
 
 /* The stable name of `reason`, e.g. "triple_fault". */
 const char *vm_end_reason_name(enum vm_end_reason reason);
