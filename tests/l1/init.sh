@@ -16,6 +16,12 @@ mount -t devpts -o ptmxmode=0666 devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
 mount -t tmpfs -o size=2g tmpfs /tmp
 dmesg -n 1 # kernel messages would interleave with the result lines
+# A line every 20 s while L1 lives: run.sh's watchdog (L1_STALL) takes a
+# silent console for a frozen L1, and a test can be quiet for minutes.
+if [ ! -f /etc/l1-shell ]; then
+	(while sleep 20; do echo "l1-alive $(cut -d' ' -f1 /proc/uptime)"; done) &
+	echo $! >/run/l1-alive.pid
+fi
 # shellcheck source=tests/l1/lib.sh
 . /l1/lib.sh
 

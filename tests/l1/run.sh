@@ -21,8 +21,10 @@
 #   LINUX_KERNEL    the kernel for L1 and L2 (default: newest /boot/vmlinuz-*-cloud-amd64)
 #   L1_TIMEOUT      seconds for the whole L1 run (default 2400)
 #   L1_STALL        seconds without console output after which L1 counts as
-#                   frozen and is stopped (default 600); the Linux tests that
-#                   had not reported then run once more in a fresh L1
+#                   frozen and is stopped (default 120; L1 prints a line
+#                   every 20 s while it lives); the Linux tests that had not
+#                   reported then run again in a fresh L1, up to L1_RETRIES
+#                   (default 2) times
 #   L1_SMP          L1 vCPUs (default 1: see the QEMU command line below)
 #   QEMU            default qemu-system-x86_64
 #   GUEST_KERNEL_DIR  where `make guest-kernel` put bzImage and vmlinux
@@ -251,17 +253,21 @@ if [ "${L1_SHELL:-0}" = 1 ]; then
 	exec $QEMU_L1 -append "console=ttyS0 quiet panic=-1"
 fi
 set +e
-rm -f "$W/qemu.pid" "$W/l1.log"
+rm -f "$W/qemu.pid" "$W/l1.log" "$W/monitor.in" "$W/monitor.out"
 : >"$W/l1.log"
+# QEMU's monitor on two FIFOs, for a look at a frozen L1's CPU (below).
+mkfifo "$W/monitor.in" "$W/monitor.out"
 # shellcheck disable=SC2086 # word splitting wanted
 timeout -s KILL "$TIMEOUT" $QEMU_L1 -pidfile "$W/qemu.pid" -append "console=ttyS0 quiet panic=-1" \
+	-chardev pipe,id=monitor,path="$W/monitor" -mon chardev=monitor \
 	</dev/null 2>"$W/qemu.err" |
 	sed -u 's/\r//g' | tee "$W/l1.log" | grep --line-buffered -E '^(TEST|BENCH|l1:|---- |  \| )' &
 pipeline=$!
 # The watchdog: an L1 whose console says nothing for L1_STALL seconds has
 # frozen (QEMU's TCG with nested SVM does, rarely: the whole L1, so that
-# not even its own timeouts fire); stop it rather than wait for TIMEOUT.
-STALL=${L1_STALL:-600}
+# not even its own timeouts fire, nor its heartbeat: init.sh); stop it
+# rather than wait for TIMEOUT, after asking QEMU's monitor where L1's CPU is.
+STALL=${L1_STALL:-120}
 froze=0
 size=0
 since=$(date +%s)
@@ -273,6 +279,12 @@ while kill -0 "$pipeline" 2>/dev/null; do
 		since=$(date +%s)
 	elif [ $(($(date +%s) - since)) -ge "$STALL" ] && [ -s "$W/qemu.pid" ]; then
 		echo "l1: L1 printed nothing for $STALL s (L1_STALL): it froze; stopping it"
+		{
+			echo "---- L1 froze: QEMU's monitor on its CPU"
+			timeout 5 sh -c 'printf "info cpus\ninfo registers\n" >"$1"' sh "$W/monitor.in" &
+			# Without the monitor's echo of the commands and the FPU/SSE registers.
+			timeout 5 cat "$W/monitor.out" | sed 's/\r//g' | grep -av '^(qemu)\|^FPR\|^XMM\|^FCW'
+		} >>"$W/l1.log" 2>&1
 		kill -KILL "$(cat "$W/qemu.pid")" 2>/dev/null
 		froze=1
 		break
@@ -302,22 +314,26 @@ else
 	for t in $(sed -n 's/^PLAN linux //p' "$W/l1.log" | tail -n 1); do
 		grep -q "^TEST linux $t " "$W/results" || unrun="$unrun $t"
 	done
-	if [ "$froze" = 1 ] && [ -n "$unrun" ] && [ -z "${L1_RETRY:-}" ]; then
-		# Once: the Linux tests that had not reported run in a fresh L1;
-		# the froze line above and this one say so.
-		echo "l1: running the Linux tests that had not reported in a fresh L1:$unrun"
+	retry=${L1_RETRY:-0}
+	if [ "$froze" = 1 ] && [ -n "$unrun" ] && [ "$retry" -lt "${L1_RETRIES:-2}" ]; then
+		# The Linux tests that had not reported run in a fresh L1
+		# (which may retry in turn); the froze line above and this one
+		# say so.
+		retry=$((retry + 1))
+		last=$(grep '^TEST linux ' "$W/results" | tail -n 1 | cut -d' ' -f3)
+		echo "l1: it froze after ${last:-no} test; running the Linux tests that had not reported in a fresh L1 (retry $retry of ${L1_RETRIES:-2}):$unrun"
 		# The retry rebuilds $W: keep the frozen run's log and results beside it.
-		cp "$W/l1.log" "$W.froze.log"
+		cp "$W/l1.log" "$W.froze$retry.log"
 		first=$(cat "$W/results")
-		L1_RETRY=1 L1_PARTS=linux LINUX_TESTS="${unrun# }" sh "$0" || true
+		L1_RETRY=$retry L1_PARTS=linux LINUX_TESTS="${unrun# }" sh "$0" || true
 		{
 			[ -z "$first" ] || printf '%s\n' "$first"
 			cat "$W/results"
 		} >"$W/results.both"
 		mv "$W/results.both" "$W/results"
-		echo "l1: the frozen run's console: $W.froze.log"
+		echo "l1: the frozen run's console: $W.froze$retry.log"
 		unrun=
-		for t in $(sed -n 's/^PLAN linux //p' "$W.froze.log" | tail -n 1); do
+		for t in $(sed -n 's/^PLAN linux //p' "$W.froze$retry.log" | tail -n 1); do
 			grep -q "^TEST linux $t " "$W/results" || unrun="$unrun $t"
 		done
 	fi
