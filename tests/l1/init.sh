@@ -17,9 +17,33 @@ mount -t tmpfs tmpfs /dev/shm
 mount -t tmpfs -o size=2g tmpfs /tmp
 dmesg -n 1 # kernel messages would interleave with the result lines
 # A line every 20 s while L1 lives: run.sh's watchdog (L1_STALL) takes a
-# silent console for a frozen L1, and a test can be quiet for minutes.
+# silent console for a frozen L1, and a test can be quiet for minutes. A
+# minnow that outlives every test's limit (l1-part.sh: 150 s, then SIGKILL)
+# is stuck in L1's kernel: its threads' kernel stacks are shown, once.
+heartbeat() {
+	stuck=
+	while sleep 20; do
+		up=$(cut -d' ' -f1 /proc/uptime)
+		echo "l1-alive $up"
+		for s in /proc/[0-9]*/stat; do
+			read -r line <"$s" 2>/dev/null || continue
+			case $line in *" (minnow) "*) ;; *) continue ;; esac
+			# shellcheck disable=SC2086 # the fields of stat
+			set -- $line
+			age=$((${up%.*} - ${22} / 100)) # start time in USER_HZ ticks, 100 on x86
+			case " $stuck " in *" $1 "*) continue ;; esac
+			[ "$age" -gt 200 ] || continue
+			stuck="$stuck $1"
+			echo "l1-stuck: minnow (pid $1, state $3) has run for $age s; its threads in L1's kernel:"
+			for t in /proc/"$1"/task/*; do
+				echo "  task ${t##*/} ($(cat "$t/comm" 2>/dev/null), state $(cut -d' ' -f3 "$t/stat" 2>/dev/null)):"
+				sed 's/^/    /' "$t/stack" 2>/dev/null
+			done
+		done
+	done
+}
 if [ ! -f /etc/l1-shell ]; then
-	(while sleep 20; do echo "l1-alive $(cut -d' ' -f1 /proc/uptime)"; done) &
+	heartbeat &
 	echo $! >/run/l1-alive.pid
 fi
 # shellcheck source=tests/l1/lib.sh
