@@ -159,14 +159,9 @@ grep -E '^(BENCHIO|  \| )' build/l1/l1.log | sed 's/^BENCHIO //; s/^/  /'
 # ---- medians ----------------------------------------------------------------------
 # med VMM KIND NAME FIELD: the median of FIELD over the runs, or "-".
 med() {
-	sed -n "s/^BENCHIO $1 [0-9]* $2 $3 .*$4=\([0-9.][0-9.]*\).*/\1/p" "$LOG" | sort -n |
-		awk '{ v[NR] = $1 } END {
-			if (NR == 0) { print "-"; exit }
-			m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-			printf (m >= 100 ? "%.0f\n" : "%.1f\n"), m }'
+	m=$(sed -n "s/^BENCHIO $1 [0-9]* $2 $3 .*$4=\([0-9.][0-9.]*\).*/\1/p" "$LOG" | median)
+	echo "$m" | rounded "$(awk -v m="$m" 'BEGIN { print (m >= 100 ? "%.0f" : "%.1f") }')"
 }
-# ratio A B: A/B, or "-".
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
 # aim R LIMIT: "met" or "NOT met" (or "-").
 aim() { awk -v r="$1" -v l="$2" 'BEGIN { if (r == "-") print "-"; else if (r >= l) print "met"; else print "NOT met" }'; }
 # paired KIND NAME FIELD: the median over runs i of minnow's FIELD / QEMU's
@@ -176,9 +171,7 @@ paired() {
 	sed -n "s/^BENCHIO \([a-z]*\) \([0-9]*\) $1 $2 .*$3=\([0-9.][0-9.]*\).*/\1 \2 \3/p" "$LOG" |
 		awk '{ v[$1, $2] = $3; runs[$2] = 1 } END {
 			for (i in runs) if ((("minnow", i) in v) && (("qemu", i) in v) && v["qemu", i] > 0)
-				print v["minnow", i] / v["qemu", i] }' | sort -n |
-		awk '{ v[NR] = $1 } END { if (NR == 0) { print "-"; exit }
-			printf "%.2f\n", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+				print v["minnow", i] / v["qemu", i] }' | median | rounded %.2f
 }
 n_ok() { grep -c "^BENCHIO $1 [0-9]* $2 .*=" "$LOG" || true; }
 
@@ -198,9 +191,8 @@ row() { # LABEL KIND NAME FIELD AIM
 	p=$(paired "$2" "$3" "$4")
 	# shellcheck disable=SC2059
 	printf "$fmt" "$1" "$m" "$q" "$r" "$p" ">= ${5}x: $(aim "$r" "$5")"
-	json="$json${json:+,}\"$3\":{\"unit\":\"$4\",\"minnow\":$(j "$m"),\"qemu\":$(j "$q"),\"ratio\":$(j "$r"),\"paired_ratio\":$(j "$p"),\"aim\":$5}"
+	json="$json${json:+,}\"$3\":{\"unit\":\"$4\",\"minnow\":$(json_num "$m"),\"qemu\":$(json_num "$q"),\"ratio\":$(json_num "$r"),\"paired_ratio\":$(json_num "$p"),\"aim\":$5}"
 }
-j() { [ "$1" = - ] && echo null || echo "$1"; }
 row "fio 4k randread iodepth 1 (IOPS)" fio randread-4k-qd1 iops 1.2
 row "fio 4k randread iodepth 32 (IOPS)" fio randread-4k-qd32 iops 1.2
 row "fio 4k randwrite iodepth 1 (IOPS)" fio randwrite-4k-qd1 iops 1.2

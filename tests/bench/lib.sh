@@ -13,3 +13,20 @@ positive_ints() {
 		esac
 	done
 }
+
+# median: the median of the numbers on stdin (one a line), to six decimals, or "-"
+# when there are none.
+median() {
+	sort -n | awk '{ v[NR] = $1 } END {
+		if (NR == 0) { print "-"; exit }
+		printf "%.6f\n", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# rounded FORMAT: each number on stdin printed with FORMAT; "-" stays "-".
+rounded() { awk -v f="$1\n" '$1 == "-" { print; next } { printf f, $1 }'; }
+
+# ratio A B: A/B with two decimals, or "-" when either is "-" or B is 0.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
+
+# json_num V: V as a JSON number, "-" as null.
+json_num() { if [ "$1" = - ]; then echo null; else echo "$1"; fi; }
