@@ -42,10 +42,17 @@ heartbeat() {
 		done
 	done
 }
+# Started from a subshell that exits at once, so that it is no job of this
+# shell: the parts' `wait` (l1-part.sh) must not wait for it.
 if [ ! -f /etc/l1-shell ]; then
-	heartbeat &
-	echo $! >/run/l1-alive.pid
+	(
+		heartbeat &
+		echo $! >/run/l1-alive.pid
+	)
 fi
+# Where L1's kernel text is (KASLR), to read the RIP the watchdog's
+# monitor dump shows of a frozen L1 against the kernel's System.map.
+echo "l1: kernel _text at $(sed -n 's/ [Tt] _text$//p' /proc/kallsyms)"
 # shellcheck source=tests/l1/lib.sh
 . /l1/lib.sh
 
