@@ -264,8 +264,15 @@ ParameterizedTest(int *row, seccomp, every_thread)
 	cr_assert_eq(guest_start(&o, &r), 0, "%s", r.desc);
 	bool idle = guest_wait_output(&r, "minnow-test: idle", WAIT_MS);
 	unsigned threads = 0, drives = 0, filtered = 0;
-	if (idle)
+	/* The guest may print before the main thread has started the last
+	 * vCPU and entered its own filter (it does so after starting them):
+	 * look again for a moment until every thread is filtered. */
+	for (int tries = 0; idle && tries < 100; tries++) {
 		filtered_threads(r.pid, &threads, &drives, &filtered);
+		if (!c->filtered || (threads == 2 + c->vcpus && filtered == threads))
+			break;
+		usleep(20 * 1000);
+	}
 	kill(r.pid, SIGTERM); /* the end and the teardown, under the filters */
 	guest_wait(&r);
 	unlink(img);

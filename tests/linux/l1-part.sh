@@ -1150,7 +1150,7 @@ mapped_kib() {
 }
 
 SNAPWANT=
-for t in snapshot-restore snapshot-restore-two snapshot-resume snapshot-1g snapshot-blk snapshot-vsock; do
+for t in snapshot-restore snapshot-restore-two snapshot-resume snapshot-1g snapshot-blk snapshot-vsock vmgenid-rng; do
 	wanted $t && SNAPWANT="$SNAPWANT $t"
 done
 if [ -n "$SNAPWANT" ] && ! command -v socat >/dev/null 2>&1; then
@@ -1514,7 +1514,7 @@ fi
 # virtual machine fork" in each copy) and the copies' numbers after the
 # restore differ.
 # shellcheck disable=SC2154 # PID_NAME: set by start() through eval
-if wanted vmgenid-rng; then
+if snapwanted vmgenid-rng; then
 	CUR=vmg
 	if [ ! -f /l2/small-initrd.cpio.gz ]; then
 		result vmgenid-rng SKIP "no build/guest-kernel/{bzImage,vmlinux} on the host (make guest-kernel)"
