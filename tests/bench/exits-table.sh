@@ -46,7 +46,7 @@ $1 == "BENCHE" && NF == 6 {
 END {
 	for (k in all) { split(k, p, SUBSEP); key = p[1] SUBSEP p[2] SUBSEP "in-kvm"; val[key, ++cnt[key]] = all[k] - user[k] }
 	for (md in mode) {
-		printf "\n== console: %s (medians over runs; counted by L1 KVM trace events)\n", md == "tty" ? "ttyS0" : "none"
+		printf "\n== console: %s (medians over runs; counted by L1 KVM trace events)\n", md == "tty" ? "ttyS0" : md == "tty-uncoalesced" ? "ttyS0, minnow with [console] coalesce = off" : "none"
 		printf "  %-28s %10s %10s %11s %14s\n", "exits", "minnow", "qemu", "minnow/qemu", "minnow est. ms"
 		row("all exits of the guest", "all", md)
 		n = 0

@@ -9,7 +9,9 @@
 # hardware reason (SVM's: npf is a nested page fault, i.e. MMIO or a page
 # KVM maps in; io is port I/O; msr, hlt, intr, vintr...), and the exits
 # that reached the VMM's own process (KVM_EXIT_MMIO, KVM_EXIT_IO...). For
-# minnow, its own --timings exit table too. Then test=exit-cost of the
+# minnow, its own --timings exit table too, and the ttyS0 boot once more
+# with `[console] coalesce = off` (every UART write an exit; mode
+# tty-uncoalesced), then timed both ways by minnow bench. Then test=exit-cost of the
 # unikernel under minnow in L1: nanoseconds per access served in KVM, by an
 # ioeventfd, and by an exit to minnow (MMIO, port I/O), which gives each
 # kind's estimated share of the boot.
@@ -78,12 +80,19 @@ QM="microvm,x-option-roms=off,rtc=off,pit=off,pic=off,acpi=on"
 i=1
 while [ "$i" -le "$RUNS" ]; do
 	traced "minnow tty $i" /bin/minnow run "$W/exits-tty.ini" --timings=json
+	traced "minnow tty-uncoalesced $i" /bin/minnow run "$W/exits-tty.ini" --set console.coalesce=off --timings=json
 	traced "qemu tty $i" $Q -M "$QM" -serial null -append "console=ttyS0 minnow.exec=true"
 	traced "minnow none $i" /bin/minnow run "$W/exits-none.ini" --timings=json
 	traced "qemu none $i" $Q -M "$QM,isa-serial=off" -append "minnow.exec=true"
 	i=$((i + 1))
 done
 fi
+# The console's cost in time: the ttyS0 boot with the UART's transmit
+# writes through KVM's coalesced ring (the default) against every write an
+# exit, interleaved.
+/bin/minnow bench "$W/exits-tty.ini" -n "$RUNS" --timeout "$TIMEOUT" \
+	--compare "/bin/minnow run $W/exits-tty.ini --set console.coalesce=off" </dev/null 2>&1 |
+	sed 's/^/BENCHT /'
 # What each way of serving an access costs here (the unikernel, n each).
 truncate -s 1M "$W/ec.img"
 cat >"$W/ec.ini" <<INI
@@ -103,10 +112,13 @@ echo "bench-exits: exits of a Linux boot under minnow and QEMU microvm ($RUNS ru
 L1_PARTS=linux LINUX_TESTS=none L1_EXTRA=$L1SCRIPT L1_QEMU=1 \
 	L1_FILES="build/firmware/minnow-test.elf:/fw/minnow-test.elf" \
 	L1_TIMEOUT=$((300 + RUNS * 4 * TIMEOUT)) sh tests/l1/run.sh >build/bench/exits-run.log 2>&1 || true
-grep -E '^BENCH[ECJ] ' "$LOG" >build/bench/exits-runs.txt 2>/dev/null || true
+grep -E '^BENCH[ECJT] ' "$LOG" >build/bench/exits-runs.txt 2>/dev/null || true
 if ! grep -q '^BENCHE .* all [1-9]' build/bench/exits-runs.txt; then
 	echo "bench-exits: no measurements; see build/bench/exits-run.log and $LOG" >&2
 	grep '^BENCHE none' build/bench/exits-runs.txt >&2 || tail -n 20 build/bench/exits-run.log >&2
 	exit 1
 fi
 tests/bench/exits-table.sh build/bench/exits-runs.txt
+echo
+echo "== console: ttyS0, minnow with the UART's writes coalesced (default) against coalesce = off (minnow bench, exec to exit)"
+sed -n 's/^BENCHT //p' build/bench/exits-runs.txt

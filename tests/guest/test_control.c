@@ -99,7 +99,9 @@ Test(control, status_metrics_and_stop)
 	cr_expect(is_ok(v) && json_is_object(m) && !strcmp(str_of(m, "state"), "running") &&
 		      json_integer_value(json_object_get(m, "exits")) > 0 &&
 		      json_array_size(json_object_get(m, "vcpus")) == 1 && uart &&
-		      json_integer_value(json_object_get(uart, "writes")) > 0,
+		      json_integer_value(json_object_get(uart, "writes")) +
+			      json_integer_value(json_object_get(uart, "coalesced")) >
+			  0,
 		  "metrics: %s", json_dumps(v, 0));
 	json_decref(v);
 

@@ -331,6 +331,7 @@ void config_defaults(struct vm_config *cfg)
 	cfg->cmdline_devices = true;
 	cfg->console = CONSOLE_STDIO;
 	cfg->console_input = true;
+	cfg->console_coalesce = true;
 	cfg->vsock_cid = 3;
 	cfg->vconsole_output = CONSOLE_STDIO;
 	cfg->jail.uid = cfg->jail.gid = 65534; /* nobody, nogroup */

@@ -141,6 +141,9 @@ struct vm_config {
 	enum console_target console;
 	struct config_path console_path;
 	bool console_input; /* stdin feeds the UART; default true */
+	/* [console] coalesce: the UART's transmit writes go through KVM's
+	 * coalesced MMIO ring (coalesced_mmio.h) when it has one; default true */
+	bool console_coalesce;
 
 	/* devices: [drive.NAME] [net.NAME] [fs.NAME] [vsock] [rng] [vconsole] */
 	struct drive_config drives[CONFIG_MAX_DRIVES];

@@ -298,6 +298,7 @@ static const struct key_def console_keys[] = {
     {.name = "output", .set = set_enum, .off = VM(console), .names = cfg_target_names},
     {.name = "path", .set = cfg_set_path, .off = VM(console_path)},
     {.name = "input", .set = set_bool, .off = VM(console_input)},
+    {.name = "coalesce", .set = set_bool, .off = VM(console_coalesce)},
 };
 
 #define DRV(f)	 offsetof(struct drive_config, f)

@@ -91,6 +91,7 @@ void config_print(const struct vm_config *cfg, FILE *out)
 	fprintf(out, "\n[console]\n");
 	print_output(out, cfg->console, &cfg->console_path);
 	fprintf(out, "input = %s\n", onoff(cfg->console_input));
+	fprintf(out, "coalesce = %s\n", onoff(cfg->console_coalesce));
 
 	for (size_t i = 0; i < cfg->n_drives; i++) {
 		const struct drive_config *d = &cfg->drives[i];

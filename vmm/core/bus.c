@@ -65,19 +65,35 @@ int bus_read(struct bus *bus, uint64_t addr, void *data, unsigned len)
 	return 0;
 }
 
-int bus_write(struct bus *bus, uint64_t addr, const void *data, unsigned len)
+static int write_counted(struct bus *bus, _Atomic uint64_t *counts, uint64_t addr, const void *data,
+			 unsigned len)
 {
 	const struct bus_range *r = bus_find(bus, addr, len);
 	if (!r)
 		return -1;
-	atomic_fetch_add_explicit(&bus->writes[r - bus->ranges], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&counts[r - bus->ranges], 1, memory_order_relaxed);
 	if (r->ops->write)
 		r->ops->write(r->opaque, addr - r->base, data, len);
 	return 0;
+}
+
+int bus_write(struct bus *bus, uint64_t addr, const void *data, unsigned len)
+{
+	return write_counted(bus, bus->writes, addr, data, len);
+}
+
+int bus_write_coalesced(struct bus *bus, uint64_t addr, const void *data, unsigned len)
+{
+	return write_counted(bus, bus->coalesced, addr, data, len);
 }
 
 void bus_counts(const struct bus *bus, size_t i, uint64_t *reads, uint64_t *writes)
 {
 	*reads = atomic_load_explicit(&bus->reads[i], memory_order_relaxed);
 	*writes = atomic_load_explicit(&bus->writes[i], memory_order_relaxed);
+}
+
+uint64_t bus_coalesced(const struct bus *bus, size_t i)
+{
+	return atomic_load_explicit(&bus->coalesced[i], memory_order_relaxed);
 }

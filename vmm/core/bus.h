@@ -34,6 +34,7 @@ struct bus {
 	struct bus_range ranges[BUS_MAX_RANGES];
 	size_t count;
 	_Atomic uint64_t reads[BUS_MAX_RANGES], writes[BUS_MAX_RANGES];
+	_Atomic uint64_t coalesced[BUS_MAX_RANGES]; /* writes replayed from KVM's ring */
 };
 
 /* Empties the bus. */
@@ -53,7 +54,13 @@ const struct bus_range *bus_find(const struct bus *bus, uint64_t addr, unsigned 
 int bus_read(struct bus *bus, uint64_t addr, void *data, unsigned len);
 int bus_write(struct bus *bus, uint64_t addr, const void *data, unsigned len);
 
-/* The reads and writes dispatched so far to ranges[i] (i < count). */
+/* Dispatches a write that KVM queued in its coalesced MMIO ring instead of
+ * exiting (coalesced_mmio.h): as bus_write(), counted apart from exits. */
+int bus_write_coalesced(struct bus *bus, uint64_t addr, const void *data, unsigned len);
+
+/* The reads and writes dispatched so far to ranges[i] (i < count), and of
+ * those writes, how many came from KVM's coalesced ring (no exit). */
 void bus_counts(const struct bus *bus, size_t i, uint64_t *reads, uint64_t *writes);
+uint64_t bus_coalesced(const struct bus *bus, size_t i);
 
 #endif

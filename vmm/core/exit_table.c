@@ -19,6 +19,7 @@ void exit_table_from_bus(struct exit_table *t, const struct bus *bus)
 		r->name = bus->ranges[i].name;
 		r->base = bus->ranges[i].base;
 		bus_counts(bus, i, &r->reads, &r->writes);
+		r->coalesced = bus_coalesced(bus, i);
 	}
 }
 
@@ -31,9 +32,12 @@ static void print_json(FILE *out, const struct exit_table *t)
 	fprintf(out, "},\"mmio_ranges\":[");
 	for (size_t i = 0; i < t->n_ranges; i++) {
 		const struct exit_range *r = &t->ranges[i];
-		fprintf(out, "%s{\"name\":\"%s\",\"base\":%llu,\"reads\":%llu,\"writes\":%llu}",
+		fprintf(out,
+			"%s{\"name\":\"%s\",\"base\":%llu,\"reads\":%llu,\"writes\":%llu,"
+			"\"coalesced\":%llu}",
 			i ? "," : "", r->name ? r->name : "", (unsigned long long)r->base,
-			(unsigned long long)r->reads, (unsigned long long)r->writes);
+			(unsigned long long)r->reads, (unsigned long long)r->writes,
+			(unsigned long long)r->coalesced);
 	}
 	fprintf(out, "]");
 }
@@ -51,10 +55,14 @@ void exit_table_print(FILE *out, int json, const struct exit_table *t)
 	fprintf(out, "\n  MMIO exits by device:");
 	for (size_t i = 0; i < t->n_ranges; i++) {
 		const struct exit_range *r = &t->ranges[i];
-		if (r->reads || r->writes)
-			fprintf(out, " %s@0x%llx %llu reads/%llu writes,", r->name ? r->name : "?",
-				(unsigned long long)r->base, (unsigned long long)r->reads,
-				(unsigned long long)r->writes);
+		if (!r->reads && !r->writes && !r->coalesced)
+			continue;
+		fprintf(out, " %s@0x%llx %llu reads/%llu writes", r->name ? r->name : "?",
+			(unsigned long long)r->base, (unsigned long long)r->reads,
+			(unsigned long long)r->writes);
+		if (r->coalesced)
+			fprintf(out, " (+%llu coalesced)", (unsigned long long)r->coalesced);
+		fprintf(out, ",");
 	}
 	fprintf(out, " unclaimed %llu\n", (unsigned long long)t->unclaimed);
 }

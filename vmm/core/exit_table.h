@@ -24,6 +24,7 @@ struct exit_range {
 	const char *name; /* the device ("uart", "virtio-blk", ...) */
 	uint64_t base;
 	uint64_t reads, writes;
+	uint64_t coalesced; /* writes KVM queued in its ring: no exit (coalesced_mmio.h) */
 };
 
 struct exit_table {
@@ -40,10 +41,11 @@ const char *exit_kind_name(enum exit_kind kind);
 void exit_table_from_bus(struct exit_table *t, const struct bus *bus);
 
 /* Prints `t`: as text, two lines ("  exits by kind: mmio N, ...", "  MMIO exits by
- * device: NAME@BASE R reads/W writes, ..., unclaimed N"; ranges never accessed are
- * left out); as JSON, the members "exit_kinds":{...},"mmio_ranges":[{"name":...,
- * "base":N,"reads":N,"writes":N},...] (every range), with no surrounding braces and no
- * leading or trailing comma. */
+ * device: NAME@BASE R reads/W writes (+C coalesced), ..., unclaimed N"; ranges never
+ * accessed are left out, and "(+C coalesced)" when C is 0); as JSON, the members
+ * "exit_kinds":{...},"mmio_ranges":[{"name":...,"base":N,"reads":N,"writes":N,
+ * "coalesced":N},...] (every range), with no surrounding braces and no leading or
+ * trailing comma. */
 void exit_table_print(FILE *out, int json, const struct exit_table *t);
 
 #endif

@@ -76,10 +76,11 @@ static const unsigned long main_ioctls[] = {
 
 /* A vCPU: KVM_RUN and what its exits need (the IOAPIC's EOI and routes,
  * registers for a failure report or vcpu_report()); console output through
- * its sink. */
+ * its sink, and the coalesced ring's flush timer (coalesced_mmio.h). */
 static const unsigned long vcpu_ioctls[] = {
     KVM_RUN,	   KVM_GET_REGS,   KVM_GET_SREGS,      KVM_GET_MP_STATE,
     KVM_TRANSLATE, KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING};
+static const int vcpu_calls[] = {SCMP_SYS(timerfd_settime)};
 
 /* Snapshots (SECCOMP_MAIN_SNAPSHOTS): the state of parked vCPUs and of
  * the KVM clock, read from the main thread. */
@@ -250,6 +251,8 @@ int seccomp_rules_add(scmp_filter_ctx ctx, enum seccomp_thread kind, unsigned ma
 		break;
 	case SECCOMP_THREAD_VCPU:
 		r = allow_ioctls(ctx, vcpu_ioctls, N(vcpu_ioctls));
+		if (r == 0)
+			r = allow_all(ctx, vcpu_calls, N(vcpu_calls));
 		break;
 	case SECCOMP_THREAD_IO:
 		r = allow_all(ctx, io_calls, N(io_calls));

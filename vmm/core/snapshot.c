@@ -94,6 +94,8 @@ static void layout_of(const struct vm *vm, struct snap_layout *l)
 /* Every device's state into w; -1 with why when one cannot be saved. */
 static int add_devices(struct vm *vm, struct snap_writer *w, char *why, size_t whylen)
 {
+	/* Console bytes the parked guest wrote just before may still be queued. */
+	coalesced_mmio_drain(&vm->coalesced, &vm->bus);
 	struct ioapic_state io;
 	ioapic_get_state(&vm->ioapic, &io);
 	snap_add(w, SNAP_IOAPIC, 0, &io, sizeof(io));

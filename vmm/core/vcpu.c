@@ -77,6 +77,7 @@ static void handle_mmio(struct vcpu *vcpu)
 	if (len == 0 || len > sizeof(run->mmio.data))
 		return;
 	int r;
+	coalesced_mmio_touch(&vm->coalesced, run->mmio.phys_addr);
 	if (run->mmio.is_write)
 		r = bus_write(&vm->bus, run->mmio.phys_addr, run->mmio.data, len);
 	else
@@ -271,6 +272,8 @@ static void handle_exit(struct vcpu *vcpu)
 	atomic_fetch_add_explicit(&vcpu->exit_kinds[exit_kind_of(run->exit_reason)], 1,
 				  memory_order_relaxed);
 	remember_exit(vcpu);
+	/* Writes KVM queued without an exit came before this exit. */
+	coalesced_mmio_drain(&vm->coalesced, &vm->bus);
 	switch (run->exit_reason) {
 	case KVM_EXIT_MMIO:
 		atomic_fetch_add_explicit(&vm->mmio_exits, 1, memory_order_relaxed);

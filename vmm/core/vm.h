@@ -9,6 +9,7 @@
 
 #include "acpi_pm.h"
 #include "bus.h"
+#include "coalesced_mmio.h"
 #include "config.h"
 #include "control.h"
 #include "event_loop.h"
@@ -74,6 +75,7 @@ struct vm {
 	struct ioapic ioapic;
 	struct uart uart;
 	bool uart_ready;
+	struct coalesced_mmio coalesced; /* the UART's THR writes, when KVM can */
 	struct control control;
 	struct acpi_pm pm;
 	struct pvpanic pvpanic; /* on the bus only with [vm] pvpanic */

@@ -1,0 +1,142 @@
+/* coalesced_mmio.c - replaying the writes KVM queued in its coalesced MMIO
+ * ring (coalesced_mmio.h). */
+#include "coalesced_mmio.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void coalesced_mmio_clear(struct coalesced_mmio *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->timer_fd = -1;
+}
+
+int coalesced_mmio_init(struct coalesced_mmio *c, int kvm_fd, int vcpu_fd)
+{
+	coalesced_mmio_clear(c);
+	int page_offset = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO);
+	if (page_offset <= 0)
+		return -EOPNOTSUPP;
+	long page = sysconf(_SC_PAGESIZE);
+	if (page <= (long)sizeof(struct kvm_coalesced_mmio_ring))
+		return -EINVAL;
+	void *map = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu_fd,
+			 (off_t)page_offset * page);
+	if (map == MAP_FAILED)
+		return -errno;
+	c->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	int err = c->timer_fd < 0 ? errno : pthread_mutex_init(&c->lock, NULL);
+	if (err) {
+		if (c->timer_fd >= 0)
+			close(c->timer_fd);
+		munmap(map, (size_t)page);
+		coalesced_mmio_clear(c);
+		return -err;
+	}
+	c->ring = map;
+	c->page = (size_t)page;
+	c->max = (uint32_t)(((size_t)page - sizeof(struct kvm_coalesced_mmio_ring)) /
+			    sizeof(struct kvm_coalesced_mmio));
+	return 0;
+}
+
+int coalesced_mmio_add_zone(struct coalesced_mmio *c, int vm_fd, uint64_t addr, uint32_t size,
+			    uint64_t dev_base, uint64_t dev_size)
+{
+	if (!c->ring)
+		return -EOPNOTSUPP;
+	struct kvm_coalesced_mmio_zone zone = {.addr = addr, .size = size};
+	if (ioctl(vm_fd, KVM_REGISTER_COALESCED_MMIO, &zone) < 0)
+		return -errno;
+	c->dev_base = dev_base;
+	c->dev_size = dev_size;
+	return 0;
+}
+
+/* KVM publishes an entry and then moves `last` (release); minnow reads
+ * `last` (acquire), then the entries before it, and hands their slots back
+ * by moving `first` (release). */
+static bool ring_empty(const struct coalesced_mmio *c)
+{
+	return __atomic_load_n(&c->ring->first, __ATOMIC_RELAXED) ==
+	       __atomic_load_n(&c->ring->last, __ATOMIC_ACQUIRE);
+}
+
+unsigned coalesced_mmio_drain(struct coalesced_mmio *c, struct bus *bus)
+{
+	if (!c->ring || ring_empty(c))
+		return 0;
+	unsigned n = 0;
+	pthread_mutex_lock(&c->lock);
+	uint32_t first = __atomic_load_n(&c->ring->first, __ATOMIC_RELAXED);
+	uint32_t last = __atomic_load_n(&c->ring->last, __ATOMIC_ACQUIRE);
+	while (first != last && first < c->max && last < c->max) {
+		struct kvm_coalesced_mmio e = c->ring->coalesced_mmio[first];
+		if (!e.pio && e.len >= 1 && e.len <= sizeof(e.data))
+			(void)bus_write_coalesced(bus, e.phys_addr, e.data, e.len);
+		first = (first + 1) % c->max;
+		__atomic_store_n(&c->ring->first, first, __ATOMIC_RELEASE);
+		n++;
+		if (first == last)
+			last = __atomic_load_n(&c->ring->last, __ATOMIC_ACQUIRE);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
+static void arm(struct coalesced_mmio *c)
+{
+	struct itimerspec its = {.it_value = {0, (long)COALESCED_FLUSH_NS},
+				 .it_interval = {0, (long)COALESCED_FLUSH_NS}};
+	(void)timerfd_settime(c->timer_fd, 0, &its, NULL);
+}
+
+void coalesced_mmio_touch(struct coalesced_mmio *c, uint64_t addr)
+{
+	if (!c->ring || addr - c->dev_base >= c->dev_size)
+		return;
+	atomic_store(&c->last_touch_ns, now_ns());
+	if (!atomic_exchange(&c->armed, true))
+		arm(c);
+}
+
+void coalesced_mmio_on_timer(struct coalesced_mmio *c, struct bus *bus)
+{
+	uint64_t ticks;
+	(void)!read(c->timer_fd, &ticks, sizeof(ticks));
+	if (coalesced_mmio_drain(c, bus) > 0 ||
+	    now_ns() - atomic_load(&c->last_touch_ns) < COALESCED_LINGER_NS)
+		return; /* the periodic timer runs on */
+	/* Stop, unless a vCPU touched the device meanwhile: it either saw
+	 * `armed` true before this store (its touch time, stored before, is
+	 * then seen by the check after it) or sees it false and arms. */
+	struct itimerspec stop = {0};
+	(void)timerfd_settime(c->timer_fd, 0, &stop, NULL);
+	atomic_store(&c->armed, false);
+	if ((!ring_empty(c) || now_ns() - atomic_load(&c->last_touch_ns) < COALESCED_LINGER_NS) &&
+	    !atomic_exchange(&c->armed, true))
+		arm(c);
+}
+
+void coalesced_mmio_fini(struct coalesced_mmio *c)
+{
+	if (!c->ring)
+		return;
+	munmap(c->ring, c->page);
+	if (c->timer_fd >= 0)
+		close(c->timer_fd);
+	pthread_mutex_destroy(&c->lock);
+	coalesced_mmio_clear(c);
+}
