@@ -7,15 +7,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/timerfd.h>
-#include <time.h>
 #include <unistd.h>
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 void coalesced_mmio_clear(struct coalesced_mmio *c)
 {
@@ -107,7 +99,7 @@ void coalesced_mmio_touch(struct coalesced_mmio *c, uint64_t addr)
 {
 	if (!c->ring || addr - c->dev_base >= c->dev_size)
 		return;
-	atomic_store(&c->last_touch_ns, now_ns());
+	atomic_fetch_add(&c->touches, 1);
 	if (!atomic_exchange(&c->armed, true))
 		arm(c);
 }
@@ -116,16 +108,23 @@ void coalesced_mmio_on_timer(struct coalesced_mmio *c, struct bus *bus)
 {
 	uint64_t ticks;
 	(void)!read(c->timer_fd, &ticks, sizeof(ticks));
-	if (coalesced_mmio_drain(c, bus) > 0 ||
-	    now_ns() - atomic_load(&c->last_touch_ns) < COALESCED_LINGER_NS)
+	unsigned drained = coalesced_mmio_drain(c, bus);
+	uint64_t touches = atomic_load(&c->touches);
+	if (drained > 0 || touches != c->touches_seen) {
+		c->touches_seen = touches;
+		c->idle_ticks = 0;
 		return; /* the periodic timer runs on */
+	}
+	if (++c->idle_ticks < COALESCED_LINGER_TICKS)
+		return;
+	c->idle_ticks = 0;
 	/* Stop, unless a vCPU touched the device meanwhile: it either saw
-	 * `armed` true before this store (its touch time, stored before, is
-	 * then seen by the check after it) or sees it false and arms. */
+	 * `armed` still true (its count, added before, is then seen by the
+	 * check after this store) or sees it false and arms. */
 	struct itimerspec stop = {0};
 	(void)timerfd_settime(c->timer_fd, 0, &stop, NULL);
 	atomic_store(&c->armed, false);
-	if ((!ring_empty(c) || now_ns() - atomic_load(&c->last_touch_ns) < COALESCED_LINGER_NS) &&
+	if ((!ring_empty(c) || atomic_load(&c->touches) != c->touches_seen) &&
 	    !atomic_exchange(&c->armed, true))
 		arm(c);
 }

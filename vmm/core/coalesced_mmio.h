@@ -16,10 +16,11 @@
 
 #include "bus.h"
 
-/* How long a queued write may wait for the timer after the device's last
- * exit (the timer's period), and how long the timer keeps running after it. */
-#define COALESCED_FLUSH_NS  5000000ull	 /* 5 ms */
-#define COALESCED_LINGER_NS 200000000ull /* 200 ms */
+/* The flush timer's period: how long a queued write may wait for it after
+ * the device's last exit; it stops after COALESCED_LINGER_TICKS periods in
+ * which the device had no exit and the ring stayed empty. */
+#define COALESCED_FLUSH_NS     5000000ull /* 5 ms */
+#define COALESCED_LINGER_TICKS 40	  /* 200 ms */
 
 struct coalesced_mmio {
 	struct kvm_coalesced_mmio_ring *ring; /* NULL: not in use */
@@ -28,7 +29,9 @@ struct coalesced_mmio {
 	pthread_mutex_t lock;		      /* one drainer at a time */
 	int timer_fd;			      /* the flush timer, on the main loop */
 	_Atomic bool armed;		      /* timer_fd is running */
-	_Atomic uint64_t last_touch_ns;	      /* the device's last exit */
+	_Atomic uint64_t touches;	      /* the device's exits so far */
+	uint64_t touches_seen;		      /* by the timer (main loop only) */
+	unsigned idle_ticks;		      /* periods with no touch or write */
 	uint64_t dev_base, dev_size;	      /* the device whose exits start the timer */
 };
 
@@ -56,8 +59,8 @@ unsigned coalesced_mmio_drain(struct coalesced_mmio *c, struct bus *bus);
 void coalesced_mmio_touch(struct coalesced_mmio *c, uint64_t addr);
 
 /* The flush timer fired (the main loop, timer_fd readable): drains, and keeps
- * the timer running while writes come or the device exited within
- * COALESCED_LINGER_NS. */
+ * the timer running while writes come or the device exits, and for
+ * COALESCED_LINGER_TICKS periods after. */
 void coalesced_mmio_on_timer(struct coalesced_mmio *c, struct bus *bus);
 
 /* Unmaps the ring and closes the timer (after the last drain). */
