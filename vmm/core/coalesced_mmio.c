@@ -9,6 +9,8 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "log.h"
+
 void coalesced_mmio_clear(struct coalesced_mmio *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -44,17 +46,32 @@ int coalesced_mmio_init(struct coalesced_mmio *c, int kvm_fd, int vcpu_fd)
 	return 0;
 }
 
+static int register_zone(struct coalesced_mmio *c)
+{
+	struct kvm_coalesced_mmio_zone zone = {.addr = c->zone_addr, .size = c->zone_size};
+	if (ioctl(c->vm_fd, KVM_REGISTER_COALESCED_MMIO, &zone) < 0)
+		return -errno;
+	atomic_store(&c->zone_on, true);
+	return 0;
+}
+
 int coalesced_mmio_add_zone(struct coalesced_mmio *c, int vm_fd, uint64_t addr, uint32_t size,
-			    uint64_t dev_base, uint64_t dev_size)
+			    uint64_t dev_base, uint64_t dev_size, uint64_t after)
 {
 	if (!c->ring)
 		return -EOPNOTSUPP;
-	struct kvm_coalesced_mmio_zone zone = {.addr = addr, .size = size};
-	if (ioctl(vm_fd, KVM_REGISTER_COALESCED_MMIO, &zone) < 0)
-		return -errno;
+	c->vm_fd = vm_fd;
+	c->zone_addr = addr;
+	c->zone_size = size;
+	c->zone_after = after;
 	c->dev_base = dev_base;
 	c->dev_size = dev_size;
-	return 0;
+	return after ? 0 : register_zone(c);
+}
+
+bool coalesced_mmio_zone_on(struct coalesced_mmio *c)
+{
+	return c->ring && atomic_load(&c->zone_on);
 }
 
 /* KVM publishes an entry and then moves `last` (release); minnow reads
@@ -95,10 +112,21 @@ static void arm(struct coalesced_mmio *c)
 	(void)timerfd_settime(c->timer_fd, 0, &its, NULL);
 }
 
-void coalesced_mmio_touch(struct coalesced_mmio *c, uint64_t addr)
+void coalesced_mmio_touch(struct coalesced_mmio *c, uint64_t addr, bool is_write)
 {
 	if (!c->ring || addr - c->dev_base >= c->dev_size)
 		return;
+	if (!atomic_load(&c->zone_on)) {
+		/* Exactly one vCPU makes the zone's `zone_after`th write exit;
+		 * if KVM refuses, every write keeps exiting, as without a ring. */
+		int r;
+		if (is_write && addr - c->zone_addr < c->zone_size &&
+		    atomic_fetch_add(&c->zone_writes, 1) + 1 == c->zone_after &&
+		    (r = register_zone(c)) < 0)
+			log_debug("coalesced MMIO: the zone at 0x%llx stays off: %s",
+				  (unsigned long long)c->zone_addr, strerror(-r));
+		return;
+	}
 	atomic_fetch_add(&c->touches, 1);
 	if (!atomic_exchange(&c->armed, true))
 		arm(c);

@@ -75,11 +75,12 @@ static const unsigned long main_ioctls[] = {
 };
 
 /* A vCPU: KVM_RUN and what its exits need (the IOAPIC's EOI and routes,
- * registers for a failure report or vcpu_report()); console output through
- * its sink, and the coalesced ring's flush timer (coalesced_mmio.h). */
+ * registers for a failure report or vcpu_report(), the UART's coalesced
+ * zone once the guest prints enough); console output through its sink, and
+ * the coalesced ring's flush timer (coalesced_mmio.h). */
 static const unsigned long vcpu_ioctls[] = {
-    KVM_RUN,	   KVM_GET_REGS,   KVM_GET_SREGS,      KVM_GET_MP_STATE,
-    KVM_TRANSLATE, KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING};
+    KVM_RUN,	   KVM_GET_REGS,   KVM_GET_SREGS,	KVM_GET_MP_STATE,
+    KVM_TRANSLATE, KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING, KVM_REGISTER_COALESCED_MMIO};
 static const int vcpu_calls[] = {SCMP_SYS(timerfd_settime)};
 
 /* Snapshots (SECCOMP_MAIN_SNAPSHOTS): the state of parked vCPUs and of

@@ -77,7 +77,7 @@ static void handle_mmio(struct vcpu *vcpu)
 	if (len == 0 || len > sizeof(run->mmio.data))
 		return;
 	int r;
-	coalesced_mmio_touch(&vm->coalesced, run->mmio.phys_addr);
+	coalesced_mmio_touch(&vm->coalesced, run->mmio.phys_addr, run->mmio.is_write);
 	if (run->mmio.is_write)
 		r = bus_write(&vm->bus, run->mmio.phys_addr, run->mmio.data, len);
 	else

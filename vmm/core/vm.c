@@ -405,7 +405,11 @@ static int restore_state(struct vm *vm, struct snap_reader *snap)
  * ([console] coalesce): a console byte then costs the guest one exit (its
  * line-status read) instead of two. The guest sees the same registers: its
  * next exit, any read of the UART among them, replays the queued bytes
- * first. Without the ring (an older KVM) every write exits, as before. */
+ * first. The zone is registered after the guest's first UART_COALESCE_AFTER
+ * bytes (coalesced_mmio.h: registering costs each VM's teardown); without
+ * the ring (an older KVM) every write exits, as before. */
+#define UART_COALESCE_AFTER 4096
+
 static void coalesce_uart(struct vm *vm)
 {
 	if (!vm->cfg->console_coalesce || !vm->uart_ready)
@@ -414,7 +418,7 @@ static void coalesce_uart(struct vm *vm)
 	if (r == 0)
 		r = coalesced_mmio_add_zone(&vm->coalesced, vm->vm_fd,
 					    UART_MMIO_BASE + UART_REG_THR, 1, UART_MMIO_BASE,
-					    UART_MMIO_SIZE);
+					    UART_MMIO_SIZE, UART_COALESCE_AFTER);
 	if (r < 0) {
 		log_debug("uart: every write exits (coalesced MMIO: %s)", strerror(-r));
 		coalesced_mmio_fini(&vm->coalesced);
