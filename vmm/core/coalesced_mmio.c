@@ -69,11 +69,6 @@ int coalesced_mmio_add_zone(struct coalesced_mmio *c, int vm_fd, uint64_t addr, 
 	return after ? 0 : register_zone(c);
 }
 
-bool coalesced_mmio_zone_on(struct coalesced_mmio *c)
-{
-	return c->ring && atomic_load(&c->zone_on);
-}
-
 /* KVM publishes an entry and then moves `last` (release); minnow reads
  * `last` (acquire), then the entries before it, and hands their slots back
  * by moving `first` (release). */
@@ -117,15 +112,19 @@ void coalesced_mmio_touch(struct coalesced_mmio *c, uint64_t addr, bool is_write
 	if (!c->ring || addr - c->dev_base >= c->dev_size)
 		return;
 	if (!atomic_load(&c->zone_on)) {
-		/* Exactly one vCPU makes the zone's `zone_after`th write exit;
-		 * if KVM refuses, every write keeps exiting, as without a ring. */
-		int r;
-		if (is_write && addr - c->zone_addr < c->zone_size &&
-		    atomic_fetch_add(&c->zone_writes, 1) + 1 == c->zone_after &&
-		    (r = register_zone(c)) < 0)
+		/* Exactly one vCPU makes the zone's `zone_after`th write exit
+		 * and registers it; if KVM refuses, every write keeps exiting,
+		 * as without a ring. The next write may be queued: the timer
+		 * starts now. */
+		if (!is_write || addr - c->zone_addr >= c->zone_size ||
+		    atomic_fetch_add(&c->zone_writes, 1) + 1 != c->zone_after)
+			return;
+		int r = register_zone(c);
+		if (r < 0) {
 			log_debug("coalesced MMIO: the zone at 0x%llx stays off: %s",
 				  (unsigned long long)c->zone_addr, strerror(-r));
-		return;
+			return;
+		}
 	}
 	atomic_fetch_add(&c->touches, 1);
 	if (!atomic_exchange(&c->armed, true))

@@ -62,9 +62,6 @@ int coalesced_mmio_init(struct coalesced_mmio *c, int kvm_fd, int vcpu_fd);
 int coalesced_mmio_add_zone(struct coalesced_mmio *c, int vm_fd, uint64_t addr, uint32_t size,
 			    uint64_t dev_base, uint64_t dev_size, uint64_t after);
 
-/* Whether the zone is registered (writes go through the ring). */
-bool coalesced_mmio_zone_on(struct coalesced_mmio *c);
-
 /* Replays every queued write on `bus` (bus_write_coalesced), oldest first,
  * and frees its slot. Any thread; drainers take turns. Returns how many. */
 unsigned coalesced_mmio_drain(struct coalesced_mmio *c, struct bus *bus);
