@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/kvm.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
@@ -49,6 +50,15 @@ void harness_require_kvm(void)
 			cr_skip_test("no usable /dev/kvm: %s", strerror(errno));
 	}
 	close(fd);
+}
+
+bool harness_kvm_has(unsigned long cap)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	bool has = fd >= 0 && ioctl(fd, KVM_CHECK_EXTENSION, cap) > 0;
+	if (fd >= 0)
+		close(fd);
+	return has;
 }
 
 const char *harness_minnow(void)

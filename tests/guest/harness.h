@@ -105,6 +105,10 @@ struct guest_result {
  * from a test body. */
 void harness_require_kvm(void);
 
+/* Whether this host's KVM has capability `cap` (KVM_CHECK_EXTENSION > 0);
+ * false when /dev/kvm cannot be opened. */
+bool harness_kvm_has(unsigned long cap);
+
 /* Absolute path of the firmware image: $FIRMWARE_DIR (default
  * build/firmware) + minnow-test.elf or .bzimage. Static buffer. */
 const char *harness_firmware(enum fw_image image);

@@ -6,14 +6,12 @@
  * ParameterizedTest each; every assertion names its row. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
-#include <fcntl.h>
 #include <linux/kvm.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -615,15 +613,6 @@ Test(timings, exit_table_adds_up)
 
 /* ---- the UART's transmit register through KVM's coalesced MMIO ring ---- */
 
-static bool kvm_has_coalesced_mmio(void)
-{
-	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	bool has = kvm >= 0 && ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO) > 0;
-	if (kvm >= 0)
-		close(kvm);
-	return has;
-}
-
 struct coalesce_case {
 	const char *set; /* [console] coalesce */
 	bool ring;	 /* THR writes through the ring (when KVM has one) */
@@ -677,7 +666,7 @@ ParameterizedTest(int *row, uart, flood_arrives_whole_and_in_order)
 	struct exit_counts e;
 	read_exit_table(r.err, &e);
 	size_t bytes = r.out_len;
-	if (c->ring && kvm_has_coalesced_mmio()) {
+	if (c->ring && harness_kvm_has(KVM_CAP_COALESCED_MMIO)) {
 		/* The first 4096 bytes exit; the zone is registered then. */
 		cr_expect_geq(e.uart_coalesced + e.uart_writes, bytes,
 			      "%s: %llu writes through the ring and %llu exits for %zu bytes",

@@ -953,11 +953,7 @@ Test(virtio_bench, exit_cost)
 				"\"writes\":%llu}",
 				&reads, &writes) == 2,
 		  "no virtio-blk in the exit table: %s", r.err);
-	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	bool mapped = kvm >= 0 && ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) > 0;
-	if (kvm >= 0)
-		close(kvm);
-	if (mapped) {
+	if (harness_kvm_has(KVM_CAP_READONLY_MEM)) {
 		cr_expect_lt(reads, 100,
 			     "%llu register reads reached minnow: the %d InterruptStatus "
 			     "reads must not (read-only register page)",
