@@ -24,7 +24,7 @@
 #                   frozen and is stopped (default 120; L1 prints a line
 #                   every 20 s while it lives); the Linux tests that had not
 #                   reported then run again in a fresh L1, up to L1_RETRIES
-#                   (default 2) times
+#                   (default 5) times
 #   L1_SMP          L1 vCPUs (default 1: see the QEMU command line below)
 #   QEMU            default qemu-system-x86_64
 #   GUEST_KERNEL_DIR  where `make guest-kernel` put bzImage and vmlinux
@@ -315,13 +315,13 @@ else
 		grep -q "^TEST linux $t " "$W/results" || unrun="$unrun $t"
 	done
 	retry=${L1_RETRY:-0}
-	if [ "$froze" = 1 ] && [ -n "$unrun" ] && [ "$retry" -lt "${L1_RETRIES:-2}" ]; then
+	if [ "$froze" = 1 ] && [ -n "$unrun" ] && [ "$retry" -lt "${L1_RETRIES:-5}" ]; then
 		# The Linux tests that had not reported run in a fresh L1
 		# (which may retry in turn); the froze line above and this one
 		# say so.
 		retry=$((retry + 1))
 		last=$(grep '^TEST linux ' "$W/results" | tail -n 1 | cut -d' ' -f3)
-		echo "l1: it froze after ${last:-no} test; running the Linux tests that had not reported in a fresh L1 (retry $retry of ${L1_RETRIES:-2}):$unrun"
+		echo "l1: it froze after ${last:-no} test; running the Linux tests that had not reported in a fresh L1 (retry $retry of ${L1_RETRIES:-5}):$unrun"
 		# The retry rebuilds $W: keep the frozen run's log and results beside it.
 		cp "$W/l1.log" "$W.froze$retry.log"
 		first=$(cat "$W/results")
