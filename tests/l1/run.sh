@@ -21,10 +21,12 @@
 #   LINUX_KERNEL    the kernel for L1 and L2 (default: newest /boot/vmlinuz-*-cloud-amd64)
 #   L1_TIMEOUT      seconds for the whole L1 run (default 2400)
 #   L1_STALL        seconds without console output after which L1 counts as
-#                   frozen and is stopped (default 120; L1 prints a line
-#                   every 20 s while it lives); the Linux tests that had not
-#                   reported then run again in a fresh L1, up to L1_RETRIES
-#                   (default 5) times
+#                   frozen (default 120; L1 prints a line every 20 s while
+#                   it lives): the watchdog sends it an NMI
+#   L1_NMI_WAIT     seconds a frozen L1 has to speak again after the NMI
+#                   (default 60) before it is stopped; the Linux tests that
+#                   had not reported then run again in a fresh L1, up to
+#                   L1_RETRIES (default 5) times
 #   L1_SMP          L1 vCPUs (default 1: see the QEMU command line below)
 #   QEMU            default qemu-system-x86_64
 #   GUEST_KERNEL_DIR  where `make guest-kernel` put bzImage and vmlinux
@@ -253,7 +255,7 @@ if [ "${L1_SHELL:-0}" = 1 ]; then
 	exec $QEMU_L1 -append "console=ttyS0 quiet panic=-1"
 fi
 set +e
-rm -f "$W/qemu.pid" "$W/l1.log" "$W/monitor.in" "$W/monitor.out"
+rm -f "$W/qemu.pid" "$W/l1.log" "$W/monitor.in" "$W/monitor.out" "$W/monitor.log"
 : >"$W/l1.log"
 # QEMU's monitor on two FIFOs, for a look at a frozen L1's CPU (below).
 mkfifo "$W/monitor.in" "$W/monitor.out"
@@ -265,32 +267,60 @@ timeout -s KILL "$TIMEOUT" $QEMU_L1 -pidfile "$W/qemu.pid" -append "console=ttyS
 pipeline=$!
 # The watchdog: an L1 whose console says nothing for L1_STALL seconds has
 # frozen (QEMU's TCG with nested SVM does, rarely: the whole L1, so that
-# not even its own timeouts fire, nor its heartbeat: init.sh); stop it
-# rather than wait for TIMEOUT, after asking QEMU's monitor where L1's CPU is.
+# not even its own timeouts fire, nor its heartbeat: init.sh). It asks
+# QEMU's monitor where L1's CPU is, then sends L1 an NMI: the freezes seen
+# had L1 halted with interrupts on and no timer interrupt coming, or L2
+# running with no exit to L1, and an NMI enters L1 either way. An L1 still
+# silent L1_NMI_WAIT seconds later is stopped rather than left to TIMEOUT.
+# The monitor's answers go to monitor.log (appended to the console at the
+# end: tee owns l1.log's file offset while L1 runs).
 STALL=${L1_STALL:-120}
+NMI_WAIT=${L1_NMI_WAIT:-60}
 froze=0
+nmis=0
 size=0
 since=$(date +%s)
+monitor() { # COMMAND...: each command to QEMU's monitor, its answers to monitor.log
+	{
+		timeout 5 sh -c 'f=$1; shift; printf "%s\n" "$@" >"$f"' sh "$W/monitor.in" "$@" &
+		# Without the monitor's echo of the commands and the FPU/SSE registers.
+		timeout 5 cat "$W/monitor.out" | sed 's/\r//g' | grep -av '^(qemu)\|^FPR\|^XMM\|^FCW'
+	} >>"$W/monitor.log" 2>&1
+}
+# What L1's kernel says of the NMI itself, which is no sign of life.
+NMI_LINES='NMI received for unknown reason|Dazed and confused|strange power saving mode'
 while kill -0 "$pipeline" 2>/dev/null; do
 	sleep 2
 	now_size=$(wc -c <"$W/l1.log")
-	if [ "$now_size" != "$size" ]; then
+	if [ -n "${nmi_at:-}" ]; then
+		if tail -c +$((nmi_size + 1)) "$W/l1.log" | grep -Eqav "$NMI_LINES|^[[:space:]]*\$"; then
+			echo "l1: L1 speaks again $(($(date +%s) - nmi_at)) s after the NMI"
+			nmi_at=
+			size=$now_size
+			since=$(date +%s)
+		elif [ $(($(date +%s) - nmi_at)) -ge "$NMI_WAIT" ]; then
+			echo "l1: L1 still silent $NMI_WAIT s after the NMI (L1_NMI_WAIT); stopping it"
+			echo "---- L1 still silent after the NMI: QEMU's monitor on its CPU" >>"$W/monitor.log"
+			monitor "info cpus" "info registers"
+			kill -KILL "$(cat "$W/qemu.pid")" 2>/dev/null
+			froze=1
+			break
+		fi
+	elif [ "$now_size" != "$size" ]; then
 		size=$now_size
 		since=$(date +%s)
-	elif [ $(($(date +%s) - since)) -ge "$STALL" ] && [ -s "$W/qemu.pid" ]; then
-		echo "l1: L1 printed nothing for $STALL s (L1_STALL): it froze; stopping it"
-		{
-			echo "---- L1 froze: QEMU's monitor on its CPU"
-			timeout 5 sh -c 'printf "info cpus\ninfo registers\n" >"$1"' sh "$W/monitor.in" &
-			# Without the monitor's echo of the commands and the FPU/SSE registers.
-			timeout 5 cat "$W/monitor.out" | sed 's/\r//g' | grep -av '^(qemu)\|^FPR\|^XMM\|^FCW'
-		} >>"$W/l1.log" 2>&1
-		kill -KILL "$(cat "$W/qemu.pid")" 2>/dev/null
-		froze=1
-		break
+	elif [ -s "$W/qemu.pid" ] && [ $(($(date +%s) - since)) -ge "$STALL" ]; then
+		nmis=$((nmis + 1))
+		echo "l1: L1 printed nothing for $STALL s (L1_STALL): it froze; sending it an NMI (NMI $nmis of this run)"
+		echo "---- L1 froze after $(grep -c '^TEST ' "$W/l1.log") test(s), $(date +%T): QEMU's monitor on its CPU, then an NMI" >>"$W/monitor.log"
+		monitor "info cpus" "info registers"
+		nmi_size=$now_size
+		monitor nmi
+		nmi_at=$(date +%s)
 	fi
 done
 wait "$pipeline"
+[ ! -s "$W/monitor.log" ] || cat "$W/monitor.log" >>"$W/l1.log"
 set -e
 t2=$(date +%s)
 grep -v 'TCG doesn.t support requested feature' "$W/qemu.err" >&2 || true
