@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,10 +47,13 @@
  * without the wake-up a kick costs (tens of microseconds, more on a busy or
  * virtualised host). Bounded, so an idle drive costs no CPU. */
 #define POLL_NS 50000u
-/* But not on a host short of CPU: when the thread was preempted since it
- * last looked (another thread wanted its CPU), it does not poll for this
- * long, and sleeps at once instead, which keeps it quick to wake. */
-#define NO_POLL_NS 100000000u
+/* But not where that CPU is wanted elsewhere. A poll that was preempted
+ * (another thread wanted the CPU) stops polling for NO_POLL_MIN_NS, twice
+ * as long after each further preempted poll up to NO_POLL_MAX_NS; a poll
+ * that ran undisturbed ends the back-off. With one CPU to run on the thread
+ * never polls: the vCPU it waits for would need that CPU. */
+#define NO_POLL_MIN_NS 1000000u
+#define NO_POLL_MAX_NS 100000000u
 
 _Static_assert(NSLOTS <= 65536, "slot numbers fit the free list");
 
@@ -81,8 +85,9 @@ struct blk_thread {
 	int flush_wait;		/* a FLUSH slot waiting for on_ring == 0, or -1 */
 	bool want_pop;		/* the ring may have chains to take */
 	bool unsignalled;	/* used entries pushed without a notification yet */
+	bool may_poll;		/* more than one CPU to run on */
 	uint64_t no_poll_until; /* CLOCK_MONOTONIC ns: no polling before */
-	long preempted;		/* involuntary context switches seen so far */
+	uint64_t no_poll_ns;	/* the back-off: 0, or NO_POLL_MIN_NS..NO_POLL_MAX_NS */
 	bool stopping;		/* a park or the end was asked for: take no more chains, */
 	unsigned last;		/* but for what the ring held then (at most NSLOTS) */
 	struct virtq_seg segs[BLK_MAX_SEGS];
@@ -310,42 +315,60 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Whether the CPU is the thread's to spare: it has not been preempted since
- * the last look, nor within NO_POLL_NS of that. */
-static bool may_poll(struct blk_thread *th, uint64_t now)
+/* The thread's involuntary context switches so far, or -1. */
+static long preemptions(void)
 {
 	struct rusage ru;
-	if (getrusage(RUSAGE_THREAD, &ru) == 0 && ru.ru_nivcsw != th->preempted) {
-		th->preempted = ru.ru_nivcsw;
-		th->no_poll_until = now + NO_POLL_NS;
+	return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nivcsw : -1;
+}
+
+/* After a poll that began with `before` preemptions: backs off when it was
+ * preempted, else ends the back-off. */
+static void poll_done(struct blk_thread *th, long before)
+{
+	if (before < 0 || preemptions() == before) {
+		th->no_poll_ns = 0;
+		return;
 	}
-	return now >= th->no_poll_until;
+	th->no_poll_ns = th->no_poll_ns ? th->no_poll_ns * 2 : NO_POLL_MIN_NS;
+	if (th->no_poll_ns > NO_POLL_MAX_NS)
+		th->no_poll_ns = NO_POLL_MAX_NS;
+	th->no_poll_until = now_ns() + th->no_poll_ns;
+}
+
+/* Whether a completion came, or (with can_pop) the driver made a chain
+ * available: then want_pop. */
+static bool work_arrived(struct blk_thread *th, struct virtio_mmio *t, bool can_pop)
+{
+	if (th->on_ring > 0 && disk_uring_ready(&th->ring))
+		return true;
+	if (!can_pop)
+		return false;
+	virtio_mmio_lock(t);
+	bool avail = virtio_mmio_active(t) &&
+		     virtq_has_avail(virtio_mmio_queue(t, BLK_REQUEST_QUEUE));
+	virtio_mmio_unlock(t);
+	th->want_pop |= avail;
+	return avail;
 }
 
 /* Polls for POLL_NS: whether the driver made a chain available or a
  * completion came meanwhile (then no need to sleep). */
 static bool poll_briefly(struct blk_thread *th, struct virtio_mmio *t, bool can_pop)
 {
-	uint64_t start = now_ns(), end = start + POLL_NS;
-	if (!may_poll(th, start))
+	uint64_t end = now_ns();
+	if (!th->may_poll || end < th->no_poll_until)
 		return false;
-	struct virtq *vq = virtio_mmio_queue(t, BLK_REQUEST_QUEUE);
-	for (unsigned i = 0;; i++) {
-		if (th->on_ring > 0 && disk_uring_ready(&th->ring))
-			return true;
-		if (can_pop) {
-			virtio_mmio_lock(t);
-			bool avail = virtio_mmio_active(t) && virtq_has_avail(vq);
-			virtio_mmio_unlock(t);
-			if (avail) {
-				th->want_pop = true;
-				return true;
-			}
-		}
-		if (i % 16 == 15 && now_ns() >= end)
-			return false;
+	end += POLL_NS;
+	long before = preemptions();
+	bool found;
+	for (unsigned i = 1; !(found = work_arrived(th, t, can_pop)); i++) {
+		if (i % 16 == 0 && now_ns() >= end)
+			break;
 		__builtin_ia32_pause();
 	}
+	poll_done(th, before);
+	return found;
 }
 
 /* Sleeps until a kick, a completion, the timer or a hand-shake (after a
@@ -505,6 +528,8 @@ static struct blk_thread *thread_start(struct virtio_blk *blk, char *err, size_t
 	th->kick_fd = -1;
 	th->flush_wait = -1;
 	th->ring.ring_fd = -1;
+	cpu_set_t cpus;
+	th->may_poll = sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_COUNT(&cpus) > 1;
 	for (unsigned i = 0; i < NSLOTS; i++)
 		th->free[th->nfree++] = (uint16_t)(NSLOTS - 1 - i);
 	pthread_mutex_init(&th->mu, NULL);
