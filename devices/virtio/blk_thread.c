@@ -345,8 +345,8 @@ static bool work_arrived(struct blk_thread *th, struct virtio_mmio *t, bool can_
 	if (!can_pop)
 		return false;
 	virtio_mmio_lock(t);
-	bool avail = virtio_mmio_active(t) &&
-		     virtq_has_avail(virtio_mmio_queue(t, BLK_REQUEST_QUEUE));
+	bool avail =
+	    virtio_mmio_active(t) && virtq_has_avail(virtio_mmio_queue(t, BLK_REQUEST_QUEUE));
 	virtio_mmio_unlock(t);
 	th->want_pop |= avail;
 	return avail;
