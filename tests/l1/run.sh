@@ -24,9 +24,10 @@
 #                   frozen (default 120; L1 prints a line every 20 s while
 #                   it lives): the watchdog sends it an NMI
 #   L1_NMI_WAIT     seconds a frozen L1 has to speak again after the NMI
-#                   (default 60) before it is stopped; the Linux tests that
-#                   had not reported then run again in a fresh L1, up to
-#                   L1_RETRIES (default 5) times
+#                   (default 60) before it is stopped (so is an L1 silent
+#                   a fourth time); the Linux tests that had not reported
+#                   then run again in a fresh L1, up to L1_RETRIES
+#                   (default 5) times
 #   L1_SMP          L1 vCPUs (default 1: see the QEMU command line below)
 #   QEMU            default qemu-system-x86_64
 #   GUEST_KERNEL_DIR  where `make guest-kernel` put bzImage and vmlinux
@@ -271,7 +272,8 @@ pipeline=$!
 # QEMU's monitor where L1's CPU is, then sends L1 an NMI: the freezes seen
 # had L1 halted with interrupts on and no timer interrupt coming, or L2
 # running with no exit to L1, and an NMI enters L1 either way. An L1 still
-# silent L1_NMI_WAIT seconds later is stopped rather than left to TIMEOUT.
+# silent L1_NMI_WAIT seconds later, or frozen a fourth time, is stopped
+# rather than left to TIMEOUT.
 # The monitor's answers go to monitor.log (appended to the console at the
 # end: tee owns l1.log's file offset while L1 runs).
 STALL=${L1_STALL:-120}
@@ -287,6 +289,13 @@ monitor() { # COMMAND...: each command to QEMU's monitor, its answers to monitor
 		timeout 5 cat "$W/monitor.out" | sed 's/\r//g' | grep -av '^(qemu)\|^FPR\|^XMM\|^FCW'
 	} >>"$W/monitor.log" 2>&1
 }
+stop_l1() { # WHY: says so, records L1's CPU and kills QEMU
+	echo "l1: L1 $1; stopping it"
+	echo "---- L1 $1: QEMU's monitor on its CPU" >>"$W/monitor.log"
+	monitor "info cpus" "info registers"
+	kill -KILL "$(cat "$W/qemu.pid")" 2>/dev/null
+	froze=1
+}
 # What L1's kernel says of the NMI itself, which is no sign of life.
 NMI_LINES='NMI received for unknown reason|Dazed and confused|strange power saving mode'
 while kill -0 "$pipeline" 2>/dev/null; do
@@ -299,17 +308,17 @@ while kill -0 "$pipeline" 2>/dev/null; do
 			size=$now_size
 			since=$(date +%s)
 		elif [ $(($(date +%s) - nmi_at)) -ge "$NMI_WAIT" ]; then
-			echo "l1: L1 still silent $NMI_WAIT s after the NMI (L1_NMI_WAIT); stopping it"
-			echo "---- L1 still silent after the NMI: QEMU's monitor on its CPU" >>"$W/monitor.log"
-			monitor "info cpus" "info registers"
-			kill -KILL "$(cat "$W/qemu.pid")" 2>/dev/null
-			froze=1
+			stop_l1 "still silent $NMI_WAIT s after the NMI (L1_NMI_WAIT)"
 			break
 		fi
 	elif [ "$now_size" != "$size" ]; then
 		size=$now_size
 		since=$(date +%s)
 	elif [ -s "$W/qemu.pid" ] && [ $(($(date +%s) - since)) -ge "$STALL" ]; then
+		if [ "$nmis" -ge 3 ]; then
+			stop_l1 "silent for $STALL s a fourth time"
+			break
+		fi
 		nmis=$((nmis + 1))
 		echo "l1: L1 printed nothing for $STALL s (L1_STALL): it froze; sending it an NMI (NMI $nmis of this run)"
 		echo "---- L1 froze after $(grep -c '^TEST ' "$W/l1.log") test(s), $(date +%T): QEMU's monitor on its CPU, then an NMI" >>"$W/monitor.log"
