@@ -356,10 +356,10 @@ static bool work_arrived(struct blk_thread *th, struct virtio_mmio *t, bool can_
  * completion came meanwhile (then no need to sleep). */
 static bool poll_briefly(struct blk_thread *th, struct virtio_mmio *t, bool can_pop)
 {
-	uint64_t end = now_ns();
-	if (!th->may_poll || end < th->no_poll_until)
+	uint64_t start = now_ns();
+	if (!th->may_poll || start < th->no_poll_until)
 		return false;
-	end += POLL_NS;
+	uint64_t end = start + POLL_NS;
 	long before = preemptions();
 	bool found;
 	for (unsigned i = 1; !(found = work_arrived(th, t, can_pop)); i++) {
