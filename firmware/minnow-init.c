@@ -66,15 +66,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MODULE_LIST    "/etc/minnow-modules"
-#define MODULE_LIST_FS "/etc/minnow-modules-virtiofs" /* only with a virtio-fs device */
-#define CMDLINE_MAX    4096
-#define ROOT_WAIT_MS   10000
-#define NEWROOT	       "/newroot"
-#define DEFAULT_SHELL  "/bin/sh"
-#define VSOCK_WAIT_MS  5000
-#define DEFAULT_PATH   "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-#define TERM_WAIT_MS   3000 /* between SIGTERM and SIGKILL at a power-off */
+#define MODULE_LIST	   "/etc/minnow-modules"
+#define MODULE_LIST_DEVICE "/etc/minnow-modules-virtio-%u" /* only with a device of that ID */
+#define CMDLINE_MAX	   4096
+#define ROOT_WAIT_MS	   10000
+#define NEWROOT		   "/newroot"
+#define DEFAULT_SHELL	   "/bin/sh"
+#define VSOCK_WAIT_MS	   5000
+#define DEFAULT_PATH	   "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define TERM_WAIT_MS	   3000 /* between SIGTERM and SIGKILL at a power-off */
 
 static bool debug;
 static volatile uint32_t *control;	   /* the control device's registers, or NULL */
@@ -215,15 +215,16 @@ static void load_modules(const char *list)
 	fclose(f);
 }
 
-/* Whether the virtio bus has a virtio-fs device (id 26): only then are fuse
- * and virtiofs worth loading. */
-static bool have_virtio_fs(void)
+/* Loads the modules of each kind of virtio device the guest has (the
+ * virtio bus is there once the common list is loaded): a driver for a device
+ * the VM does not have would only cost boot time. */
+static void load_device_modules(void)
 {
 	DIR *d = opendir("/sys/bus/virtio/devices");
 	if (!d)
-		return false;
-	bool found = false;
-	for (struct dirent *e; !found && (e = readdir(d));) {
+		return;
+	bool seen[100] = {false}; /* IDs 1..99, as mkinitrd.sh allows */
+	for (struct dirent *e; (e = readdir(d));) {
 		char path[320], id[16] = "";
 		snprintf(path, sizeof(path), "/sys/bus/virtio/devices/%s/device", e->d_name);
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -231,10 +232,15 @@ static bool have_virtio_fs(void)
 			continue;
 		ssize_t n = read(fd, id, sizeof(id) - 1);
 		close(fd);
-		found = n > 0 && strtoul(id, NULL, 16) == 26;
+		unsigned long v = n > 0 ? strtoul(id, NULL, 16) : 0;
+		if (v == 0 || v >= sizeof(seen) / sizeof(seen[0]) || seen[v])
+			continue;
+		seen[v] = true;
+		char list[64];
+		snprintf(list, sizeof(list), MODULE_LIST_DEVICE, (unsigned)v);
+		load_modules(list);
 	}
 	closedir(d);
-	return found;
 }
 
 /* Maps minnow's control device through /dev/mem. Leaves `control` NULL when
@@ -1275,8 +1281,7 @@ int main(void)
 	open_console();
 	DEBUG("command line: %s", cmdline);
 	load_modules(MODULE_LIST);
-	if (have_virtio_fs())
-		load_modules(MODULE_LIST_FS);
+	load_device_modules();
 	open_console();
 
 	char root[256], type[64], flags[64];

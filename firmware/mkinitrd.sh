@@ -1,5 +1,5 @@
 #!/bin/sh
-# mkinitrd.sh - builds a gzip-compressed newc initrd for minnow's Linux guests: busybox, minnow-init as /init, the kernel's virtio/vsock/ext4/pvpanic/button/evdev/virtiofs modules (dependency order in /etc/minnow-modules; fuse and virtiofs in /etc/minnow-modules-virtiofs, which minnow-init loads only when there is a virtio-fs device).
+# mkinitrd.sh - builds a gzip-compressed newc initrd for minnow's Linux guests: busybox, minnow-init as /init, the kernel's virtio/vsock/ext4/pvpanic/button/evdev/virtiofs modules. Those every guest needs are listed, in dependency order, in /etc/minnow-modules; those of one kind of virtio device (and their dependencies) in /etc/minnow-modules-virtio-ID, ID the virtio device ID, which minnow-init loads only when the guest has such a device (a module in the kernel costs a Linux boot tens of milliseconds under nested virtualization).
 #
 # usage: firmware/mkinitrd.sh [-k KVER] [-m MODDIR] [-i INIT] [-o OUT | -d DIR]
 #                             [-a SRC[:DEST]]... [-n] [-M MODULE]...
@@ -12,7 +12,8 @@
 #   -d DIR    write the tree to DIR instead (emptied first; e.g. for
 #             mkfs.ext4 -d to make a root file system)
 #   -a SRC[:DEST]  add a file (default DEST: /bin/NAME), repeatable
-#   -M NAME   add one more module (with its dependencies), repeatable
+#   -M NAME[:ID]  add one more module (with its dependencies), repeatable;
+#             with :ID, loaded only when there is a virtio device of that ID
 #   -n        none of the default modules (only those given with -M)
 # Needs: busybox (busybox-static), cpio, gzip; xz/zstd only for compressed
 # modules.
@@ -29,8 +30,12 @@ DEFAULT_MODS=yes
 # pvpanic_mmio (with pvpanic, its dependency) reports a panic to minnow;
 # button (the ACPI power button) and evdev (its /dev/input/event*) let
 # minnow-init power off on minnow's power button; virtiofs (with fuse)
-# mounts minnow exec --share's directories.
-MODS="virtio_mmio virtio_blk virtio_net virtio_console virtio_rng vmw_vsock_virtio_transport ext4 crc32c_generic pvpanic_mmio button evdev virtiofs"
+# mounts minnow exec --share's directories. NAME:ID: only with a virtio
+# device of ID (1 net, 2 block, 3 console, 4 entropy, 19 vsock, 26 fs);
+# ext4 and crc32c_generic (its metadata checksums) serve a root file
+# system on a virtio drive.
+MODS="virtio_mmio pvpanic_mmio button evdev virtio_net:1 virtio_blk:2 ext4:2 crc32c_generic:2
+virtio_console:3 virtio_rng:4 vmw_vsock_virtio_transport:19 virtiofs:26"
 
 usage() {
 	sed -n '3,19s/^# \{0,1\}//p' "$0" >&2
@@ -104,12 +109,12 @@ printf '%s\n' "$EXTRA" | while IFS= read -r spec; do
 done
 
 # Modules: each wanted one that exists (matched by name, '-' and '_' alike),
-# its dependencies first, each once; built-in ones need nothing.
+# its dependencies first, each once in its list (a device's list leaves out
+# what the common list loads); built-in ones need nothing.
 : >"$root/etc/minnow-modules"
-: >"$root/etc/minnow-modules-virtiofs"
 if [ "$MODDIR" != none ]; then
 	dep=$MODDIR/modules.dep
-	order=$tmp/order
+	order=$tmp/order # lines: LIST PATH, LIST "-" for the common one, else a device ID
 	: >"$order"
 	# Prints the path of module NAME listed in FILE (modules.dep or
 	# modules.builtin), or nothing.
@@ -118,23 +123,34 @@ if [ "$MODDIR" != none ]; then
 			sub(/\.ko(\.[a-z]+)?$/, "", b); gsub(/-/, "_", b);
 			if (b == n) { print p; exit } }' "$2"
 	}
-	# Appends PATH and (first) its dependencies to $order, depth first.
-	add() {
-		grep -qx "$1" "$order" && return 0
-		for d in $(awk -F: -v p="$1" '$1 == p { print $2; exit }' "$dep"); do
-			add "$d"
-		done
-		grep -qx "$1" "$order" || echo "$1" >>"$order"
+	# Whether PATH is in LIST (or in the common one) already.
+	listed() {
+		grep -qxF -e "- $1" -e "$2 $1" "$order"
 	}
-	for m in $MODS; do
+	# Appends PATH to LIST in $order, its dependencies first, depth first.
+	add() {
+		listed "$1" "$2" && return 0
+		for d in $(awk -F: -v p="$1" '$1 == p { print $2; exit }' "$dep"); do
+			add "$d" "$2"
+		done
+		listed "$1" "$2" || echo "$2 $1" >>"$order"
+	}
+	# The common modules first, so that the devices' lists can leave them out.
+	for m in $MODS; do case $m in *:*) ;; *) echo "$m:-" ;; esac; done >"$tmp/wanted"
+	for m in $MODS; do case $m in *:*) echo "$m" ;; esac; done >>"$tmp/wanted"
+	while IFS=: read -r m list; do
+		case $list in
+		- | [1-9] | [1-9][0-9]) ;;
+		*) die "module $m:$list: the ID after ':' must be a virtio device ID (1..99)" ;;
+		esac
 		p=$(modpath "$m" "$dep")
 		if [ -n "$p" ]; then
-			add "$p"
+			add "$p" "$list"
 		elif [ -z "$(modpath "$m" "$MODDIR/modules.builtin" 2>/dev/null)" ]; then
 			echo "mkinitrd: note: module $m not found in $MODDIR (skipped)" >&2
 		fi
-	done
-	while IFS= read -r p; do
+	done <"$tmp/wanted"
+	while read -r list p; do
 		src=$MODDIR/$p
 		dest=/lib/modules/$KVER/$p
 		mkdir -p "$root$(dirname "$dest")"
@@ -144,10 +160,11 @@ if [ "$MODDIR" != none ]; then
 		*.ko.gz) gzip -dc "$src" >"$root${dest%.gz}"; dest=${dest%.gz} ;;
 		*) cp "$src" "$root$dest" ;;
 		esac
-		case ${dest##*/} in
-		fuse.ko | virtiofs.ko) echo "$dest" >>"$root/etc/minnow-modules-virtiofs" ;;
-		*) echo "$dest" >>"$root/etc/minnow-modules" ;;
-		esac
+		if [ "$list" = - ]; then
+			echo "$dest" >>"$root/etc/minnow-modules"
+		else
+			echo "$dest" >>"$root/etc/minnow-modules-virtio-$list"
+		fi
 	done <"$order"
 fi
 
@@ -161,4 +178,4 @@ fi
 mkdir -p "$(dirname "$OUT")"
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -9 >"$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
-echo "mkinitrd: $OUT ($(wc -c <"$OUT") bytes, $(cat "$root"/etc/minnow-modules* | wc -l) modules${KVER:+ from $KVER})"
+echo "mkinitrd: $OUT ($(wc -c <"$OUT") bytes, $(sort -u "$root"/etc/minnow-modules* | wc -l) modules${KVER:+ from $KVER})"

@@ -8,7 +8,7 @@
 # shellcheck disable=SC2016,SC2086,SC2034 # $W (tests/l1/lib.sh) has no blanks; variables read by check()'s eval
 
 ALL="firmware-hello-in-L1 boot-complete guest-marks exit-status console-ttyS0 early-console smp-2 poweroff elf-vmlinux pvh \
-console-hvc0 ext4-root net vsock acpi-off pvpanic pvpanic-off power-button guest-kernel-acpi-off guest-kernel-pvh \
+console-hvc0 ext4-root modules-by-device net vsock acpi-off pvpanic pvpanic-off power-button guest-kernel-acpi-off guest-kernel-pvh \
 exec-args exec-streams exec-status exec-signal exec-stdin exec-eof exec-binary-out exec-roundtrip-64m exec-tail \
 exec-timeout exec-no-init exec-ack-bound exec-slow-reader exec-env-cwd exec-not-found exec-panic exec-sigpipe \
 exec-seccomp-io exec-tty exec-tty-size exec-tty-ctrl-c exec-tty-jobs exec-tty-redirect exec-tty-escape exec-rootfs exec-net \
@@ -190,6 +190,25 @@ path = $W/rootfs.ext4"
 	fi
 	echo "l1: ext4: /hello.txt in the image: '$got'"
 	check ext4-root '[ $ST = 0 ] && [ "$got" = minnow-was-here ]' "expected /hello.txt = minnow-was-here in the image, got '$got'"
+fi
+
+# minnow-init loads a device's driver only when the VM has that device
+# (mkinitrd.sh's /etc/minnow-modules-virtio-ID): with one drive, virtio_blk
+# is loaded and the network, vsock and console drivers are not.
+if wanted modules-by-device; then
+	CUR=mods
+	truncate -s 1M $W/mods.img
+	ini mods /l2/bzImage bzimage \
+		"$BASE minnow.exec=${Q}echo mods: \$(cut -d' ' -f1 /proc/modules | tr '\\n' ' ') :end${Q}" \
+		"[drive.data]
+path = $W/mods.img"
+	run mods
+	MODS=$(sed -n 's/^mods: \(.*\) :end\r*$/ \1 /p' "$W/mods.out")
+	DT="$DT s, modules:$MODS"
+	check modules-by-device '[ $ST = 0 ] && case "$MODS" in *" virtio_mmio "*) ;; *) false ;; esac &&
+		case "$MODS" in *" virtio_blk "*) ;; *) false ;; esac &&
+		case "$MODS" in *" virtio_net "* | *" vsock "* | *" virtio_console "*) false ;; *) true ;; esac' \
+		"expected virtio_mmio and virtio_blk loaded and no net, vsock or console driver, got:$MODS"
 fi
 
 if wanted net; then
