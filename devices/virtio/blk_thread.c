@@ -425,6 +425,9 @@ static void serve(struct blk_thread *th)
 		if (t && !pausing && !th->blk->throttled && th->want_pop)
 			progress |= pop_chains(th, t);
 		progress |= run_requests(th, t);
+		/* Reads of cached data complete as they are submitted: push
+		 * them now, not after the next batch has been done. */
+		progress |= reap(th);
 		if (th->ndone || th->unsignalled) {
 			push_done(th, t, true);
 			progress = true;
