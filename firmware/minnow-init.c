@@ -73,6 +73,7 @@
 #define NEWROOT		   "/newroot"
 #define DEFAULT_SHELL	   "/bin/sh"
 #define VSOCK_WAIT_MS	   5000
+#define CONSOLE_WAIT_MS	   2000
 #define DEFAULT_PATH	   "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define TERM_WAIT_MS	   3000 /* between SIGTERM and SIGKILL at a power-off */
 
@@ -165,20 +166,49 @@ static void mount_one(const char *src, const char *dir, const char *type)
 		say("mount %s on %s: %s", type, dir, strerror(errno));
 }
 
-/* Makes fds 0, 1 and 2 the console. The kernel opens /dev/console for init
- * when it exists at boot; when the console driver is a module (hvc0 from
- * virtio_console) it only works after the module is loaded, so try again,
- * then the last console= device by name. */
-static void open_console(void)
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* /dev/console, else the last console= device by name: an fd, or -1 (and
+ * *hvc says whether that device is a virtio console's, hvcN). */
+static int console_fd(bool *hvc)
 {
 	int fd = open("/dev/console", O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0) {
-		char name[64], path[80];
-		if (param("console", name, sizeof(name))) {
-			name[strcspn(name, ",")] = '\0';
-			snprintf(path, sizeof(path), "/dev/%s", name);
-			fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
-		}
+	char name[64], path[80];
+	bool named = param("console", name, sizeof(name)) != NULL;
+	*hvc = named && !strncmp(name, "hvc", 3);
+	if (fd < 0 && named) {
+		name[strcspn(name, ",")] = '\0';
+		snprintf(path, sizeof(path), "/dev/%s", name);
+		fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	}
+	return fd;
+}
+
+/* Makes fds 0, 1 and 2 the console. The kernel opens /dev/console for init
+ * when it exists at boot; when the console driver is a module (hvc0 from
+ * virtio_console) it only works after the module is loaded, so try again.
+ * With `wait` (the modules are loaded) a console= hvcN gets up to
+ * CONSOLE_WAIT_MS to appear: a multiport virtio console (QEMU's
+ * virtio-serial) adds its ports only after its driver has loaded. */
+static void open_console(bool wait)
+{
+	bool hvc;
+	int fd = console_fd(&hvc);
+	for (long end = now_ms() + CONSOLE_WAIT_MS; fd < 0 && wait && hvc && now_ms() < end;) {
+		sleep_ms(10);
+		fd = console_fd(&hvc);
 	}
 	if (fd < 0)
 		return;
@@ -276,20 +306,6 @@ static void mark(uint32_t n)
 {
 	if (control && control[CONTROL_REG_VERSION / 4] >= 2)
 		control[CONTROL_REG_MARK / 4] = n;
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
 }
 
 /* Mounts the root device on NEWROOT and makes it "/", moving /proc, /sys and
@@ -1278,11 +1294,11 @@ int main(void)
 	read_cmdline();
 	char val[CMDLINE_MAX];
 	debug = param("minnow.debug", val, sizeof(val)) != NULL;
-	open_console();
+	open_console(false);
 	DEBUG("command line: %s", cmdline);
 	load_modules(MODULE_LIST);
 	load_device_modules();
-	open_console();
+	open_console(true);
 
 	char root[256], type[64], flags[64];
 	if (param("minnow.root", root, sizeof(root)) && root[0]) {
