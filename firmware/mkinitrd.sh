@@ -1,5 +1,5 @@
 #!/bin/sh
-# mkinitrd.sh - builds a gzip-compressed newc initrd for minnow's Linux guests: busybox, minnow-init as /init, the kernel's virtio/vsock/ext4/pvpanic/button/evdev/virtiofs modules. Those every guest needs are listed, in dependency order, in /etc/minnow-modules; those of one kind of virtio device (and their dependencies) in /etc/minnow-modules-virtio-ID, ID the virtio device ID, which minnow-init loads only when the guest has such a device (a module in the kernel costs a Linux boot tens of milliseconds under nested virtualization).
+# mkinitrd.sh - builds a gzip-compressed newc initrd for minnow's Linux guests: busybox, minnow-init as /init, the kernel's virtio/vsock/ext4/pvpanic/button/evdev/virtiofs modules. Those every guest needs are listed, in dependency order, in /etc/minnow-modules; those of one kind of virtio device (and their dependencies) in /etc/minnow-modules-virtio-ID, ID the virtio device ID, which minnow-init loads only when the guest has such a device (each module loaded costs a Linux boot tens of milliseconds under nested virtualization).
 #
 # usage: firmware/mkinitrd.sh [-k KVER] [-m MODDIR] [-i INIT] [-o OUT | -d DIR]
 #                             [-a SRC[:DEST]]... [-n] [-M MODULE]...
@@ -38,7 +38,7 @@ MODS="virtio_mmio pvpanic_mmio button evdev virtio_net:1 virtio_blk:2 ext4:2 crc
 virtio_console:3 virtio_rng:4 vmw_vsock_virtio_transport:19 virtiofs:26"
 
 usage() {
-	sed -n '3,19s/^# \{0,1\}//p' "$0" >&2
+	sed -n '3,20s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
