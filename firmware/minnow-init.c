@@ -180,16 +180,12 @@ static void sleep_ms(long ms)
 		;
 }
 
-/* /dev/console, else the last console= device by name: an fd, or -1 (and
- * *hvc says whether that device is a virtio console's, hvcN). */
-static int console_fd(bool *hvc)
+/* /dev/console, else /dev/NAME (NAME may be empty): an fd, or -1. */
+static int console_fd(const char *name)
 {
 	int fd = open("/dev/console", O_RDWR | O_NOCTTY | O_CLOEXEC);
-	char name[64], path[80];
-	bool named = param("console", name, sizeof(name)) != NULL;
-	*hvc = named && !strncmp(name, "hvc", 3);
-	if (fd < 0 && named) {
-		name[strcspn(name, ",")] = '\0';
+	if (fd < 0 && name[0]) {
+		char path[80];
 		snprintf(path, sizeof(path), "/dev/%s", name);
 		fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	}
@@ -198,18 +194,21 @@ static int console_fd(bool *hvc)
 
 /* Makes fds 0, 1 and 2 the console. The kernel opens /dev/console for init
  * when it exists at boot; when the console driver is a module (hvc0 from
- * virtio_console) it only works after the module is loaded, so try again.
- * With `wait` (the modules are loaded) a console= hvcN gets up to
- * CONSOLE_WAIT_MS to appear: a multiport virtio console (QEMU's
- * virtio-serial) adds its ports only after its driver has loaded. */
+ * virtio_console) it only works after the module is loaded, so try again,
+ * then the last console= device by name. With `wait` (the modules are
+ * loaded) a console= hvcN gets up to CONSOLE_WAIT_MS to appear: a multiport
+ * virtio console (QEMU's virtio-serial) adds its ports only after its
+ * driver has loaded. */
 static void open_console(bool wait)
 {
-	bool hvc;
-	int fd = console_fd(&hvc);
-	for (long end = now_ms() + CONSOLE_WAIT_MS; fd < 0 && wait && hvc && now_ms() < end;) {
+	char name[64] = "";
+	if (param("console", name, sizeof(name)))
+		name[strcspn(name, ",")] = '\0';
+	wait = wait && !strncmp(name, "hvc", 3);
+	int fd;
+	for (long end = now_ms() + CONSOLE_WAIT_MS;
+	     (fd = console_fd(name)) < 0 && wait && now_ms() < end;)
 		sleep_ms(10);
-		fd = console_fd(&hvc);
-	}
 	if (fd < 0)
 		return;
 	for (int i = 0; i < 3; i++)
