@@ -67,7 +67,9 @@
 #include <unistd.h>
 
 #define MODULE_LIST	   "/etc/minnow-modules"
+#define MODULE_LIST_ACPI   "/etc/minnow-modules-acpi-%.8s" /* only with a device of that _HID */
 #define MODULE_LIST_DEVICE "/etc/minnow-modules-virtio-%u" /* only with a device of that ID */
+#define VIRTIO_MMIO_HID	   "LNRO0005" /* also for virtio_mmio.device= on the command line */
 #define CMDLINE_MAX	   4096
 #define ROOT_WAIT_MS	   10000
 #define NEWROOT		   "/newroot"
@@ -244,8 +246,56 @@ static void load_modules(const char *list)
 	fclose(f);
 }
 
+/* Whether `name` is an ACPI hardware ID as sysfs spells one: 7 or 8 upper-case
+ * letters and digits (PNP0C0C, QEMU0001). */
+static bool is_hid(const char *name)
+{
+	size_t n = strlen(name);
+	if (n < 7 || n > 8)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((name[i] >= 'A' && name[i] <= 'Z') || (name[i] >= '0' && name[i] <= '9')))
+			return false;
+	return true;
+}
+
+/* Loads the modules of each kind of platform device the guest has: those
+ * listed for an ACPI _HID that /sys/bus/acpi/devices names (the ACPI scan
+ * lists a device before its driver is there), once per _HID; and the
+ * virtio-mmio transport's when the command line names virtio-mmio devices
+ * instead (virtio_mmio.device=, which the module itself parses). A VM
+ * without a pvpanic device, a power button or virtio devices loads no
+ * driver for them. */
+static void load_platform_modules(void)
+{
+	char seen[32][9];
+	unsigned n = 0;
+	char val[64];
+	if (param("virtio_mmio.device", val, sizeof(val)))
+		snprintf(seen[n++], sizeof(seen[0]), "%s", VIRTIO_MMIO_HID);
+	DIR *d = opendir("/sys/bus/acpi/devices");
+	for (struct dirent *e; d && (e = readdir(d));) {
+		char hid[16];
+		snprintf(hid, sizeof(hid), "%.*s", (int)strcspn(e->d_name, ":"), e->d_name);
+		if (!is_hid(hid))
+			continue;
+		bool dup = false;
+		for (unsigned i = 0; i < n && !dup; i++)
+			dup = !strcmp(seen[i], hid);
+		if (!dup && n < sizeof(seen) / sizeof(seen[0]))
+			snprintf(seen[n++], sizeof(seen[0]), "%s", hid);
+	}
+	if (d)
+		closedir(d);
+	for (unsigned i = 0; i < n; i++) {
+		char list[64];
+		snprintf(list, sizeof(list), MODULE_LIST_ACPI, seen[i]);
+		load_modules(list);
+	}
+}
+
 /* Loads the modules of each kind of virtio device the guest has (the
- * virtio bus is there once the common list is loaded): a driver for a device
+ * virtio bus is there once the transport's modules are loaded): a driver for a device
  * the VM does not have would only cost boot time. */
 static void load_device_modules(void)
 {
@@ -1296,6 +1346,7 @@ int main(void)
 	open_console(false);
 	DEBUG("command line: %s", cmdline);
 	load_modules(MODULE_LIST);
+	load_platform_modules();
 	load_device_modules();
 	open_console(true);
 

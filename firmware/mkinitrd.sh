@@ -1,5 +1,5 @@
 #!/bin/sh
-# mkinitrd.sh - builds a gzip-compressed newc initrd for minnow's Linux guests: busybox, minnow-init as /init, the kernel's virtio/vsock/ext4/pvpanic/button/evdev/virtiofs modules. Those every guest needs are listed, in dependency order, in /etc/minnow-modules; those of one kind of virtio device (and their dependencies) in /etc/minnow-modules-virtio-ID, ID the virtio device ID, which minnow-init loads only when the guest has such a device (each module loaded costs a Linux boot tens of milliseconds under nested virtualization).
+# mkinitrd.sh - builds a gzip-compressed newc initrd for minnow's Linux guests: busybox, minnow-init as /init, the kernel's virtio/vsock/ext4/pvpanic/button/evdev/virtiofs modules. Each device's modules (with their dependencies, in dependency order) are listed on their own: a platform device's in /etc/minnow-modules-acpi-HID (HID its ACPI _HID), a virtio device's in /etc/minnow-modules-virtio-ID (ID its virtio device ID), those every guest needs in /etc/minnow-modules; minnow-init loads a device's list only when the guest has such a device (each module loaded costs a Linux boot tens of milliseconds under nested virtualization).
 #
 # usage: firmware/mkinitrd.sh [-k KVER] [-m MODDIR] [-i INIT] [-o OUT | -d DIR]
 #                             [-a SRC[:DEST]]... [-n] [-M MODULE]...
@@ -12,8 +12,10 @@
 #   -d DIR    write the tree to DIR instead (emptied first; e.g. for
 #             mkfs.ext4 -d to make a root file system)
 #   -a SRC[:DEST]  add a file (default DEST: /bin/NAME), repeatable
-#   -M NAME[:ID]  add one more module (with its dependencies), repeatable;
-#             with :ID, loaded only when there is a virtio device of that ID
+#   -M NAME[:ID|@HID]  add one more module (with its dependencies),
+#             repeatable; with :ID, loaded only when there is a virtio device
+#             of that ID, with @HID only when there is an ACPI device of that
+#             _HID
 #   -n        none of the default modules (only those given with -M)
 # Needs: busybox (busybox-static), cpio, gzip; xz/zstd only for compressed
 # modules.
@@ -27,18 +29,21 @@ DIR=
 EXTRA=
 MORE_MODS=
 DEFAULT_MODS=yes
-# pvpanic_mmio (with pvpanic, its dependency) reports a panic to minnow;
-# button (the ACPI power button) and evdev (its /dev/input/event*) let
-# minnow-init power off on minnow's power button; virtiofs (with fuse)
-# mounts minnow exec --share's directories. NAME:ID: only with a virtio
-# device of ID (1 net, 2 block, 3 console, 4 entropy, 19 vsock, 26 fs);
-# ext4 and crc32c_generic (its metadata checksums) serve a root file
-# system on a virtio drive.
-MODS="virtio_mmio pvpanic_mmio button evdev virtio_net:1 virtio_blk:2 ext4:2 crc32c_generic:2
-virtio_console:3 virtio_rng:4 vmw_vsock_virtio_transport:19 virtiofs:26"
+# NAME@HID: only with an ACPI device of that _HID. virtio_mmio is the
+# virtio-mmio transport (LNRO0005; minnow-init also loads it for
+# virtio_mmio.device= on the command line); pvpanic_mmio (QEMU0001) reports
+# a panic to minnow; button (the power button, PNP0C0C) and evdev (its
+# /dev/input/event*) let minnow-init power off on minnow's power button.
+# NAME:ID: only with a virtio device of ID (1 net, 2 block, 3 console,
+# 4 entropy, 19 vsock, 26 fs); ext4 and crc32c_generic (its metadata
+# checksums) serve a root file system on a virtio drive; virtiofs (with
+# fuse) mounts minnow exec --share's directories.
+MODS="virtio_mmio@LNRO0005 pvpanic_mmio@QEMU0001 button@PNP0C0C evdev@PNP0C0C
+virtio_net:1 virtio_blk:2 ext4:2 crc32c_generic:2 virtio_console:3 virtio_rng:4
+vmw_vsock_virtio_transport:19 virtiofs:26"
 
 usage() {
-	sed -n '3,20s/^# \{0,1\}//p' "$0" >&2
+	sed -n '3,22s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
@@ -110,11 +115,12 @@ done
 
 # Modules: each wanted one that exists (matched by name, '-' and '_' alike),
 # its dependencies first, each once in its list (a device's list leaves out
-# what the common list loads); built-in ones need nothing.
+# what the common list loads, and a virtio device's what the virtio-mmio
+# transport's loads); built-in ones need nothing.
 : >"$root/etc/minnow-modules"
 if [ "$MODDIR" != none ]; then
 	dep=$MODDIR/modules.dep
-	order=$tmp/order # lines: LIST PATH, LIST "-" for the common one, else a device ID
+	order=$tmp/order # lines: LIST PATH; LIST "-" for the common one, @HID or a virtio ID
 	: >"$order"
 	# Prints the path of module NAME listed in FILE (modules.dep or
 	# modules.builtin), or nothing.
@@ -123,9 +129,12 @@ if [ "$MODDIR" != none ]; then
 			sub(/\.ko(\.[a-z]+)?$/, "", b); gsub(/-/, "_", b);
 			if (b == n) { print p; exit } }' "$2"
 	}
-	# Whether PATH is in LIST (or in the common one) already.
+	# Whether PATH is in LIST (or in one loaded before it) already.
 	listed() {
-		grep -qxF -e "- $1" -e "$2 $1" "$order"
+		case $2 in
+		[0-9]*) grep -qxF -e "- $1" -e "@LNRO0005 $1" -e "$2 $1" "$order" ;;
+		*) grep -qxF -e "- $1" -e "$2 $1" "$order" ;;
+		esac
 	}
 	# Appends PATH to LIST in $order, its dependencies first, depth first.
 	add() {
@@ -135,12 +144,18 @@ if [ "$MODDIR" != none ]; then
 		done
 		listed "$1" "$2" || echo "$2 $1" >>"$order"
 	}
-	# The common modules first, so that the devices' lists can leave them out.
-	for m in $MODS; do case $m in *:*) ;; *) echo "$m:-" ;; esac; done >"$tmp/wanted"
+	# The common modules first, then the platform devices', then the virtio
+	# devices', so that each list can leave out what one before it loads.
+	for m in $MODS; do case $m in *[:@]*) ;; *) echo "$m:-" ;; esac; done >"$tmp/wanted"
+	for m in $MODS; do case $m in *@*) echo "${m%%@*}:@${m#*@}" ;; esac; done >>"$tmp/wanted"
 	for m in $MODS; do case $m in *:*) echo "$m" ;; esac; done >>"$tmp/wanted"
 	while IFS=: read -r m list; do
 		case $list in
 		- | [1-9] | [1-9][0-9]) ;;
+		@*)
+			printf '%s\n' "${list#@}" | grep -Eqx '[A-Z0-9]{7,8}' ||
+				die "module $m$list: the ID after '@' must be an ACPI _HID (7 or 8 of A-Z, 0-9)"
+			;;
 		*) die "module $m:$list: the ID after ':' must be a virtio device ID (1..99)" ;;
 		esac
 		p=$(modpath "$m" "$dep")
@@ -160,11 +175,11 @@ if [ "$MODDIR" != none ]; then
 		*.ko.gz) gzip -dc "$src" >"$root${dest%.gz}"; dest=${dest%.gz} ;;
 		*) cp "$src" "$root$dest" ;;
 		esac
-		if [ "$list" = - ]; then
-			echo "$dest" >>"$root/etc/minnow-modules"
-		else
-			echo "$dest" >>"$root/etc/minnow-modules-virtio-$list"
-		fi
+		case $list in
+		-) echo "$dest" >>"$root/etc/minnow-modules" ;;
+		@*) echo "$dest" >>"$root/etc/minnow-modules-acpi-${list#@}" ;;
+		*) echo "$dest" >>"$root/etc/minnow-modules-virtio-$list" ;;
+		esac
 	done <"$order"
 fi
 

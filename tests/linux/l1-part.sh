@@ -193,8 +193,10 @@ path = $W/rootfs.ext4"
 fi
 
 # minnow-init loads a device's driver only when the VM has that device
-# (mkinitrd.sh's /etc/minnow-modules-virtio-ID): with one drive, virtio_blk
-# is loaded and the network, vsock and console drivers are not.
+# (mkinitrd.sh's /etc/minnow-modules-virtio-ID and -acpi-HID): with one drive,
+# virtio_blk is loaded and the network, vsock and console drivers are not;
+# with no virtio device and [vm] pvpanic = off, neither the virtio-mmio
+# transport nor pvpanic is, while the power button's driver still is.
 if wanted modules-by-device; then
 	CUR=mods
 	truncate -s 1M $W/mods.img
@@ -204,11 +206,20 @@ if wanted modules-by-device; then
 path = $W/mods.img"
 	run mods
 	MODS=$(sed -n 's/^mods: \(.*\) :end\r*$/ \1 /p' "$W/mods.out")
-	DT="$DT s, modules:$MODS"
-	check modules-by-device '[ $ST = 0 ] && case "$MODS" in *" virtio_mmio "*) ;; *) false ;; esac &&
+	ST1=$ST
+	VM_EXTRA="pvpanic = off" ini mods-none /l2/bzImage bzimage \
+		"$BASE minnow.exec=${Q}echo mods: \$(cut -d' ' -f1 /proc/modules | tr '\\n' ' ') :end${Q}"
+	run mods-none
+	NONE=$(sed -n 's/^mods: \(.*\) :end\r*$/ \1 /p' "$W/mods-none.out")
+	DT="$DT s, modules with a drive:$MODS; with no device:$NONE"
+	check modules-by-device '[ $ST1 = 0 ] && [ $ST = 0 ] &&
+		case "$MODS" in *" virtio_mmio "*) ;; *) false ;; esac &&
 		case "$MODS" in *" virtio_blk "*) ;; *) false ;; esac &&
-		case "$MODS" in *" virtio_net "* | *" vsock "* | *" virtio_console "*) false ;; *) true ;; esac' \
-		"expected virtio_mmio and virtio_blk loaded and no net, vsock or console driver, got:$MODS"
+		case "$MODS" in *" pvpanic_mmio "*) ;; *) false ;; esac &&
+		case "$MODS" in *" virtio_net "* | *" vsock "* | *" virtio_console "*) false ;; *) true ;; esac &&
+		case "$NONE" in *" button "*) ;; *) false ;; esac &&
+		case "$NONE" in *" virtio"* | *" pvpanic"*) false ;; *) true ;; esac' \
+		"expected virtio_mmio, virtio_blk and pvpanic_mmio loaded and no net, vsock or console driver with a drive; the button and no virtio or pvpanic driver with no device; got:$MODS; and:$NONE"
 fi
 
 if wanted net; then
