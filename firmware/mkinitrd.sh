@@ -71,6 +71,21 @@ die() {
 	exit 1
 }
 
+for m in $MODS; do
+	case $m in
+	*:*)
+		case ${m#*:} in
+		[1-9] | [1-9][0-9]) ;;
+		*) die "module $m: the ID after ':' must be a virtio device ID (1..99)" ;;
+		esac
+		;;
+	*@*)
+		printf '%s\n' "${m#*@}" | grep -Eqx '[A-Z0-9]{7,8}' ||
+			die "module $m: the ID after '@' must be an ACPI _HID (7 or 8 of A-Z, 0-9)"
+		;;
+	esac
+done
+
 if [ -z "$KVER" ] && [ "$MODDIR" != none ]; then
 	k=$(ls /boot/vmlinuz-*-cloud-amd64 2>/dev/null | sort -V | tail -n 1)
 	if [ -n "$k" ]; then
@@ -150,14 +165,6 @@ if [ "$MODDIR" != none ]; then
 	for m in $MODS; do case $m in *@*) echo "${m%%@*}:@${m#*@}" ;; esac; done >>"$tmp/wanted"
 	for m in $MODS; do case $m in *:*) echo "$m" ;; esac; done >>"$tmp/wanted"
 	while IFS=: read -r m list; do
-		case $list in
-		- | [1-9] | [1-9][0-9]) ;;
-		@*)
-			printf '%s\n' "${list#@}" | grep -Eqx '[A-Z0-9]{7,8}' ||
-				die "module $m$list: the ID after '@' must be an ACPI _HID (7 or 8 of A-Z, 0-9)"
-			;;
-		*) die "module $m:$list: the ID after ':' must be a virtio device ID (1..99)" ;;
-		esac
 		p=$(modpath "$m" "$dep")
 		if [ -n "$p" ]; then
 			add "$p" "$list"

@@ -61,13 +61,14 @@ run_unit() {
 	run_docs_install
 }
 
-# The manual pages against the code, and make install's tree (shell scripts,
-# their TEST lines added to the unit tier's).
+# The manual pages against the code, make install's tree and mkinitrd.sh's
+# module lists (shell scripts, their TEST lines added to the unit tier's).
 run_docs_install() {
-	echo "== manual pages and make install (tests/docs, tests/install)"
+	echo "== manual pages, make install, mkinitrd (tests/docs, tests/install, tests/initrd)"
 	{
 		sh tests/docs/check-man.sh ./minnow unit
 		timeout -s KILL 300 sh tests/install/check-tree.sh unit
+		timeout -s KILL 120 sh tests/initrd/check-mkinitrd.sh unit
 	} | tee -a "$R/unit.results" | awk '{ print "  " $4 " " $3 }'
 }
 
