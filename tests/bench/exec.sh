@@ -12,7 +12,9 @@
 #                write QEMU_MIB (a rate needs no more: its hvc0 moves about
 #                0.3 MiB/s inside L1, so 256 MiB would take a quarter hour)
 #   dd in guest  the same dd to /dev/null inside minnow's guest, timed there
-#                ($EPOCHREALTIME around it): what the guest can produce
+#                ($EPOCHREALTIME around it): what the guest can produce; and
+#                into a pipe read by cat there: what one copy through a pipe
+#                costs the guest, the least any stdout path adds
 # minnow: `minnow exec CONFIG -- CMD`, CMD's stdout over vsock. QEMU: microvm
 # with -accel kvm, the same bzImage and initrd, minnow-init running CMD from
 # the kernel command line (minnow.exec=) with its output on a virtio-console
@@ -93,6 +95,10 @@ while [ "$i" -le "$RUNS" ]; do
 		sh -c "t0=\$EPOCHREALTIME; $DD of=/dev/null 2>/dev/null; echo \$t0 \$EPOCHREALTIME" </dev/null 2>/dev/null)
 	echo "BENCHX minnow inguest $i $(echo "$t" | awk -v m="$MIB" 'NF == 2 && $2 > $1 {
 		printf "status=0 mib_s=%.1f\n", m / ($2 - $1); ok = 1 } END { if (!ok) print "status=1 mib_s=null" }')"
+	t=$(timeout -s KILL "$TIMEOUT" /bin/minnow exec "$W/bx.ini" -- \
+		sh -c "t0=\$EPOCHREALTIME; $DD 2>/dev/null | cat >/dev/null; echo \$t0 \$EPOCHREALTIME" </dev/null 2>/dev/null)
+	echo "BENCHX minnow inpipe $i $(echo "$t" | awk -v m="$MIB" 'NF == 2 && $2 > $1 {
+		printf "status=0 mib_s=%.1f\n", m / ($2 - $1); ok = 1 } END { if (!ok) print "status=1 mib_s=null" }')"
 	i=$((i + 1))
 done
 tail -n 3 "$W/bq.err" | sed 's/^/  | qemu: /'
@@ -102,7 +108,7 @@ EOF
 echo "bench-exec: $RUNS runs each of minnow exec and QEMU microvm (echo hi; dd of $MIB MiB, QEMU $QEMU_MIB MiB)" \
 	"in one L1 boot (TCG: 10 minutes or more)"
 L1_PARTS=linux LINUX_TESTS=none L1_EXTRA=$L1SCRIPT L1_QEMU=1 L1_FILES="build/bench-stream:/bin/bench-stream" \
-	L1_TIMEOUT=$((300 + RUNS * 5 * TIMEOUT)) sh tests/l1/run.sh >build/bench/exec-run.log 2>&1 || true
+	L1_TIMEOUT=$((300 + RUNS * 6 * TIMEOUT)) sh tests/l1/run.sh >build/bench/exec-run.log 2>&1 || true
 # Every run's line, kept apart from L1's console (the next L1 run rewrites it).
 grep '^BENCHX ' build/l1/l1.log >"$RUNS_OUT" 2>/dev/null || true
 if [ ! -s "$RUNS_OUT" ]; then
@@ -146,15 +152,17 @@ w_exit=$(med warm echo exit_us 1000)
 m_dd=$(med minnow dd mib_s)
 q_dd=$(med qemu dd mib_s)
 m_in=$(med minnow inguest mib_s)
+m_pipe=$(med minnow inpipe mib_s)
 r_first=$(ratio "$m_first" "$q_first")
 r_exit=$(ratio "$m_exit" "$q_exit")
 p_exit=$(paired echo exit_us)
 r_dd=$(ratio "$m_dd" "$q_dd")
 r_in=$(ratio "$m_dd" "$m_in")
+r_pipe=$(ratio "$m_dd" "$m_pipe")
 q_in_ratio=$(ratio "$q_dd" "$m_in")
 
 printf '\nbench-exec: medians of %s runs each, interleaved (runs that exited 0: minnow %s/%s/%s, qemu %s/%s)\n' \
-	"$RUNS" "$(n_ok minnow echo)" "$(n_ok minnow dd)" "$(n_ok minnow inguest)" "$(n_ok qemu echo)" "$(n_ok qemu dd)"
+	"$RUNS" "$(n_ok minnow echo)" "$(n_ok minnow dd)" "$(n_ok minnow inguest)/$(n_ok minnow inpipe)" "$(n_ok qemu echo)" "$(n_ok qemu dd)"
 fmt='%-40s %12s %14s %13s  %s\n'
 # shellcheck disable=SC2059 # the format is the table's
 printf "$fmt" "" "minnow exec" "qemu microvm" "minnow/qemu" "aim"
@@ -176,8 +184,12 @@ printf "$fmt" "dd to host stdout (MiB/s; $MIB, $QEMU_MIB MiB)" "$m_dd" "$q_dd" "
 # shellcheck disable=SC2059
 printf "$fmt" "dd $MIB MiB to /dev/null in guest (MiB/s)" "$m_in" "" "" ""
 # shellcheck disable=SC2059
+printf "$fmt" "dd $MIB MiB | cat in guest (MiB/s)" "$m_pipe" "" "" ""
+# shellcheck disable=SC2059
 printf "$fmt" "stdout / in-guest" "$r_in" "$q_in_ratio" "" ">= 0.80x: $(aim "$r_in" '>=' 0.8)"
+# shellcheck disable=SC2059
+printf "$fmt" "stdout / in-guest pipe" "$r_pipe" "$(ratio "$q_dd" "$m_pipe")" "" ""
 j() { [ "$1" = - ] && echo null || echo "$1"; }
-printf '{"measured_in":"l1","runs":%s,"mib":%s,"qemu_mib":%s,"echo_first_ms":{"minnow":%s,"warm":%s,"qemu":%s},"echo_exit_ms":{"minnow":%s,"warm":%s,"qemu":%s,"paired_ratio":%s},"stdout_mib_s":{"minnow":%s,"qemu":%s},"inguest_mib_s":%s}\n' \
-	"$RUNS" "$MIB" "$QEMU_MIB" "$(j "$m_first")" "$(j "$w_first")" "$(j "$q_first")" "$(j "$m_exit")" "$(j "$w_exit")" "$(j "$q_exit")" "$(j "$p_exit")" "$(j "$m_dd")" "$(j "$q_dd")" "$(j "$m_in")" >"$OUT"
+printf '{"measured_in":"l1","runs":%s,"mib":%s,"qemu_mib":%s,"echo_first_ms":{"minnow":%s,"warm":%s,"qemu":%s},"echo_exit_ms":{"minnow":%s,"warm":%s,"qemu":%s,"paired_ratio":%s},"stdout_mib_s":{"minnow":%s,"qemu":%s},"inguest_mib_s":%s,"inguest_pipe_mib_s":%s}\n' \
+	"$RUNS" "$MIB" "$QEMU_MIB" "$(j "$m_first")" "$(j "$w_first")" "$(j "$q_first")" "$(j "$m_exit")" "$(j "$w_exit")" "$(j "$q_exit")" "$(j "$p_exit")" "$(j "$m_dd")" "$(j "$q_dd")" "$(j "$m_in")" "$(j "$m_pipe")" >"$OUT"
 echo "bench-exec: inside an L1 host under TCG; compare the ratios. Every run: $LOG; JSON: $OUT"
