@@ -69,7 +69,7 @@ READY='minnow-init: ready\r\n'
 # CMD's output on hvc0, only the bytes after the ready line counted.
 qrun() {
 	bench-stream -a "$READY" timeout -s KILL "$TIMEOUT" qemu-system-x86_64 -L /usr/share/qemu \
-		-M microvm,x-option-roms=off,rtc=off,pit=off,pic=off,isa-serial=off,acpi=on \
+		-M microvm,x-option-roms=off,rtc=on,pit=off,pic=off,isa-serial=off,acpi=on \
 		-accel kvm -cpu host -m 256M -smp 1 -nodefaults -no-user-config -display none \
 		-no-reboot -kernel /l2/bzImage -initrd /l2/initrd.cpio.gz \
 		-append "console=hvc0 quiet panic=-1 minnow.exec=\"$1\"" \

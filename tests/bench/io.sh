@@ -114,7 +114,7 @@ INI
 mrun() { timeout -s KILL "$TIMEOUT" /bin/minnow run "$W/io.ini" </dev/null; }
 qrun() {
 	timeout -s KILL "$TIMEOUT" qemu-system-x86_64 -L /usr/share/qemu \
-		-M microvm,x-option-roms=off,rtc=off,pit=off,pic=off,isa-serial=off,acpi=on \
+		-M microvm,x-option-roms=off,rtc=on,pit=off,pic=off,isa-serial=off,acpi=on \
 		-accel kvm -cpu host -m 512M -smp 1 -nodefaults -no-user-config -display none \
 		-no-reboot -kernel /l2/bzImage -initrd /l2/io-initrd.cpio -append "$BASE $(exec_line 2)" \
 		-drive id=d0,file=$IMG,format=raw,if=none,cache=writeback,aio=threads \
