@@ -105,7 +105,7 @@ fi
 # One boot of the stock bzImage serves four tests.
 if wanted boot-complete || wanted guest-marks || wanted exit-status || wanted console-ttyS0 || wanted smp-2; then
 	CUR=boot
-	ini boot /l2/bzImage bzimage "$BASE minnow.exec=${Q}echo cpus-online=\$(cat /sys/devices/system/cpu/online); echo marker-ttyS0; exit 7${Q}"
+	ini boot /l2/bzImage bzimage "$BASE minnow.exec=${Q}echo cpus-online=\$(cat /sys/devices/system/cpu/online); echo tsc-deadline=\$(grep -c tsc_deadline_timer /proc/cpuinfo); echo marker-ttyS0; exit 7${Q}"
 	run boot
 	check boot-complete '[ -n "$BOOT" ] && [ "$BOOT" != null ]' "no boot-complete signal from minnow-init"
 	# minnow-init marks its start and the command's (control device MARK):
@@ -117,7 +117,8 @@ if wanted boot-complete || wanted guest-marks || wanted exit-status || wanted co
 		"expected first_run < guest_init ($GINIT) < boot_complete < guest_command ($GCMD)"
 	check exit-status '[ $ST = 7 ] && [ "$REASON" = guest_exit ]' "expected status 7 (guest_exit)"
 	check console-ttyS0 'has marker-ttyS0' "the guest's echo did not reach minnow's stdout via ttyS0"
-	check smp-2 'has cpus-online=0-1' "expected cpus-online=0-1"
+	# Both vCPUs offer the TSC-deadline timer (KVM has it, minnow sets its bit).
+	check smp-2 'has cpus-online=0-1 && has tsc-deadline=2' "expected cpus-online=0-1 and tsc-deadline=2 (tsc_deadline_timer on both CPUs)"
 fi
 
 # console=ttyS0 as users write it: minnow binds it to the MMIO UART from

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include "kvm.h"
 #include "log.h"
@@ -11,19 +12,20 @@
 #define CPUID_MAX_ENTRIES 256
 
 /* Leaf 0x1 ECX / EDX bits. */
-#define F1_ECX_MONITOR	  (1u << 3)
-#define F1_ECX_DSCPL	  (1u << 4)
-#define F1_ECX_VMX	  (1u << 5)
-#define F1_ECX_SMX	  (1u << 6)
-#define F1_ECX_EST	  (1u << 7)
-#define F1_ECX_TM2	  (1u << 8)
-#define F1_ECX_PDCM	  (1u << 15)
-#define F1_ECX_HYPERVISOR (1u << 31)
-#define F1_EDX_HTT	  (1u << 28)
-#define F1_EDX_ACPI	  (1u << 22)
-#define F1_EDX_TM	  (1u << 29)
-#define F1_EDX_PBE	  (1u << 31)
-#define F81_ECX_SVM	  (1u << 2)
+#define F1_ECX_MONITOR	    (1u << 3)
+#define F1_ECX_DSCPL	    (1u << 4)
+#define F1_ECX_VMX	    (1u << 5)
+#define F1_ECX_SMX	    (1u << 6)
+#define F1_ECX_EST	    (1u << 7)
+#define F1_ECX_TM2	    (1u << 8)
+#define F1_ECX_PDCM	    (1u << 15)
+#define F1_ECX_TSC_DEADLINE (1u << 24)
+#define F1_ECX_HYPERVISOR   (1u << 31)
+#define F1_EDX_HTT	    (1u << 28)
+#define F1_EDX_ACPI	    (1u << 22)
+#define F1_EDX_TM	    (1u << 29)
+#define F1_EDX_PBE	    (1u << 31)
+#define F81_ECX_SVM	    (1u << 2)
 
 struct kvm_cpuid2 *cpuid_supported(int kvm_fd)
 {
@@ -36,6 +38,14 @@ struct kvm_cpuid2 *cpuid_supported(int kvm_fd)
 	if (KVM_IOCTL(kvm_fd, KVM_GET_SUPPORTED_CPUID, t) < 0) {
 		free(t);
 		return NULL;
+	}
+	/* KVM emulates the TSC-deadline timer but leaves its bit for the VMM
+	 * to set: without it the guest programs the LAPIC timer in one-shot
+	 * mode and calibrates it at boot. */
+	if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0) {
+		for (unsigned i = 0; i < t->nent; i++)
+			if (t->entries[i].function == 0x1)
+				t->entries[i].ecx |= F1_ECX_TSC_DEADLINE;
 	}
 	return t;
 }

@@ -5,7 +5,8 @@
 
 #include <linux/kvm.h>
 
-/* Reads KVM_GET_SUPPORTED_CPUID. Returns a malloc'd table or NULL (logged). */
+/* Reads KVM_GET_SUPPORTED_CPUID, plus the TSC-deadline timer bit when KVM
+ * has KVM_CAP_TSC_DEADLINE_TIMER. Returns a malloc'd table or NULL (logged). */
 struct kvm_cpuid2 *cpuid_supported(int kvm_fd);
 
 /* Rewrites `table` in place for vCPU `index` of `count` (APIC ID = index,
