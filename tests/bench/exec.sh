@@ -83,6 +83,14 @@ rm -f "$W/bx.warm" "$W/bx.warm.mem"
 timeout -s KILL "$TIMEOUT" /bin/minnow exec "$W/bx.ini" --save-snapshot "$W/bx.warm" </dev/null ||
 	echo "  | warm: --save-snapshot failed"
 wrun() { bench-stream timeout -s KILL "$TIMEOUT" /bin/minnow exec --snapshot "$W/bx.warm" -- "$@" </dev/null; }
+# inguest SH: MIB over the time SH takes inside minnow's guest (timed there
+# by $EPOCHREALTIME), as "status=0 mib_s=N", or "status=1 mib_s=null".
+inguest() {
+	timeout -s KILL "$TIMEOUT" /bin/minnow exec "$W/bx.ini" -- \
+		sh -c "t0=\$EPOCHREALTIME; $1; echo \$t0 \$EPOCHREALTIME" </dev/null 2>/dev/null |
+		awk -v m="$MIB" 'NF == 2 && $2 > $1 { printf "status=0 mib_s=%.1f\n", m / ($2 - $1); ok = 1 }
+			END { if (!ok) print "status=1 mib_s=null" }'
+}
 i=1
 while [ "$i" -le "$RUNS" ]; do
 	echo "BENCHX minnow echo $i $(mrun echo hi 2>"$W/bx.err")"
@@ -91,14 +99,8 @@ while [ "$i" -le "$RUNS" ]; do
 	# shellcheck disable=SC2086 # DD is words
 	echo "BENCHX minnow dd $i $(mrun $DD 2>/dev/null)"
 	echo "BENCHX qemu dd $i $(qrun "$QDD" 2>>"$W/bq.err")"
-	t=$(timeout -s KILL "$TIMEOUT" /bin/minnow exec "$W/bx.ini" -- \
-		sh -c "t0=\$EPOCHREALTIME; $DD of=/dev/null 2>/dev/null; echo \$t0 \$EPOCHREALTIME" </dev/null 2>/dev/null)
-	echo "BENCHX minnow inguest $i $(echo "$t" | awk -v m="$MIB" 'NF == 2 && $2 > $1 {
-		printf "status=0 mib_s=%.1f\n", m / ($2 - $1); ok = 1 } END { if (!ok) print "status=1 mib_s=null" }')"
-	t=$(timeout -s KILL "$TIMEOUT" /bin/minnow exec "$W/bx.ini" -- \
-		sh -c "t0=\$EPOCHREALTIME; $DD 2>/dev/null | cat >/dev/null; echo \$t0 \$EPOCHREALTIME" </dev/null 2>/dev/null)
-	echo "BENCHX minnow inpipe $i $(echo "$t" | awk -v m="$MIB" 'NF == 2 && $2 > $1 {
-		printf "status=0 mib_s=%.1f\n", m / ($2 - $1); ok = 1 } END { if (!ok) print "status=1 mib_s=null" }')"
+	echo "BENCHX minnow inguest $i $(inguest "$DD of=/dev/null 2>/dev/null")"
+	echo "BENCHX minnow inpipe $i $(inguest "$DD 2>/dev/null | cat >/dev/null")"
 	i=$((i + 1))
 done
 tail -n 3 "$W/bq.err" | sed 's/^/  | qemu: /'
