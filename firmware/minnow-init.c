@@ -295,8 +295,8 @@ static void load_platform_modules(void)
 }
 
 /* Loads the modules of each kind of virtio device the guest has (the
- * virtio bus is there once the transport's modules are loaded): a driver for a device
- * the VM does not have would only cost boot time. */
+ * virtio bus is there once the transport's modules are loaded): a driver
+ * for a device the VM does not have would only cost boot time. */
 static void load_device_modules(void)
 {
 	DIR *d = opendir("/sys/bus/virtio/devices");
