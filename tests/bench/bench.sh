@@ -12,7 +12,8 @@
 # Environment: BENCH_RUNS (default 50), BENCH_TIMEOUT (seconds per run,
 # default 20), MINNOW (default ./minnow), QEMU (default qemu-system-x86_64),
 # BENCH_SAN (make passes SAN_FLAGS: numbers from a sanitizer build are flagged);
-# BENCH_BLK_RUNS, BENCH_BLK_MS, BENCH_BLK_MIB, BENCH_BLK_TIMEOUT (blk.sh).
+# BENCH_BLK_RUNS, BENCH_BLK_MS, BENCH_BLK_MIB, BENCH_BLK_TIMEOUT, BENCH_BLK_LOAD
+# (blk.sh).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 

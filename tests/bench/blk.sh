@@ -9,7 +9,9 @@
 #
 # Environment: BENCH_BLK_RUNS (default 5), BENCH_BLK_MS (per phase, default
 # 2000), BENCH_BLK_MIB (image size, default 64), BENCH_BLK_TIMEOUT (seconds per
-# VM run, default 120), MINNOW, QEMU. A benchmark, not a test: exits non-zero
+# VM run, default 120), BENCH_BLK_LOAD (busy loops competing for the host's
+# CPUs during every run, the three columns alike: 0, the default, measures an
+# idle host; the number of CPUs, a loaded one), MINNOW, QEMU. A benchmark, not a test: exits non-zero
 # only when minnow fails (or is not built).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -18,6 +20,7 @@ RUNS=${BENCH_BLK_RUNS:-5}
 MS=${BENCH_BLK_MS:-2000}
 MIB=${BENCH_BLK_MIB:-64}
 TIMEOUT=${BENCH_BLK_TIMEOUT:-120}
+LOAD=${BENCH_BLK_LOAD:-0}
 QEMU=${QEMU:-qemu-system-x86_64}
 MINNOW=${MINNOW:-./minnow}
 HOSTREAD=build/bench-hostread
@@ -37,6 +40,12 @@ QEMU_LAYOUT=0xfeb00000,0x200,8,5
 . tests/bench/lib.sh
 positive_ints "BENCH_BLK_RUNS=$RUNS" "BENCH_BLK_MS=$MS" "BENCH_BLK_MIB=$MIB" \
 	"BENCH_BLK_TIMEOUT=$TIMEOUT"
+case $LOAD in
+'' | *[!0-9]*)
+	echo "bench: BENCH_BLK_LOAD must be a number of busy loops (0 for none), not '$LOAD'" >&2
+	exit 2
+	;;
+esac
 if [ "$MIB" -lt 4 ]; then
 	echo "bench: BENCH_BLK_MIB must be at least 4 (two 1 MiB requests and room)" >&2
 	exit 2
@@ -57,7 +66,13 @@ if [ -n "$missing" ]; then
 fi
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/minnow-bench-blk.XXXXXX") || exit 1
-trap 'rm -rf "$TMP"' EXIT
+LOAD_PIDS=
+# Ends the busy loops (BENCH_BLK_LOAD), if any.
+unload() {
+	[ -z "$LOAD_PIDS" ] || kill $LOAD_PIDS 2>/dev/null
+	LOAD_PIDS=
+}
+trap 'unload; rm -rf "$TMP"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 IMG=$TMP/drive.img
@@ -192,8 +207,19 @@ minnow_ok=0 host_ok=0 qemu_ok=0
 
 printf '\nvirtio-blk: %s runs each, alternating minnow / host process / qemu microvm; ' "$RUNS"
 printf '%s MiB image of random bytes in %s, page cache warm\n' "$MIB" "$TMP"
+if [ "$LOAD" -gt 0 ]; then
+	printf '  host loaded: %s busy loops on %s CPUs for every run (BENCH_BLK_LOAD)\n' \
+		"$LOAD" "$(getconf _NPROCESSORS_ONLN)"
+fi
 printf '  %-14s %s\n' minnow "$MINNOW_CMD" "host process" "$HOST_CMD" "qemu microvm" "$QEMU_CMD"
 [ -z "$qemu_skip" ] || echo "qemu microvm column skipped: $qemu_skip"
+
+i=0
+while [ "$i" -lt "$LOAD" ]; do
+	sh -c 'while :; do :; done' &
+	LOAD_PIDS="$LOAD_PIDS $!"
+	i=$((i + 1))
+done
 
 r=1
 while [ "$r" -le "$RUNS" ]; do
@@ -259,11 +285,12 @@ while [ "$r" -le "$RUNS" ]; do
 	fi
 	r=$((r + 1))
 done
+unload
 
 # ---- the tables and the JSON member, from the samples ----
 MINNOW_CMD=$MINNOW_CMD HOST_CMD=$HOST_CMD QEMU_CMD=$QEMU_CMD QEMU_SKIP=$qemu_skip \
 	HOST_SKIP=$host_skip QEMU_LAYOUT=$QEMU_LAYOUT CMDLINE=$CMDLINE awk \
-	-v runs="$RUNS" -v ms="$MS" -v mib="$MIB" -v frag="$FRAG" \
+	-v runs="$RUNS" -v ms="$MS" -v mib="$MIB" -v load="$LOAD" -v frag="$FRAG" \
 	-v ok_minnow="$minnow_ok" -v ok_host="$host_ok" -v ok_qemu="$qemu_ok" '
 function sortn(a, n,   i, j, x) {
 	for (i = 2; i <= n; i++) {
@@ -337,7 +364,8 @@ END {
 	summarize("minnow", "rand_qd"); summarize("minnow", "seq_qd")
 	summarize("minnow", "seq_bytes_per_req")
 	seqkib = med["minnow", "seq_bytes_per_req"] / 1024
-	printf "\nvirtio-blk reads, %s ms per phase: median (min..max) of %d runs\n", ms, runs
+	printf "\nvirtio-blk reads, %s ms per phase, %s: median (min..max) of %d runs\n", ms,
+	    (load > 0 ? "host loaded by " load " busy loops" : "host idle"), runs
 	printf "  guests: test=blk-bench, loop at CPL3, %d x 4 KiB random reads in flight, %d x %s KiB sequential;\n",
 	    med["minnow", "rand_qd"], med["minnow", "seq_qd"], short(seqkib)
 	printf "  host process: the same number of preads, one at a time, on the same image\n"
@@ -378,7 +406,8 @@ END {
 
 	# the JSON member
 	printf "  \"virtio_blk\": {\n" > frag
-	printf "    \"runs\": %d,\n    \"ms_per_phase\": %d,\n    \"image_mib\": %d,\n", runs, ms, mib > frag
+	printf "    \"runs\": %d,\n    \"ms_per_phase\": %d,\n    \"image_mib\": %d,\n    \"host_busy_loops\": %d,\n",
+	    runs, ms, mib, load > frag
 	printf "    \"firmware_cmdline\": %s,\n    \"qemu_virtio_mmio\": %s,\n", jstr(ENVIRON["CMDLINE"]), jstr(ENVIRON["QEMU_LAYOUT"]) > frag
 	printf "    \"units\": {\"iops\": \"4 KiB random reads per second\", \"seq_mib_s\": \"MiB/s of sequential reads\", \"*_us\": \"microseconds, the firmware'"'"'s clock\"},\n" > frag
 	printf "    \"order\": [\"minnow\", \"host\", \"qemu\"],\n    \"tools\": {\n" > frag
