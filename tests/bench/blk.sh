@@ -10,9 +10,10 @@
 # Environment: BENCH_BLK_RUNS (default 5), BENCH_BLK_MS (per phase, default
 # 2000), BENCH_BLK_MIB (image size, default 64), BENCH_BLK_TIMEOUT (seconds per
 # VM run, default 120), BENCH_BLK_LOAD (busy loops competing for the host's
-# CPUs during every run, the three columns alike: 0, the default, measures an
-# idle host; the number of CPUs, a loaded one), MINNOW, QEMU. A benchmark, not a test: exits non-zero
-# only when minnow fails (or is not built).
+# CPUs during every run, the three columns alike, at most 256: 0, the
+# default, measures an idle host; the number of CPUs, a loaded one), MINNOW,
+# QEMU. A benchmark, not a test: exits non-zero only when minnow fails (or is
+# not built).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 
@@ -41,11 +42,13 @@ QEMU_LAYOUT=0xfeb00000,0x200,8,5
 positive_ints "BENCH_BLK_RUNS=$RUNS" "BENCH_BLK_MS=$MS" "BENCH_BLK_MIB=$MIB" \
 	"BENCH_BLK_TIMEOUT=$TIMEOUT"
 case $LOAD in
-'' | *[!0-9]*)
-	echo "bench: BENCH_BLK_LOAD must be a number of busy loops (0 for none), not '$LOAD'" >&2
-	exit 2
-	;;
+'' | *[!0-9]* | ????*) LOAD_OK=false ;;
+*) LOAD_OK=$([ "$LOAD" -le 256 ] && echo true || echo false) ;;
 esac
+if ! $LOAD_OK; then
+	echo "bench: BENCH_BLK_LOAD must be a number of busy loops from 0 to 256, not '$LOAD'" >&2
+	exit 2
+fi
 if [ "$MIB" -lt 4 ]; then
 	echo "bench: BENCH_BLK_MIB must be at least 4 (two 1 MiB requests and room)" >&2
 	exit 2
