@@ -42,13 +42,12 @@ QEMU_LAYOUT=0xfeb00000,0x200,8,5
 positive_ints "BENCH_BLK_RUNS=$RUNS" "BENCH_BLK_MS=$MS" "BENCH_BLK_MIB=$MIB" \
 	"BENCH_BLK_TIMEOUT=$TIMEOUT"
 case $LOAD in
-'' | *[!0-9]* | ????*) LOAD_OK=false ;;
-*) LOAD_OK=$([ "$LOAD" -le 256 ] && echo true || echo false) ;;
-esac
-if ! $LOAD_OK; then
+[0-9] | [1-9][0-9] | 1[0-9][0-9] | 2[0-4][0-9] | 25[0-6]) ;; # 0 to 256
+*)
 	echo "bench: BENCH_BLK_LOAD must be a number of busy loops from 0 to 256, not '$LOAD'" >&2
 	exit 2
-fi
+	;;
+esac
 if [ "$MIB" -lt 4 ]; then
 	echo "bench: BENCH_BLK_MIB must be at least 4 (two 1 MiB requests and room)" >&2
 	exit 2
@@ -72,6 +71,7 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/minnow-bench-blk.XXXXXX") || exit 1
 LOAD_PIDS=
 # Ends the busy loops (BENCH_BLK_LOAD), if any.
 unload() {
+	# shellcheck disable=SC2086 # one word a pid
 	[ -z "$LOAD_PIDS" ] || kill $LOAD_PIDS 2>/dev/null
 	LOAD_PIDS=
 }
