@@ -23,7 +23,8 @@ struct vm_child {
 	uint64_t wall_us;  /* spawn to reaped */
 	int status;	   /* exit status, or 128 + the signal that killed it */
 	bool signaled;	   /* killed by a signal */
-	long peak_rss_kib; /* of the child (wait4) */
+	long peak_rss_kib; /* of the child (wait4): never below this process's
+			    * own peak when it spawned it (peak_rss.h) */
 	/* Private: the stderr line being read. */
 	char line[VM_CHILD_REPORT_MAX];
 	size_t len;

@@ -2,9 +2,9 @@
 #include "run.h"
 
 #include <stddef.h>
-#include <sys/resource.h>
 
 #include "metrics.h"
+#include "peak_rss.h"
 #include "vcpu.h"
 #include "vm_control.h"
 
@@ -37,6 +37,7 @@ int run_vm(const struct vm_config *cfg, int timings, const struct run_hooks *hoo
 {
 	static struct vm vm;
 	struct run_report rep = {.exit_reason = "startup_failed"};
+	int status_fd = timings ? peak_rss_open() : -1;
 	rep.exit_status = vm_create(&vm, cfg);
 	if (rep.exit_status == 0 && hooks && hooks->before_run)
 		rep.exit_status = hooks->before_run(&vm, hooks->opaque);
@@ -56,10 +57,9 @@ int run_vm(const struct vm_config *cfg, int timings, const struct run_hooks *hoo
 		collect_report(&vm, &rep);
 	vm_destroy(&vm);
 	timing_mark(T_TORN_DOWN);
-	struct rusage ru;
-	if (timings && getrusage(RUSAGE_SELF, &ru) == 0)
-		rep.peak_rss_kib = (uint64_t)ru.ru_maxrss;
-	if (timings)
+	if (timings) {
+		rep.peak_rss_kib = peak_rss_kib(status_fd);
 		timing_print(stderr, timings == 2, &rep);
+	}
 	return rep.exit_status;
 }
