@@ -67,16 +67,18 @@ run() {
 }
 
 # check NAME COND WHY...: PASS when the shell condition holds, else FAIL with
-# WHY and the output.
+# WHY and the output. DT is the seconds run() took, or a test's own words
+# (which say their units).
 check() {
 	name=$1
 	cond=$2
 	shift 2
 	wanted "$name" || return 0
+	case $DT in '' | *[!0-9.]*) took=$DT ;; *) took="$DT s" ;; esac
 	if eval "$cond"; then
-		result "$name" PASS "$DT s (status $ST, $REASON, boot_complete_us=$BOOT)"
+		result "$name" PASS "$took (status $ST, $REASON, boot_complete_us=$BOOT)"
 	else
-		result "$name" FAIL "$* (status $ST, $REASON, boot_complete_us=$BOOT, $DT s)"
+		result "$name" FAIL "$* (status $ST, $REASON, boot_complete_us=$BOOT, $took)"
 		dump "$W/$CUR.out" "$W/$CUR.err"
 	fi
 }
@@ -1255,7 +1257,7 @@ if snapwanted snapshot-restore || snapwanted snapshot-restore-two; then
 		MIN_AFTER=
 		BOOT=n/a
 		FRUN=$(json_num "$W/snapr.json" first_run_us)
-		DT="cold boot to tick 1 $COLD s, restore to the next tick $WARM s (${SPEEDUP}x, first KVM_RUN at $FRUN us); restored guest touched/wrote ${MAPPED:-?} KiB of 131072 KiB after 5 ticks (smaps; guest_touched_kib $TOUCHED); snapshot of 128 MiB: save_us=$SAVE_US, memory file $DU KiB on disk, state file $STSZ bytes; ticks $((FIRST_AFTER - 1)) -> $FIRST_AFTER..$SEQ; $DT"
+		DT="cold boot to tick 1 $COLD s, restore to the next tick $WARM s (${SPEEDUP}x, first KVM_RUN at $FRUN us); restored guest touched/wrote ${MAPPED:-?} KiB of 131072 KiB after 5 ticks (smaps; guest_touched_kib $TOUCHED); snapshot of 128 MiB: save_us=$SAVE_US, memory file $DU KiB on disk, state file $STSZ bytes; ticks $((FIRST_AFTER - 1)) -> $FIRST_AFTER..$SEQ; $DT s"
 		# The clock: a restored KVM clock that jumped would show as soft
 		# lockup or RCU stall warnings (printed even with quiet).
 		check snapshot-restore '[ $SNAP_OK = 1 ] && [ $seqok = 1 ] && [ "$ST" = 0 ] && [ "$REASON" = poweroff ] &&
@@ -1296,7 +1298,7 @@ if snapwanted snapshot-restore || snapwanted snapshot-restore-two; then
 		FB=$FIRST_AFTER SB=$SEQ
 		seq_ok tick "$W/snapa.out" "$W/snapc.out" && seqc=1
 		BOOT=n/a
-		DT="VM 1 ticks $FB..$SB, VM 2 ticks $FIRST_AFTER..$SEQ; $DT"
+		DT="VM 1 ticks $FB..$SB, VM 2 ticks $FIRST_AFTER..$SEQ; $DT s"
 		check snapshot-restore-two '[ $SNAP_OK = 1 ] && [ $seqb = 1 ] && [ $seqc = 1 ] &&
 			[ "$STB" = 0 ] && [ "$RB" = stopped ] && [ "$ST" = 0 ] && [ "$REASON" = stopped ]' \
 			"expected both restored VMs to carry on from the snapshot's tick and end on stop (status $STB/$RB and $ST/$REASON)"
@@ -1351,7 +1353,7 @@ if snapwanted snapshot-resume; then
 		if ($2 != f + k) { print "bad:" $2; exit } k++ } END { if (k >= 5) print f + k - 1 }')
 	MIN_AFTER=
 	BOOT=n/a
-	DT="original ticks 1..$SO, snapshot between ticks $NB and $NA, copy ticks $FK..$SK; $DT"
+	DT="original ticks 1..$SO, snapshot between ticks $NB and $NA, copy ticks $FK..$SK; $DT s"
 	check snapshot-resume '[ $seqo = 1 ] && [ "$ST" = 0 ] && [ "$REASON" = stopped ] &&
 		[ -n "$FK" ] && [ "$FK" -ge $((NB + 1)) ] && [ "$FK" -le $((NA + 1)) ] &&
 		case $SK in "" | bad*) false ;; *) true ;; esac && [ "$STK" = 0 ] && [ "$RK" = stopped ]' \
@@ -1398,7 +1400,7 @@ if snapwanted snapshot-1g; then
 	seqok=0
 	seq_ok tick "$W/snapg.out" "$W/snapgr.out" && seqok=1
 	BOOT=n/a
-	DT="snapshot of 1 GiB: save_us=$SAVE_US, memory file $DU KiB on disk ($SIZE bytes long); cold boot to tick 1 $COLD s, restore to the next tick $WARM s, restored guest touched/wrote ${MAPPED:-?} KiB of 1048576 KiB after 2 s (smaps; guest_touched_kib $TOUCHED); restored run for $DT"
+	DT="snapshot of 1 GiB: save_us=$SAVE_US, memory file $DU KiB on disk ($SIZE bytes long); cold boot to tick 1 $COLD s, restore to the next tick $WARM s, restored guest touched/wrote ${MAPPED:-?} KiB of 1048576 KiB after 2 s (smaps; guest_touched_kib $TOUCHED); restored run for $DT s"
 	check snapshot-1g '[ "$G_ST" = 0 ] && [ "$G_REASON" = stopped ] && [ -n "$SAVE_US" ] && [ "$SIZE" = 1073741824 ] &&
 		[ $seqok = 1 ] && [ "$ST" = 0 ] && [ "$REASON" = stopped ]' \
 		"expected a 1 GiB snapshot (status $G_ST, $G_REASON, reply $CTL) whose restore carries on counting"
