@@ -473,8 +473,9 @@ Test(lifecycle, peak_rss_is_minnows_own)
 	unsigned long long kib = 0;
 	cr_assert(guest_json(r.err, "peak_rss_kib", v, sizeof(v)) && sscanf(v, "%llu", &kib) == 1,
 		  "no peak_rss_kib: %s", guest_ctx(&r));
-	/* hello with 64 MiB of guest RAM: about 6 MiB, 22 MiB with the sanitizers. */
-	cr_expect(kib > 1024 && kib < 64 * 1024, "peak_rss_kib %llu under a parent of %zu KiB: %s",
+	/* hello with 64 MiB of guest RAM: about 6 MiB, 17 MiB with AddressSanitizer; well
+	 * below the harness's 256 MiB under any build. */
+	cr_expect(kib > 1024 && kib < 128 * 1024, "peak_rss_kib %llu under a parent of %zu KiB: %s",
 		  kib, big / 1024, guest_ctx(&r));
 	guest_result_free(&r);
 	free(ballast);
