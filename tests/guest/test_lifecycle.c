@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "peak_rss.h"
 
 #define WAIT_MS 15000 /* for the guest to say it is idle */
 
@@ -442,18 +443,6 @@ Test(lifecycle, timings_text)
 
 /* ---- peak RSS: minnow's own, not that of whoever started it ---- */
 
-/* The VmHWM (KiB) of this process. */
-static unsigned long long own_hwm_kib(void)
-{
-	char *st = (char *)harness_read_file("/proc/self/status", NULL);
-	const char *p = st ? strstr(st, "\nVmHWM:") : NULL;
-	unsigned long long kib = 0;
-	if (p)
-		sscanf(p + 7, "%llu", &kib);
-	free(st);
-	return kib;
-}
-
 /* Linux keeps, across execve, the peak RSS of the memory a process had
  * before (for a forked child, its parent's); a harness holding 256 MiB
  * must not see minnow report that as its own. */
@@ -464,7 +453,8 @@ Test(lifecycle, peak_rss_is_minnows_own)
 	cr_assert_not_null(ballast);
 	memset(ballast, 1, big);
 	__asm__ volatile("" : : "r"(ballast) : "memory"); /* the pages stay written */
-	cr_assert_geq(own_hwm_kib(), big / 1024, "the harness's peak RSS must be 256 MiB or more");
+	cr_assert_geq(peak_rss_kib(peak_rss_open()), big / 1024,
+		      "the harness's peak RSS must be 256 MiB or more");
 	struct guest_opts o = {.cmdline = "test=hello", .timings = TIMINGS_JSON};
 	struct guest_result r;
 	guest_run_ok(&o, &r);
