@@ -7,6 +7,7 @@
 #include "batch_args.h"
 #include "batch_slurm.h"
 #include "batch_stats.h"
+#include "subcommand_args.h"
 
 static int parse(struct batch_options *o, char *err, long cpus, const char *const *args)
 {
@@ -61,6 +62,29 @@ Test(batch_args, refuses)
 		cr_assert_eq(parse(&o, err, 2, bad[i].args), -1, "row %zu accepted", i);
 		cr_assert_str_eq(err, bad[i].msg, "row %zu", i);
 	}
+}
+
+Test(subcommand_args, refuses_an_unknown_option_and_a_full_list)
+{
+	struct batch_options o;
+	char err[256] = "";
+	static const char *const unknown[] = {"vm.ini", "-n", "2", "--frob", NULL};
+	cr_assert_eq(parse(&o, err, 2, unknown), -1);
+	cr_assert_str_eq(err, "unknown option '--frob' (minnow batch --help)");
+
+	const char *list[2];
+	size_t n = 0;
+	cr_assert(args_append("--set", list, &n, 2, "a=1", err, sizeof(err)));
+	cr_assert(args_append("--set", list, &n, 2, "b=2", err, sizeof(err)));
+	cr_assert_not(args_append("--set", list, &n, 2, "c=3", err, sizeof(err)));
+	cr_assert_eq(n, 2);
+	cr_assert_str_eq(list[1], "b=2");
+	cr_assert_str_eq(err, "too many --set options (max 2)");
+
+	long v = 7;
+	cr_assert_not(args_number("--first", "-1", 0, 9, &v, err, sizeof(err)));
+	cr_assert_eq(v, 7, "a refused number leaves the value alone");
+	cr_assert_str_eq(err, "--first takes a number from 0 to 9, not '-1'");
 }
 
 Test(batch_stats, percentiles_by_nearest_rank)

@@ -1,12 +1,11 @@
 /* batch_args.c - the command line of `minnow batch`. */
 #include "batch_args.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli_number.h"
+#include "subcommand_args.h"
 
 void batch_usage(void *stream)
 {
@@ -55,40 +54,21 @@ int batch_parse_args(int argc, char **argv, long cpus, struct batch_options *o, 
 	};
 	const char *slurm_only = NULL; /* a Slurm option given, for the check below */
 	memset(o, 0, sizeof(*o));
-	opterr = 0;
 	optind = 1;
 	int c;
-	while ((c = getopt_long(argc, argv, "+:n:j:h", longopts, NULL)) != -1 || optind < argc) {
-		if (c == -1) {
-			if (o->config) {
-				snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
-				return -1;
-			}
-			o->config = argv[optind++];
-			continue;
-		}
+	while ((c = args_next(argc, argv, "+:n:j:h", longopts, "minnow batch", &o->config, err,
+			      errlen)) > 0) {
+		bool ok = true;
 		switch (c) {
 		case 'n':
-			if (!cli_number(optarg, 1, BATCH_MAX_VMS, &o->n)) {
-				snprintf(err, errlen, "-n takes a number from 1 to %d, not '%s'",
-					 BATCH_MAX_VMS, optarg);
-				return -1;
-			}
+			ok = args_number("-n", optarg, 1, BATCH_MAX_VMS, &o->n, err, errlen);
 			break;
 		case 'j':
-			if (!cli_number(optarg, 1, BATCH_MAX_VMS, &o->jobs)) {
-				snprintf(err, errlen, "-j takes a number from 1 to %d, not '%s'",
-					 BATCH_MAX_VMS, optarg);
-				return -1;
-			}
+			ok = args_number("-j", optarg, 1, BATCH_MAX_VMS, &o->jobs, err, errlen);
 			break;
 		case 's':
-			if (o->n_sets == BATCH_MAX_SETS) {
-				snprintf(err, errlen, "too many --set options (max %d)",
-					 BATCH_MAX_SETS);
-				return -1;
-			}
-			o->sets[o->n_sets++] = optarg;
+			ok = args_append("--set", o->sets, &o->n_sets, BATCH_MAX_SETS, optarg, err,
+					 errlen);
 			break;
 		case 'J':
 			o->json = optarg;
@@ -100,23 +80,15 @@ int batch_parse_args(int argc, char **argv, long cpus, struct batch_options *o, 
 			o->fail_fast = true;
 			break;
 		case 'F':
-			if (!cli_number(optarg, 0, BATCH_MAX_VMS - 1, &o->first)) {
-				snprintf(err, errlen,
-					 "--first takes a number from 0 to %d, not '%s'",
-					 BATCH_MAX_VMS - 1, optarg);
-				return -1;
-			}
+			ok = args_number("--first", optarg, 0, BATCH_MAX_VMS - 1, &o->first, err,
+					 errlen);
 			break;
 		case 'S':
 			o->slurm = true;
 			break;
 		case 'T':
-			if (!cli_number(optarg, 1, BATCH_SLURM_MAX_TASKS, &o->tasks)) {
-				snprintf(err, errlen,
-					 "--tasks takes a number from 1 to %d, not '%s'",
-					 BATCH_SLURM_MAX_TASKS, optarg);
-				return -1;
-			}
+			ok = args_number("--tasks", optarg, 1, BATCH_SLURM_MAX_TASKS, &o->tasks,
+					 err, errlen);
 			slurm_only = "--tasks";
 			break;
 		case 'p':
@@ -132,26 +104,19 @@ int batch_parse_args(int argc, char **argv, long cpus, struct batch_options *o, 
 			slurm_only = "--slurm-dir";
 			break;
 		case 'a':
-			if (o->n_sbatch_args == BATCH_MAX_SETS) {
-				snprintf(err, errlen, "too many --sbatch-arg options (max %d)",
-					 BATCH_MAX_SETS);
-				return -1;
-			}
-			o->sbatch_args[o->n_sbatch_args++] = optarg;
+			ok = args_append("--sbatch-arg", o->sbatch_args, &o->n_sbatch_args,
+					 BATCH_MAX_SETS, optarg, err, errlen);
 			slurm_only = "--sbatch-arg";
 			break;
 		case 'h':
 			o->help = true;
 			return 0;
-		case ':':
-			snprintf(err, errlen, "%s needs a value", argv[optind - 1]);
-			return -1;
-		default:
-			snprintf(err, errlen, "unknown option '%s' (minnow batch --help)",
-				 argv[optind - 1]);
-			return -1;
 		}
+		if (!ok)
+			return -1;
 	}
+	if (c < 0)
+		return -1;
 	if (!o->config) {
 		snprintf(err, errlen, "no config file (minnow batch CONFIG.ini -n N)");
 		return -1;

@@ -1,12 +1,12 @@
 /* bench_args.c - the command line of `minnow bench`. */
 #include "bench_args.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli_number.h"
+#include "subcommand_args.h"
 
 void bench_usage(void *stream)
 {
@@ -50,34 +50,19 @@ int bench_parse_args(int argc, char **argv, struct bench_options *o, char *err, 
 	o->runs = 20;
 	o->warmup = 1;
 	o->timeout_s = 60;
-	opterr = 0;
 	optind = 1;
 	int c;
 	long v;
-	while ((c = getopt_long(argc, argv, "+:n:h", longopts, NULL)) != -1 || optind < argc) {
-		if (c == -1) {
-			if (o->config) {
-				snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
-				return -1;
-			}
-			o->config = argv[optind++];
-			continue;
-		}
+	while ((c = args_next(argc, argv, "+:n:h", longopts, "minnow bench", &o->config, err,
+			      errlen)) > 0) {
+		bool ok = true;
 		switch (c) {
 		case 'n':
-			if (!cli_number(optarg, 1, BENCH_MAX_RUNS, &o->runs)) {
-				snprintf(err, errlen, "-n takes a number from 1 to %d, not '%s'",
-					 BENCH_MAX_RUNS, optarg);
-				return -1;
-			}
+			ok = args_number("-n", optarg, 1, BENCH_MAX_RUNS, &o->runs, err, errlen);
 			break;
 		case 'w':
-			if (!cli_number(optarg, 0, BENCH_MAX_RUNS, &o->warmup)) {
-				snprintf(err, errlen,
-					 "--warmup takes a number from 0 to %d, not '%s'",
-					 BENCH_MAX_RUNS, optarg);
-				return -1;
-			}
+			ok = args_number("--warmup", optarg, 0, BENCH_MAX_RUNS, &o->warmup, err,
+					 errlen);
 			break;
 		case 't':
 			if (!cli_number(optarg, 1, 86400, &v)) {
@@ -89,24 +74,16 @@ int bench_parse_args(int argc, char **argv, struct bench_options *o, char *err, 
 			o->timeout_s = (unsigned)v;
 			break;
 		case 'c':
-			if (o->n_compares == BENCH_MAX_COMPARES) {
-				snprintf(err, errlen, "too many --compare commands (max %d)",
-					 BENCH_MAX_COMPARES);
-				return -1;
-			}
 			if (!optarg[strspn(optarg, " \t")]) {
 				snprintf(err, errlen, "--compare needs a command");
 				return -1;
 			}
-			o->compare[o->n_compares++] = optarg;
+			ok = args_append("--compare", o->compare, &o->n_compares,
+					 BENCH_MAX_COMPARES, optarg, err, errlen);
 			break;
 		case 's':
-			if (o->n_sets == BENCH_MAX_SETS) {
-				snprintf(err, errlen, "too many --set options (max %d)",
-					 BENCH_MAX_SETS);
-				return -1;
-			}
-			o->sets[o->n_sets++] = optarg;
+			ok = args_append("--set", o->sets, &o->n_sets, BENCH_MAX_SETS, optarg, err,
+					 errlen);
 			break;
 		case 'J':
 			o->json = optarg;
@@ -120,15 +97,12 @@ int bench_parse_args(int argc, char **argv, struct bench_options *o, char *err, 
 		case 'h':
 			o->help = true;
 			return 0;
-		case ':':
-			snprintf(err, errlen, "%s needs a value", argv[optind - 1]);
-			return -1;
-		default:
-			snprintf(err, errlen, "unknown option '%s' (minnow bench --help)",
-				 argv[optind - 1]);
-			return -1;
 		}
+		if (!ok)
+			return -1;
 	}
+	if (c < 0)
+		return -1;
 	if (!o->config) {
 		snprintf(err, errlen, "no config file (minnow bench CONFIG.ini [-n N])");
 		return -1;
