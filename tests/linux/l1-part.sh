@@ -7,7 +7,7 @@
 # quotes.
 # shellcheck disable=SC2016,SC2086,SC2034 # $W (tests/l1/lib.sh) has no blanks; variables read by check()'s eval
 
-ALL="firmware-hello-in-L1 boot-complete guest-marks exit-status console-ttyS0 early-console smp-2 poweroff elf-vmlinux pvh \
+ALL="firmware-hello-in-L1 boot-complete guest-marks exit-status console-ttyS0 early-console early-console-quiet smp-2 poweroff elf-vmlinux pvh \
 console-hvc0 ext4-root modules-by-device net vsock acpi-off pvpanic pvpanic-off power-button guest-kernel-acpi-off guest-kernel-pvh \
 exec-args exec-streams exec-status exec-signal exec-stdin exec-eof exec-binary-out exec-roundtrip-64m exec-tail \
 exec-timeout exec-no-init exec-ack-bound exec-slow-reader exec-env-cwd exec-not-found exec-panic exec-sigpipe \
@@ -137,6 +137,20 @@ if wanted early-console; then
 	check early-console '[ $ST = 4 ] && has early-done && [ -n "$PIO" ] && [ "$PIO" -lt 100 ] &&
 		case "$FIRST" in *"Linux version"*) true ;; *) false ;; esac' \
 		"expected the banner first, early-done, status 4 and under 100 port I/O exits"
+fi
+
+# quiet after console=ttyS0, as users write it: minnow moves it before the
+# early console, which starts at the quiet level and so does not print the
+# log so far (the banner, the memory map: some 700 bytes, two exits each).
+if wanted early-console-quiet; then
+	CUR=quiet
+	ini quiet /l2/bzImage bzimage "console=ttyS0 quiet panic=-1 minnow.exec=${Q}echo quiet-done; exit 4${Q}"
+	run quiet
+	EXITS=$(sed -n 's/.*"exits":\([0-9]*\).*/\1/p' "$W/quiet.json")
+	LINES=$(wc -l <"$W/quiet.out")
+	DT="$DT s, $LINES lines, exits=$EXITS"
+	check early-console-quiet '[ $ST = 4 ] && has quiet-done && ! has "Linux version" && ! has BIOS-e820' \
+		"expected no early lines (banner, memory map) with quiet after console=ttyS0, quiet-done and status 4"
 fi
 
 if wanted poweroff; then

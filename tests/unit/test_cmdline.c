@@ -1,5 +1,6 @@
 /* test_cmdline.c - console=ttyS0 bound to the MMIO UART from the first
- * message, unless the command line already decides. */
+ * message, with the log level set before it starts, unless the command
+ * line already decides. */
 #include <errno.h>
 #include <string.h>
 
@@ -13,7 +14,19 @@ struct console_case {
 };
 
 static const struct console_case console_cases[] = {
-    {"plain", "console=ttyS0 quiet", "console=uart8250,mmio,0xd0000000 quiet"},
+    {"plain", "console=ttyS0 panic=-1", "console=uart8250,mmio,0xd0000000 panic=-1"},
+    {"quiet moves before the console", "console=ttyS0 quiet panic=-1",
+     "quiet console=uart8250,mmio,0xd0000000 panic=-1"},
+    {"every log level word, in order", "a console=ttyS0 loglevel=3 b debug console=ttyS0 quiet",
+     "a loglevel=3 debug quiet console=uart8250,mmio,0xd0000000 b "
+     "console=uart8250,mmio,0xd0000000"},
+    {"before the console stays", "quiet console=ttyS0,115200 x",
+     "quiet console=uart8250,mmio,0xd0000000,115200 x"},
+    {"not init's, not quoted, not lookalikes",
+     "console=ttyS0 minnow.exec=\"quiet\" quietly loglevel -- quiet",
+     "console=uart8250,mmio,0xd0000000 minnow.exec=\"quiet\" quietly loglevel -- quiet"},
+    {"nothing moves when the line decides", "earlycon console=ttyS0 quiet",
+     "earlycon console=ttyS0 quiet"},
     {"options kept", "root=/dev/vda console=ttyS0,115200n8",
      "root=/dev/vda console=uart8250,mmio,0xd0000000,115200n8"},
     {"every ttyS0 console", "console=ttyS0 console=hvc0 console=ttyS0",

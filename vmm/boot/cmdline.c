@@ -51,21 +51,66 @@ static bool decides(const char *in)
 static const char ttys0[] = "console=ttyS0";
 #define TTYS0_LEN (sizeof(ttys0) - 1)
 
+static bool is_ttys0(const char *w, size_t len)
+{
+	return starts(w, len, ttys0) && (len == TTYS0_LEN || w[TTYS0_LEN] == ',');
+}
+
+/* Words that set the console's log level: the early console prints the
+ * whole log so far at the level in force when it starts. */
+static bool sets_loglevel(const char *w, size_t len)
+{
+	return (len == 5 && (!memcmp(w, "quiet", 5) || !memcmp(w, "debug", 5))) ||
+	       starts(w, len, "loglevel=");
+}
+
+/* Appends n bytes of src to out (o bytes used of size). */
+static int put(char *out, size_t size, size_t *o, const char *src, size_t n)
+{
+	if (*o + n >= size)
+		return -ENOSPC;
+	memcpy(out + *o, src, n);
+	*o += n;
+	return 0;
+}
+
+/* Appends, each with a blank after it, the words that set the log level
+ * after `p` and before "--". */
+static int put_loglevel_words(char *out, size_t size, size_t *o, const char *p)
+{
+	while (*p) {
+		if (is_blank(*p)) {
+			p++;
+			continue;
+		}
+		size_t len = word_len(p);
+		if (len == 2 && !memcmp(p, "--", 2))
+			break;
+		if (sets_loglevel(p, len) &&
+		    (put(out, size, o, p, len) < 0 || put(out, size, o, " ", 1) < 0))
+			return -ENOSPC;
+		p += len;
+	}
+	return 0;
+}
+
 int cmdline_early_console(const char *in, char *out, size_t size, uint64_t uart_base)
 {
 	if (size == 0)
 		return -ENOSPC;
 	bool keep = decides(in);
-	size_t o = 0;
+	bool rewrote = false; /* the first console=ttyS0 has been rewritten */
+	size_t o = 0, word_end = 0;
 	for (const char *p = in; *p;) {
 		size_t len = is_blank(*p) ? 1 : word_len(p);
 		char word[256];
 		const char *src = p;
 		size_t n = len;
-		if (!keep && len == 2 && !memcmp(p, "--", 2))
+		if (!keep && len == 2 && !memcmp(p, "--", 2)) {
 			keep = true; /* the rest is init's */
-		else if (!keep && starts(p, len, ttys0) &&
-			 (len == TTYS0_LEN || p[TTYS0_LEN] == ',')) {
+		} else if (!keep && is_ttys0(p, len)) {
+			if (!rewrote && put_loglevel_words(out, size, &o, p + len) < 0)
+				return -ENOSPC;
 			int w =
 			    snprintf(word, sizeof(word), "console=uart8250,mmio,0x%" PRIx64 "%.*s",
 				     uart_base, (int)(len - TTYS0_LEN), p + TTYS0_LEN);
@@ -73,11 +118,16 @@ int cmdline_early_console(const char *in, char *out, size_t size, uint64_t uart_
 				return -ENOSPC;
 			src = word;
 			n = (size_t)w;
+			rewrote = true;
+		} else if (!keep && rewrote && sets_loglevel(p, len)) {
+			o = word_end; /* moved before the console: drop it and the blanks before */
+			p += len;
+			continue;
 		}
-		if (o + n >= size)
+		if (put(out, size, &o, src, n) < 0)
 			return -ENOSPC;
-		memcpy(out + o, src, n);
-		o += n;
+		if (!is_blank(*p))
+			word_end = o;
 		p += len;
 	}
 	out[o] = '\0';
