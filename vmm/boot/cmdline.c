@@ -29,21 +29,29 @@ static bool starts(const char *w, size_t len, const char *prefix)
 	return len >= n && !memcmp(w, prefix, n);
 }
 
-/* Whether the kernel's own words (before "--") decide the early console. */
+static bool is_init_args_mark(const char *w, size_t len)
+{
+	return len == 2 && !memcmp(w, "--", 2);
+}
+
+/* The first of the kernel's own words at or after p (NULL at the end of
+ * the line or at "--", after which the words are init's), its length in
+ * *len. */
+static const char *kernel_word(const char *p, size_t *len)
+{
+	while (is_blank(*p))
+		p++;
+	*len = word_len(p);
+	return *p && !is_init_args_mark(p, *len) ? p : NULL;
+}
+
+/* Whether the kernel's own words decide the early console. */
 static bool decides(const char *in)
 {
-	for (const char *p = in; *p;) {
-		if (is_blank(*p)) {
-			p++;
-			continue;
-		}
-		size_t len = word_len(p);
-		if (len == 2 && !memcmp(p, "--", 2))
-			return false;
+	size_t len;
+	for (const char *p = kernel_word(in, &len); p; p = kernel_word(p + len, &len))
 		if (starts(p, len, "earlycon") || starts(p, len, "console=uart"))
 			return true;
-		p += len;
-	}
 	return false;
 }
 
@@ -74,23 +82,15 @@ static int put(char *out, size_t size, size_t *o, const char *src, size_t n)
 	return 0;
 }
 
-/* Appends, each with a blank after it, the words that set the log level
- * after `p` and before "--". */
+/* Appends, each with a blank after it, the kernel's words after `p` that
+ * set the log level. */
 static int put_loglevel_words(char *out, size_t size, size_t *o, const char *p)
 {
-	while (*p) {
-		if (is_blank(*p)) {
-			p++;
-			continue;
-		}
-		size_t len = word_len(p);
-		if (len == 2 && !memcmp(p, "--", 2))
-			break;
+	size_t len;
+	for (p = kernel_word(p, &len); p; p = kernel_word(p + len, &len))
 		if (sets_loglevel(p, len) &&
 		    (put(out, size, o, p, len) < 0 || put(out, size, o, " ", 1) < 0))
 			return -ENOSPC;
-		p += len;
-	}
 	return 0;
 }
 
@@ -106,7 +106,7 @@ int cmdline_early_console(const char *in, char *out, size_t size, uint64_t uart_
 		char word[256];
 		const char *src = p;
 		size_t n = len;
-		if (!keep && len == 2 && !memcmp(p, "--", 2)) {
+		if (!keep && is_init_args_mark(p, len)) {
 			keep = true; /* the rest is init's */
 		} else if (!keep && is_ttys0(p, len)) {
 			if (!rewrote && put_loglevel_words(out, size, &o, p + len) < 0)
