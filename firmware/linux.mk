@@ -1,9 +1,9 @@
 # firmware/linux.mk - real Linux guests: the static guest programs (minnow-init, vsock-echo), the initrd, the example files, a small guest kernel, and the Linux tests and benchmark run inside an L1 host under QEMU TCG (included by Makefile.in; uses its B, Q, CC and WARN).
 #
 #   make linux-progs     build/linux/minnow-init, vsock-echo and pty-run (a test tool)
-#   make linux-initrd    build/linux/initrd.cpio.gz for the installed cloud kernel
+#   make linux-initrd    build/linux/initrd.cpio for the installed cloud kernel
 #   make linux-example   everything examples/linux.ini and examples/linux-rootfs.ini
-#                        name: build/linux/{vmlinuz,initrd.cpio.gz,rootfs.ext4}
+#                        name: build/linux/{vmlinuz,initrd.cpio,rootfs.ext4}
 #   make check-linux     the Linux tests in one L1 boot (tests/check.sh linux)
 #   make bench-linux     tests/bench/linux.sh: minnow bench of Linux boots, QEMU microvm
 #                        as --compare, in one L1 boot
@@ -41,21 +41,21 @@ $(LINUX_DIR)/minnow-init: firmware/minnow-init.c vmm/exec/exec_proto.c vmm/exec/
 	@echo "  CCLD    $@"
 	$(Q)$(CC) $(LINUX_CFLAGS) -Ivmm/exec -o $@ firmware/minnow-init.c vmm/exec/exec_proto.c
 
-linux-initrd: $(LINUX_DIR)/initrd.cpio.gz
+linux-initrd: $(LINUX_DIR)/initrd.cpio
 
-$(LINUX_DIR)/initrd.cpio.gz: $(LINUX_PROGS) firmware/mkinitrd.sh
+$(LINUX_DIR)/initrd.cpio: $(LINUX_PROGS) firmware/mkinitrd.sh
 	@test -n "$(LINUX_KERNEL)" || { echo "no /boot/vmlinuz-*-cloud-amd64 (apt-get install linux-image-cloud-amd64) and no LINUX_KERNEL" >&2; exit 1; }
 	@echo "  INITRD  $@"
 	$(Q)sh firmware/mkinitrd.sh -k $(LINUX_KVER) -o $@ -a $(LINUX_DIR)/vsock-echo
 
 # The files the example configurations name. vmlinuz is a link to the
 # installed kernel, so the ini files need no version number.
-linux-example: $(LINUX_DIR)/initrd.cpio.gz $(LINUX_PROGS)
+linux-example: $(LINUX_DIR)/initrd.cpio $(LINUX_PROGS)
 	$(Q)ln -sfn $(LINUX_KERNEL) $(LINUX_DIR)/vmlinuz
 	$(Q)sh firmware/mkinitrd.sh -m none -d $(LINUX_DIR)/rootfs-tree -a $(LINUX_DIR)/vsock-echo
 	$(Q)rm -f $(LINUX_DIR)/rootfs.ext4
 	$(Q)mkfs.ext4 -q -F -L minnow-root -d $(LINUX_DIR)/rootfs-tree $(LINUX_DIR)/rootfs.ext4 64M >/dev/null
-	@echo "  EXAMPLE $(LINUX_DIR)/vmlinuz -> $(LINUX_KERNEL), initrd.cpio.gz, rootfs.ext4"
+	@echo "  EXAMPLE $(LINUX_DIR)/vmlinuz -> $(LINUX_KERNEL), initrd.cpio, rootfs.ext4"
 
 check-linux: minnow $(B)/minnow-testhooks firmware $(LINUX_PROGS) guest-kernel
 	$(Q)sh tests/check.sh linux

@@ -1,5 +1,5 @@
 #!/bin/sh
-# mkinitrd.sh - builds a gzip-compressed newc initrd for minnow's Linux guests: busybox, minnow-init as /init, the kernel's virtio/vsock/ext4/pvpanic/button/evdev/virtiofs modules. Each device's modules (with their dependencies, in dependency order) are listed on their own: a platform device's in /etc/minnow-modules-acpi-HID (HID its ACPI _HID), a virtio device's in /etc/minnow-modules-virtio-ID (ID its virtio device ID), those every guest needs in /etc/minnow-modules; minnow-init loads a device's list only when the guest has such a device (each module loaded costs a Linux boot tens of milliseconds under nested virtualization).
+# mkinitrd.sh - builds a newc initrd for minnow's Linux guests (uncompressed, or gzip-compressed when its name ends in .gz): busybox, minnow-init as /init, the kernel's virtio/vsock/ext4/pvpanic/button/evdev/virtiofs modules. Each device's modules (with their dependencies, in dependency order) are listed on their own: a platform device's in /etc/minnow-modules-acpi-HID (HID its ACPI _HID), a virtio device's in /etc/minnow-modules-virtio-ID (ID its virtio device ID), those every guest needs in /etc/minnow-modules; minnow-init loads a device's list only when the guest has such a device (each module loaded costs a Linux boot tens of milliseconds under nested virtualization).
 #
 # usage: firmware/mkinitrd.sh [-k KVER] [-m MODDIR] [-i INIT] [-o OUT | -d DIR]
 #                             [-a SRC[:DEST]]... [-n] [-M MODULE]...
@@ -8,7 +8,9 @@
 #   -m DIR    modules directory (default /lib/modules/KVER); -m none: no modules
 #             (for a kernel with everything built in)
 #   -i INIT   the init program (default build/linux/minnow-init)
-#   -o OUT    output file (default build/linux/initrd.cpio.gz)
+#   -o OUT    output file (default build/linux/initrd.cpio); gzip -9 when
+#             OUT ends in .gz, else left uncompressed: the kernel unpacks a
+#             plain archive faster than it can gunzip one
 #   -d DIR    write the tree to DIR instead (emptied first; e.g. for
 #             mkfs.ext4 -d to make a root file system)
 #   -a SRC[:DEST]  add a file (default DEST: /bin/NAME), repeatable
@@ -17,14 +19,14 @@
 #             of that ID, with @HID only when there is an ACPI device of that
 #             _HID
 #   -n        none of the default modules (only those given with -M)
-# Needs: busybox (busybox-static), cpio, gzip; xz/zstd only for compressed
-# modules.
+# Needs: busybox (busybox-static), cpio; gzip for a .gz OUT or gzip-compressed
+# modules, xz/zstd for modules compressed so.
 set -eu
 
 KVER=
 MODDIR=
 INIT=build/linux/minnow-init
-OUT=build/linux/initrd.cpio.gz
+OUT=build/linux/initrd.cpio
 DIR=
 EXTRA=
 MORE_MODS=
@@ -43,7 +45,7 @@ virtio_net:1 virtio_blk:2 ext4:2 crc32c_generic:2 virtio_console:3 virtio_rng:4
 vmw_vsock_virtio_transport:19 virtiofs:26"
 
 usage() {
-	sed -n '3,22s/^# \{0,1\}//p' "$0" >&2
+	sed -n '3,23s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
@@ -102,6 +104,7 @@ case $BUSYBOX in /*) ;; *) BUSYBOX=$(which busybox) || die "no busybox on PATH" 
 ! ldd "$BUSYBOX" >/dev/null 2>&1 || die "$BUSYBOX is dynamically linked (apt-get install busybox-static)"
 [ -x "$INIT" ] || die "no init program $INIT (make build/linux/minnow-init)"
 command -v cpio >/dev/null || die "no cpio (apt-get install cpio)"
+case $OUT in *.gz) command -v gzip >/dev/null || die "no gzip for $OUT (apt-get install gzip)" ;; esac
 [ "$MODDIR" = none ] || [ -f "$MODDIR/modules.dep" ] || die "no $MODDIR/modules.dep"
 
 tmp=$(mktemp -d)
@@ -198,6 +201,10 @@ if [ -n "$DIR" ]; then
 	exit 0
 fi
 mkdir -p "$(dirname "$OUT")"
-(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -9 >"$OUT.tmp"
+case $OUT in
+*.gz) compress='gzip -9' ;;
+*) compress=cat ;;
+esac
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | $compress >"$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 echo "mkinitrd: $OUT ($(wc -c <"$OUT") bytes, $(sort -u "$root"/etc/minnow-modules* | wc -l) modules${KVER:+ from $KVER})"

@@ -59,7 +59,7 @@ vcpus = 1
 memory = 256M
 [kernel]
 path = /l2/bzImage
-initrd = /l2/initrd.cpio.gz
+initrd = /l2/initrd.cpio
 cmdline = console=ttyS0 quiet panic=-1
 INI
 DD="dd if=/dev/zero bs=1M count=$MIB"
@@ -71,7 +71,7 @@ qrun() {
 	bench-stream -a "$READY" timeout -s KILL "$TIMEOUT" qemu-system-x86_64 -L /usr/share/qemu \
 		-M microvm,x-option-roms=off,rtc=on,pit=off,pic=off,isa-serial=off,acpi=on \
 		-accel kvm -cpu host -m 256M -smp 1 -nodefaults -no-user-config -display none \
-		-no-reboot -kernel /l2/bzImage -initrd /l2/initrd.cpio.gz \
+		-no-reboot -kernel /l2/bzImage -initrd /l2/initrd.cpio \
 		-append "console=hvc0 quiet panic=-1 minnow.exec=\"$1\"" \
 		-device virtio-serial-device -chardev stdio,id=c0,signal=off \
 		-device virtconsole,chardev=c0 </dev/null

@@ -75,7 +75,7 @@ traced() {
 CONSOLE_OUT=none
 ini exits-tty /l2/bzImage bzimage "console=ttyS0 minnow.exec=true"
 ini exits-none /l2/bzImage bzimage "minnow.exec=true"
-Q="qemu-system-x86_64 -L /usr/share/qemu -accel kvm -cpu host -m 256M -smp 2 -nodefaults -no-user-config -display none -no-reboot -kernel /l2/bzImage -initrd /l2/initrd.cpio.gz"
+Q="qemu-system-x86_64 -L /usr/share/qemu -accel kvm -cpu host -m 256M -smp 2 -nodefaults -no-user-config -display none -no-reboot -kernel /l2/bzImage -initrd /l2/initrd.cpio"
 QM="microvm,x-option-roms=off,rtc=on,pit=off,pic=off,acpi=on"
 i=1
 while [ "$i" -le "$RUNS" ]; do

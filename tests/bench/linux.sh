@@ -39,7 +39,7 @@ CONSOLE_OUT=none
 ini bench /l2/bzImage bzimage "minnow.exec=true"
 mkdir -p /out/bench
 /bin/minnow bench "$W/bench.ini" -n "$RUNS" --timeout "$TIMEOUT" --json /out/bench/linux.jsonl \
-	--compare "qemu-system-x86_64 -L /usr/share/qemu -M microvm,x-option-roms=off,rtc=on,pit=off,pic=off,isa-serial=off,acpi=on -accel kvm -cpu host -m 256M -smp 2 -nodefaults -no-user-config -display none -no-reboot -kernel /l2/bzImage -initrd /l2/initrd.cpio.gz -append minnow.exec=true" \
+	--compare "qemu-system-x86_64 -L /usr/share/qemu -M microvm,x-option-roms=off,rtc=on,pit=off,pic=off,isa-serial=off,acpi=on -accel kvm -cpu host -m 256M -smp 2 -nodefaults -no-user-config -display none -no-reboot -kernel /l2/bzImage -initrd /l2/initrd.cpio -append minnow.exec=true" \
 	</dev/null 2>&1 | sed 's/^/  | /'
 # [kernel] decompress: the bzImage's LZ4 kernel decompressed by the guest,
 # against decompressed once on the host and loaded from the cache (the
@@ -54,7 +54,7 @@ echo "  | first run with decompress = host (fills the cache): $(secs "$t0" "$(no
 	--compare "/bin/minnow run $W/bench.ini --set kernel.decompress=guest" </dev/null 2>&1 | sed 's/^/  | /'
 # vCPUs: exec to exit of the same boot with 1, 2 and 4 vCPUs, QEMU -smp N
 # interleaved, one "BENCHV N" line of medians each.
-QV="qemu-system-x86_64 -L /usr/share/qemu -M microvm,x-option-roms=off,rtc=on,pit=off,pic=off,isa-serial=off,acpi=on -accel kvm -cpu host -m 256M -nodefaults -no-user-config -display none -no-reboot -kernel /l2/bzImage -initrd /l2/initrd.cpio.gz -append minnow.exec=true"
+QV="qemu-system-x86_64 -L /usr/share/qemu -M microvm,x-option-roms=off,rtc=on,pit=off,pic=off,isa-serial=off,acpi=on -accel kvm -cpu host -m 256M -nodefaults -no-user-config -display none -no-reboot -kernel /l2/bzImage -initrd /l2/initrd.cpio -append minnow.exec=true"
 echo "  | == vCPUs: exec to exit with 1, 2 and 4 vCPUs (medians of $RUNS runs, ms)"
 for n in 1 2 4; do
 	/bin/minnow bench "$W/bench.ini" --set vm.vcpus=$n -n "$RUNS" --timeout "$TIMEOUT" \

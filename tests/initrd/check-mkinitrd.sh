@@ -1,5 +1,5 @@
 #!/bin/sh
-# check-mkinitrd.sh - firmware/mkinitrd.sh's module lists (run by tests/check.sh in the unit tier): on a made-up modules directory, each device's modules land in its own list (/etc/minnow-modules-acpi-HID, /etc/minnow-modules-virtio-ID) in dependency order, a list leaves out what one loaded before it has, and a bad :ID or @HID is refused in one line, status 1.
+# check-mkinitrd.sh - firmware/mkinitrd.sh's module lists and archive format (run by tests/check.sh in the unit tier): on a made-up modules directory, each device's modules land in its own list (/etc/minnow-modules-acpi-HID, /etc/minnow-modules-virtio-ID) in dependency order, a list leaves out what one loaded before it has, a bad :ID or @HID is refused in one line, status 1, and -o writes a plain newc archive unless its name ends in .gz.
 #
 # Usage: sh tests/initrd/check-mkinitrd.sh [TIER] (default unit). Prints
 # "TEST <tier> initrd::<name> PASS|FAIL|SKIP <reason>" lines; exits 0.
@@ -18,7 +18,7 @@ missing=
 command -v busybox >/dev/null 2>&1 || missing="$missing busybox (busybox-static)"
 command -v cpio >/dev/null 2>&1 || missing="$missing cpio"
 if [ -n "$missing" ]; then
-	for t in module_lists extra_modules bad_module_tags; do
+	for t in module_lists extra_modules archive_format bad_module_tags; do
 		result $t SKIP "mkinitrd.sh needs$missing"
 	done
 	exit 0
@@ -102,6 +102,24 @@ else
 	else
 		result extra_modules FAIL "lists: $got (want $want)"
 	fi
+fi
+
+# ---- the archive: plain newc, gzip only when the name ends in .gz -------------------
+# magic FILE: the first six bytes of FILE, as hex.
+magic() { od -An -tx1 -N6 "$1" | tr -d ' \n'; }
+# has_init CMD: CMD's output is a newc archive listing /init.
+has_init() { "$@" | cpio -it --quiet 2>/dev/null | grep -qx init; }
+plain=$tmp/i.cpio
+packed=$tmp/i.cpio.gz
+if ! sh firmware/mkinitrd.sh -k test -m "$M" -i "$INIT" -o "$plain" >"$tmp/out" 2>&1 ||
+	! sh firmware/mkinitrd.sh -k test -m "$M" -i "$INIT" -o "$packed" >>"$tmp/out" 2>&1; then
+	result archive_format FAIL "mkinitrd.sh -o failed: $(tail -n 2 "$tmp/out" | tr '\n' ' ')"
+elif [ "$(magic "$plain")" != 303730373031 ] || ! has_init cat "$plain"; then
+	result archive_format FAIL "${plain##*/} starts with $(magic "$plain"), not a newc archive (070701) with /init"
+elif [ "$(magic "$packed" | cut -c1-4)" != 1f8b ] || ! has_init gzip -dc "$packed"; then
+	result archive_format FAIL "${packed##*/} starts with $(magic "$packed"), not gzip (1f8b) of an archive with /init"
+else
+	result archive_format PASS "i.cpio a plain newc archive ($(wc -c <"$plain") bytes), i.cpio.gz gzip ($(wc -c <"$packed") bytes), both with /init"
 fi
 
 # ---- a bad tag: one line, status 1, no tree ------------------------------------------

@@ -79,10 +79,10 @@ else
 	(cd "$tmp/elsewhere" && env -u MINNOW_LIBEXEC XDG_CACHE_HOME="$tmp/cache" \
 		timeout -s KILL 30 "$P/bin/minnow" exec -- echo hi >"$tmp/exec.out" 2>"$tmp/exec.err" </dev/null)
 	st=$?
-	initrd=$(ls "$tmp"/cache/minnow/exec/initrd-*.cpio.gz 2>/dev/null)
+	initrd=$(ls "$tmp"/cache/minnow/exec/initrd-*.cpio 2>/dev/null)
 	if [ -z "$initrd" ]; then
 		result helpers-found FAIL "the installed minnow exec built no initrd (status $st): $(head -n 3 "$tmp/exec.err" | tr '\n' ' ')"
-	elif ! gzip -dc "$initrd" | cpio -it --quiet 2>/dev/null | grep -qx init; then
+	elif ! cpio -it <"$initrd" --quiet 2>/dev/null | grep -qx init; then
 		result helpers-found FAIL "its initrd ${initrd##*/} has no /init"
 	elif [ "$st" = 0 ] && [ "$(cat "$tmp/exec.out")" = hi ]; then
 		result helpers-found PASS "built ${initrd##*/} from $PREFIX/libexec/minnow and ran echo hi"

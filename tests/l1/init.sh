@@ -89,7 +89,7 @@ done
 [ -f /etc/l1-extra.sh ] && . /etc/l1-extra.sh
 
 # run.sh L1_SHELL=1: a shell on the console, in / where examples/*.ini
-# find build/linux/{vmlinuz,initrd.cpio.gz,rootfs.ext4}.
+# find build/linux/{vmlinuz,initrd.cpio,rootfs.ext4}.
 if [ -f /etc/l1-shell ]; then
 	dmesg -n 4
 	echo "l1: shell; try: minnow run examples/linux.ini (exit to power off L1)"

@@ -97,7 +97,7 @@ mkdir -p "$W/l2"
 # ---- L2: what minnow boots inside L1 ----------------------------------------
 cp "$FW/minnow-test.elf" "$FW/minnow-test.bzimage" "$W/l2/"
 if part linux || [ "${L1_SHELL:-0}" = 1 ] || [ -n "${L1_EXTRA:-}" ]; then
-	sh firmware/mkinitrd.sh -k "$KVER" -o "$W/l2/initrd.cpio.gz" -a "$PROGS/vsock-echo" >/dev/null
+	sh firmware/mkinitrd.sh -k "$KVER" -o "$W/l2/initrd.cpio" -a "$PROGS/vsock-echo" >/dev/null
 	# Without lz4 (or another decompressor) the ELF and PVH tests skip.
 	sh firmware/extract-vmlinux.sh "$KERNEL" "$W/l2/vmlinux" >/dev/null || rm -f "$W/l2/vmlinux"
 	sh firmware/mkinitrd.sh -m none -d "$W/rootfs-tree" -a "$PROGS/vsock-echo" >/dev/null
@@ -226,7 +226,7 @@ cp examples/*.ini "$W/root/examples/"
 mkdir -p "$W/root/build/firmware"
 cp build/firmware/minnow-test.elf "$W/root/build/firmware/"
 ln -s /l2/bzImage "$W/root/build/linux/vmlinuz"
-ln -s /l2/initrd.cpio.gz "$W/root/build/linux/initrd.cpio.gz"
+ln -s /l2/initrd.cpio "$W/root/build/linux/initrd.cpio"
 ln -s /l2/rootfs.ext4 "$W/root/build/linux/rootfs.ext4"
 # Not compressed: the L1 kernel would decompress it at TCG speed.
 (cd "$W/root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$W/l1.cpio"

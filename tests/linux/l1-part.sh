@@ -1,7 +1,7 @@
 #!/bin/sh
 # l1-part.sh - the Linux tier, run inside the L1 host (sourced by tests/l1/init.sh): minnow boots real Linux guests (the stock Debian kernel, and the small kernel of `make guest-kernel` when built) and each test prints "TEST linux <name> PASS|FAIL|SKIP <reason>".
 #
-# /l2 holds bzImage, vmlinux, initrd.cpio.gz, rootfs.ext4 and the small
+# /l2 holds bzImage, vmlinux, initrd.cpio, rootfs.ext4 and the small
 # kernel's files (tests/l1/run.sh); /etc/linux-tests names the tests to run
 # (empty: all). check() evaluates its conditions later, hence the single
 # quotes.
@@ -36,7 +36,7 @@ ${VM_EXTRA:-}
 
 [kernel]
 path = $2
-initrd = /l2/initrd.cpio.gz
+initrd = /l2/initrd.cpio
 format = $3
 cmdline = $4
 
@@ -389,7 +389,7 @@ cat >"$W/exec.ini" <<EOF
 memory = 256M
 [kernel]
 path = /l2/bzImage
-initrd = /l2/initrd.cpio.gz
+initrd = /l2/initrd.cpio
 cmdline = console=ttyS0 quiet panic=-1
 EOF
 xrun() {
@@ -821,12 +821,12 @@ if wanted exec-default-cache; then
 		>"$W/default.out" 2>"$W/default.err" </dev/null
 	st1=$?
 	t1=$(now)
-	f1=$(ls -l --full-time "$W"/cache/minnow/exec/initrd-*.cpio.gz 2>/dev/null)
+	f1=$(ls -l --full-time "$W"/cache/minnow/exec/initrd-*.cpio 2>/dev/null)
 	XDG_CACHE_HOME=$W/cache timeout -s KILL 150 /bin/minnow exec -- echo second \
 		>>"$W/default.out" 2>>"$W/default.err" </dev/null
 	ST=$?
 	t2=$(now)
-	f2=$(ls -l --full-time "$W"/cache/minnow/exec/initrd-*.cpio.gz 2>/dev/null)
+	f2=$(ls -l --full-time "$W"/cache/minnow/exec/initrd-*.cpio 2>/dev/null)
 	n=$(find "$W"/cache/minnow/exec -type f | wc -l)
 	DT="first run $(secs "$t0" "$t1") s (builds), second $(secs "$t1" "$t2") s; ${f2##*/}"
 	check exec-default-cache '[ $st1 = 0 ] && [ $ST = 0 ] && [ "$(cat "$W/default.out")" = "first${NL}second" ] &&

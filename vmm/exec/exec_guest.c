@@ -235,7 +235,7 @@ int exec_default_initrd(const char *kver, char *out, size_t n, char *err, size_t
 	}
 	if (cache_dir(dir, sizeof(dir), err, errlen) < 0)
 		return -1;
-	int len = snprintf(out, n, "%s/initrd-%s-%016llx.cpio.gz", dir, kver, key);
+	int len = snprintf(out, n, "%s/initrd-%s-%016llx.cpio", dir, kver, key);
 	if (len < 0 || (size_t)len >= n - 32) {
 		snprintf(err, errlen, "cache path too long: %s", dir);
 		return -1;
