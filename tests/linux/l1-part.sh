@@ -822,16 +822,19 @@ if wanted exec-default-cache; then
 	st1=$?
 	t1=$(now)
 	f1=$(ls -l --full-time "$W"/cache/minnow/exec/initrd-*.cpio 2>/dev/null)
-	XDG_CACHE_HOME=$W/cache timeout -s KILL 150 /bin/minnow exec -- echo second \
+	XDG_CACHE_HOME=$W/cache timeout -s KILL 150 /bin/minnow exec -- sh -c 'echo second; cat /proc/cmdline' \
 		>>"$W/default.out" 2>>"$W/default.err" </dev/null
 	ST=$?
 	t2=$(now)
 	f2=$(ls -l --full-time "$W"/cache/minnow/exec/initrd-*.cpio 2>/dev/null)
 	n=$(find "$W"/cache/minnow/exec -type f | wc -l)
 	DT="first run $(secs "$t0" "$t1") s (builds), second $(secs "$t1" "$t2") s; ${f2##*/}"
-	check exec-default-cache '[ $st1 = 0 ] && [ $ST = 0 ] && [ "$(cat "$W/default.out")" = "first${NL}second" ] &&
+	# The default command line (vmm/exec/exec.c), as minnow passes it on.
+	want_cmdline="quiet console=uart8250,mmio,0xd0000000 panic=-1 cryptomgr.notests"
+	check exec-default-cache '[ $st1 = 0 ] && [ $ST = 0 ] && [ "$(head -n 2 "$W/default.out")" = "first${NL}second" ] &&
+		sed -n 3p "$W/default.out" | grep -qF "$want_cmdline" && [ "$(head -c 6 "$W"/cache/minnow/exec/initrd-*.cpio)" = 070701 ] &&
 		[ -n "$f1" ] && [ "$f1" = "$f2" ] && [ "$n" = 1 ]' \
-		"expected both runs to print, one cached initrd, untouched by the second run"
+		"expected both runs to print, the second the default command line ($want_cmdline), one cached initrd (a plain newc archive), untouched by the second run"
 fi
 
 # The tree of `make install DESTDIR=... PREFIX=/usr/local` (tests/l1/run.sh
