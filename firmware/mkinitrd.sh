@@ -104,7 +104,13 @@ case $BUSYBOX in /*) ;; *) BUSYBOX=$(which busybox) || die "no busybox on PATH" 
 ! ldd "$BUSYBOX" >/dev/null 2>&1 || die "$BUSYBOX is dynamically linked (apt-get install busybox-static)"
 [ -x "$INIT" ] || die "no init program $INIT (make build/linux/minnow-init)"
 command -v cpio >/dev/null || die "no cpio (apt-get install cpio)"
-case $OUT in *.gz) command -v gzip >/dev/null || die "no gzip for $OUT (apt-get install gzip)" ;; esac
+case $OUT in
+*.gz)
+	compress='gzip -9'
+	command -v gzip >/dev/null || die "no gzip for $OUT (apt-get install gzip)"
+	;;
+*) compress='cat' ;;
+esac
 [ "$MODDIR" = none ] || [ -f "$MODDIR/modules.dep" ] || die "no $MODDIR/modules.dep"
 
 tmp=$(mktemp -d)
@@ -201,10 +207,6 @@ if [ -n "$DIR" ]; then
 	exit 0
 fi
 mkdir -p "$(dirname "$OUT")"
-case $OUT in
-*.gz) compress='gzip -9' ;;
-*) compress=cat ;;
-esac
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | $compress >"$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 echo "mkinitrd: $OUT ($(wc -c <"$OUT") bytes, $(sort -u "$root"/etc/minnow-modules* | wc -l) modules${KVER:+ from $KVER})"
