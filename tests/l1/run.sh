@@ -29,6 +29,8 @@
 #                   then run again in a fresh L1, up to L1_RETRIES
 #                   (default 5) times
 #   L1_SMP          L1 vCPUs (default 1: see the QEMU command line below)
+#   L1_ACCEL, L1_CPU  QEMU's -accel and -cpu for L1 (default tcg,thread=single
+#                   and EPYC,+svm,+npt: see below)
 #   QEMU            default qemu-system-x86_64
 #   GUEST_KERNEL_DIR  where `make guest-kernel` put bzImage and vmlinux
 #                   (default build/guest-kernel); its tests skip without them
@@ -244,7 +246,7 @@ echo "l1: images ready in $((t1 - t0)) s (L1 initrd $(($(wc -c <"$W/l1.cpio") / 
 # 10) but time-slices them 100 ms at a time, which stalls an L2 Linux boot
 # spinning on its second CPU for minutes. One vCPU: 0 of 10 froze, and L2
 # vCPUs are L1 threads like any other.
-QEMU_L1="$QEMU -M pc -accel tcg,thread=single -cpu EPYC,+svm,+npt -m 6144 -smp $SMP -nodefaults
+QEMU_L1="$QEMU -M pc -accel ${L1_ACCEL:-tcg,thread=single} -cpu ${L1_CPU:-EPYC,+svm,+npt} -m 6144 -smp $SMP -nodefaults
 -no-user-config -nographic -serial stdio -kernel $KERNEL -initrd $W/l1.cpio -no-reboot"
 if [ -n "${L1_OUT:-}" ]; then
 	# A raw disk L1 writes one tar archive to (tests/l1/init.sh).
@@ -292,7 +294,7 @@ monitor() { # COMMAND...: each command to QEMU's monitor, its answers to monitor
 stop_l1() { # WHY: says so, records L1's CPU and kills QEMU
 	echo "l1: L1 $1; stopping it"
 	echo "---- L1 $1: QEMU's monitor on its CPU" >>"$W/monitor.log"
-	monitor "info cpus" "info registers"
+	monitor "info cpus" "info registers" "info lapic"
 	kill -KILL "$(cat "$W/qemu.pid")" 2>/dev/null
 	froze=1
 }
@@ -322,7 +324,7 @@ while kill -0 "$pipeline" 2>/dev/null; do
 		nmis=$((nmis + 1))
 		echo "l1: L1 printed nothing for $STALL s (L1_STALL): it froze; sending it an NMI (NMI $nmis of this run)"
 		echo "---- L1 froze after $(grep -c '^TEST ' "$W/l1.log") test(s), $(date +%T): QEMU's monitor on its CPU, then an NMI" >>"$W/monitor.log"
-		monitor "info cpus" "info registers"
+		monitor "info cpus" "info registers" "info lapic"
 		nmi_size=$now_size
 		monitor nmi
 		nmi_at=$(date +%s)
