@@ -149,5 +149,6 @@ row "guest uptime at power-off (s)" poweroff ""
 printf '%s\n' "{\"measured_in\":\"l1\",\"runs\":$RUNS,\"completed\":{\"minnow\":$(done_runs minnow),\"qemu\":$(done_runs qemu)},$json}" >"$OUT"
 echo "minnow --timings, its first run:"
 sed -n 's/^BENCHT /  /p' "$LOG"
+l1_freezes bench-distro $B/distro-run.log
 echo "bench-distro: inside an L1 host under TCG; compare the ratios. Every run: $LOG; JSON: $OUT;" \
 	"$(($(date +%s) - t_start)) s in all"

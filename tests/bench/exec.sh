@@ -197,4 +197,5 @@ printf "$fmt" "stdout / in-guest pipe" "$r_pipe" "$(ratio "$q_dd" "$m_pipe")" ""
 j() { [ "$1" = - ] && echo null || echo "$1"; }
 printf '{"measured_in":"l1","runs":%s,"mib":%s,"qemu_mib":%s,"echo_first_ms":{"minnow":%s,"warm":%s,"qemu":%s},"echo_exit_ms":{"minnow":%s,"warm":%s,"qemu":%s,"paired_ratio":%s},"stdout_mib_s":{"minnow":%s,"qemu":%s},"inguest_mib_s":%s,"inguest_pipe_mib_s":%s}\n' \
 	"$RUNS" "$MIB" "$QEMU_MIB" "$(j "$m_first")" "$(j "$w_first")" "$(j "$q_first")" "$(j "$m_exit")" "$(j "$w_exit")" "$(j "$q_exit")" "$(j "$p_exit")" "$(j "$m_dd")" "$(j "$q_dd")" "$(j "$m_in")" "$(j "$m_pipe")" >"$OUT"
+l1_freezes bench-exec build/bench/exec-run.log
 echo "bench-exec: inside an L1 host under TCG; compare the ratios. Every run: $LOG; JSON: $OUT"

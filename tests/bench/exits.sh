@@ -122,3 +122,4 @@ tests/bench/exits-table.sh build/bench/exits-runs.txt
 echo
 echo "== console: ttyS0, minnow with the UART's writes coalesced (default) against coalesce = off (minnow bench, exec to exit)"
 sed -n 's/^BENCHT //p' build/bench/exits-runs.txt
+l1_freezes bench-exits build/bench/exits-run.log

@@ -7,6 +7,8 @@
 # into L1.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
+# shellcheck source=tests/bench/lib.sh
+. tests/bench/lib.sh
 
 mkdir -p build/bench
 L1SCRIPT=build/bench/bench-l1.sh
@@ -38,7 +40,8 @@ for f in tests/bench/bench.sh tests/bench/blk.sh tests/bench/restore.sh tests/be
 done
 L1_PARTS=none L1_QEMU=1 L1_EXTRA=$L1SCRIPT L1_FILES="$files ./minnow:/src/minnow" \
 	L1_OUT=build/bench/l1 L1_TIMEOUT=$((600 + ${BENCH_RUNS:-50} * 20)) sh tests/l1/run.sh |
-	sed -n 's/^  | //p'
+	tee build/bench/l1-run.log | sed -n 's/^  | //p'
+l1_freezes bench build/bench/l1-run.log
 if [ -f build/bench/l1/bench/results.json ]; then
 	cp build/bench/l1/bench/results.json build/bench/results.json
 	for f in boot.jsonl boot-trace.json; do

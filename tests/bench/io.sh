@@ -204,5 +204,6 @@ row "iperf3 L1 -> guest, -R (Mbit/s)" net rx mbit_s 1.0
 # shellcheck disable=SC2059
 printf "$fmt" "whole VM run, boot to power-off (s)" "$(med minnow run status=0 secs)" "$(med qemu run status=0 secs)" "" "" "(not an aim)"
 printf '%s\n' "{\"measured_in\":\"l1\",\"runs\":$RUNS,\"fio_secs\":$FIO_SECS,\"net_secs\":$NET_SECS,\"cache\":\"writeback\",$json}" >"$OUT"
+l1_freezes bench-io $B/io-run.log
 echo "bench-io: inside an L1 host under TCG; compare the ratios. Every run: $LOG; JSON: $OUT;" \
 	"$(($(date +%s) - t_start)) s in all"

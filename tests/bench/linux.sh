@@ -86,4 +86,5 @@ grep '^BENCHV ' "$LOG" | awk '
 		printf "  each vCPU past the first: minnow %+.0f ms, qemu %+.0f ms (from 1 to 4)\n",
 			(m[4] - m[1]) / 3, (q[4] - q[1]) / 3 }'
 [ ! -f build/bench/linux-l1/bench/linux.jsonl ] || cp build/bench/linux-l1/bench/linux.jsonl "$OUT"
+l1_freezes bench-linux build/bench/linux-run.log
 echo "bench-linux: inside an L1 host under TCG; compare the ratios. Every run: $OUT"

@@ -16,15 +16,19 @@ mount -t devpts -o ptmxmode=0666 devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
 mount -t tmpfs -o size=2g tmpfs /tmp
 dmesg -n 1 # kernel messages would interleave with the result lines
-# A line every 20 s while L1 lives: run.sh's watchdog (L1_STALL) takes a
-# silent console for a frozen L1, and a test can be quiet for minutes. A
-# minnow that outlives every test's limit (l1-part.sh: 150 s, then SIGKILL)
-# is stuck in L1's kernel: its threads' kernel stacks are shown, once.
+# A line every 5 s while L1 lives: run.sh's watchdog (L1_POKE, L1_STALL)
+# takes a silent console for a frozen L1, and a test can be quiet for
+# minutes. Every fourth beat, a minnow that outlives every test's limit
+# (l1-part.sh: 150 s, then SIGKILL) is stuck in L1's kernel: its threads'
+# kernel stacks are shown, once.
 heartbeat() {
 	stuck=
-	while sleep 20; do
+	beat=0
+	while sleep 5; do
 		up=$(cut -d' ' -f1 /proc/uptime)
 		echo "l1-alive $up"
+		beat=$((beat + 1))
+		[ $((beat % 4)) = 0 ] || continue
 		for s in /proc/[0-9]*/stat; do
 			read -r line <"$s" 2>/dev/null || continue
 			case $line in *" (minnow) "*) ;; *) continue ;; esac

@@ -20,9 +20,13 @@
 #                   next to GUEST_TESTS); /bin/minnow-testhooks in L1
 #   LINUX_KERNEL    the kernel for L1 and L2 (default: newest /boot/vmlinuz-*-cloud-amd64)
 #   L1_TIMEOUT      seconds for the whole L1 run (default 2400)
-#   L1_STALL        seconds without console output after which L1 counts as
-#                   frozen (default 120; L1 prints a line every 20 s while
-#                   it lives): the watchdog sends it an NMI
+#   L1_POKE         seconds without console output after which L1 counts as
+#                   frozen (default 12; L1 prints a line every 5 s while it
+#                   lives): the watchdog presses a key on L1's keyboard,
+#                   which revives every frozen L1 seen (README.md, "Tests")
+#   L1_STALL        seconds without console output after which a frozen L1
+#                   that the key press did not revive is sent an NMI
+#                   (default 120)
 #   L1_NMI_WAIT     seconds a frozen L1 has to speak again after the NMI
 #                   (default 60) before it is stopped (so is an L1 silent
 #                   a fourth time); the Linux tests that had not reported
@@ -268,20 +272,26 @@ timeout -s KILL "$TIMEOUT" $QEMU_L1 -pidfile "$W/qemu.pid" -append "console=ttyS
 	</dev/null 2>"$W/qemu.err" |
 	sed -u 's/\r//g' | tee "$W/l1.log" | grep --line-buffered -E '^(TEST|BENCH|l1:|---- |  \| )' &
 pipeline=$!
-# The watchdog: an L1 whose console says nothing for L1_STALL seconds has
-# frozen (QEMU's TCG with nested SVM does, rarely: the whole L1, so that
-# not even its own timeouts fire, nor its heartbeat: init.sh). It asks
-# QEMU's monitor where L1's CPU is, then sends L1 an NMI: the freezes seen
-# had L1 halted with interrupts on and no timer interrupt coming, or L2
-# running with no exit to L1, and an NMI enters L1 either way. An L1 still
-# silent L1_NMI_WAIT seconds later, or frozen a fourth time, is stopped
-# rather than left to TIMEOUT.
+# The watchdog: an L1 whose console says nothing for L1_POKE seconds has
+# frozen (QEMU's TCG with nested SVM does: the whole L1, so that not even
+# its own timeouts fire, nor its heartbeat: init.sh). In every freeze seen,
+# L1's local APIC held a timer interrupt that TCG never delivered (README.md,
+# "Tests"); a key press on L1's PS/2 keyboard raises another interrupt, and
+# with it TCG delivers both. So the watchdog records L1's CPU and APIC from
+# QEMU's monitor and presses Shift (once L1's heartbeat has begun: L1's
+# own boot is not watched this closely). An L1 still silent after L1_STALL
+# seconds in all is sent an NMI; one still silent L1_NMI_WAIT seconds
+# later, or frozen a fourth time after that, is stopped rather than left
+# to TIMEOUT.
 # The monitor's answers go to monitor.log (appended to the console at the
 # end: tee owns l1.log's file offset while L1 runs).
+POKE=${L1_POKE:-12}
 STALL=${L1_STALL:-120}
 NMI_WAIT=${L1_NMI_WAIT:-60}
 froze=0
 nmis=0
+pokes=0
+poked_at=
 size=0
 since=$(date +%s)
 monitor() { # COMMAND...: each command to QEMU's monitor, its answers to monitor.log
@@ -307,6 +317,7 @@ while kill -0 "$pipeline" 2>/dev/null; do
 		if tail -c +$((nmi_size + 1)) "$W/l1.log" | grep -Eqav "$NMI_LINES|^[[:space:]]*\$"; then
 			echo "l1: L1 speaks again $(($(date +%s) - nmi_at)) s after the NMI"
 			nmi_at=
+			poked_at=
 			size=$now_size
 			since=$(date +%s)
 		elif [ $(($(date +%s) - nmi_at)) -ge "$NMI_WAIT" ]; then
@@ -314,8 +325,18 @@ while kill -0 "$pipeline" 2>/dev/null; do
 			break
 		fi
 	elif [ "$now_size" != "$size" ]; then
+		[ -z "$poked_at" ] || echo "l1: L1 speaks again $(($(date +%s) - poked_at)) s after the key press"
+		poked_at=
 		size=$now_size
 		since=$(date +%s)
+	elif [ -s "$W/qemu.pid" ] && [ -z "$poked_at" ] && [ $(($(date +%s) - since)) -ge "$POKE" ] &&
+		grep -q '^l1-alive' "$W/l1.log"; then
+		pokes=$((pokes + 1))
+		echo "l1: L1 printed nothing for $POKE s (L1_POKE): it froze; pressing a key on its keyboard (key press $pokes of this run)"
+		echo "---- L1 froze after $(grep -c '^TEST ' "$W/l1.log") test(s), $(date +%T): QEMU's monitor on its CPU, then a key press" >>"$W/monitor.log"
+		monitor "info registers" "info lapic"
+		monitor "sendkey shift"
+		poked_at=$(date +%s)
 	elif [ -s "$W/qemu.pid" ] && [ $(($(date +%s) - since)) -ge "$STALL" ]; then
 		if [ "$nmis" -ge 3 ]; then
 			stop_l1 "silent for $STALL s a fourth time"
