@@ -102,7 +102,7 @@ EOF
 echo "bench-distro: $RUNS boots each of Debian bookworm with systemd under minnow and QEMU microvm," \
 	"interleaved, in one L1 boot (TCG: about $((2 + RUNS * 2 * 35 / 60)) minutes)"
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
-L1_PARTS=none L1_EXTRA=$L1SCRIPT L1_QEMU=1 L1_FILES=$files \
+L1_PARTS=none L1_EXTRA=$L1SCRIPT L1_QEMU=1 L1_KEYS=1 L1_FILES=$files \
 	L1_TIMEOUT=$((300 + RUNS * 2 * TIMEOUT)) sh tests/l1/run.sh >$B/distro-run.log 2>&1 || true
 # Every run's line, kept apart from L1's console (the next L1 run rewrites it).
 grep -E '^BENCH[DT] ' build/l1/l1.log >"$LOG" 2>/dev/null || true

@@ -112,7 +112,7 @@ EOF
 
 echo "bench-exec: $RUNS runs each of minnow exec and QEMU microvm (echo hi; dd of $MIB MiB, QEMU $QEMU_MIB MiB)" \
 	"in one L1 boot (TCG: 10 minutes or more)"
-L1_PARTS=linux LINUX_TESTS=none L1_EXTRA=$L1SCRIPT L1_QEMU=1 L1_FILES="build/bench-stream:/bin/bench-stream" \
+L1_PARTS=linux LINUX_TESTS=none L1_EXTRA=$L1SCRIPT L1_QEMU=1 L1_KEYS=1 L1_FILES="build/bench-stream:/bin/bench-stream" \
 	L1_TIMEOUT=$((300 + RUNS * 6 * TIMEOUT)) sh tests/l1/run.sh >build/bench/exec-run.log 2>&1 || true
 # Every run's line, kept apart from L1's console (the next L1 run rewrites it).
 grep '^BENCHX ' build/l1/l1.log >"$RUNS_OUT" 2>/dev/null || true

@@ -109,7 +109,7 @@ EOF
 } >"$L1SCRIPT"
 
 echo "bench-exits: exits of a Linux boot under minnow and QEMU microvm ($RUNS runs each, with and without a console), in one L1 boot (TCG: minutes)"
-L1_PARTS=linux LINUX_TESTS=none L1_EXTRA=$L1SCRIPT L1_QEMU=1 \
+L1_PARTS=linux LINUX_TESTS=none L1_EXTRA=$L1SCRIPT L1_QEMU=1 L1_KEYS=1 \
 	L1_FILES="build/firmware/minnow-test.elf:/fw/minnow-test.elf" \
 	L1_TIMEOUT=$((300 + RUNS * 4 * TIMEOUT)) sh tests/l1/run.sh >build/bench/exits-run.log 2>&1 || true
 grep -E '^BENCH[ECJT] ' "$LOG" >build/bench/exits-runs.txt 2>/dev/null || true

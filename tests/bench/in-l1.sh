@@ -38,7 +38,7 @@ for f in tests/bench/bench.sh tests/bench/blk.sh tests/bench/restore.sh tests/be
 	build/bench-hostread build/firmware/minnow-test.elf; do
 	files="$files $f:/src/$f"
 done
-L1_PARTS=none L1_QEMU=1 L1_EXTRA=$L1SCRIPT L1_FILES="$files ./minnow:/src/minnow" \
+L1_PARTS=none L1_QEMU=1 L1_KEYS=1 L1_EXTRA=$L1SCRIPT L1_FILES="$files ./minnow:/src/minnow" \
 	L1_OUT=build/bench/l1 L1_TIMEOUT=$((600 + ${BENCH_RUNS:-50} * 20)) sh tests/l1/run.sh |
 	tee build/bench/l1-run.log | sed -n 's/^  | //p'
 l1_freezes bench build/bench/l1-run.log

@@ -142,7 +142,7 @@ EOF
 echo "bench-io: $RUNS runs each of minnow and QEMU microvm (fio ${FIO_SECS} s per job, iperf3 ${NET_SECS} s" \
 	"each way) in one L1 boot (TCG: about $((2 + RUNS * 2 * (6 * (FIO_SECS + 2) + 2 * NET_SECS + 20) / 60)) minutes)"
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
-L1_PARTS=none L1_EXTRA=$L1SCRIPT L1_QEMU=1 L1_FILES=$files \
+L1_PARTS=none L1_EXTRA=$L1SCRIPT L1_QEMU=1 L1_KEYS=1 L1_FILES=$files \
 	L1_TIMEOUT=$((300 + RUNS * 2 * TIMEOUT)) sh tests/l1/run.sh >$B/io-run.log 2>&1 || true
 # Every run's line, kept apart from L1's console (the next L1 run rewrites it).
 grep '^BENCHIO ' build/l1/l1.log >"$RUNS_OUT" 2>/dev/null || true

@@ -31,10 +31,12 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) p
 # json_num V: V as a JSON number, "-" as null.
 json_num() { if [ "$1" = - ]; then echo null; else echo "$1"; fi; }
 
-# l1_freezes NAME LOG: one line when the L1 host froze during the runs whose
-# tests/l1/run.sh output is LOG and its watchdog revived it (README.md,
-# "Tests"): a run that spans a freeze is slower by it.
+# l1_freezes NAME LOG: one line when the L1 host was silent long enough
+# during the runs whose tests/l1/run.sh output is LOG for its watchdog to
+# take it for frozen (README.md, "Tests"): a run that spans a freeze is
+# slower by it. (With L1_KEYS=1, shorter freezes end unseen within a second
+# or two.)
 l1_freezes() {
 	n=$(grep -c '^l1: .*pressing a key on its keyboard' "$2" 2>/dev/null) || n=0
-	[ "$n" = 0 ] || echo "$1: L1 froze $n time(s) and its watchdog revived it; a run that spans a freeze is slower by it (see $2)"
+	[ "$n" = 0 ] || echo "$1: L1 froze $n time(s) for L1_POKE seconds or more, and was revived; a run that spans a freeze is slower by it (see $2)"
 }

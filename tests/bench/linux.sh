@@ -71,7 +71,7 @@ EOF
 echo "bench-linux: minnow bench, $RUNS runs of Linux to power-off, QEMU microvm interleaved, in one L1 boot (TCG: minutes)"
 # The Linux part with no tests defines ini() and the L2 files for L1SCRIPT.
 rm -rf build/bench/linux-l1
-L1_PARTS=linux LINUX_TESTS=none L1_EXTRA=$L1SCRIPT L1_QEMU=1 L1_OUT=build/bench/linux-l1 \
+L1_PARTS=linux LINUX_TESTS=none L1_EXTRA=$L1SCRIPT L1_QEMU=1 L1_KEYS=1 L1_OUT=build/bench/linux-l1 \
 	L1_TIMEOUT=$((300 + RUNS * 8 * TIMEOUT)) sh tests/l1/run.sh >build/bench/linux-run.log 2>&1 || true
 if ! grep -q '^  | minnow bench' "$LOG" 2>/dev/null; then
 	echo "bench-linux: no measurements; see build/bench/linux-run.log and $LOG" >&2

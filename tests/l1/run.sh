@@ -24,6 +24,9 @@
 #                   frozen (default 12; L1 prints a line every 5 s while it
 #                   lives): the watchdog presses a key on L1's keyboard,
 #                   which revives every frozen L1 seen (README.md, "Tests")
+#   L1_KEYS         N: also press a key every N seconds (default 0: never;
+#                   the benchmarks use 1, so that a freeze costs a run at
+#                   most about that)
 #   L1_STALL        seconds without console output after which a frozen L1
 #                   that the key press did not revive is sent an NMI
 #                   (default 120)
@@ -272,6 +275,13 @@ timeout -s KILL "$TIMEOUT" $QEMU_L1 -pidfile "$W/qemu.pid" -append "console=ttyS
 	</dev/null 2>"$W/qemu.err" |
 	sed -u 's/\r//g' | tee "$W/l1.log" | grep --line-buffered -E '^(TEST|BENCH|l1:|---- |  \| )' &
 pipeline=$!
+# One reader of the monitor's answers for the whole run, into monitor.log
+# (without the echo of the commands and the FPU/SSE registers; appended to
+# the console at the end: tee owns l1.log's file offset while L1 runs).
+# Opened read-write, so that opening waits for no writer.
+exec 3<>"$W/monitor.out"
+grep --line-buffered -av '^(qemu)\|^FPR\|^XMM\|^FCW' <&3 >>"$W/monitor.log" &
+monreader=$!
 # The watchdog: an L1 whose console says nothing for L1_POKE seconds has
 # frozen (QEMU's TCG with nested SVM does: the whole L1, so that not even
 # its own timeouts fire, nor its heartbeat: init.sh). In every freeze seen,
@@ -283,9 +293,10 @@ pipeline=$!
 # seconds in all is sent an NMI; one still silent L1_NMI_WAIT seconds
 # later, or frozen a fourth time after that, is stopped rather than left
 # to TIMEOUT.
-# The monitor's answers go to monitor.log (appended to the console at the
-# end: tee owns l1.log's file offset while L1 runs).
+# With L1_KEYS=N it also presses Shift every N seconds, whatever L1 does:
+# then a freeze costs a benchmark's run at most about N seconds (+1).
 POKE=${L1_POKE:-12}
+KEYS=${L1_KEYS:-0}
 STALL=${L1_STALL:-120}
 NMI_WAIT=${L1_NMI_WAIT:-60}
 froze=0
@@ -294,12 +305,12 @@ pokes=0
 poked_at=
 size=0
 since=$(date +%s)
-monitor() { # COMMAND...: each command to QEMU's monitor, its answers to monitor.log
-	{
-		timeout 5 sh -c 'f=$1; shift; printf "%s\n" "$@" >"$f"' sh "$W/monitor.in" "$@" &
-		# Without the monitor's echo of the commands and the FPU/SSE registers.
-		timeout 5 cat "$W/monitor.out" | sed 's/\r//g' | grep -av '^(qemu)\|^FPR\|^XMM\|^FCW'
-	} >>"$W/monitor.log" 2>&1
+send() { # COMMAND...: each command to QEMU's monitor
+	timeout 5 sh -c 'f=$1; shift; printf "%s\n" "$@" >"$f"' sh "$W/monitor.in" "$@" 2>/dev/null
+}
+monitor() { # COMMAND...: send, and a second for the answers to reach monitor.log
+	send "$@"
+	sleep 1
 }
 stop_l1() { # WHY: says so, records L1's CPU and kills QEMU
 	echo "l1: L1 $1; stopping it"
@@ -310,9 +321,16 @@ stop_l1() { # WHY: says so, records L1's CPU and kills QEMU
 }
 # What L1's kernel says of the NMI itself, which is no sign of life.
 NMI_LINES='NMI received for unknown reason|Dazed and confused|strange power saving mode'
+alive=
+keys_at=0
 while kill -0 "$pipeline" 2>/dev/null; do
-	sleep 2
+	sleep 1
 	now_size=$(wc -c <"$W/l1.log")
+	[ -n "$alive" ] || ! grep -q '^l1-alive' "$W/l1.log" || alive=1
+	if [ "$KEYS" -gt 0 ] && [ -n "$alive" ] && [ $(($(date +%s) - keys_at)) -ge "$KEYS" ]; then
+		send "sendkey shift"
+		keys_at=$(date +%s)
+	fi
 	if [ -n "${nmi_at:-}" ]; then
 		if tail -c +$((nmi_size + 1)) "$W/l1.log" | grep -Eqav "$NMI_LINES|^[[:space:]]*\$"; then
 			echo "l1: L1 speaks again $(($(date +%s) - nmi_at)) s after the NMI"
@@ -329,13 +347,12 @@ while kill -0 "$pipeline" 2>/dev/null; do
 		poked_at=
 		size=$now_size
 		since=$(date +%s)
-	elif [ -s "$W/qemu.pid" ] && [ -z "$poked_at" ] && [ $(($(date +%s) - since)) -ge "$POKE" ] &&
-		grep -q '^l1-alive' "$W/l1.log"; then
+	elif [ -s "$W/qemu.pid" ] && [ -z "$poked_at" ] && [ -n "$alive" ] && [ $(($(date +%s) - since)) -ge "$POKE" ]; then
 		pokes=$((pokes + 1))
 		echo "l1: L1 printed nothing for $POKE s (L1_POKE): it froze; pressing a key on its keyboard (key press $pokes of this run)"
 		echo "---- L1 froze after $(grep -c '^TEST ' "$W/l1.log") test(s), $(date +%T): QEMU's monitor on its CPU, then a key press" >>"$W/monitor.log"
 		monitor "info registers" "info lapic"
-		monitor "sendkey shift"
+		send "sendkey shift"
 		poked_at=$(date +%s)
 	elif [ -s "$W/qemu.pid" ] && [ $(($(date +%s) - since)) -ge "$STALL" ]; then
 		if [ "$nmis" -ge 3 ]; then
@@ -347,12 +364,14 @@ while kill -0 "$pipeline" 2>/dev/null; do
 		echo "---- L1 froze after $(grep -c '^TEST ' "$W/l1.log") test(s), $(date +%T): QEMU's monitor on its CPU, then an NMI" >>"$W/monitor.log"
 		monitor "info cpus" "info registers" "info lapic"
 		nmi_size=$now_size
-		monitor nmi
+		send nmi
 		nmi_at=$(date +%s)
 	fi
 done
 wait "$pipeline"
-[ ! -s "$W/monitor.log" ] || cat "$W/monitor.log" >>"$W/l1.log"
+kill "$monreader" 2>/dev/null
+exec 3<&-
+[ ! -s "$W/monitor.log" ] || sed 's/\r//g' "$W/monitor.log" >>"$W/l1.log"
 set -e
 t2=$(date +%s)
 grep -v 'TCG doesn.t support requested feature' "$W/qemu.err" >&2 || true
