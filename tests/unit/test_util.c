@@ -22,6 +22,42 @@ uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+double cpu_wait_s(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	if (!d)
+		return 0;
+	double sum = 0;
+	for (struct dirent *e; (e = readdir(d));) {
+		if (e->d_name[0] == '.')
+			continue;
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/self/task/%.16s/schedstat", e->d_name);
+		FILE *f = fopen(path, "re");
+		unsigned long long on_cpu, waiting;
+		if (f && fscanf(f, "%llu %llu", &on_cpu, &waiting) == 2)
+			sum += (double)waiting / 1e9;
+		if (f)
+			fclose(f);
+	}
+	closedir(d);
+	return sum;
+}
+
+void expect_rate(const char *what, double units, double secs, double waited, double rate)
+{
+	double busy = secs - waited > 0 ? secs - waited : secs;
+	cr_log_info("%s: %.0f in %.3f s (%.3f s of it waiting for a CPU): %.1f/s, %.1f/s less the "
+		    "wait; configured %.1f/s",
+		    what, units, secs, waited, units / secs, units / busy, rate);
+	cr_assert(units / secs <= 1.1 * rate, "%s: achieved %.1f/s, configured %.1f/s (+10%%)",
+		  what, units / secs, rate);
+	cr_assert(units / busy >= 0.9 * rate,
+		  "%s: achieved %.1f/s (%.1f/s less %.3f s waiting for a CPU), configured %.1f/s "
+		  "(-10%%)",
+		  what, units / secs, units / busy, waited, rate);
+}
+
 /* ---- MMIO devices ---------------------------------------------------------------------------- */
 
 void mmio_wr(const struct mmio_ops *ops, void *dev, uint64_t offset, uint64_t value, unsigned len)

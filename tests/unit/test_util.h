@@ -42,6 +42,17 @@
 /* Milliseconds on the monotonic clock. */
 uint64_t now_ms(void);
 
+/* Seconds this process's threads have spent runnable but waiting for a CPU so far: the sum over
+ * /proc/self/task/<tid>/schedstat of the second field; 0 where the kernel does not keep it. */
+double cpu_wait_s(void);
+
+/* Asserts that `units` (packets, requests, bytes) done in `secs` of wall time are within 10% of
+ * `rate` per second, logging the figures under `what`. Too fast is judged on the wall time;
+ * too slow on the wall time less `waited`, the seconds the host kept the process's threads off a
+ * CPU meanwhile (a cpu_wait_s() difference): a busy host can slow a rate limiter down, never
+ * speed it up. */
+void expect_rate(const char *what, double units, double secs, double waited, double rate);
+
 /* Evaluates `cond` until it holds, sleeping 200 us between tries, for at most `ms` milliseconds
  * (`cond` is evaluated at least once); the value of the last evaluation. */
 #define WAIT_UNTIL(cond, ms)                                                                       \
