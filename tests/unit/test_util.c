@@ -46,12 +46,16 @@ double cpu_wait_s(void)
 
 void expect_rate(const char *what, double units, double secs, double waited, double rate)
 {
-	double busy = secs - waited > 0 ? secs - waited : secs;
-	cr_log_info("%s: %.0f in %.3f s (%.3f s of it waiting for a CPU): %.1f/s, %.1f/s less the "
-		    "wait; configured %.1f/s",
-		    what, units, secs, waited, units / secs, units / busy, rate);
+	double busy = secs - waited;
+	cr_log_info(
+	    "%s: %.0f in %.3f s (%.3f s of it waiting for a CPU): %.1f/s; configured %.1f/s", what,
+	    units, secs, waited, units / secs, rate);
 	cr_assert(units / secs <= 1.1 * rate, "%s: achieved %.1f/s, configured %.1f/s (+10%%)",
 		  what, units / secs, rate);
+	/* Waits summed over threads can exceed the wall time on a host busy enough that no
+	 * slowness can be pinned on the limiter. */
+	if (busy <= 0)
+		return;
 	cr_assert(units / busy >= 0.9 * rate,
 		  "%s: achieved %.1f/s (%.1f/s less %.3f s waiting for a CPU), configured %.1f/s "
 		  "(-10%%)",
