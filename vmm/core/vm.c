@@ -297,8 +297,10 @@ static int append_word(char *out, size_t size, const char *word)
  * Linux would otherwise jump to a BIOS reset vector that is not there),
  * plus "pci=noearly" unless the user chose a pci= option: the machine has
  * no PCI bus, and Linux's early scan of one costs a boot some 220 port I/O
- * exits (its later probe gives up after a few). Not pci=off: with it and
- * the early console, 2 of 14 stock-kernel boots in the L1 host hung. */
+ * exits (its later probe gives up after a few). pci=off was no faster in
+ * the L1 host (9 fewer port I/O exits; minnow-init started at a median
+ * 2.29 s against 2.26 s, 6 boots each); the 2 hangs in 14 boots once
+ * blamed on it look like the L1 host's own freezes (README.md, "Tests"). */
 static int build_cmdline(const struct vm *vm, char *out, size_t size)
 {
 	const struct vm_config *cfg = vm->cfg;
