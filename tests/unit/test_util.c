@@ -34,8 +34,8 @@ double cpu_wait_s(void)
 		char path[64];
 		snprintf(path, sizeof(path), "/proc/self/task/%.16s/schedstat", e->d_name);
 		FILE *f = fopen(path, "re");
-		unsigned long long on_cpu, waiting;
-		if (f && fscanf(f, "%llu %llu", &on_cpu, &waiting) == 2)
+		unsigned long long waiting;
+		if (f && fscanf(f, "%*s %llu", &waiting) == 1)
 			sum += (double)waiting / 1e9;
 		if (f)
 			fclose(f);
@@ -53,9 +53,12 @@ void expect_rate(const char *what, double units, double secs, double waited, dou
 	cr_assert(units / secs <= 1.1 * rate, "%s: achieved %.1f/s, configured %.1f/s (+10%%)",
 		  what, units / secs, rate);
 	/* Waits summed over threads can exceed the wall time on a host busy enough that no
-	 * slowness can be pinned on the limiter. */
+	 * slowness can be pinned on the limiter: say so rather than pass. */
 	if (busy <= 0)
-		return;
+		cr_skip_test(
+		    "%s: the threads waited %.3f s for a CPU in a %.3f s run: too busy a host "
+		    "to judge a rate",
+		    what, waited, secs);
 	cr_assert(units / busy >= 0.9 * rate,
 		  "%s: achieved %.1f/s (%.1f/s less %.3f s waiting for a CPU), configured %.1f/s "
 		  "(-10%%)",

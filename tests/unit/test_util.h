@@ -50,7 +50,7 @@ double cpu_wait_s(void);
  * `rate` per second, logging the figures under `what`. Too fast is judged on the wall time;
  * too slow on the wall time less `waited`, the seconds the host kept the process's threads off a
  * CPU meanwhile (a cpu_wait_s() difference): a busy host can slow a rate limiter down, never
- * speed it up. */
+ * speed it up. When that wait covers the whole run, the test is skipped, saying why. */
 void expect_rate(const char *what, double units, double secs, double waited, double rate);
 
 /* Evaluates `cond` until it holds, sleeping 200 us between tries, for at most `ms` milliseconds
