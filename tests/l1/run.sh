@@ -312,10 +312,14 @@ monitor() { # COMMAND...: send, and a second for the answers to reach monitor.lo
 	send "$@"
 	sleep 1
 }
-stop_l1() { # WHY: says so, records L1's CPU and kills QEMU
-	echo "l1: L1 $1; stopping it"
+record_cpu() { # WHAT: a "---- L1 WHAT" line and what QEMU's monitor shows of L1's CPU, in monitor.log
 	echo "---- L1 $1: QEMU's monitor on its CPU" >>"$W/monitor.log"
 	monitor "info cpus" "info registers" "info lapic"
+}
+froze_at() { echo "froze after $(grep -c '^TEST ' "$W/l1.log") test(s), $(date +%T)"; }
+stop_l1() { # WHY: says so, records L1's CPU and kills QEMU
+	echo "l1: L1 $1; stopping it"
+	record_cpu "$1"
 	kill -KILL "$(cat "$W/qemu.pid")" 2>/dev/null
 	froze=1
 }
@@ -350,8 +354,7 @@ while kill -0 "$pipeline" 2>/dev/null; do
 	elif [ -s "$W/qemu.pid" ] && [ -z "$poked_at" ] && [ -n "$alive" ] && [ $(($(date +%s) - since)) -ge "$POKE" ]; then
 		pokes=$((pokes + 1))
 		echo "l1: L1 printed nothing for $POKE s (L1_POKE): it froze; pressing a key on its keyboard (key press $pokes of this run)"
-		echo "---- L1 froze after $(grep -c '^TEST ' "$W/l1.log") test(s), $(date +%T): QEMU's monitor on its CPU, then a key press" >>"$W/monitor.log"
-		monitor "info registers" "info lapic"
+		record_cpu "$(froze_at), then a key press"
 		send "sendkey shift"
 		poked_at=$(date +%s)
 	elif [ -s "$W/qemu.pid" ] && [ $(($(date +%s) - since)) -ge "$STALL" ]; then
@@ -361,8 +364,7 @@ while kill -0 "$pipeline" 2>/dev/null; do
 		fi
 		nmis=$((nmis + 1))
 		echo "l1: L1 printed nothing for $STALL s (L1_STALL): it froze; sending it an NMI (NMI $nmis of this run)"
-		echo "---- L1 froze after $(grep -c '^TEST ' "$W/l1.log") test(s), $(date +%T): QEMU's monitor on its CPU, then an NMI" >>"$W/monitor.log"
-		monitor "info cpus" "info registers" "info lapic"
+		record_cpu "$(froze_at), then an NMI"
 		nmi_size=$now_size
 		send nmi
 		nmi_at=$(date +%s)
